@@ -1,0 +1,57 @@
+/**
+ * Errors a user or a scheduler acts on. Each carries a stable `code` (tests assert it)
+ * and the process exit code (SPEC §8: 1 runtime failure, 2 usage or config error).
+ * Messages name the thing: file and line, config key path, limit with observed and allowed values.
+ * Factories create fresh errors so stack traces point at the caller.
+ */
+export type ErrorCode =
+  | 'E_USAGE' // bad CLI flags or arguments (exit 2)
+  | 'E_CONFIG' // config file missing, unreadable, unknown or ill-typed key (exit 2)
+  | 'E_BAD_INPUT' // malformed raw line or catalog row (exit 1)
+  | 'E_LIMIT' // a hard limit was crossed (exit 1)
+  | 'E_GATE' // a validation gate failed (exit 1)
+  | 'E_IO' // a read or write failed (exit 1)
+  | 'E_LOCKED' // another publisher holds the (tenant, surface) lock (exit 1)
+  | 'E_WORKER' // a worker thread failed (exit 1)
+  | 'E_NOT_FOUND' // a requested version, manifest or checkpoint does not exist (exit 1)
+  | 'E_UNSUPPORTED'; // a backend or feature this build does not provide (exit 2)
+
+export class PipelineError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly exitCode: 1 | 2,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PipelineError';
+  }
+}
+
+export const usageError = (message: string) => new PipelineError('E_USAGE', 2, message);
+export const configError = (message: string) => new PipelineError('E_CONFIG', 2, message);
+export const unsupported = (message: string) => new PipelineError('E_UNSUPPORTED', 2, message);
+export const badInput = (where: string, rule: string) =>
+  new PipelineError('E_BAD_INPUT', 1, `bad input: ${where}: ${rule}`);
+export const limitExceeded = (limit: string, observed: number, allowed: number) =>
+  new PipelineError('E_LIMIT', 1, `limit exceeded: ${limit} (${observed} > ${allowed})`);
+export const gateFailed = (gate: string, detail: string) =>
+  new PipelineError('E_GATE', 1, `validation failed: ${gate}: ${detail}`);
+export const ioError = (action: string, path: string, cause: unknown) =>
+  new PipelineError('E_IO', 1, `${action} ${path}: ${describeCause(cause)}`);
+export const lockedError = (message: string) => new PipelineError('E_LOCKED', 1, message);
+export const workerError = (message: string) => new PipelineError('E_WORKER', 1, message);
+export const notFound = (message: string) => new PipelineError('E_NOT_FOUND', 1, message);
+
+export function isPipelineError(err: unknown): err is PipelineError {
+  return err instanceof PipelineError;
+}
+
+/** `ENOENT: no such file or directory` style text for a Node system error, else its message. */
+export function describeCause(cause: unknown): string {
+  if (cause && typeof cause === 'object') {
+    const e = cause as { code?: string; message?: string };
+    if (e.code && e.message) return e.message.startsWith(e.code) ? e.message.split(',')[0] : `${e.code}: ${e.message}`;
+    if (e.message) return e.message;
+  }
+  return String(cause);
+}
