@@ -1,0 +1,111 @@
+/**
+ * The coordinator: turns one window's canonical events into the shared indexes the kernels
+ * read, then fans shards out to the pool and assembles the rows in key order.
+ *
+ * Sharding respects the data: a cooc shard is a range of item codes and its worker walks
+ * every session of those items (the session index is shared, so sessions are never split);
+ * an implicit/session_seq shard is a range of user codes with all of their events. Rows
+ * never need merging, so the output is the same for any worker count or shard size.
+ */
+import type { CanonicalDay } from '../io/canonical';
+import { buildSessionItemIndex, coocItemWork, maxSessionItems, SessionItemIndex } from '../kernels/cooc';
+import { groupRows } from '../kernels/group';
+import { itemCounts } from '../kernels/popularity';
+import type { ScoredRows } from '../kernels/scored-rows';
+import type { ComputePool } from './pool';
+import { concatRows, planRanges, sharedFloat64, sharedInt32 } from './shards';
+import type { ShardTask } from './worker/messages';
+
+export interface DayIndex {
+  events: number;
+  nItems: number;
+  nSessions: number;
+  nUsers: number;
+  maxItemsPerSession: number;
+  itemCounts: Int32Array;
+  sessions: SessionItemIndex;
+  /** Events of user u (anonymous excluded), in canonical row order. */
+  userOffsets: Int32Array;
+  userItems: Int32Array;
+  userTs: Float64Array;
+}
+
+/** O(events) passes; every array workers read lives in a SharedArrayBuffer. */
+export function indexDay(day: CanonicalDay): DayIndex {
+  const nItems = day.item.values.length;
+  const nSessions = day.session.values.length;
+  const nUsers = day.user.values.length;
+  const itemCodes = day.item.codes;
+  const sessions = buildSessionItemIndex(groupRows(day.session.codes, nSessions), itemCodes, nItems, sharedInt32);
+  const users = groupRows(day.user.codes, nUsers, sharedInt32);
+  const userItems = sharedInt32(users.rows.length);
+  const userTsLocal = new Float64Array(users.rows.length);
+  for (let j = 0; j < users.rows.length; j++) {
+    userItems[j] = itemCodes[users.rows[j]];
+    userTsLocal[j] = day.tsMicros[users.rows[j]];
+  }
+  return {
+    events: day.rows,
+    nItems,
+    nSessions,
+    nUsers,
+    maxItemsPerSession: maxSessionItems(sessions),
+    itemCounts: itemCounts(itemCodes, nItems),
+    sessions,
+    userOffsets: users.offsets,
+    userItems,
+    userTs: sharedFloat64(userTsLocal),
+  };
+}
+
+export interface ComputeLimits {
+  minCoocSupport: number;
+  maxNeighborsPerItem: number;
+  maxItemsPerUser: number;
+}
+
+export type EventKind = 'cooc' | 'implicit' | 'session_seq';
+
+/** Number of shards for a window: one per `shardRows` events, at least one. */
+export function shardCount(events: number, shardRows: number): number {
+  return Math.max(1, Math.ceil(events / shardRows));
+}
+
+export async function computeRows(
+  pool: ComputePool,
+  index: DayIndex,
+  kind: EventKind,
+  limits: ComputeLimits,
+  shardRows: number,
+): Promise<ScoredRows> {
+  const nShards = shardCount(index.events, shardRows);
+  let tasks: ShardTask[];
+  if (kind === 'cooc') {
+    const ranges = planRanges(coocItemWork(index.sessions), nShards);
+    tasks = ranges.map(([lo, hi], shard) => ({
+      kind,
+      shard,
+      index: index.sessions,
+      lo,
+      hi,
+      minSupport: limits.minCoocSupport,
+      maxNeighbors: limits.maxNeighborsPerItem,
+    }));
+  } else {
+    const weights = new Float64Array(index.nUsers);
+    for (let u = 0; u < index.nUsers; u++) weights[u] = index.userOffsets[u + 1] - index.userOffsets[u];
+    tasks = planRanges(weights, nShards).map(([lo, hi], shard) => ({
+      kind,
+      shard,
+      nItems: index.nItems,
+      userOffsets: index.userOffsets,
+      userItems: index.userItems,
+      userTs: kind === 'session_seq' ? index.userTs : undefined,
+      lo,
+      hi,
+      maxItemsPerUser: limits.maxItemsPerUser,
+    }));
+  }
+  const outcomes = await Promise.all(tasks.map((t) => pool.run(kind, t)));
+  return concatRows(outcomes.map((o) => o.rows));
+}

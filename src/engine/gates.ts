@@ -1,0 +1,114 @@
+/**
+ * Validation gates (SPEC §4). A failed gate throws (E_LIMIT for a hard limit, E_GATE
+ * otherwise) before anything of the day is published.
+ */
+import { MICROS_PER_DAY } from '../days';
+import { gateFailed, limitExceeded } from '../errors';
+import type { LimitsConfig } from '../config';
+import type { CanonicalDay } from '../io/canonical';
+import { ARTIFACT_PAYLOAD_FIELD, ArtifactHeader, hashedJson } from '../io/artifact-codec';
+import { sha256Hex } from '../io/artifact-codec';
+import type { DayIndex } from './coordinator';
+
+/** Canonical data of the window: every event valid and inside the window. */
+export function checkCanonical(day: CanonicalDay, windowStart: number, windowDays: number): void {
+  const end = windowStart + windowDays * MICROS_PER_DAY;
+  for (let i = 0; i < day.rows; i++) {
+    const t = day.tsMicros[i];
+    if (!(t >= windowStart && t < end)) throw gateFailed('canonical', `row ${i} has ts outside the window`);
+  }
+  for (const [name, col] of [
+    ['session_id', day.session],
+    ['item_id', day.item],
+  ] as const) {
+    if (col.values.some((v) => v.trim() === '')) throw gateFailed('canonical', `${name} has an empty id`);
+    for (let i = 0; i < day.rows; i++) if (col.codes[i] < 0) throw gateFailed('canonical', `row ${i} has no ${name}`);
+  }
+}
+
+/** Hard limits on the window's events (SPEC §7). */
+export function checkHardLimits(index: DayIndex, limits: LimitsConfig): void {
+  const checks: Array<[string, number, number]> = [
+    ['max_events_per_run', index.events, limits.max_events_per_run],
+    ['max_sessions_per_run', index.nSessions, limits.max_sessions_per_run],
+    ['max_items_per_session', index.maxItemsPerSession, limits.max_items_per_session],
+    ['max_distinct_items_per_run', index.nItems, limits.max_distinct_items_per_run],
+    ['max_users_per_run', index.nUsers, limits.max_users_per_run],
+  ];
+  for (const [name, observed, allowed] of checks) if (observed > allowed) throw limitExceeded(name, observed, allowed);
+  if (index.events < limits.min_events_per_run) {
+    throw gateFailed('min_events_per_run', `${index.events} events < ${limits.min_events_per_run}`);
+  }
+}
+
+export interface BlobExpectation extends ArtifactHeader {
+  version: string;
+  maxRows: number;
+  maxItemsPerRow: number;
+}
+
+/**
+ * Checks a published blob before its record is written: shape, v, type, tenant, surface,
+ * segment, window, no empty ids, no negative counts/scores, size caps, and the version
+ * recomputed from the payload equals both the expected one and the one it carries.
+ */
+export function checkArtifactBlob(blob: Uint8Array, want: BlobExpectation): void {
+  const gate = `artifact ${want.artifactType} ${want.version}`;
+  let a: Record<string, unknown>;
+  try {
+    a = JSON.parse(Buffer.from(blob).toString('utf8'));
+  } catch (err) {
+    throw gateFailed(gate, `blob is not JSON (${(err as Error).message})`);
+  }
+  const fail = (detail: string) => gateFailed(gate, detail);
+  if (a === null || typeof a !== 'object' || Array.isArray(a)) throw fail('blob is not a JSON object');
+  if (a.v !== 1) throw fail('v must be 1');
+  if (a.artifact_type !== want.artifactType) throw fail(`artifact_type is ${JSON.stringify(a.artifact_type)}`);
+  if (a.tenant !== want.tenant || a.surface !== want.surface) throw fail('tenant/surface do not match the run');
+  if ((a.segment ?? '') !== want.segment) throw fail('segment does not match the run');
+  const w = a.window as { start?: unknown; end?: unknown } | undefined;
+  if (!w || w.start !== want.window.start || w.end !== want.window.end) throw fail('window does not match the run');
+  const field = ARTIFACT_PAYLOAD_FIELD[want.artifactType];
+  const payload = a[field];
+  if (!Array.isArray(payload)) throw fail(`${field} must be an array`);
+  if (payload.length > want.maxRows) throw fail(`${field} has ${payload.length} rows > ${want.maxRows}`);
+  for (const row of payload) checkRow(row, want, fail);
+  const build = a.build as { version?: unknown } | undefined;
+  if (!build || build.version !== want.version) throw fail('build.version does not match');
+  const recomputed = sha256Hex(hashedJson(want, payload));
+  if (recomputed !== want.version) throw fail(`version recomputed from the payload is ${recomputed}`);
+}
+
+function checkRow(row: unknown, want: BlobExpectation, fail: (d: string) => Error): void {
+  const r = row as Record<string, unknown>;
+  const id = (v: unknown, what: string) => {
+    if (typeof v !== 'string' || v === '') throw fail(`empty or missing ${what}`);
+  };
+  const nonNegative = (v: unknown, what: string) => {
+    if (typeof v !== 'number' || !(v >= 0)) throw fail(`negative or missing ${what}`);
+  };
+  switch (want.artifactType) {
+    case 'popularity':
+      id(r.item_id, 'item_id');
+      nonNegative(r.count, 'count');
+      return;
+    case 'content_sim':
+      id(r.item_id, 'item_id');
+      if (!Array.isArray(r.tags) || r.tags.length === 0 || r.tags.some((t) => typeof t !== 'string' || t === '')) {
+        throw fail(`item ${String(r.item_id)} has no tags or an empty tag`);
+      }
+      return;
+    case 'cooc':
+    case 'implicit':
+    case 'session_seq': {
+      const isCooc = want.artifactType === 'cooc';
+      id(isCooc ? r.item_id : r.user_id, isCooc ? 'item_id' : 'user_id');
+      if (!Array.isArray(r.items)) throw fail('items must be an array');
+      if (r.items.length > want.maxItemsPerRow) throw fail(`a row has ${r.items.length} items > ${want.maxItemsPerRow}`);
+      for (const it of r.items as Array<Record<string, unknown>>) {
+        id(it.item_id, 'item_id');
+        nonNegative(isCooc ? it.count : it.score, isCooc ? 'count' : 'score');
+      }
+    }
+  }
+}

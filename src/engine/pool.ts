@@ -1,0 +1,69 @@
+/**
+ * The worker pool: a fixed number of worker threads (minThreads = maxThreads, so a batch
+ * run never pays for thread start-up twice) running the compiled worker module.
+ *
+ * Workers load JavaScript, so the pool always runs `dist/src/engine/worker/index.js`, the
+ * output of `npm run build` (run by `npm ci` through `prepare`, and by `npm test`). Tests
+ * that import the TypeScript sources therefore exercise the same compiled worker.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Piscina } from 'piscina';
+import { workerError } from '../errors';
+import type { ShardOutcome, ShardTask } from './worker/messages';
+
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = resolve(dir, '..');
+    if (up === dir) throw new Error('package.json not found above ' + __dirname);
+    dir = up;
+  }
+  return dir;
+}
+
+export const WORKER_SCRIPT = join(packageRoot(), 'dist', 'src', 'engine', 'worker', 'index.js');
+
+export interface PoolOptions {
+  workers: number;
+  /** V8 old-generation ceiling per worker (MiB); exceeding it fails the shard, not the process. */
+  workerHeapMb: number;
+}
+
+export class ComputePool {
+  private readonly piscina: Piscina;
+
+  constructor(readonly options: PoolOptions) {
+    if (!existsSync(WORKER_SCRIPT)) {
+      throw workerError(`worker module ${WORKER_SCRIPT} is missing: run "npm run build" (npm ci does it through "prepare")`);
+    }
+    this.piscina = new Piscina({
+      filename: WORKER_SCRIPT,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      idleTimeout: 60_000,
+      resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb },
+    });
+  }
+
+  /** Runs one shard; a failure (thrown in the kernel, worker exit, out of heap) is an E_WORKER error naming stage and shard. */
+  async run(stage: string, task: ShardTask): Promise<ShardOutcome & { state: 'ok' }> {
+    let outcome: ShardOutcome;
+    try {
+      outcome = await this.piscina.run(task);
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      const why =
+        e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? `worker ran out of its heap (engine.worker_heap_mb = ${this.options.workerHeapMb})`
+          : (e.message ?? String(err));
+      throw workerError(`${stage}: shard ${task.shard} failed: ${why}`);
+    }
+    if (outcome.state === 'failed') throw workerError(`${stage}: shard ${outcome.shard} failed: ${outcome.message}`);
+    return outcome;
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The single writer that commits one day's artifacts (SPEC §6), holding the
+ * (tenant, surface) publisher lock for the whole day:
+ *   write every blob → re-read and validate it → write its registry record → swap the
+ *   manifest last.
+ * A failure before the swap leaves the previous manifest untouched; blobs and records
+ * already written are immutable and harmless (nothing points at them yet).
+ */
+import { FsObjectStore, objectKey } from '../io/object-store';
+import { FsRegistry, RegistryRecord } from '../io/registry';
+import { sha256Hex } from '../io/artifact-codec';
+import { rfc3339Seconds } from '../days';
+import type { Config } from '../config';
+import { BlobExpectation, checkArtifactBlob } from './gates';
+
+export interface PreparedArtifact {
+  expect: BlobExpectation;
+  blob: Uint8Array;
+  builtAt: string;
+}
+
+export interface PublishedArtifact {
+  type: string;
+  version: string;
+  uri: string;
+  bytes: number;
+}
+
+export async function publishDay(
+  config: Config,
+  tenant: string,
+  surface: string,
+  artifacts: PreparedArtifact[],
+  now: () => Date,
+): Promise<PublishedArtifact[]> {
+  const store = new FsObjectStore(config.object_store.dir);
+  const registry = new FsRegistry(config.registry_dir);
+  const release = await registry.acquireLock(tenant, surface);
+  try {
+    const published: Array<PublishedArtifact & { record: RegistryRecord }> = [];
+    for (const a of artifacts) {
+      const { expect } = a;
+      const { uri } = await store.put(objectKey(tenant, surface, expect.artifactType, expect.version), a.blob);
+      const stored = await store.get(uri);
+      checkArtifactBlob(stored, expect);
+      published.push({
+        type: expect.artifactType,
+        version: expect.version,
+        uri,
+        bytes: stored.length,
+        record: {
+          v: 1,
+          tenant,
+          surface,
+          segment: expect.segment === '' ? undefined : expect.segment,
+          artifact_type: expect.artifactType,
+          version: expect.version,
+          uri,
+          window: expect.window,
+          built_at: a.builtAt,
+          published_at: rfc3339Seconds(now().getTime()),
+          size_bytes: stored.length,
+          sha256: sha256Hex(stored),
+        },
+      });
+    }
+    for (const p of published) await registry.writeRecord(p.record);
+    const updates = Object.fromEntries(published.map((p) => [p.type, p.uri]));
+    if (published.length > 0) await registry.swapManifest(tenant, surface, updates, now());
+    return published.map(({ type, version, uri, bytes }) => ({ type, version, uri, bytes }));
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Shard planning and result assembly for the coordinator.
+ */
+import type { ScoredRows } from '../kernels/scored-rows';
+
+/** An Int32Array over a SharedArrayBuffer: workers read it without a copy. */
+export const sharedInt32 = (length: number): Int32Array => new Int32Array(new SharedArrayBuffer(length * 4));
+
+export function sharedFloat64(source: Float64Array): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(source.length * 8));
+  out.set(source);
+  return out;
+}
+
+/**
+ * Splits keys 0..n-1 into at most `nShards` contiguous ranges of about equal total weight.
+ * Ranges are in key order, so concatenating their results keeps key order.
+ */
+export function planRanges(weights: ArrayLike<number>, nShards: number): Array<[number, number]> {
+  const n = weights.length;
+  if (n === 0) return [];
+  let total = 0;
+  for (let i = 0; i < n; i++) total += weights[i];
+  const shards = Math.max(1, Math.min(nShards, n));
+  const target = total / shards;
+  const ranges: Array<[number, number]> = [];
+  let lo = 0;
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    acc += weights[i];
+    if (acc >= target * (ranges.length + 1) && ranges.length < shards - 1) {
+      ranges.push([lo, i + 1]);
+      lo = i + 1;
+    }
+  }
+  if (lo < n) ranges.push([lo, n]);
+  return ranges;
+}
+
+export function concatRows(parts: ScoredRows[]): ScoredRows {
+  let nKeys = 0;
+  let nCodes = 0;
+  for (const p of parts) {
+    nKeys += p.keys.length;
+    nCodes += p.codes.length;
+  }
+  const keys = new Int32Array(nKeys);
+  const offsets = new Int32Array(nKeys + 1);
+  const codes = new Int32Array(nCodes);
+  const scores = new Int32Array(nCodes);
+  let k = 0;
+  let c = 0;
+  for (const p of parts) {
+    keys.set(p.keys, k);
+    for (let r = 0; r < p.keys.length; r++) offsets[k + r + 1] = c + p.offsets[r + 1];
+    codes.set(p.codes, c);
+    scores.set(p.scores, c);
+    k += p.keys.length;
+    c += p.codes.length;
+  }
+  return { keys, offsets, codes, scores };
+}

@@ -1,0 +1,116 @@
+import { ScoredRows, ScoredRowsBuilder, SparseCounter } from './scored-rows';
+import type { Groups } from './group';
+import { heapInt32, Int32Alloc } from './group';
+
+/**
+ * Item co-occurrence within sessions (SPEC §5 cooc).
+ *
+ * The session → distinct-items lists and their inverse (item → sessions) are built once
+ * by the coordinator and shared read-only with every worker. A shard is a range of item
+ * codes: the worker computes the complete neighbour row of each item in its range by
+ * walking that item's sessions, so rows never need merging across shards and the result
+ * is the same for any number of shards. Work per item is the sum of the sizes of its
+ * sessions; `coocItemWork` gives it so shards can be balanced.
+ */
+export interface SessionItemIndex {
+  nItems: number;
+  /** Distinct items of session s: sessionItems[sessionOffsets[s] .. sessionOffsets[s+1]). */
+  sessionOffsets: Int32Array;
+  sessionItems: Int32Array;
+  /** Sessions containing item i: itemSessions[itemSessionOffsets[i] .. itemSessionOffsets[i+1]). */
+  itemSessionOffsets: Int32Array;
+  itemSessions: Int32Array;
+}
+
+/**
+ * Builds the index from sessions grouped by row (groupRows over session codes).
+ * Allocates 2 * (nItems + sessions + distinct pairs) Int32s through `alloc`.
+ */
+export function buildSessionItemIndex(
+  sessions: Groups,
+  itemCodes: Int32Array,
+  nItems: number,
+  alloc: Int32Alloc = heapInt32,
+): SessionItemIndex {
+  const nSessions = sessions.offsets.length - 1;
+  // lastSession[item] = last session that listed the item, to de-duplicate within a session.
+  const lastSession = new Int32Array(nItems).fill(-1);
+  const scratch = new Int32Array(sessions.rows.length);
+  const sessionOffsets = alloc(nSessions + 1);
+  const itemSessionCounts = new Int32Array(nItems + 1);
+  let n = 0;
+  for (let s = 0; s < nSessions; s++) {
+    for (let j = sessions.offsets[s]; j < sessions.offsets[s + 1]; j++) {
+      const item = itemCodes[sessions.rows[j]];
+      if (lastSession[item] !== s) {
+        lastSession[item] = s;
+        scratch[n++] = item;
+        itemSessionCounts[item + 1]++;
+      }
+    }
+    sessionOffsets[s + 1] = n;
+  }
+  const sessionItems = alloc(n);
+  sessionItems.set(scratch.subarray(0, n));
+
+  const itemSessionOffsets = alloc(nItems + 1);
+  for (let i = 0; i < nItems; i++) itemSessionOffsets[i + 1] = itemSessionOffsets[i] + itemSessionCounts[i + 1];
+  const itemSessions = alloc(n);
+  const cursor = itemSessionOffsets.slice(0, nItems);
+  for (let s = 0; s < nSessions; s++) {
+    for (let j = sessionOffsets[s]; j < sessionOffsets[s + 1]; j++) itemSessions[cursor[sessionItems[j]]++] = s;
+  }
+  return { nItems, sessionOffsets, sessionItems, itemSessionOffsets, itemSessions };
+}
+
+/** Largest number of distinct items in one session (the max_items_per_session limit). */
+export function maxSessionItems(index: SessionItemIndex): number {
+  let max = 0;
+  const off = index.sessionOffsets;
+  for (let s = 0; s + 1 < off.length; s++) max = Math.max(max, off[s + 1] - off[s]);
+  return max;
+}
+
+/** Cost of computing item i's row: the summed size of its sessions. */
+export function coocItemWork(index: SessionItemIndex): Float64Array {
+  const work = new Float64Array(index.nItems);
+  const { sessionOffsets, itemSessionOffsets, itemSessions } = index;
+  for (let i = 0; i < index.nItems; i++) {
+    let w = 0;
+    for (let j = itemSessionOffsets[i]; j < itemSessionOffsets[i + 1]; j++) {
+      const s = itemSessions[j];
+      w += sessionOffsets[s + 1] - sessionOffsets[s];
+    }
+    work[i] = w;
+  }
+  return work;
+}
+
+/**
+ * Neighbour rows of items [itemLo, itemHi): neighbours with count >= minSupport, ranked
+ * (count desc, code asc), at most maxNeighbors. Items without a kept neighbour get no row.
+ * Allocates one SparseCounter(nItems) plus the output.
+ */
+export function coocRows(
+  index: SessionItemIndex,
+  itemLo: number,
+  itemHi: number,
+  minSupport: number,
+  maxNeighbors: number,
+): ScoredRows {
+  const { sessionOffsets, sessionItems, itemSessionOffsets, itemSessions } = index;
+  const counter = new SparseCounter(index.nItems);
+  const out = new ScoredRowsBuilder();
+  const minCount = Math.max(1, minSupport);
+  for (let a = itemLo; a < itemHi; a++) {
+    for (let j = itemSessionOffsets[a]; j < itemSessionOffsets[a + 1]; j++) {
+      const s = itemSessions[j];
+      for (let k = sessionOffsets[s]; k < sessionOffsets[s + 1]; k++) {
+        const b = sessionItems[k];
+        if (b !== a) counter.add(b);
+      }
+    }
+    counter.flushRow(out, a, minCount, maxNeighbors, false);
+  }
+  return out.finish();
+}
