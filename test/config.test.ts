@@ -30,7 +30,7 @@ afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
 
 describe('loadConfig', () => {
   it('loads the small example and resolves its paths against cwd', () => {
-    const c = loadConfig('/work/shared/examples/small/config.json', '/work/main');
+    const c = loadConfig(join(__dirname, 'fixtures', 'example-small', 'config.json'), '/work/main');
     expect(c.raw_source).toEqual({ type: 'fs', dir: '/work/shared/examples/small/raw' });
     expect(c.canonical_dir).toBe('/work/main/.out/example/canonical');
     expect(c.checkpoint_dir).toBe('/work/main/.out/example/checkpoints');
