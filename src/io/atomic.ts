@@ -1,0 +1,170 @@
+/**
+ * Crash-safe file writes for the filesystem storage layer (SPEC §6): every file is written
+ * to a temporary file in the same folder, fsynced, moved into place, then the folder is
+ * fsynced, so a reader (or a crash) sees either the old file or the complete new one.
+ *
+ * Temporary files are named `.<basename>.tmp-<pid>-<random>`. Readers of our folders must
+ * skip them (`isTempFile`); a crash can leave one behind, and `removeStaleTempFiles` clears
+ * those whose writer process is gone. The pid check is only meaningful on the host that
+ * wrote the file: do not run it against a folder shared by several hosts while they write.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import { ioError, usageError } from '../errors';
+
+const TEMP_RE = /^\..+\.tmp-(\d+)-[0-9a-f]+$/;
+
+/** True for names our atomic writers use for in-flight files; readers skip these. */
+export function isTempFile(name: string): boolean {
+  return TEMP_RE.test(name);
+}
+
+/** `.<basename>.tmp-<pid>-<random>` in the same folder as `target` (same file system, so rename is atomic). */
+export function tempPathFor(target: string): string {
+  const suffix = randomBytes(6).toString('hex');
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${suffix}`);
+}
+
+/**
+ * Whether `pid` names a live process on this host. `process.kill(pid, 0)` sends no signal;
+ * ESRCH means no such process, EPERM means it exists but belongs to another user.
+ * A pid that is not a positive integer is reported alive: kill(0) would address our own
+ * process group, and callers use "dead" to delete things.
+ */
+export function isPidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Checks that a value used as one path component (tenant, surface, segment, type, version)
+ * cannot escape its folder or name a hidden/temporary file.
+ */
+export function pathSegment(label: string, value: string): string {
+  if (value === '' || value === '.' || value === '..' || /[/\\\0]/.test(value) || value.startsWith('.')) {
+    throw usageError(`${label} must be a non-empty name without "/", "\\" or a leading ".", got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * fsyncs a folder so a rename or link inside it survives a crash. Some platforms (Windows,
+ * some network file systems) cannot open or fsync a directory; there the rename is as
+ * durable as the platform allows and we carry on.
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (process.platform === 'win32' || code === 'EISDIR' || code === 'EINVAL' || code === 'EPERM' || code === 'ENOTSUP') return;
+    throw err;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** Creates `temp` exclusively, writes `data` and fsyncs it. */
+async function writeTemp(temp: string, data: string | Uint8Array): Promise<void> {
+  const handle = await fs.open(temp, 'wx', 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function removeQuietly(file: string): Promise<void> {
+  await fs.unlink(file).catch(() => undefined);
+}
+
+/**
+ * Replaces `target` with `data` atomically (temp file in the same folder → fsync → rename
+ * → fsync folder), creating missing folders. On failure the temp file is removed, the
+ * previous `target` (if any) is left as it was, and an E_IO error naming `target` is thrown.
+ */
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(target);
+  let temp: string | undefined;
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    temp = tempPathFor(target);
+    await writeTemp(temp, data);
+    await fs.rename(temp, target);
+    temp = undefined;
+    await fsyncDir(dir);
+  } catch (err) {
+    if (temp !== undefined) await removeQuietly(temp);
+    throw ioError('write', target, err);
+  }
+}
+
+/**
+ * Creates `target` with `data` only if it does not exist yet, for immutable files (blobs,
+ * registry records, history entries, locks). The content is written and fsynced in a temp
+ * file first and then hard-linked into place: `link` fails with EEXIST instead of replacing,
+ * and the file appears complete or not at all. Returns 'exists' (leaving the existing file
+ * untouched) when `target` was already there.
+ */
+export async function writeFileExclusiveAtomic(target: string, data: string | Uint8Array): Promise<'created' | 'exists'> {
+  const dir = path.dirname(target);
+  let temp: string | undefined;
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    temp = tempPathFor(target);
+    await writeTemp(temp, data);
+    let outcome: 'created' | 'exists' = 'created';
+    try {
+      await fs.link(temp, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      outcome = 'exists';
+    }
+    await fs.unlink(temp);
+    temp = undefined;
+    if (outcome === 'created') await fsyncDir(dir);
+    return outcome;
+  } catch (err) {
+    if (temp !== undefined) await removeQuietly(temp);
+    throw ioError('write', target, err);
+  }
+}
+
+/**
+ * Removes temp files left in `dir` (not its subfolders) by writers that no longer run on
+ * this host. Returns the names removed; a missing folder removes nothing.
+ */
+export async function removeStaleTempFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw ioError('list', dir, err);
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_RE.exec(name);
+    if (!m || isPidAlive(Number(m[1]))) continue;
+    try {
+      await fs.unlink(path.join(dir, name));
+      removed.push(name);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue; // another cleaner got there first
+      if (code === 'EISDIR' || code === 'EPERM') continue; // a folder with a temp-like name is not ours
+      throw ioError('remove', path.join(dir, name), err);
+    }
+  }
+  return removed.sort();
+}

@@ -1,0 +1,143 @@
+/**
+ * Object store for published blobs (SPEC §6). Keys are `<tenant>/<surface>/<type>/<version>.json`;
+ * blobs are immutable: putting an existing key never rewrites it.
+ *
+ * `FsObjectStore` keeps blobs under a folder and names them `file://<absolute path>`
+ * (literally `'file://' + path`, as the Go tool did: no percent-encoding, so the URI can be
+ * compared and printed as a path).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { ioError, notFound, unsupported } from '../errors';
+import { pathSegment, writeFileExclusiveAtomic } from './atomic';
+import { encodeCompact } from './go-json';
+
+export interface ObjectStore {
+  /** The URI a key has (or will have) in this store, as written into records and manifests. */
+  uriFor(key: string): string;
+  /**
+   * Stores `bytes` under `key` unless the key already exists. `created` is false when the
+   * blob was already there; the stored bytes then stay as they were (see FsObjectStore.put
+   * for which existing content is accepted).
+   */
+  put(key: string, bytes: Uint8Array): Promise<{ uri: string; created: boolean }>;
+  /** The bytes of a blob; E_NOT_FOUND when it does not exist. */
+  get(uri: string): Promise<Uint8Array>;
+  exists(uri: string): Promise<boolean>;
+}
+
+/** `<tenant>/<surface>/<type>/<version>.json`; each part must be a plain path segment. */
+export function objectKey(tenant: string, surface: string, type: string, version: string): string {
+  return [
+    pathSegment('tenant', tenant),
+    pathSegment('surface', surface),
+    pathSegment('artifact type', type),
+    `${pathSegment('version', version)}.json`,
+  ].join('/');
+}
+
+const FILE_SCHEME = 'file://';
+
+export class FsObjectStore implements ObjectStore {
+  /** Absolute folder holding the blobs (resolved once, against the working directory). */
+  readonly root: string;
+
+  constructor(dir: string) {
+    this.root = path.resolve(dir);
+  }
+
+  uriFor(key: string): string {
+    return FILE_SCHEME + this.pathFor(key);
+  }
+
+  /**
+   * Existing blobs are kept. An existing blob is accepted (created: false) when it is
+   * byte-identical to `bytes`, or when both are artifacts that differ only in
+   * `build.built_at`: the version is a hash of everything except `build`, so re-running a
+   * day (for instance after a crash between blob write and manifest swap) yields the same
+   * key with a new build time, and the first published blob stands. Anything else means
+   * the stored blob is not what this key promises, and is an E_IO error.
+   */
+  async put(key: string, bytes: Uint8Array): Promise<{ uri: string; created: boolean }> {
+    const target = this.pathFor(key);
+    const uri = FILE_SCHEME + target;
+    const outcome = await writeFileExclusiveAtomic(target, bytes);
+    if (outcome === 'created') return { uri, created: true };
+    let existing: Uint8Array;
+    try {
+      existing = await fs.readFile(target);
+    } catch (err) {
+      throw ioError('read', target, err);
+    }
+    if (!sameBlob(existing, bytes)) {
+      throw ioError(
+        'put',
+        target,
+        new Error(`immutable blob ${uri} already exists with different content (${existing.byteLength} bytes stored, ${bytes.byteLength} offered); it is never rewritten`),
+      );
+    }
+    return { uri, created: false };
+  }
+
+  async get(uri: string): Promise<Uint8Array> {
+    const file = this.pathOfUri(uri);
+    try {
+      return await fs.readFile(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`blob ${uri} does not exist`);
+      throw ioError('read', file, err);
+    }
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    const file = this.pathOfUri(uri);
+    try {
+      return (await fs.stat(file)).isFile();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw ioError('stat', file, err);
+    }
+  }
+
+  private pathFor(key: string): string {
+    const parts = key.split('/');
+    parts.forEach((part) => pathSegment('object key part', part));
+    return path.join(this.root, ...parts);
+  }
+
+  /** Any `file://` URI is readable (records may point at a store folder that moved); other schemes are not ours. */
+  private pathOfUri(uri: string): string {
+    if (!uri.startsWith(FILE_SCHEME)) {
+      throw unsupported(`the filesystem object store cannot read ${JSON.stringify(uri)}: only file:// URIs`);
+    }
+    return uri.slice(FILE_SCHEME.length);
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** Identical bytes, or two artifact blobs equal once `build.built_at` is blanked. */
+function sameBlob(stored: Uint8Array, offered: Uint8Array): boolean {
+  if (bytesEqual(stored, offered)) return true;
+  const a = withoutBuildTime(stored);
+  const b = withoutBuildTime(offered);
+  return a !== null && a === b;
+}
+
+function withoutBuildTime(bytes: Uint8Array): string | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const build = (value as { build?: unknown }).build;
+  if (build === null || typeof build !== 'object' || Array.isArray(build)) return null;
+  const version = (build as { version?: unknown }).version;
+  if (typeof version !== 'string' || version === '') return null;
+  return encodeCompact({ ...(value as object), build: { ...(build as object), built_at: '' } });
+}
