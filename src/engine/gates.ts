@@ -6,8 +6,8 @@ import { MICROS_PER_DAY } from '../days';
 import { gateFailed, limitExceeded } from '../errors';
 import type { LimitsConfig } from '../config';
 import type { CanonicalDay } from '../io/canonical';
-import { ARTIFACT_PAYLOAD_FIELD, ArtifactHeader, hashedJson } from '../io/artifact-codec';
-import { sha256Hex } from '../io/artifact-codec';
+import { ARTIFACT_PAYLOAD_FIELD, ArtifactHeader, splitBlob } from '../io/artifact-codec';
+import type { ScoredRows } from '../kernels/scored-rows';
 import type { DayIndex } from './coordinator';
 
 /** Canonical data of the window: every event valid and inside the window. */
@@ -20,8 +20,10 @@ export function checkCanonical(day: CanonicalDay, windowStart: number, windowDay
   for (const [name, col] of [
     ['session_id', day.session],
     ['item_id', day.item],
+    ['user_id', day.user],
   ] as const) {
     if (col.values.some((v) => v.trim() === '')) throw gateFailed('canonical', `${name} has an empty id`);
+    if (name === 'user_id') continue; // nullable: anonymous events
     for (let i = 0; i < day.rows; i++) if (col.codes[i] < 0) throw gateFailed('canonical', `row ${i} has no ${name}`);
   }
 }
@@ -47,38 +49,49 @@ export interface BlobExpectation extends ArtifactHeader {
   maxItemsPerRow: number;
 }
 
-/**
- * Checks a published blob before its record is written: shape, v, type, tenant, surface,
- * segment, window, no empty ids, no negative counts/scores, size caps, and the version
- * recomputed from the payload equals both the expected one and the one it carries.
- */
-export function checkArtifactBlob(blob: Uint8Array, want: BlobExpectation): void {
-  const gate = `artifact ${want.artifactType} ${want.version}`;
-  let a: Record<string, unknown>;
-  try {
-    a = JSON.parse(Buffer.from(blob).toString('utf8'));
-  } catch (err) {
-    throw gateFailed(gate, `blob is not JSON (${(err as Error).message})`);
+/** Kernel output before encoding: per-row caps and non-negative scores, on the typed arrays. */
+export function checkScoredRows(kind: string, rows: ScoredRows, maxItemsPerRow: number): void {
+  for (let r = 0; r < rows.keys.length; r++) {
+    const n = rows.offsets[r + 1] - rows.offsets[r];
+    if (n > maxItemsPerRow) throw gateFailed(`artifact ${kind}`, `row ${r} has ${n} items > ${maxItemsPerRow}`);
   }
-  const fail = (detail: string) => gateFailed(gate, detail);
-  if (a === null || typeof a !== 'object' || Array.isArray(a)) throw fail('blob is not a JSON object');
+  for (let j = 0; j < rows.scores.length; j++) {
+    if (rows.scores[j] < 0) throw gateFailed(`artifact ${kind}`, `negative score at ${j}`);
+  }
+}
+
+/**
+ * Checks a blob before its record is written (SPEC §4): v, type, tenant, surface, segment,
+ * window, build, and the version recomputed from the blob's own bytes equals the expected
+ * one. `rows: 'inspect'` also parses the payload and checks every row (no empty ids, no
+ * negative counts/scores, size caps): the publisher of a staged blob does this; `run`
+ * checks rows on the typed arrays before encoding (checkScoredRows) and skips the parse.
+ */
+export function checkArtifactBlob(blob: Uint8Array, want: BlobExpectation, rows: 'inspect' | 'skip'): void {
+  const fail = (detail: string) => gateFailed(`artifact ${want.artifactType} ${want.version}`, detail);
+  const field = ARTIFACT_PAYLOAD_FIELD[want.artifactType];
+  const parts = splitBlob(blob, field);
+  if (!parts) throw fail(`blob is not an artifact JSON object with "${field}" and "build"`);
+  const a = parts.header;
   if (a.v !== 1) throw fail('v must be 1');
   if (a.artifact_type !== want.artifactType) throw fail(`artifact_type is ${JSON.stringify(a.artifact_type)}`);
   if (a.tenant !== want.tenant || a.surface !== want.surface) throw fail('tenant/surface do not match the run');
   if ((a.segment ?? '') !== want.segment) throw fail('segment does not match the run');
   const w = a.window as { start?: unknown; end?: unknown } | undefined;
   if (!w || w.start !== want.window.start || w.end !== want.window.end) throw fail('window does not match the run');
-  const field = ARTIFACT_PAYLOAD_FIELD[want.artifactType];
-  const payload = a[field];
+  if (parts.build.version !== want.version) throw fail(`build.version is ${JSON.stringify(parts.build.version)}`);
+  if (parts.recomputedVersion !== want.version) throw fail(`version recomputed from the payload is ${parts.recomputedVersion}`);
+  if (rows === 'skip') return;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(parts.payloadJson());
+  } catch (err) {
+    throw fail(`${field} is not JSON (${(err as Error).message})`);
+  }
   if (!Array.isArray(payload)) throw fail(`${field} must be an array`);
   if (payload.length > want.maxRows) throw fail(`${field} has ${payload.length} rows > ${want.maxRows}`);
   for (const row of payload) checkRow(row, want, fail);
-  const build = a.build as { version?: unknown } | undefined;
-  if (!build || build.version !== want.version) throw fail('build.version does not match');
-  const recomputed = sha256Hex(hashedJson(want, payload));
-  if (recomputed !== want.version) throw fail(`version recomputed from the payload is ${recomputed}`);
 }
-
 function checkRow(row: unknown, want: BlobExpectation, fail: (d: string) => Error): void {
   const r = row as Record<string, unknown>;
   const id = (v: unknown, what: string) => {

@@ -1,54 +1,85 @@
 /**
- * Kernel rows (dictionary codes) → artifact payload arrays (SPEC §5), on the main thread.
- * Codes are ranks in UTF-8 byte order, so rows already come out in "id asc" order.
+ * Kernel rows (dictionary codes) → artifact payloads (SPEC §5) that write themselves into
+ * the JSON writer straight from the typed arrays: no per-row JS objects. Codes are ranks
+ * in UTF-8 byte order, so rows already come out in "id asc" order. Ids are escaped once
+ * per dictionary (QuotedStrings), not once per occurrence.
  */
 import type { CatalogItem } from '../io/catalog';
+import type { TypedPayload } from '../io/artifact-codec';
+import type { JsonWriter, QuotedStrings } from '../io/go-json';
 import { rankCodes, rankPositive } from '../kernels/topk';
 import type { ScoredRows } from '../kernels/scored-rows';
 import { limitExceeded } from '../errors';
 
-export interface ItemCount {
-  item_id: string;
-  count: number;
-}
-
-export function popularityPayload(itemCounts: Int32Array, items: string[], maxItems: number): ItemCount[] {
+export function popularityPayload(itemCounts: Int32Array, items: QuotedStrings, maxItems: number): TypedPayload {
   const ranked = rankPositive(itemCounts, maxItems);
-  return Array.from(ranked, (c) => ({ item_id: items[c], count: itemCounts[c] }));
+  return {
+    length: ranked.length,
+    write(w) {
+      w.beginArray();
+      for (const c of ranked) w.beginObject().key('item_id').quoted(items, c).key('count').number(itemCounts[c]).endObject();
+      w.endArray();
+    },
+  };
 }
 
 /**
  * cooc rows keyed by item code. With more rows than `maxRows`, keeps the rows of the most
  * exposed items (count desc, id asc), still listed by item id.
  */
-export function coocPayload(rows: ScoredRows, itemCounts: Int32Array, items: string[], maxRows: number) {
+export function coocPayload(rows: ScoredRows, itemCounts: Int32Array, items: QuotedStrings, maxRows: number): TypedPayload {
   let selected: Int32Array = Int32Array.from(rows.keys.keys());
   if (rows.keys.length > maxRows) {
     // Rank row positions by their item's exposure count; row position order == item code order.
     const rowCounts = Int32Array.from(rows.keys, (item) => itemCounts[item]);
     selected = rankCodes(selected, rowCounts, rows.keys.length, maxRows).sort();
   }
-  return Array.from(selected, (r) => ({
-    item_id: items[rows.keys[r]],
-    items: neighbourList(rows, r, items, 'count'),
-  }));
+  return rowsPayload(rows, selected, 'item_id', items, items, 'count');
 }
 
 /** implicit and session_seq: one entry per user row, in user id order. */
-export function userPayload(rows: ScoredRows, users: string[], items: string[]) {
-  return Array.from(rows.keys, (user, r) => ({ user_id: users[user], items: neighbourList(rows, r, items, 'score') }));
+export function userPayload(rows: ScoredRows, users: QuotedStrings, items: QuotedStrings): TypedPayload {
+  return rowsPayload(rows, Int32Array.from(rows.keys.keys()), 'user_id', users, items, 'score');
 }
 
-function neighbourList(rows: ScoredRows, r: number, items: string[], field: 'count' | 'score') {
-  const out: Array<Record<string, string | number>> = [];
-  for (let j = rows.offsets[r]; j < rows.offsets[r + 1]; j++) {
-    out.push({ item_id: items[rows.codes[j]], [field]: rows.scores[j] });
-  }
-  return out;
+function rowsPayload(
+  rows: ScoredRows,
+  selected: Int32Array,
+  keyField: 'item_id' | 'user_id',
+  keys: QuotedStrings,
+  items: QuotedStrings,
+  scoreField: 'count' | 'score',
+): TypedPayload {
+  const { offsets, codes, scores } = rows;
+  return {
+    length: selected.length,
+    write(w: JsonWriter) {
+      w.beginArray();
+      for (const r of selected) {
+        w.beginObject().key(keyField).quoted(keys, rows.keys[r]).key('items').beginArray();
+        for (let j = offsets[r]; j < offsets[r + 1]; j++) {
+          w.beginObject().key('item_id').quoted(items, codes[j]).key(scoreField).number(scores[j]).endObject();
+        }
+        w.endArray().endObject();
+      }
+      w.endArray();
+    },
+  };
 }
 
 /** content_sim from the catalog (already filtered, normalised and sorted by loadCatalog). */
-export function contentSimPayload(catalog: CatalogItem[], maxItems: number) {
+export function contentSimPayload(catalog: CatalogItem[], maxItems: number): TypedPayload {
   if (catalog.length > maxItems) throw limitExceeded('max_items_per_artifact', catalog.length, maxItems);
-  return catalog.map((c) => ({ item_id: c.itemId, tags: c.tags }));
+  return {
+    length: catalog.length,
+    write(w) {
+      w.beginArray();
+      for (const c of catalog) {
+        w.beginObject().key('item_id').string(c.itemId).key('tags').beginArray();
+        for (const t of c.tags) w.string(t);
+        w.endArray().endObject();
+      }
+      w.endArray();
+    },
+  };
 }

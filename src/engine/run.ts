@@ -6,13 +6,14 @@
 import type { Config, ArtifactType } from '../config';
 import { addDays, dayOfMicros, daysBetween, MICROS_PER_DAY, parseDayFlag, rfc3339Seconds } from '../days';
 import { limitExceeded, usageError } from '../errors';
-import { encodeArtifact, ArtifactHeader } from '../io/artifact-codec';
+import { encodeArtifact, ArtifactHeader, TypedPayload } from '../io/artifact-codec';
+import { QuotedStrings } from '../io/go-json';
 import type { CanonicalDay } from '../io/canonical';
 import { loadCatalog } from '../io/catalog';
 import { readCheckpoint, writeCheckpoint } from '../io/checkpoint';
 import { stageArtifact } from '../io/staging';
 import { computeRows, DayIndex, indexDay } from './coordinator';
-import { checkCanonical, checkHardLimits } from './gates';
+import { checkCanonical, checkHardLimits, checkScoredRows } from './gates';
 import { ingestDay, IngestCounts } from './ingest';
 import { contentSimPayload, coocPayload, popularityPayload, userPayload } from './payloads';
 import { ComputePool } from './pool';
@@ -149,8 +150,8 @@ export async function computeArtifacts(
   builtAt: string,
 ): Promise<PreparedArtifact[]> {
   const L = config.limits;
-  const items = canonical.item.values;
-  const users = canonical.user.values;
+  const items = new QuotedStrings(canonical.item.values);
+  const users = new QuotedStrings(canonical.user.values);
   const computeLimits = {
     minCoocSupport: L.min_cooc_support,
     maxNeighborsPerItem: L.max_neighbors_per_item,
@@ -158,23 +159,29 @@ export async function computeArtifacts(
   };
   const out: PreparedArtifact[] = [];
   for (const kind of config.artifact_kinds) {
-    let payload: unknown[];
+    let payload: TypedPayload;
     let maxRows = L.max_items_per_artifact;
     let maxItemsPerRow = Infinity;
     switch (kind) {
       case 'popularity':
         payload = popularityPayload(index.itemCounts, items, L.max_items_per_artifact);
         break;
-      case 'cooc':
-        payload = coocPayload(await computeRows(pool!, index, kind, computeLimits, config.engine.shard_rows), index.itemCounts, items, L.max_items_per_artifact);
+      case 'cooc': {
         maxItemsPerRow = L.max_neighbors_per_item;
+        const rows = await computeRows(pool!, index, kind, computeLimits, config.engine.shard_rows);
+        checkScoredRows(kind, rows, maxItemsPerRow);
+        payload = coocPayload(rows, index.itemCounts, items, L.max_items_per_artifact);
         break;
+      }
       case 'implicit':
-      case 'session_seq':
-        payload = userPayload(await computeRows(pool!, index, kind, computeLimits, config.engine.shard_rows), users, items);
+      case 'session_seq': {
         maxRows = Infinity; // bounded by the max_users_per_run hard limit instead
         maxItemsPerRow = L.max_items_per_user;
+        const rows = await computeRows(pool!, index, kind, computeLimits, config.engine.shard_rows);
+        checkScoredRows(kind, rows, maxItemsPerRow);
+        payload = userPayload(rows, users, items);
         break;
+      }
       case 'content_sim':
         payload = contentSimPayload(catalog, L.max_items_per_artifact);
         break;
@@ -182,7 +189,7 @@ export async function computeArtifacts(
     const h = header(kind);
     const { version, blob } = encodeArtifact(h, payload, builtAt);
     // The blob is validated by the publisher, after it is written and read back.
-    out.push({ expect: { ...h, version, maxRows, maxItemsPerRow }, blob, builtAt });
+    out.push({ expect: { ...h, version, maxRows, maxItemsPerRow }, blob, builtAt, rows: 'skip' });
   }
   return out;
 }

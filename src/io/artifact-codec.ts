@@ -5,7 +5,7 @@
  * blob    = pretty JSON with build = {built_at, version, source_hash: version}.
  */
 import { createHash } from 'node:crypto';
-import { encodeCompact, encodePretty } from './go-json';
+import { compactFromPretty, JsonWriter } from './go-json';
 
 export const ARTIFACT_PAYLOAD_FIELD = {
   popularity: 'items',
@@ -36,18 +36,34 @@ export interface Build {
   source_hash?: string;
 }
 
-/** The artifact as an object whose key order is the SPEC's field order. */
-export function artifactObject(h: ArtifactHeader, payload: unknown[], build: Build): Record<string, unknown> {
-  return {
-    v: 1,
-    artifact_type: h.artifactType,
-    tenant: h.tenant,
-    surface: h.surface,
-    segment: h.segment === '' ? undefined : h.segment,
-    window: { start: h.window.start, end: h.window.end },
-    [ARTIFACT_PAYLOAD_FIELD[h.artifactType]]: payload,
-    build: build.source_hash ? build : { built_at: build.built_at, version: build.version },
-  };
+/**
+ * A payload that writes itself straight from typed arrays (the engine's path), or a plain
+ * array of objects (tests, small artifacts).
+ */
+export interface TypedPayload {
+  readonly length: number;
+  write(w: JsonWriter): void;
+}
+export type Payload = readonly unknown[] | TypedPayload;
+
+const HASHED_BUILD: Build = { built_at: '', version: '' };
+
+/** Writes the artifact in the SPEC's field order. */
+function writeArtifact(w: JsonWriter, h: ArtifactHeader, payload: Payload, build: Build): void {
+  w.beginObject();
+  w.key('v').number(1);
+  w.key('artifact_type').string(h.artifactType);
+  w.key('tenant').string(h.tenant);
+  w.key('surface').string(h.surface);
+  if (h.segment !== '') w.key('segment').string(h.segment);
+  w.key('window').beginObject().key('start').string(h.window.start).key('end').string(h.window.end).endObject();
+  w.key(ARTIFACT_PAYLOAD_FIELD[h.artifactType]);
+  if (Array.isArray(payload)) w.value(payload);
+  else (payload as TypedPayload).write(w);
+  w.key('build').beginObject().key('built_at').string(build.built_at).key('version').string(build.version);
+  if (build.source_hash) w.key('source_hash').string(build.source_hash);
+  w.endObject().endObject();
+  w.flush();
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
@@ -55,8 +71,10 @@ export function sha256Hex(data: string | Uint8Array): string {
 }
 
 /** The exact bytes the version hashes (the `*.hashed.json` of the worked example). */
-export function hashedJson(h: ArtifactHeader, payload: unknown[]): string {
-  return encodeCompact(artifactObject(h, payload, { built_at: '', version: '' }));
+export function hashedJson(h: ArtifactHeader, payload: Payload): string {
+  const chunks: Buffer[] = [];
+  writeArtifact(new JsonWriter(false, (c) => chunks.push(c)), h, payload, HASHED_BUILD);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export interface EncodedArtifact {
@@ -65,8 +83,63 @@ export interface EncodedArtifact {
   blob: Buffer;
 }
 
-export function encodeArtifact(h: ArtifactHeader, payload: unknown[], builtAt: string): EncodedArtifact {
-  const version = sha256Hex(hashedJson(h, payload));
-  const text = encodePretty(artifactObject(h, payload, { built_at: builtAt, version, source_hash: version }));
-  return { version, blob: Buffer.from(text, 'utf8') };
+/**
+ * Version and published blob. The compact form streams into the hash chunk by chunk and
+ * is never held whole; the blob is built once in 1 MiB chunks and concatenated.
+ */
+export function encodeArtifact(h: ArtifactHeader, payload: Payload, builtAt: string): EncodedArtifact {
+  const hash = createHash('sha256');
+  writeArtifact(new JsonWriter(false, (c) => hash.update(c)), h, payload, HASHED_BUILD);
+  const version = hash.digest('hex');
+  const chunks: Buffer[] = [];
+  writeArtifact(new JsonWriter(true, (c) => chunks.push(c)), h, payload, { built_at: builtAt, version, source_hash: version });
+  return { version, blob: Buffer.concat(chunks) };
+}
+
+export interface BlobParts {
+  /** Fields before the payload: v, artifact_type, tenant, surface, segment?, window. */
+  header: Record<string, unknown>;
+  build: Record<string, unknown>;
+  /** The version recomputed from the blob's own bytes. */
+  recomputedVersion: string;
+  /** Compact JSON text of the payload array (parse it only when rows must be inspected). */
+  payloadJson: () => string;
+}
+
+/**
+ * Splits a blob without parsing its payload: one byte pass to the compact form, then the
+ * header and build objects are parsed on their own and the version is recomputed by
+ * hashing the compact bytes with the build replaced. Returns null when the blob is not
+ * an artifact in our layout. The payload field name cannot occur inside a string at this
+ * point because quotes inside strings are escaped.
+ */
+export function splitBlob(blob: Uint8Array, payloadField: string): BlobParts | null {
+  const compact = compactFromPretty(blob);
+  const fieldAt = compact.indexOf(`,${JSON.stringify(payloadField)}:`);
+  const buildAt = compact.lastIndexOf(',"build":{');
+  if (fieldAt < 0 || buildAt < fieldAt || compact[compact.length - 1] !== 0x7d) return null;
+  try {
+    const header = JSON.parse(compact.subarray(0, fieldAt).toString('utf8') + '}');
+    const build = JSON.parse('{' + compact.subarray(buildAt + 1, compact.length - 1).toString('utf8') + '}').build;
+    const hash = createHash('sha256').update(compact.subarray(0, buildAt)).update(',"build":{"built_at":"","version":""}}');
+    const payloadStart = fieldAt + payloadField.length + 4;
+    return {
+      header,
+      build,
+      recomputedVersion: hash.digest('hex'),
+      payloadJson: () => compact.subarray(payloadStart, buildAt).toString('utf8'),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** A payload as plain JSON values (for tests and tools; the engine never needs this). */
+export function payloadValue(payload: Payload): unknown[] {
+  if (Array.isArray(payload)) return payload;
+  const chunks: Buffer[] = [];
+  const w = new JsonWriter(false, (c) => chunks.push(c));
+  (payload as TypedPayload).write(w);
+  w.flush();
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }

@@ -54,71 +54,228 @@ export function quoteString(s: string): string {
   return out + s.slice(runStart) + '"';
 }
 
+/** Bytes of a list of strings, each JSON-quoted, with offsets: ids are escaped once per dictionary, not per use. */
+export class QuotedStrings {
+  readonly bytes: Buffer;
+  readonly offsets: Int32Array;
+
+  constructor(values: readonly string[]) {
+    const quoted = values.map(quoteString);
+    this.offsets = new Int32Array(values.length + 1);
+    let total = 0;
+    for (let i = 0; i < quoted.length; i++) this.offsets[i + 1] = total += Buffer.byteLength(quoted[i]);
+    this.bytes = Buffer.allocUnsafe(total);
+    for (let i = 0; i < quoted.length; i++) this.bytes.write(quoted[i], this.offsets[i], 'utf8');
+  }
+}
+
+const NEWLINE_INDENT: Buffer[] = [];
+function newlineIndent(depth: number): Buffer {
+  return (NEWLINE_INDENT[depth] ??= Buffer.from('\n' + '  '.repeat(depth)));
+}
+
+/**
+ * Streaming JSON writer with Go's layout: compact as json.Marshal, or pretty as
+ * json.MarshalIndent(v, "", "  ") (empty arrays/objects print as [] and {}).
+ *
+ * Output goes into 1 MiB chunks handed to `sink` as they fill (no copy; a chunk is never
+ * touched again once handed over), so hashing or writing can stream and nothing builds a
+ * giant string. Callers emit tokens; the writer places separators and indentation.
+ */
+export class JsonWriter {
+  private buf: Buffer;
+  private pos = 0;
+  private depth = 0;
+  /** Per depth: 1 while no element has been written yet. */
+  private first = new Uint8Array(64);
+  private afterKey = false;
+
+  constructor(
+    private readonly pretty: boolean,
+    private readonly sink: (chunk: Buffer) => void,
+    private readonly chunkSize = 1 << 20,
+  ) {
+    this.buf = Buffer.allocUnsafe(chunkSize);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flush();
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.chunkSize));
+  }
+
+  /** Hands the filled part of the current chunk to the sink. */
+  flush(): void {
+    if (this.pos > 0) this.sink(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafe(this.chunkSize);
+    this.pos = 0;
+  }
+
+  private byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  private ascii(s: string): void {
+    this.ensure(s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+  }
+
+  /** Separator and indentation before a value (or key) at the current depth. */
+  private beforeValue(): void {
+    if (this.afterKey) {
+      this.afterKey = false;
+      return;
+    }
+    if (this.depth === 0) return;
+    if (this.first[this.depth]) this.first[this.depth] = 0;
+    else this.byte(0x2c);
+    if (this.pretty) this.bytes(newlineIndent(this.depth));
+  }
+
+  private bytes(b: Uint8Array, start = 0, end = b.length): void {
+    this.ensure(end - start);
+    this.buf.set(b.subarray(start, end), this.pos);
+    this.pos += end - start;
+  }
+
+  private open(ch: number): void {
+    this.beforeValue();
+    this.byte(ch);
+    this.depth++;
+    this.first[this.depth] = 1;
+  }
+
+  private close(ch: number): void {
+    const empty = this.first[this.depth] === 1;
+    this.depth--;
+    if (this.pretty && !empty) this.bytes(newlineIndent(this.depth));
+    this.byte(ch);
+  }
+
+  beginObject(): this {
+    this.open(0x7b);
+    return this;
+  }
+  endObject(): this {
+    this.close(0x7d);
+    return this;
+  }
+  beginArray(): this {
+    this.open(0x5b);
+    return this;
+  }
+  endArray(): this {
+    this.close(0x5d);
+    return this;
+  }
+
+  /** `"name":` (compact) or `"name": ` (pretty); the bytes are built once per name. */
+  key(name: string): this {
+    this.beforeValue();
+    let k = this.keys.get(name);
+    if (!k) this.keys.set(name, (k = Buffer.from(quoteString(name) + (this.pretty ? ': ' : ':'))));
+    this.bytes(k);
+    this.afterKey = true;
+    return this;
+  }
+  private readonly keys = new Map<string, Buffer>();
+
+  string(s: string): this {
+    this.beforeValue();
+    this.rawString(s);
+    return this;
+  }
+
+  private rawString(s: string): void {
+    const q = quoteString(s);
+    this.ensure(q.length * 3);
+    this.pos += this.buf.write(q, this.pos, 'utf8');
+  }
+
+  /** String i of a QuotedStrings table. */
+  quoted(table: QuotedStrings, i: number): this {
+    this.beforeValue();
+    this.bytes(table.bytes, table.offsets[i], table.offsets[i + 1]);
+    return this;
+  }
+
+  number(n: number): this {
+    this.beforeValue();
+    this.ascii(numberText(n));
+    return this;
+  }
+
+  /** Any plain value: objects (insertion order, undefined fields omitted), arrays, strings, numbers, booleans, null. */
+  value(v: unknown): this {
+    if (typeof v === 'string') return this.string(v);
+    if (typeof v === 'number') return this.number(v);
+    if (v === null || typeof v === 'boolean') {
+      this.beforeValue();
+      this.ascii(String(v));
+      return this;
+    }
+    if (Array.isArray(v)) {
+      this.beginArray();
+      for (const x of v) this.value(x);
+      return this.endArray();
+    }
+    if (typeof v === 'object') {
+      this.beginObject();
+      for (const k of Object.keys(v as object)) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== undefined) this.key(k).value(x);
+      }
+      return this.endObject();
+    }
+    throw new Error(`cannot encode ${typeof v} as JSON`);
+  }
+}
+
 function numberText(n: number): string {
   if (!Number.isFinite(n)) throw new Error(`cannot encode non-finite number ${n} as JSON`);
   return Object.is(n, -0) ? '0' : String(n);
 }
 
+function encode(value: unknown, pretty: boolean): string {
+  const chunks: Buffer[] = [];
+  const w = new JsonWriter(pretty, (c) => chunks.push(c), 1 << 16);
+  w.value(value);
+  w.flush();
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Compact encoding, as Go's json.Marshal. */
 export function encodeCompact(value: unknown): string {
-  const parts: string[] = [];
-  writeCompact(value, parts);
-  return parts.join('');
+  return encode(value, false);
 }
 
-function writeCompact(value: unknown, out: string[]): void {
-  if (typeof value === 'string') out.push(quoteString(value));
-  else if (typeof value === 'number') out.push(numberText(value));
-  else if (value === null) out.push('null');
-  else if (typeof value === 'boolean') out.push(value ? 'true' : 'false');
-  else if (Array.isArray(value)) {
-    out.push('[');
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out.push(',');
-      writeCompact(value[i], out);
-    }
-    out.push(']');
-  } else if (typeof value === 'object') {
-    out.push('{');
-    let first = true;
-    for (const key of Object.keys(value as object)) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v === undefined) continue;
-      if (!first) out.push(',');
-      first = false;
-      out.push(quoteString(key), ':');
-      writeCompact(v, out);
-    }
-    out.push('}');
-  } else throw new Error(`cannot encode ${typeof value} as JSON`);
-}
-
-/** Indented encoding, as Go's json.MarshalIndent(v, "", "  "): empty arrays/objects as [] / {}. */
+/** Indented encoding, as Go's json.MarshalIndent(v, "", "  "). */
 export function encodePretty(value: unknown): string {
-  const parts: string[] = [];
-  writePretty(value, parts, '\n');
-  return parts.join('');
+  return encode(value, true);
 }
 
-function writePretty(value: unknown, out: string[], nl: string): void {
-  if (Array.isArray(value)) {
-    if (value.length === 0) return void out.push('[]');
-    const inner = nl + '  ';
-    out.push('[');
-    for (let i = 0; i < value.length; i++) {
-      out.push(i > 0 ? ',' + inner : inner);
-      writePretty(value[i], out, inner);
+/**
+ * The compact form of JSON text in this module's layouts: drops the white space outside
+ * strings in one byte pass (MarshalIndent output is Marshal output plus such white space).
+ * Allocates one buffer of the input's size.
+ */
+export function compactFromPretty(text: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(text.length);
+  let n = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const b = text[i];
+    if (inString) {
+      out[n++] = b;
+      if (b === 0x5c) out[n++] = text[++i]; // escaped char, including \"
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) {
+      continue;
+    } else {
+      if (b === 0x22) inString = true;
+      out[n++] = b;
     }
-    out.push(nl, ']');
-  } else if (value !== null && typeof value === 'object') {
-    const keys = Object.keys(value as object).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
-    if (keys.length === 0) return void out.push('{}');
-    const inner = nl + '  ';
-    out.push('{');
-    for (let i = 0; i < keys.length; i++) {
-      out.push(i > 0 ? ',' + inner : inner, quoteString(keys[i]), ': ');
-      writePretty((value as Record<string, unknown>)[keys[i]], out, inner);
-    }
-    out.push(nl, '}');
-  } else writeCompact(value, out);
+  }
+  return out.subarray(0, n);
 }
