@@ -15,6 +15,7 @@ import type { ScoredRows } from '../kernels/scored-rows';
 import type { ComputePool } from './pool';
 import { concatRows, planRanges, sharedFloat64, sharedInt32 } from './shards';
 import type { ShardTask } from './worker/messages';
+import { faultPoint } from './faults';
 
 export interface DayIndex {
   events: number;
@@ -106,6 +107,7 @@ export async function computeRows(
       maxItemsPerUser: limits.maxItemsPerUser,
     }));
   }
-  const outcomes = await Promise.all(tasks.map((t) => pool.run(kind, t)));
-  return concatRows(outcomes.map((o) => o.rows));
+  const rows = concatRows(await Promise.all(tasks.map((t) => pool.run(kind, t) as Promise<ScoredRows>)));
+  faultPoint('after-compute');
+  return rows;
 }

@@ -2,19 +2,30 @@
  * Ingest one (tenant, surface, UTC day): raw JSONL → validated, normalised events →
  * canonical Arrow partition, replaced atomically (SPEC §1, §3).
  *
- * Nothing is written until the whole input has been read: with the `fail` policy the first
- * bad line stops the day and the previous partition stays as it was.
+ * The main thread streams the raw file (gunzipping `.jsonl.gz`) in blocks of whole lines
+ * and hands each block to the worker pool, which parses it into dictionary-coded columns
+ * (src/io/exposure-scan.ts). At most `engine.max_inflight_bytes` of blocks are queued or
+ * being parsed at once: the reader waits, nothing is dropped. Blocks are merged in file
+ * order, so the partition keeps raw input order whatever the number of workers.
+ *
+ * Nothing is written until the whole input has been read: with the `fail` policy a bad
+ * line stops the day and the previous partition stays as it was.
  */
 import { promises as fs } from 'node:fs';
 import { MICROS_PER_DAY } from '../days';
 import { badInput, PipelineError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { CanonicalDay, CanonicalDayBuilder, encodeCanonical, partitionPath, rejectsPath } from '../io/canonical';
-import { isBlankLine, parseExposureLine } from '../io/exposure';
+import { parseBlock, ParseResult, ScanParams } from '../io/exposure-scan';
 import { encodeCompact } from '../io/go-json';
-import { readLines } from '../io/lines';
+import { readLineBlocks } from '../io/lines';
 import { resolveRawFiles } from '../io/raw-source';
 import type { Config } from '../config';
+import type { ComputePool } from './pool';
+import { faultPoint } from './faults';
+
+/** Bytes of raw lines per parse shard: large enough to amortise a task, small enough to balance. */
+export const PARSE_BLOCK_BYTES = 8 << 20;
 
 export interface IngestCounts {
   /** Non-blank lines read from the input. */
@@ -35,45 +46,59 @@ export interface IngestResult {
   canonical: CanonicalDay;
 }
 
-interface Rejection {
-  line: number;
-  reason: string;
-  raw: string;
+/** Parses every block of `path`, on the pool when given (else on this thread), in file order. */
+async function parseFile(path: string, params: Omit<ScanParams, 'firstBlock'>, config: Config, pool?: ComputePool): Promise<ParseResult[]> {
+  const results: Array<Promise<ParseResult>> = [];
+  const sizes: number[] = [];
+  let inflightBytes = 0;
+  let oldest = 0;
+  for await (const block of readLineBlocks(path, PARSE_BLOCK_BYTES)) {
+    const task = { ...params, firstBlock: results.length === 0 };
+    if (!pool) {
+      results.push(Promise.resolve(parseBlock(block, task)));
+      continue;
+    }
+    // Backpressure: wait for the oldest blocks until this one fits under the ceiling.
+    while (inflightBytes > 0 && inflightBytes + block.length > config.engine.max_inflight_bytes) {
+      await results[oldest].catch(() => undefined);
+      inflightBytes -= sizes[oldest++];
+    }
+    inflightBytes += block.length;
+    sizes.push(block.length);
+    results.push(pool.run('ingest', { kind: 'parse', shard: results.length, block, params: task }));
+  }
+  return Promise.all(results);
 }
 
-export async function ingestDay(config: Config, tenant: string, surface: string, day: string, dayStart: number): Promise<IngestResult> {
-  const dayEnd = dayStart + MICROS_PER_DAY;
+export async function ingestDay(
+  config: Config,
+  tenant: string,
+  surface: string,
+  day: string,
+  dayStart: number,
+  pool?: ComputePool,
+): Promise<IngestResult> {
   const source = resolveRawFiles(config.raw_source.dir as string, tenant, surface, day);
   const counts: IngestCounts = { lines: 0, events: 0, skippedOtherTenantSurface: 0, skippedOutsideDay: 0, rejected: {} };
   const builder = new CanonicalDayBuilder();
-  const rejections: Rejection[] = [];
+  const rejections: Array<{ line: number; reason: string; raw: string }> = [];
   const policy = config.ingest.bad_line_policy;
 
   if (source.kind !== 'none') {
-    for await (const line of readLines(source.path)) {
-      if ('invalidUtf8' in line) {
-        counts.lines++;
-        reject(source.path, line.lineNo, 'invalid UTF-8', '');
-        continue;
+    const params = { tenant, surface, dayStart, dayEnd: dayStart + MICROS_PER_DAY, failFast: policy === 'fail' };
+    let lineBase = 0; // physical lines before the current block
+    for (const { parsed, badLine } of await parseFile(source.path, params, config, pool)) {
+      if (badLine) throw badInput(`${source.path}:${lineBase + badLine.line}`, badLine.rule);
+      for (const r of parsed.rejections) {
+        rejections.push({ line: lineBase + r.line, reason: r.reason, raw: r.raw });
+        counts.rejected[r.reason] = (counts.rejected[r.reason] ?? 0) + 1;
       }
-      if (isBlankLine(line.text)) continue;
-      counts.lines++;
-      const parsed = parseExposureLine(line.text);
-      if (!parsed.ok) {
-        reject(source.path, line.lineNo, parsed.rule, line.text);
-        continue;
-      }
-      const e = parsed.event;
-      if (e.tenant !== tenant || e.surface !== surface) counts.skippedOtherTenantSurface++;
-      else if (e.tsMicros < dayStart || e.tsMicros >= dayEnd) counts.skippedOutsideDay++;
-      else builder.add(e);
+      counts.lines += parsed.nonBlank;
+      counts.skippedOtherTenantSurface += parsed.skippedOtherTenantSurface;
+      counts.skippedOutsideDay += parsed.skippedOutsideDay;
+      builder.addBlock(parsed, tenant, surface);
+      lineBase += parsed.lines;
     }
-  }
-
-  function reject(path: string, lineNo: number, rule: string, raw: string): void {
-    if (policy === 'fail') throw badInput(`${path}:${lineNo}`, rule);
-    counts.rejected[rule] = (counts.rejected[rule] ?? 0) + 1;
-    rejections.push({ line: lineNo, reason: rule, raw });
   }
 
   if (rejections.length > 0) {
@@ -92,10 +117,12 @@ export async function ingestDay(config: Config, tenant: string, surface: string,
 
   const canonical = builder.finish();
   counts.events = canonical.rows;
+  faultPoint('after-ingest-parse');
   const partition = partitionPath(config.canonical_dir, tenant, surface, day);
   const rejects = rejectsPath(config.canonical_dir, tenant, surface, day);
   if (canonical.rows > 0) await writeFileAtomic(partition, encodeCanonical(canonical));
   else await removeIfPresent(partition);
+  faultPoint('after-partition-write');
   if (rejections.length > 0) await writeFileAtomic(rejects, rejections.map((r) => encodeCompact(r) + '\n').join(''));
   else await removeIfPresent(rejects);
 

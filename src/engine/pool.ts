@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { workerError } from '../errors';
-import type { ShardOutcome, ShardTask } from './worker/messages';
+import { ShardOutcome, ShardTask, TaskResults, taskTransferList } from './worker/messages';
 
 function packageRoot(): string {
   let dir = __dirname;
@@ -47,10 +47,10 @@ export class ComputePool {
   }
 
   /** Runs one shard; a failure (thrown in the kernel, worker exit, out of heap) is an E_WORKER error naming stage and shard. */
-  async run(stage: string, task: ShardTask): Promise<ShardOutcome & { state: 'ok' }> {
+  async run<T extends ShardTask>(stage: string, task: T): Promise<TaskResults[T['kind']]> {
     let outcome: ShardOutcome;
     try {
-      outcome = await this.piscina.run(task);
+      outcome = await this.piscina.run(task, { transferList: taskTransferList(task) });
     } catch (err) {
       const e = err as { code?: string; message?: string };
       const why =
@@ -60,7 +60,7 @@ export class ComputePool {
       throw workerError(`${stage}: shard ${task.shard} failed: ${why}`);
     }
     if (outcome.state === 'failed') throw workerError(`${stage}: shard ${outcome.shard} failed: ${outcome.message}`);
-    return outcome;
+    return outcome.result as TaskResults[T['kind']];
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,7 @@ import { sha256Hex } from '../io/artifact-codec';
 import { rfc3339Seconds } from '../days';
 import type { Config } from '../config';
 import { BlobExpectation, checkArtifactBlob } from './gates';
+import { faultPoint } from './faults';
 
 export interface PreparedArtifact {
   expect: BlobExpectation;
@@ -43,6 +44,7 @@ export async function publishDay(
     for (const a of artifacts) {
       const { expect } = a;
       const { uri } = await store.put(objectKey(tenant, surface, expect.artifactType, expect.version), a.blob);
+      faultPoint('after-blob-write');
       const stored = await store.get(uri);
       checkArtifactBlob(stored, expect, a.rows);
       published.push({
@@ -67,8 +69,10 @@ export async function publishDay(
       });
     }
     for (const p of published) await registry.writeRecord(p.record);
+    faultPoint('after-record-write');
     const updates = Object.fromEntries(published.map((p) => [p.type, p.uri]));
     if (published.length > 0) await registry.swapManifest(tenant, surface, updates, now());
+    faultPoint('after-manifest-swap');
     return published.map(({ type, version, uri, bytes }) => ({ type, version, uri, bytes }));
   } finally {
     await release();

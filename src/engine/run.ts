@@ -81,8 +81,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
   const catalog = config.artifact_kinds.includes('content_sim')
     ? loadCatalog(config.catalog!.path, config.catalog!.format, req.surface)
     : [];
-  const needsPool = config.artifact_kinds.some((k) => k === 'cooc' || k === 'implicit' || k === 'session_seq');
-  const pool = needsPool ? new ComputePool({ workers: config.engine.workers, workerHeapMb: config.engine.worker_heap_mb }) : null;
+  const pool = new ComputePool({ workers: config.engine.workers, workerHeapMb: config.engine.worker_heap_mb });
   const summaries: DaySummary[] = [];
   try {
     if (days.length === 0) req.log('nothing to do: the checkpoint is already at or past --end');
@@ -97,7 +96,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
         }
       };
       const dayStart = parseDayFlag('--start', day);
-      const ingested = await timed('ingest', () => ingestDay(config, req.tenant, req.surface, day, dayStart));
+      const ingested = await timed('ingest', () => ingestDay(config, req.tenant, req.surface, day, dayStart, pool));
       const index = await timed('validate', () => validateWindow(config, ingested.canonical, dayStart));
       const header = (artifactType: ArtifactType): ArtifactHeader => ({
         artifactType,
@@ -121,7 +120,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       req.log(`${day}: ${ingested.counts.events} events, published ${published.length} artifacts`);
     }
   } finally {
-    await pool?.close();
+    await pool.close();
   }
   return {
     tenant: req.tenant,

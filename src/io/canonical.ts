@@ -13,6 +13,9 @@
 import * as A from 'apache-arrow';
 import { compareUtf8 } from './utf8';
 import { badInput } from '../errors';
+import { snapshotValues } from './byte-dictionary';
+import type { ParsedBlock } from './exposure-scan';
+import { GrowableColumn } from './growable';
 
 /** A dictionary-encoded string column: codes index `values`; -1 is null. */
 export interface DictColumn {
@@ -63,23 +66,6 @@ class DictionaryBuilder {
   }
 }
 
-/** Growable Int32/Float64 column (amortised doubling). */
-class GrowableColumn<T extends Int32Array | Float64Array> {
-  length = 0;
-  constructor(private data: T) {}
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new (this.data.constructor as { new (n: number): T })(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  finish(): T {
-    return this.data.slice(0, this.length) as T;
-  }
-}
-
 export interface CanonicalEventInput {
   tsMicros: number;
   tenant: string;
@@ -112,6 +98,33 @@ export class CanonicalDayBuilder {
     codes[3].push(dicts[3].code(e.itemId, false));
     codes[4].push(dicts[4].code(e.userId, true));
     codes[5].push(dicts[5].code(e.requestId, true));
+  }
+
+  /**
+   * Appends a block parsed by BlockScanner (in block order = raw input order; the scanner
+   * kept only events of `tenant`/`surface`): its local
+   * dictionaries are decoded once per distinct value and its codes remapped to this day's.
+   */
+  addBlock(block: ParsedBlock, tenant: string, surface: string): void {
+    const n = block.tsMicros.length;
+    if (n === 0) return;
+    const tenantCode = this.dicts[0].code(tenant, false);
+    const surfaceCode = this.dicts[1].code(surface, false);
+    for (let i = 0; i < n; i++) {
+      this.ts.push(block.tsMicros[i]);
+      this.rank.push(block.rank[i]);
+      this.codes[0].push(tenantCode);
+      this.codes[1].push(surfaceCode);
+    }
+    const columns = [block.session, block.item, block.user, block.request];
+    for (let k = 0; k < 4; k++) {
+      const dict = this.dicts[k + 2];
+      const nullable = k >= 2;
+      const remap = Int32Array.from(snapshotValues(columns[k].dict), (v) => dict.code(v, nullable));
+      const codes = columns[k].codes;
+      const out = this.codes[k + 2];
+      for (let i = 0; i < n; i++) out.push(codes[i] < 0 ? -1 : remap[codes[i]]);
+    }
   }
 
   finish(): CanonicalDay {

@@ -143,7 +143,7 @@ function daysFromCivil(y: number, m: number, d: number): number {
  * rejected as out of range because they cannot be held exactly. On failure returns null
  * and sets `failRule`.
  */
-function parseRfc3339Micros(s: string): number | null {
+export function parseRfc3339Micros(s: string): number | null {
   failRule = R_TS_FORMAT;
   const len = s.length;
   if (len < 20) return null;

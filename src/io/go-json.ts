@@ -134,9 +134,17 @@ export class JsonWriter {
   }
 
   private bytes(b: Uint8Array, start = 0, end = b.length): void {
-    this.ensure(end - start);
-    this.buf.set(b.subarray(start, end), this.pos);
-    this.pos += end - start;
+    const n = end - start;
+    this.ensure(n);
+    const buf = this.buf;
+    let pos = this.pos;
+    // Ids and keys are short: a plain loop beats a native copy plus a subarray allocation.
+    if (n <= 64) for (let i = start; i < end; i++) buf[pos++] = b[i];
+    else {
+      buf.set(b.subarray(start, end), pos);
+      pos += n;
+    }
+    this.pos = pos;
   }
 
   private open(ch: number): void {

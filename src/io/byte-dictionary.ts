@@ -1,0 +1,93 @@
+/**
+ * A dictionary of byte strings: assigns codes in first-seen order to UTF-8 byte spans
+ * without creating a JS string per lookup. Open addressing (linear probing) over FNV-1a
+ * hashes; the distinct values live back to back in one growable byte arena.
+ *
+ * Used by the raw parser on worker threads: millions of id occurrences, a few hundred
+ * thousand distinct values, so only the distinct values are ever decoded to strings
+ * (on the main thread, from the arena that `snapshot()` hands over).
+ */
+export interface ByteDictionarySnapshot {
+  /** Value i is arena[offsets[i] .. offsets[i+1]), UTF-8. */
+  arena: Uint8Array;
+  offsets: Int32Array;
+}
+
+export class ByteDictionary {
+  private arena = new Uint8Array(1 << 16);
+  private arenaUsed = 0;
+  private offsets = new Int32Array(1025);
+  private hashes = new Int32Array(1024);
+  private slots = new Int32Array(2048); // code + 1; 0 = empty
+  size = 0;
+
+  /** Code of bytes[start, end), adding it when new. */
+  codeOf(bytes: Uint8Array, start: number, end: number): number {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+    const mask = this.slots.length - 1;
+    const len = end - start;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const entry = this.slots[s];
+      if (entry === 0) return this.insert(bytes, start, end, h, s);
+      const code = entry - 1;
+      if (this.hashes[code] !== h) continue;
+      const at = this.offsets[code];
+      if (this.offsets[code + 1] - at !== len) continue;
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (this.arena[at + i] !== bytes[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return code;
+    }
+  }
+
+  private insert(bytes: Uint8Array, start: number, end: number, hash: number, slot: number): number {
+    const code = this.size++;
+    const len = end - start;
+    if (this.arenaUsed + len > this.arena.length) this.arena = grow(this.arena, this.arenaUsed + len);
+    this.arena.set(bytes.subarray(start, end), this.arenaUsed);
+    if (code + 2 > this.offsets.length) this.offsets = grow(this.offsets, code + 2);
+    if (code + 1 > this.hashes.length) this.hashes = grow(this.hashes, code + 1);
+    this.offsets[code] = this.arenaUsed;
+    this.arenaUsed += len;
+    this.offsets[code + 1] = this.arenaUsed;
+    this.hashes[code] = hash;
+    this.slots[slot] = code + 1;
+    if (this.size * 2 > this.slots.length) this.rehash();
+    return code;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let code = 0; code < this.size; code++) {
+      let s = this.hashes[code] & mask;
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = code + 1;
+    }
+    this.slots = slots;
+  }
+
+  /** Exact-size copies of the values (safe to transfer). */
+  snapshot(): ByteDictionarySnapshot {
+    return { arena: this.arena.slice(0, this.arenaUsed), offsets: this.offsets.slice(0, this.size + 1) };
+  }
+}
+
+function grow<T extends Uint8Array | Int32Array>(a: T, need: number): T {
+  const next = new (a.constructor as { new (n: number): T })(Math.max(need, a.length * 2));
+  next.set(a);
+  return next;
+}
+
+/** Decodes every value of a snapshot (one string per distinct value). */
+export function snapshotValues(s: ByteDictionarySnapshot): string[] {
+  const buf = Buffer.from(s.arena.buffer, s.arena.byteOffset, s.arena.byteLength);
+  const out = new Array<string>(s.offsets.length - 1);
+  for (let i = 0; i + 1 < s.offsets.length; i++) out[i] = buf.toString('utf8', s.offsets[i], s.offsets[i + 1]);
+  return out;
+}
