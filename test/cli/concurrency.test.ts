@@ -1,0 +1,131 @@
+/**
+ * One publisher per (tenant, surface) (SPEC §6): a run that finds the lock held by a live
+ * process fails clearly (exit 1) and leaves the manifest alone; a stale lock of an exited
+ * process on this host is recovered. Lock file: `<registry_dir>/locks/<tenant>/<surface>.lock`
+ * with `{pid, host, started_at, token}` (src/io/registry.ts).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, CliResult, events, Sandbox, STACK_FRAME } from './harness';
+
+const DAY1 = '2026-01-01';
+const DAY2 = '2026-01-02';
+
+const sandboxes: Sandbox[] = [];
+const sandbox = () => {
+  const s = new Sandbox();
+  sandboxes.push(s);
+  return s;
+};
+afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+
+function publishedDay1() {
+  const sb = sandbox();
+  sb.writeDay(DAY1, events(DAY1, 8));
+  sb.writeDay(DAY2, events(DAY2, 9));
+  const config = sb.config();
+  const r = sb.run(config, DAY1, DAY1);
+  expect(r.code, r.stderr).toBe(0);
+  return { sb, config, manifest: sb.manifestText()! };
+}
+
+function writeLock(sb: Sandbox, holder: Record<string, unknown> | string): string {
+  const text = typeof holder === 'string' ? holder : JSON.stringify(holder, null, 2);
+  mkdirSync(dirname(sb.lockPath), { recursive: true });
+  writeFileSync(sb.lockPath, text);
+  return text;
+}
+
+/** The pid of a process that has exited (and been reaped). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '']);
+  return r.pid as number;
+}
+
+describe('publisher lock', () => {
+  it('held by a live process: exit 1, "another publisher", manifest and lock untouched', () => {
+    const { sb, config, manifest } = publishedDay1();
+    const lock = writeLock(sb, { pid: process.pid, host: hostname(), started_at: '2026-01-02T00:00:00Z', token: 'abc123' });
+    const r = sb.run(config, DAY2, DAY2);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('another publisher');
+    expect(r.stderr).toContain(String(process.pid));
+    expect(r.stderr).not.toContain(STACK_FRAME);
+    expect(sb.manifestText()).toBe(manifest);
+    expect(readFileSync(sb.lockPath, 'utf8')).toBe(lock);
+    expect(sb.checkpoint()).toBe(DAY1);
+  });
+
+  it('a stale lock (pid of an exited process on this host) is recovered and the run succeeds', () => {
+    const { sb, config, manifest } = publishedDay1();
+    writeLock(sb, { pid: deadPid(), host: hostname(), started_at: '2026-01-02T00:00:00Z', token: 'dead' });
+    const r = sb.run(config, DAY2, DAY2);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sb.manifestText()).not.toBe(manifest);
+    expect(sb.currentBlob('popularity').window.start).toBe(`${DAY2}T00:00:00Z`);
+    expect(existsSync(sb.lockPath)).toBe(false);
+    expect(sb.checkpoint()).toBe(DAY2);
+  });
+
+  it('a lock from another host is never broken automatically', () => {
+    const { sb, config, manifest } = publishedDay1();
+    const lock = writeLock(sb, { pid: deadPid(), host: `not-${hostname()}`, started_at: '2026-01-02T00:00:00Z' });
+    const r = sb.run(config, DAY2, DAY2);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('another publisher');
+    expect(sb.manifestText()).toBe(manifest);
+    expect(readFileSync(sb.lockPath, 'utf8')).toBe(lock);
+  });
+
+  it('an unreadable lock file is not broken either', () => {
+    const { sb, config, manifest } = publishedDay1();
+    writeLock(sb, 'garbage');
+    const r = sb.run(config, DAY2, DAY2);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('another publisher');
+    expect(sb.manifestText()).toBe(manifest);
+    expect(readFileSync(sb.lockPath, 'utf8')).toBe('garbage');
+  });
+
+  it('a successful run leaves no lock behind', () => {
+    const { sb } = publishedDay1();
+    expect(existsSync(sb.lockPath)).toBe(false);
+  });
+});
+
+describe('two publishers at once', () => {
+  const runAsync = (args: string[]) =>
+    new Promise<CliResult>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('each either succeeds or fails clearly; the manifest ends complete and the lock released', async () => {
+    const sb = sandbox();
+    for (const d of [DAY1, DAY2]) sb.writeDay(d, events(d, 30));
+    const config = sb.config({ artifact_kinds: ['popularity', 'cooc'] });
+    const args = (start: string, end: string) =>
+      ['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', start, '--end', end, '--workers', '1'];
+    const results = await Promise.all([runAsync(args(DAY1, DAY2)), runAsync(args(DAY1, DAY2))]);
+    for (const r of results) {
+      if (r.code !== 0) {
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain('another publisher');
+      }
+      expect(r.stderr).not.toContain(STACK_FRAME);
+    }
+    expect(results.some((r) => r.code === 0)).toBe(true);
+    const m = sb.manifest();
+    expect(Object.keys(m.current)).toEqual(['cooc', 'popularity']);
+    for (const uri of Object.values(m.current)) expect(existsSync(uri.replace(/^file:\/\//, ''))).toBe(true);
+    expect(existsSync(sb.lockPath)).toBe(false);
+  });
+});
