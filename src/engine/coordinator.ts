@@ -33,9 +33,9 @@ export interface DayIndex {
 
 /** O(events) passes; every array workers read lives in a SharedArrayBuffer. */
 export function indexDay(day: CanonicalDay): DayIndex {
-  const nItems = day.item.values.length;
-  const nSessions = day.session.values.length;
-  const nUsers = day.user.values.length;
+  const nItems = day.item.size;
+  const nSessions = day.session.size;
+  const nUsers = day.user.size;
   const itemCodes = day.item.codes;
   const sessions = buildSessionItemIndex(groupRows(day.session.codes, nSessions), itemCodes, nItems, sharedInt32);
   const users = groupRows(day.user.codes, nUsers, sharedInt32);

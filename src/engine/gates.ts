@@ -22,7 +22,10 @@ export function checkCanonical(day: CanonicalDay, windowStart: number, windowDay
     ['item_id', day.item],
     ['user_id', day.user],
   ] as const) {
-    if (col.values.some((v) => v.trim() === '')) throw gateFailed('canonical', `${name} has an empty id`);
+    const { offsets } = col.utf8;
+    for (let v = 0; v + 1 < offsets.length; v++) {
+      if (offsets[v + 1] === offsets[v]) throw gateFailed('canonical', `${name} has an empty id`);
+    }
     if (name === 'user_id') continue; // nullable: anonymous events
     for (let i = 0; i < day.rows; i++) if (col.codes[i] < 0) throw gateFailed('canonical', `row ${i} has no ${name}`);
   }

@@ -11,16 +11,20 @@
  * Same rows in → same bytes out: dictionaries are sorted, and the file holds one record batch.
  */
 import * as A from 'apache-arrow';
-import { compareUtf8 } from './utf8';
 import { badInput } from '../errors';
-import { snapshotValues } from './byte-dictionary';
+import { ByteDictionary, ByteDictionarySnapshot, snapshotValues } from './byte-dictionary';
 import type { ParsedBlock } from './exposure-scan';
 import { GrowableColumn } from './growable';
 
 /** A dictionary-encoded string column: codes index `values`; -1 is null. */
 export interface DictColumn {
   codes: Int32Array;
-  values: string[];
+  /** Number of distinct values. */
+  readonly size: number;
+  /** Decoded lazily on first access. */
+  readonly values: string[];
+  /** The values as UTF-8: value i is bytes[offsets[i] .. offsets[i+1]) (Arrow's Utf8 layout). */
+  utf8: ByteDictionarySnapshot;
 }
 
 /** The events of one day as typed arrays (the kernels' input). */
@@ -39,31 +43,52 @@ export interface CanonicalDay {
 
 export const CANONICAL_COLUMNS = ['ts', 'tenant', 'surface', 'session_id', 'item_id', 'user_id', 'request_id', 'rank'] as const;
 
-/** Assigns codes in first-seen order; `finish` renumbers them into byte order. */
-class DictionaryBuilder {
-  private readonly index = new Map<string, number>();
-  readonly values: string[] = [];
+/** A DictColumn whose strings are decoded on first use (most session/request ids never are). */
+function dictColumn(codes: Int32Array, utf8: ByteDictionarySnapshot): DictColumn {
+  let values: string[] | undefined;
+  return {
+    codes,
+    utf8,
+    size: utf8.offsets.length - 1,
+    get values() {
+      return (values ??= snapshotValues(utf8));
+    },
+  };
+}
 
-  /** Code of `value`; '' maps to -1 (null) when nullable. */
-  code(value: string, nullable: boolean): number {
-    if (nullable && value === '') return -1;
-    let c = this.index.get(value);
-    if (c === undefined) {
-      c = this.values.length;
-      this.index.set(value, c);
-      this.values.push(value);
-    }
-    return c;
+/** Byte order of values a and b of a snapshot (UTF-8 byte order is the SPEC's id order). */
+function compareValues(arena: Uint8Array, offsets: Int32Array, a: number, b: number): number {
+  let i = offsets[a];
+  let j = offsets[b];
+  const ie = offsets[a + 1];
+  const je = offsets[b + 1];
+  for (; i < ie && j < je; i++, j++) {
+    const d = arena[i] - arena[j];
+    if (d !== 0) return d;
   }
+  return ie - offsets[a] - (je - offsets[b]);
+}
 
-  /** Sorts the values in UTF-8 byte order and rewrites `codes` in place to match. */
-  finish(codes: Int32Array): DictColumn {
-    const order = this.values.map((_, i) => i).sort((x, y) => compareUtf8(this.values[x], this.values[y]));
-    const newCode = new Int32Array(order.length);
-    for (let rank = 0; rank < order.length; rank++) newCode[order[rank]] = rank;
-    for (let i = 0; i < codes.length; i++) if (codes[i] >= 0) codes[i] = newCode[codes[i]];
-    return { codes, values: order.map((i) => this.values[i]) };
+/**
+ * Sorts a dictionary's values into byte order and rewrites `codes` (first-seen codes) in
+ * place to match. Values are decoded to strings once each, from the sorted bytes.
+ */
+function sortedColumn({ arena, offsets }: ByteDictionarySnapshot, codes: Int32Array): DictColumn {
+  const n = offsets.length - 1;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((x, y) => compareValues(arena, offsets, x, y));
+  const newCode = new Int32Array(n);
+  const sortedOffsets = new Int32Array(n + 1);
+  const sorted = new Uint8Array(arena.length);
+  for (let rank = 0; rank < n; rank++) {
+    const old = order[rank];
+    newCode[old] = rank;
+    sorted.set(arena.subarray(offsets[old], offsets[old + 1]), sortedOffsets[rank]);
+    sortedOffsets[rank + 1] = sortedOffsets[rank] + offsets[old + 1] - offsets[old];
   }
+  for (let i = 0; i < codes.length; i++) if (codes[i] >= 0) codes[i] = newCode[codes[i]];
+  return dictColumn(codes, { arena: sorted, offsets: sortedOffsets });
 }
 
 export interface CanonicalEventInput {
@@ -77,12 +102,15 @@ export interface CanonicalEventInput {
   rank: number;
 }
 
-/** Collects a day's validated events row by row, in raw input order. */
+/**
+ * Collects a day's validated events in raw input order, from parsed blocks (ingest) or
+ * one event at a time (tests, tools). Ids are interned as bytes; '' user/request is null.
+ */
 export class CanonicalDayBuilder {
   private readonly ts = new GrowableColumn(new Float64Array(1024));
   private readonly rank = new GrowableColumn(new Int32Array(1024));
   private readonly codes = Array.from({ length: 6 }, () => new GrowableColumn(new Int32Array(1024)));
-  private readonly dicts = Array.from({ length: 6 }, () => new DictionaryBuilder());
+  private readonly dicts = Array.from({ length: 6 }, () => new ByteDictionary());
 
   get rows(): number {
     return this.ts.length;
@@ -91,44 +119,43 @@ export class CanonicalDayBuilder {
   add(e: CanonicalEventInput): void {
     this.ts.push(e.tsMicros);
     this.rank.push(e.rank);
-    const { codes, dicts } = this;
-    codes[0].push(dicts[0].code(e.tenant, false));
-    codes[1].push(dicts[1].code(e.surface, false));
-    codes[2].push(dicts[2].code(e.sessionId, false));
-    codes[3].push(dicts[3].code(e.itemId, false));
-    codes[4].push(dicts[4].code(e.userId, true));
-    codes[5].push(dicts[5].code(e.requestId, true));
+    const ids = [e.tenant, e.surface, e.sessionId, e.itemId, e.userId, e.requestId];
+    for (let k = 0; k < 6; k++) {
+      const bytes = Buffer.from(ids[k]);
+      this.codes[k].push(k >= 4 && bytes.length === 0 ? -1 : this.dicts[k].codeOf(bytes, 0, bytes.length));
+    }
   }
 
   /**
    * Appends a block parsed by BlockScanner (in block order = raw input order; the scanner
-   * kept only events of `tenant`/`surface`): its local
-   * dictionaries are decoded once per distinct value and its codes remapped to this day's.
+   * kept only events of `tenant`/`surface`). Its local codes are remapped through this
+   * day's dictionaries, one byte-hash lookup per distinct value of the block.
    */
   addBlock(block: ParsedBlock, tenant: string, surface: string): void {
     const n = block.tsMicros.length;
     if (n === 0) return;
-    const tenantCode = this.dicts[0].code(tenant, false);
-    const surfaceCode = this.dicts[1].code(surface, false);
-    for (let i = 0; i < n; i++) {
-      this.ts.push(block.tsMicros[i]);
-      this.rank.push(block.rank[i]);
-      this.codes[0].push(tenantCode);
-      this.codes[1].push(surfaceCode);
-    }
+    const scope = [Buffer.from(tenant), Buffer.from(surface)].map((b, k) => this.dicts[k].codeOf(b, 0, b.length));
+    this.ts.append(block.tsMicros);
+    this.rank.append(block.rank);
+    this.codes[0].fill(scope[0], n);
+    this.codes[1].fill(scope[1], n);
     const columns = [block.session, block.item, block.user, block.request];
     for (let k = 0; k < 4; k++) {
       const dict = this.dicts[k + 2];
-      const nullable = k >= 2;
-      const remap = Int32Array.from(snapshotValues(columns[k].dict), (v) => dict.code(v, nullable));
+      const { arena, offsets } = columns[k].dict;
+      const remap = new Int32Array(offsets.length - 1);
+      for (let i = 0; i < remap.length; i++) remap[i] = dict.codeOf(arena, offsets[i], offsets[i + 1]);
       const codes = columns[k].codes;
-      const out = this.codes[k + 2];
-      for (let i = 0; i < n; i++) out.push(codes[i] < 0 ? -1 : remap[codes[i]]);
+      const column = this.codes[k + 2];
+      const out = column.reserve(n);
+      const at = column.length;
+      for (let i = 0; i < n; i++) out[at + i] = codes[i] < 0 ? -1 : remap[codes[i]];
+      column.length += n;
     }
   }
 
   finish(): CanonicalDay {
-    const col = (i: number) => this.dicts[i].finish(this.codes[i].finish());
+    const col = (k: number) => sortedColumn(this.dicts[k].snapshot(), this.codes[k].finish());
     return {
       rows: this.ts.length,
       tsMicros: this.ts.finish(),
@@ -147,25 +174,32 @@ export class CanonicalDayBuilder {
 
 const TWO_32 = 4294967296;
 
-function validityBitmap(isValid: (i: number) => boolean, n: number): { nullCount: number; bitmap: Uint8Array } {
+/** Arrow validity bitmap of `values[i] >= 0` (padded to 8 bytes); null bitmap omitted when nothing is null. */
+function validityOfNonNegative(values: Int32Array): { nullCount: number; nullBitmap?: Uint8Array } {
+  const n = values.length;
   const bitmap = new Uint8Array(((n + 63) >> 6) << 3);
   let nullCount = 0;
   for (let i = 0; i < n; i++) {
-    if (isValid(i)) bitmap[i >> 3] |= 1 << (i & 7);
+    if (values[i] >= 0) bitmap[i >> 3] |= 1 << (i & 7);
     else nullCount++;
   }
-  return { nullCount, bitmap };
+  return nullCount ? { nullCount, nullBitmap: bitmap } : { nullCount: 0 };
 }
 
-function dictionaryData(col: DictColumn, id: number, nullable: boolean): A.Data {
-  const n = col.codes.length;
+/** Null slots (-1) carry 0 on disk, a valid value/index, as Arrow readers expect. */
+function zeroNulls(values: Int32Array): Int32Array {
+  const out = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i] < 0 ? 0 : values[i];
+  return out;
+}
+
+function dictionaryData(col: DictColumn, id: number): A.Data {
+  const { arena, offsets } = col.utf8;
+  const dictionary = A.makeVector(
+    A.makeData({ type: new A.Utf8(), length: offsets.length - 1, nullCount: 0, valueOffsets: offsets, data: arena }),
+  );
   const type = new A.Dictionary(new A.Utf8(), new A.Int32(), id);
-  const dictionary = A.vectorFromArray(col.values, new A.Utf8());
-  if (!nullable) return A.makeData({ type, length: n, nullCount: 0, data: col.codes, dictionary });
-  const { nullCount, bitmap } = validityBitmap((i) => col.codes[i] >= 0, n);
-  // Null slots carry code 0 on disk (a valid index), as Arrow readers expect.
-  const data = col.codes.map((c) => (c < 0 ? 0 : c));
-  return A.makeData({ type, length: n, nullCount, nullBitmap: nullCount ? bitmap : undefined, data, dictionary });
+  return A.makeData({ type, length: col.codes.length, ...validityOfNonNegative(col.codes), data: zeroNulls(col.codes), dictionary });
 }
 
 /** Encodes a day as Arrow IPC file bytes (one record batch). */
@@ -184,22 +218,15 @@ export function encodeCanonical(day: CanonicalDay): Uint8Array {
     nullCount: 0,
     data: new BigInt64Array(tsWords.buffer),
   });
-  const rankValid = validityBitmap((i) => day.rank[i] >= 0, n);
-  const rank = A.makeData({
-    type: new A.Int32(),
-    length: n,
-    nullCount: rankValid.nullCount,
-    nullBitmap: rankValid.nullCount ? rankValid.bitmap : undefined,
-    data: day.rank.map((r) => (r < 0 ? 0 : r)),
-  });
+  const rank = A.makeData({ type: new A.Int32(), length: n, ...validityOfNonNegative(day.rank), data: zeroNulls(day.rank) });
   const table = new A.Table({
     ts: A.makeVector(ts),
-    tenant: A.makeVector(dictionaryData(day.tenant, 0, false)),
-    surface: A.makeVector(dictionaryData(day.surface, 1, false)),
-    session_id: A.makeVector(dictionaryData(day.session, 2, false)),
-    item_id: A.makeVector(dictionaryData(day.item, 3, false)),
-    user_id: A.makeVector(dictionaryData(day.user, 4, true)),
-    request_id: A.makeVector(dictionaryData(day.request, 5, true)),
+    tenant: A.makeVector(dictionaryData(day.tenant, 0)),
+    surface: A.makeVector(dictionaryData(day.surface, 1)),
+    session_id: A.makeVector(dictionaryData(day.session, 2)),
+    item_id: A.makeVector(dictionaryData(day.item, 3)),
+    user_id: A.makeVector(dictionaryData(day.user, 4)),
+    request_id: A.makeVector(dictionaryData(day.request, 5)),
     rank: A.makeVector(rank),
   });
   return A.tableToIPC(table, 'file');
@@ -218,14 +245,28 @@ function readDictionary(table: A.Table, name: string, where: string): DictColumn
   const vec = table.getChild(name);
   if (!vec || !A.DataType.isDictionary(vec.type)) throw badInput(where, `column ${name}: missing or not dictionary-encoded`);
   const codes = new Int32Array(table.numRows);
-  let values: string[] | null = null;
+  let utf8: ByteDictionarySnapshot = { arena: new Uint8Array(0), offsets: new Int32Array(1) };
   let at = 0;
   for (const data of vec.data) {
-    if (!values) values = (data.dictionary as A.Vector).toArray() as string[];
+    if (at === 0) utf8 = utf8Of((data.dictionary as A.Vector).data[0]);
     const src = data.values as Int32Array;
     for (let i = 0; i < data.length; i++) codes[at++] = isNull(data, i) ? -1 : src[i];
   }
-  return { codes, values: values ?? [] };
+  // Our writer sorts dictionaries; a file from elsewhere may not be sorted: sort it then.
+  const { arena, offsets } = utf8;
+  for (let i = 1; i + 1 < offsets.length; i++) {
+    if (compareValues(arena, offsets, i - 1, i) >= 0) return sortedColumn(utf8, codes);
+  }
+  return dictColumn(codes, utf8);
+}
+
+/** Copies the bytes and rebased offsets of a Utf8 Data (its values may start mid-buffer). */
+function utf8Of(data: A.Data): ByteDictionarySnapshot {
+  const offsets = (data.valueOffsets as Int32Array).slice(data.offset, data.offset + data.length + 1);
+  const base = offsets[0];
+  const arena = (data.values as Uint8Array).slice(base, offsets[offsets.length - 1]);
+  for (let i = 0; i < offsets.length; i++) offsets[i] -= base;
+  return { arena, offsets };
 }
 
 /**

@@ -72,10 +72,10 @@ const FIELD_NAMES = ['v', 'ts', 'tenant', 'surface', 'session_id', 'item_id', 'u
 const FIELD_BYTES = FIELD_NAMES.map((n) => Buffer.from(n));
 
 const isWs = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
-/** JSON white space plus \v \f, the ASCII part of String.prototype.trim's set. */
+/** JSON white space plus \v \f: the ASCII part of trimSpace's set. */
 const isTrimAscii = (b: number) => isWs(b) || b === 0x0b || b === 0x0c;
-/** Lead bytes of the non-ASCII characters trim removes (U+00A0, U+1680, U+2000.., U+3000, U+FEFF) and of U+0085. */
-const isSpaceLead = (b: number) => b === 0xc2 || b === 0xe1 || b === 0xe2 || b === 0xe3 || b === 0xef;
+/** Lead bytes of the non-ASCII characters trimSpace removes (U+0085, U+00A0, U+1680, U+2000.., U+3000). */
+const isSpaceLead = (b: number) => b === 0xc2 || b === 0xe1 || b === 0xe2 || b === 0xe3;
 
 export class BlockScanner {
   private readonly ts = new GrowableColumn(new Float64Array(4096));

@@ -22,12 +22,27 @@ export type RawExposure = {
 
 export type ParsedLine = { ok: true; event: RawExposure } | { ok: false; rule: string };
 
-const BLANK_RE = /^\s*$/;
-
 /**
- * True when the line holds only white space (the JS `\s` set, the same set that
- * String.prototype.trim removes). Such lines are skipped, not parsed.
+ * White space as Go's unicode.IsSpace (strings.TrimSpace), which the Go tool trimmed ids
+ * with: ASCII \t \n \v \f \r and space, U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028,
+ * U+2029, U+202F, U+205F, U+3000. Unlike JS trim(): U+0085 is space, U+FEFF is not.
  */
+const SPACE = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const BLANK_RE = new RegExp(`^[${SPACE}]*$`);
+const TRIM_RE = new RegExp(`^[${SPACE}]+|[${SPACE}]+$`, 'g');
+
+function isSpaceCode(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0x85 || c === 0xa0 || c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+}
+
+/** Go's strings.TrimSpace. The common case (nothing to trim) allocates nothing. */
+export function trimSpace(s: string): string {
+  if (s.length === 0 || (!isSpaceCode(s.charCodeAt(0)) && !isSpaceCode(s.charCodeAt(s.length - 1)))) return s;
+  return s.replace(TRIM_RE, '');
+}
+
+/** True when the line holds only white space (trimSpace's set). Such lines are skipped, not parsed. */
 export function isBlankLine(text: string): boolean {
   return text.length === 0 || BLANK_RE.test(text);
 }
@@ -48,7 +63,7 @@ let failRule = '';
 function requiredId(o: Record<string, unknown>, field: string): string | null {
   const v = o[field];
   if (typeof v === 'string') {
-    const t = v.trim();
+    const t = trimSpace(v);
     if (t.length > 0) return t;
     failRule = `${field}: empty`;
     return null;
@@ -59,7 +74,7 @@ function requiredId(o: Record<string, unknown>, field: string): string | null {
 
 function optionalId(o: Record<string, unknown>, field: string): string | null {
   const v = o[field];
-  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'string') return trimSpace(v);
   if (v === undefined || v === null) return '';
   failRule = `${field}: must be a string`;
   return null;
