@@ -23,6 +23,7 @@ import { resolveRawFiles } from '../io/raw-source';
 import type { Config } from '../config';
 import type { ComputePool } from './pool';
 import { faultPoint } from './faults';
+import { removeStaleIngestTemps } from './cleanup';
 
 /** Bytes of raw lines per parse shard: large enough to amortise a task, small enough to balance. */
 export const PARSE_BLOCK_BYTES = 8 << 20;
@@ -118,6 +119,7 @@ export async function ingestDay(
   const canonical = builder.finish();
   counts.events = canonical.rows;
   faultPoint('after-ingest-parse');
+  await removeStaleIngestTemps(config, tenant, surface, day);
   const partition = partitionPath(config.canonical_dir, tenant, surface, day);
   const rejects = rejectsPath(config.canonical_dir, tenant, surface, day);
   if (canonical.rows > 0) await writeFileAtomic(partition, encodeCanonical(canonical));

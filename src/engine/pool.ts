@@ -44,26 +44,48 @@ export class ComputePool {
       idleTimeout: 60_000,
       resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb },
     });
+    // Piscina emits 'error' when a worker dies while running no task (a task that was
+    // running is rejected instead, and reported by run()). Without a listener that event
+    // would crash the process with a stack trace; the dead worker is replaced either way.
+    this.piscina.on('error', () => undefined);
   }
 
   /** Runs one shard; a failure (thrown in the kernel, worker exit, out of heap) is an E_WORKER error naming stage and shard. */
   async run<T extends ShardTask>(stage: string, task: T): Promise<TaskResults[T['kind']]> {
+    const where = shardLabel(stage, task);
     let outcome: ShardOutcome;
     try {
       outcome = await this.piscina.run(task, { transferList: taskTransferList(task) });
     } catch (err) {
-      const e = err as { code?: string; message?: string };
-      const why =
-        e.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? `worker ran out of its heap (engine.worker_heap_mb = ${this.options.workerHeapMb})`
-          : (e.message ?? String(err));
-      throw workerError(`${stage}: shard ${task.shard} failed: ${why}`);
+      throw workerError(`${where} failed: ${describeWorkerFailure(err, this.options.workerHeapMb)}`);
     }
-    if (outcome.state === 'failed') throw workerError(`${stage}: shard ${outcome.shard} failed: ${outcome.message}`);
+    if (outcome.state === 'failed') throw workerError(`${where} failed: ${outcome.message}`);
     return outcome.result as TaskResults[T['kind']];
   }
 
   async close(): Promise<void> {
     await this.piscina.destroy();
   }
+}
+
+/** `ingest (parse): shard 3`, `compute cooc: shard 0`: the pipeline stage, the task kind and the shard. */
+export function shardLabel(stage: string, task: ShardTask): string {
+  if (task.kind === 'parse') return `${stage} (parse): shard ${task.shard}`;
+  const name = stage === task.kind ? `compute ${stage}` : stage;
+  return `${name}: shard ${task.shard}`;
+}
+
+/**
+ * Why a task was rejected by the pool: the worker ran out of its heap
+ * (ERR_WORKER_OUT_OF_MEMORY), the worker thread exited (process.exit in a kernel, piscina's
+ * "worker exited with code: N"), the pool was shut down, or anything else it reports.
+ */
+export function describeWorkerFailure(err: unknown, workerHeapMb: number): string {
+  const e = err as { code?: string; message?: string } | null;
+  if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return `the worker ran out of its heap (engine.worker_heap_mb = ${workerHeapMb}); raise engine.worker_heap_mb or lower engine.shard_rows`;
+  }
+  const exited = /worker exited with code:? (-?\d+)/.exec(e?.message ?? '');
+  if (exited) return `the worker thread exited with code ${exited[1]} while running it`;
+  return e?.message ?? String(err);
 }

@@ -13,6 +13,7 @@ import { rfc3339Seconds } from '../days';
 import type { Config } from '../config';
 import { BlobExpectation, checkArtifactBlob } from './gates';
 import { faultPoint } from './faults';
+import { removeStalePublishTemps } from './cleanup';
 
 export interface PreparedArtifact {
   expect: BlobExpectation;
@@ -40,6 +41,7 @@ export async function publishDay(
   const registry = new FsRegistry(config.registry_dir);
   const release = await registry.acquireLock(tenant, surface);
   try {
+    await removeStalePublishTemps(config, tenant, surface, artifacts.map((a) => a.expect));
     const published: Array<PublishedArtifact & { record: RegistryRecord }> = [];
     for (const a of artifacts) {
       const { expect } = a;

@@ -31,8 +31,29 @@ function runShard(task: ShardTask) {
   }
 }
 
+/**
+ * Test-only fault hook for the reliability tests: RECSYS_WORKER_FAULT=<mode>[:<kind>[:<shard>]]
+ * with mode `throw` (the kernel throws), `exit` (process.exit(3) inside the worker) or `oom`
+ * (allocates until the worker's heap limit), for every task or only those of one kind
+ * (parse, cooc, implicit, session_seq) and shard. Read per task: one env lookup. Never set
+ * in production.
+ */
+function injectedFault(task: ShardTask): void {
+  const spec = process.env.RECSYS_WORKER_FAULT;
+  if (!spec) return;
+  const [mode, kind, shard] = spec.split(':');
+  if ((kind && kind !== task.kind) || (shard && Number(shard) !== task.shard)) return;
+  if (mode === 'throw') throw new Error(`injected fault (RECSYS_WORKER_FAULT=${spec})`);
+  if (mode === 'exit') process.exit(3);
+  if (mode === 'oom') {
+    const hog: number[][] = [];
+    for (;;) hog.push(Array.from({ length: 1 << 16 }, (_, i) => i + 0.5));
+  }
+}
+
 export default async function computeShard(task: ShardTask): Promise<ShardOutcome> {
   try {
+    injectedFault(task);
     const result = runShard(task);
     const outcome: ShardOutcome = { state: 'ok', shard: task.shard, result };
     // Piscina's Transferable protocol: the value to send plus the buffers to move with it.
