@@ -15,6 +15,8 @@ import type { ScoredRows } from '../kernels/scored-rows';
 import type { ComputePool } from './pool';
 import { concatRows, planRanges, sharedFloat64, sharedInt32 } from './shards';
 import type { ShardTask } from './worker/messages';
+import { ArtifactHeader, encodeArtifact, EncodedArtifact, TypedPayload } from '../io/artifact-codec';
+import type { RowsPayload } from './payloads';
 import { faultPoint } from './faults';
 
 export interface DayIndex {
@@ -110,4 +112,16 @@ export async function computeRows(
   const rows = concatRows(await Promise.all(tasks.map((t) => pool.run(kind, t) as Promise<ScoredRows>)));
   faultPoint('after-compute');
   return rows;
+}
+
+/**
+ * Version and blob of an artifact. A rows payload (cooc, implicit, session_seq: the big
+ * ones) is encoded on a worker, so artifacts of one day encode in parallel; its row
+ * arrays move to that worker. Small payloads encode here.
+ */
+export async function encodeOnPool(pool: ComputePool, header: ArtifactHeader, payload: TypedPayload, builtAt: string): Promise<EncodedArtifact> {
+  const spec = (payload as Partial<RowsPayload>).spec;
+  if (!spec) return encodeArtifact(header, payload, builtAt);
+  const { version, blob } = await pool.run(`encode ${header.artifactType}`, { kind: 'encode', shard: 0, header, spec, builtAt });
+  return { version, blob: Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength) };
 }

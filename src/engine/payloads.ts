@@ -27,7 +27,7 @@ export function popularityPayload(itemCounts: Int32Array, items: QuotedStrings, 
  * cooc rows keyed by item code. With more rows than `maxRows`, keeps the rows of the most
  * exposed items (count desc, id asc), still listed by item id.
  */
-export function coocPayload(rows: ScoredRows, itemCounts: Int32Array, items: QuotedStrings, maxRows: number): TypedPayload {
+export function coocPayload(rows: ScoredRows, itemCounts: Int32Array, items: QuotedStrings, maxRows: number): RowsPayload {
   let selected: Int32Array = Int32Array.from(rows.keys.keys());
   if (rows.keys.length > maxRows) {
     // Rank row positions by their item's exposure count; row position order == item code order.
@@ -38,8 +38,27 @@ export function coocPayload(rows: ScoredRows, itemCounts: Int32Array, items: Quo
 }
 
 /** implicit and session_seq: one entry per user row, in user id order. */
-export function userPayload(rows: ScoredRows, users: QuotedStrings, items: QuotedStrings): TypedPayload {
+export function userPayload(rows: ScoredRows, users: QuotedStrings, items: QuotedStrings): RowsPayload {
   return rowsPayload(rows, Int32Array.from(rows.keys.keys()), 'user_id', users, items, 'score');
+}
+
+/**
+ * Everything needed to write a rows payload: plain data (typed arrays, shared quote
+ * tables), so an encode task can carry it to a worker thread.
+ */
+export interface RowsPayloadSpec {
+  rows: ScoredRows;
+  /** Row positions to write, in order. */
+  selected: Int32Array;
+  keyField: 'item_id' | 'user_id';
+  keys: QuotedStrings;
+  items: QuotedStrings;
+  scoreField: 'count' | 'score';
+}
+
+/** A payload that can also be rebuilt from its spec on another thread. */
+export interface RowsPayload extends TypedPayload {
+  spec: RowsPayloadSpec;
 }
 
 function rowsPayload(
@@ -49,9 +68,15 @@ function rowsPayload(
   keys: QuotedStrings,
   items: QuotedStrings,
   scoreField: 'count' | 'score',
-): TypedPayload {
+): RowsPayload {
+  return payloadOfSpec({ rows, selected, keyField, keys, items, scoreField });
+}
+
+export function payloadOfSpec(spec: RowsPayloadSpec): RowsPayload {
+  const { rows, selected, keyField, keys, items, scoreField } = spec;
   const { offsets, codes, scores } = rows;
   return {
+    spec,
     length: selected.length,
     write(w: JsonWriter) {
       w.beginArray();

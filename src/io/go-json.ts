@@ -54,18 +54,23 @@ export function quoteString(s: string): string {
   return out + s.slice(runStart) + '"';
 }
 
-/** Bytes of a list of strings, each JSON-quoted, with offsets: ids are escaped once per dictionary, not per use. */
+/**
+ * Bytes of a list of strings, each JSON-quoted, with offsets: ids are escaped once per
+ * dictionary, not per use. Held in SharedArrayBuffers, so encode tasks on worker threads
+ * read the same table without a copy (structured clone keeps the fields, drops the class).
+ */
 export class QuotedStrings {
-  readonly bytes: Buffer;
+  readonly bytes: Uint8Array;
   readonly offsets: Int32Array;
 
   constructor(values: readonly string[]) {
     const quoted = values.map(quoteString);
-    this.offsets = new Int32Array(values.length + 1);
+    this.offsets = new Int32Array(new SharedArrayBuffer(4 * (values.length + 1)));
     let total = 0;
     for (let i = 0; i < quoted.length; i++) this.offsets[i + 1] = total += Buffer.byteLength(quoted[i]);
-    this.bytes = Buffer.allocUnsafe(total);
-    for (let i = 0; i < quoted.length; i++) this.bytes.write(quoted[i], this.offsets[i], 'utf8');
+    const bytes = Buffer.from(new SharedArrayBuffer(total));
+    for (let i = 0; i < quoted.length; i++) bytes.write(quoted[i], this.offsets[i], 'utf8');
+    this.bytes = bytes;
   }
 }
 

@@ -12,6 +12,8 @@
 import type { SessionItemIndex } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
 import { parsedBlockTransferList, type ParseResult, type ScanParams } from '../../io/exposure-scan';
+import type { ArtifactHeader } from '../../io/artifact-codec';
+import type { RowsPayloadSpec } from '../payloads';
 
 export interface CoocTask {
   kind: 'cooc';
@@ -43,7 +45,21 @@ export interface ParseTask {
   params: ScanParams;
 }
 
-export type ShardTask = CoocTask | UserTask | ParseTask;
+/** Encode one artifact (version hash + published blob) from its rows payload. */
+export interface EncodeTask {
+  kind: 'encode';
+  shard: number;
+  header: ArtifactHeader;
+  spec: RowsPayloadSpec;
+  builtAt: string;
+}
+
+export interface EncodeResult {
+  version: string;
+  blob: Uint8Array;
+}
+
+export type ShardTask = CoocTask | UserTask | ParseTask | EncodeTask;
 
 /** What each kind of task returns. */
 export interface TaskResults {
@@ -51,19 +67,29 @@ export interface TaskResults {
   implicit: ScoredRows;
   session_seq: ScoredRows;
   parse: ParseResult;
+  encode: EncodeResult;
 }
 
 export type ShardOutcome =
-  | { state: 'ok'; shard: number; result: ScoredRows | ParseResult }
+  | { state: 'ok'; shard: number; result: ScoredRows | ParseResult | EncodeResult }
   | { state: 'failed'; shard: number; code: string; message: string };
 
-/** Buffers to transfer (not copy) with a task: only a parse block is owned by its task. */
+/**
+ * Buffers to transfer (not copy) with a task: a parse block and the rows of an encode task
+ * belong to their task; compute inputs are shared, never transferred.
+ */
 export function taskTransferList(task: ShardTask): ArrayBuffer[] {
-  return task.kind === 'parse' ? [task.block.buffer as ArrayBuffer] : [];
+  if (task.kind === 'parse') return [task.block.buffer as ArrayBuffer];
+  if (task.kind === 'encode') {
+    const { rows, selected } = task.spec;
+    return [rows.keys, rows.offsets, rows.codes, rows.scores, selected].map((a) => a.buffer as ArrayBuffer);
+  }
+  return [];
 }
 
 /** Buffers of a result to transfer back to the coordinator. */
-export function resultTransferList(result: ScoredRows | ParseResult): ArrayBuffer[] {
+export function resultTransferList(result: ScoredRows | ParseResult | EncodeResult): ArrayBuffer[] {
   if ('parsed' in result) return parsedBlockTransferList(result.parsed);
+  if ('blob' in result) return [result.blob.buffer as ArrayBuffer];
   return [result.keys.buffer, result.offsets.buffer, result.codes.buffer, result.scores.buffer] as ArrayBuffer[];
 }

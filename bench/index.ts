@@ -1,0 +1,257 @@
+/**
+ * npm run bench [-- --only kernels|e2e] [--sizes 1000000,5000000] [--no-duckdb]
+ *
+ * 1. Kernel and stage suites (tinybench) on a seeded 200k-event day built outside the
+ *    timed region; the first run of each task is reported apart from steady state.
+ * 2. End-to-end: generated days (cached under .bench/data), the full `run` with
+ *    --workers 1 and with every core, per-stage times, events/s, events/s per core,
+ *    speedup and peak RSS; DuckDB (load once, then the four queries) side by side.
+ * Prints tables and writes every figure to .bench/results/<timestamp>.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Bench } from 'tinybench';
+import { parseConfig } from '../src/config';
+import { indexDay } from '../src/engine/coordinator';
+import { publishDay } from '../src/engine/publisher';
+import { userPayload } from '../src/engine/payloads';
+import { encodeArtifact, ArtifactHeader } from '../src/io/artifact-codec';
+import { CanonicalDay, CanonicalDayBuilder, decodeCanonical, encodeCanonical } from '../src/io/canonical';
+import { parseBlock } from '../src/io/exposure-scan';
+import { parseExposureLine } from '../src/io/exposure';
+import { QuotedStrings } from '../src/io/go-json';
+import { readLineBlocks } from '../src/io/lines';
+import { coocRows } from '../src/kernels/cooc';
+import { implicitRows } from '../src/kernels/implicit';
+import { itemCounts } from '../src/kernels/popularity';
+import { sessionSeqRows } from '../src/kernels/session-seq';
+import { rankCodes, rankPositive } from '../src/kernels/topk';
+import { generate, GEN_DEFAULTS } from './gen';
+
+const ROOT = join(__dirname, '..', '..');
+const BENCH_DIR = join(ROOT, '.bench');
+const DAY = '2026-01-01';
+const DAY_START = Date.UTC(2026, 0, 1) * 1000;
+
+function args(): { only?: string; sizes: number[]; duckdb: boolean } {
+  const a = process.argv.slice(2);
+  const get = (k: string) => {
+    const i = a.indexOf(k);
+    return i >= 0 ? a[i + 1] : undefined;
+  };
+  return {
+    only: get('--only'),
+    sizes: (get('--sizes') ?? '1000000,5000000').split(',').map(Number),
+    duckdb: !a.includes('--no-duckdb'),
+  };
+}
+
+/** A cached generated day of `events` events; users/items scale with the size. */
+async function dataset(events: number): Promise<string> {
+  const dir = join(BENCH_DIR, 'data', String(events));
+  const file = join(dir, 'demo', 'home', `exposure.${DAY}.jsonl`);
+  if (!existsSync(file)) {
+    process.stderr.write(`generating ${events} events into ${dir} ...\n`);
+    await generate({ ...GEN_DEFAULTS, out: dir, events, users: Math.max(1000, events / 5), items: Math.max(1000, events / 10), start: DAY });
+  }
+  return file;
+}
+
+async function loadBlocks(file: string): Promise<Buffer[]> {
+  const blocks: Buffer[] = [];
+  for await (const b of readLineBlocks(file, 8 << 20)) blocks.push(b);
+  return blocks;
+}
+
+const params = { tenant: 'demo', surface: 'home', dayStart: DAY_START, dayEnd: DAY_START + 86_400_000_000, failFast: true, firstBlock: true };
+
+function canonicalOf(blocks: Buffer[]): CanonicalDay {
+  const builder = new CanonicalDayBuilder();
+  for (const b of blocks) builder.addBlock(parseBlock(b, params).parsed, 'demo', 'home');
+  return builder.finish();
+}
+
+interface KernelFigure {
+  name: string;
+  first_ms: number;
+  mean_ms: number;
+  p50_ms: number;
+  samples: number;
+  events_per_s: number | null;
+}
+
+async function kernels(): Promise<KernelFigure[]> {
+  const file = await dataset(200_000);
+  const blocks = await loadBlocks(file);
+  const block = blocks[0];
+  const day = canonicalOf(blocks);
+  const ipc = encodeCanonical(day);
+  const index = indexDay(day);
+  const n = day.rows;
+  const items = new QuotedStrings(day.item.values);
+  const users = new QuotedStrings(day.user.values);
+  const implicit = implicitRows(index.userOffsets, index.userItems, index.nItems, 0, index.nUsers, 500);
+  const header: ArtifactHeader = { artifactType: 'implicit', tenant: 'demo', surface: 'home', segment: '', window: { start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z' } };
+  const candidates = Int32Array.from({ length: index.nItems }, (_, i) => i);
+  const blockLines = block.toString('utf8').split('\n').filter((l) => l.length > 0);
+  const pubDir = mkdtempSync(join(tmpdir(), 'bench-publish-'));
+  const pubConfig = parseConfig({ out_dir: pubDir, raw_source: { dir: pubDir } }, pubDir);
+  const encoded = encodeArtifact(header, userPayload(implicit, users, items), '2026-01-01T00:00:00Z');
+  let publishRound = 0;
+
+  const tasks: Array<[string, () => unknown, number | null]> = [
+    [`parse: 8 MiB JSONL block, byte scanner (${blockLines.length} lines)`, () => parseBlock(block, params), blockLines.length],
+    [`parse: same block, JSON.parse per line (alternative)`, () => blockLines.forEach((l) => parseExposureLine(l)), blockLines.length],
+    [`arrow: encode partition (${n} events)`, () => encodeCanonical(day), n],
+    [`arrow: decode partition`, () => decodeCanonical(ipc, 'bench'), n],
+    [`index: sessions and users (CSR)`, () => indexDay(day), n],
+    [`popularity: counts + rank`, () => rankPositive(itemCounts(day.item.codes, index.nItems), 1000), n],
+    [`cooc: all items, support 2, 50 neighbours`, () => coocRows(index.sessions, 0, index.nItems, 2, 50), n],
+    [`implicit: all users, 500 per user`, () => implicitRows(index.userOffsets, index.userItems, index.nItems, 0, index.nUsers, 500), n],
+    [`session_seq: all users, 500 per user`, () => sessionSeqRows(index.userOffsets, index.userItems, index.userTs, index.nItems, 0, index.nUsers, 500), n],
+    [`top-k: rank ${index.nItems} items, k=1000`, () => rankCodes(candidates, index.itemCounts, index.nItems, 1000), null],
+    [`json: encode + hash implicit (${(encoded.blob.length / 1e6).toFixed(1)} MB)`, () => encodeArtifact(header, userPayload(implicit, users, items), '2026-01-01T00:00:00Z'), n],
+    [
+      `publish: blob + check + record + manifest`,
+      () => publishDay(pubConfig, 'demo', `s${publishRound++}`, [{ expect: { ...header, surface: `s${publishRound - 1}`, version: encoded.version, maxRows: Infinity, maxItemsPerRow: 500 }, blob: encoded.blob, builtAt: 'x', rows: 'skip' }], () => new Date()),
+      null,
+    ],
+  ];
+  const figures: KernelFigure[] = [];
+  for (const [name, fn, events] of tasks) {
+    const t0 = performance.now();
+    await fn();
+    const first = performance.now() - t0;
+    const bench = new Bench({ time: 1500, iterations: 5, warmup: false });
+    bench.add(name, fn as () => void);
+    await bench.run();
+    const r = bench.tasks[0].result as unknown as { latency: { mean: number; p50: number; samplesCount?: number; samples?: number[] } };
+    const samples = r.latency.samplesCount ?? r.latency.samples?.length ?? 0;
+    figures.push({ name, first_ms: first, mean_ms: r.latency.mean, p50_ms: r.latency.p50, samples, events_per_s: events ? events / (r.latency.mean / 1000) : null });
+    process.stderr.write(`  ${name}: ${r.latency.mean.toFixed(1)} ms\n`);
+  }
+  rmSync(pubDir, { recursive: true, force: true });
+  return figures;
+}
+
+interface RunFigure {
+  events: number;
+  workers: number;
+  wall_ms: number;
+  stages_ms: Record<string, number>;
+  events_per_s: number;
+  events_per_s_per_core: number;
+  peak_rss_mb: number | null;
+}
+
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/** Runs a command; returns wall ms, stdout and peak RSS (MB) via GNU time when present. */
+function timed(cmd: string, argv: string[]): { ms: number; stdout: string; rssMb: number | null } {
+  const t0 = performance.now();
+  const r = TIME ? spawnSync(TIME, ['-f', '__RSS_KB=%M', cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 }) : spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const rss = /__RSS_KB=(\d+)/.exec(r.stderr ?? '');
+  return { ms, stdout: r.stdout, rssMb: rss ? Number(rss[1]) / 1024 : null };
+}
+
+function runPipeline(file: string, events: number, workers: number): RunFigure {
+  const out = mkdtempSync(join(tmpdir(), 'bench-run-'));
+  const config = join(out, 'config.json');
+  const big = 100_000_000;
+  writeFileSync(
+    config,
+    JSON.stringify({
+      raw_source: { type: 'fs', dir: join(file, '..', '..', '..') },
+      out_dir: out,
+      artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'],
+      limits: { max_events_per_run: big, max_sessions_per_run: big, max_users_per_run: big, max_distinct_items_per_run: big },
+    }),
+  );
+  const r = timed(process.execPath, [join(ROOT, 'bin', 'recsys-pipelines.js'), 'run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', DAY, '--end', DAY, '--workers', String(workers)]);
+  rmSync(out, { recursive: true, force: true });
+  const row = r.stdout.split('\n').find((l) => l.startsWith(DAY + ' '));
+  const cells = row?.trim().split(/\s+/) ?? [];
+  const ms = (s: string) => (s.endsWith('ms') ? Number(s.slice(0, -2)) : Number(s.slice(0, -1)) * 1000);
+  const [ingest, validate, compute, publish] = cells.slice(6, 10).map(ms);
+  return {
+    events,
+    workers,
+    wall_ms: r.ms,
+    stages_ms: { ingest, validate, compute, publish },
+    events_per_s: events / (r.ms / 1000),
+    events_per_s_per_core: events / (r.ms / 1000) / workers,
+    peak_rss_mb: r.rssMb,
+  };
+}
+
+function duckdb(file: string, threads: number): Record<string, number> & { peak_rss_mb: number | null } {
+  const out = mkdtempSync(join(tmpdir(), 'bench-duckdb-'));
+  const r = timed(process.execPath, [join(__dirname, 'duckdb.js'), file, out, String(threads)]);
+  rmSync(out, { recursive: true, force: true });
+  return { ...JSON.parse(r.stdout.trim().split('\n').pop() as string), peak_rss_mb: r.rssMb };
+}
+
+function table(rows: Array<Record<string, string | number | null>>): string {
+  const cols = Object.keys(rows[0]);
+  const fmt = (v: string | number | null) => (v === null ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : v);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => fmt(r[c]).length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(width[i]) : c.padStart(width[i]))).join('  ');
+  return [line(cols), ...rows.map((r) => line(cols.map((c) => fmt(r[c]))))].join('\n');
+}
+
+async function main(): Promise<void> {
+  const a = args();
+  const machine = { cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? '?', mem_gb: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const results: Record<string, unknown> = { at: new Date().toISOString(), machine };
+  console.log(`machine: ${machine.cpus} cores (${machine.cpu_model}), ${machine.mem_gb} GiB, node ${machine.node}`);
+  if (a.only !== 'e2e') {
+    console.log('\nkernels and stages (200k-event day; first run vs steady state)');
+    const figures = await kernels();
+    results.kernels = figures;
+    console.log(table(figures.map((f) => ({ suite: f.name, 'first ms': f.first_ms, 'mean ms': f.mean_ms, 'p50 ms': f.p50_ms, samples: f.samples, 'events/s': f.events_per_s === null ? null : Math.round(f.events_per_s) }))));
+  }
+  if (a.only !== 'kernels') {
+    const runs: RunFigure[] = [];
+    const duck: Array<Record<string, unknown>> = [];
+    for (const events of a.sizes) {
+      const file = await dataset(events);
+      for (const workers of [...new Set([1, machine.cpus])]) {
+        process.stderr.write(`run ${events} events, ${workers} worker(s) ...\n`);
+        runs.push(runPipeline(file, events, workers));
+      }
+      if (a.duckdb) {
+        process.stderr.write(`duckdb ${events} events ...\n`);
+        duck.push({ events, threads: machine.cpus, ...duckdb(file, machine.cpus) });
+      }
+    }
+    results.e2e = runs;
+    results.duckdb = duck;
+    console.log('\nend to end: full run (ingest → canonical → validate → compute → publish), 4 event artifacts');
+    console.log(table(runs.map((r) => ({ events: r.events, workers: r.workers, 'wall s': r.wall_ms / 1000, 'ingest s': r.stages_ms.ingest / 1000, 'validate s': r.stages_ms.validate / 1000, 'compute s': r.stages_ms.compute / 1000, 'publish s': r.stages_ms.publish / 1000, 'events/s': Math.round(r.events_per_s), 'events/s/core': Math.round(r.events_per_s_per_core), 'peak RSS MB': r.peak_rss_mb === null ? null : Math.round(r.peak_rss_mb) }))));
+    for (const events of a.sizes) {
+      const one = runs.find((r) => r.events === events && r.workers === 1);
+      const all = runs.find((r) => r.events === events && r.workers === machine.cpus);
+      if (one && all && all !== one) {
+        const s = (k: string) => (one.stages_ms[k] / all.stages_ms[k]).toFixed(2);
+        console.log(`speedup ${events} events, 1 → ${machine.cpus} workers: end to end ${(one.wall_ms / all.wall_ms).toFixed(2)}x, ingest ${s('ingest')}x, compute ${s('compute')}x`);
+      }
+      const d = duck.find((x) => x.events === events) as { load_ms: number; queries_ms: number; peak_rss_mb: number | null } | undefined;
+      if (d && all) {
+        console.log(`duckdb ${events} events (${machine.cpus} threads): load ${(d.load_ms / 1000).toFixed(1)} s, four queries ${(d.queries_ms / 1000).toFixed(1)} s, peak RSS ${d.peak_rss_mb === null ? '-' : Math.round(d.peak_rss_mb)} MB; recsys full run ${(all.wall_ms / 1000).toFixed(1)} s → ratio duckdb queries / recsys run = ${(d.queries_ms / all.wall_ms).toFixed(2)}x`);
+      }
+    }
+  }
+  mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
+  const path = join(BENCH_DIR, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(path, JSON.stringify(results, null, 2));
+  console.log(`\nfigures written to ${path}`);
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${err?.stack ?? err}`);
+  process.exitCode = 1;
+});
