@@ -1,26 +1,40 @@
 /**
  * The command line (SPEC §8). Exit codes: 0 success, 1 runtime failure (a step, a gate or
  * a limit failed), 2 usage or config error. A user mistake never prints a stack trace.
+ *
+ * stdout carries the final summary (or the `--json` object); progress, logs and errors go
+ * to stderr (`--log-format text|json`).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { configWithOverrides, loadConfig } from './config';
-import { isPipelineError, unsupported } from './errors';
+import { artifactTypeOf, ArtifactType, configWithOverrides, loadConfig } from './config';
+import { isPipelineError, PipelineError, unsupported, usageError } from './errors';
 import { pathSegment } from './io/atomic';
-import { runPipeline, RunSummary } from './engine/run';
-import { formatRunSummary } from './summary';
+import { planRun } from './engine/plan';
+import { readHistory, rollback } from './engine/rollback';
+import { Command as PipelineCommand, runPipeline, RunSummary } from './engine/run';
+import { parseDuration, readStatus } from './engine/status';
+import { createReporter, LogFormat, Reporter } from './progress';
+import { formatHistory, formatPlan, formatRollback, formatRunSummary, formatStatus } from './summary';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../../package.json').version;
 
-interface CommonFlags {
+interface ScopeFlags {
   config: string;
   tenant: string;
   surface: string;
+}
+
+interface DayFlags extends ScopeFlags {
   segment?: string;
   start?: string;
   end?: string;
   incremental?: boolean;
   workers?: number;
+  logFormat: LogFormat;
+  continueOnError?: boolean;
+  dryRun?: boolean;
+  type?: string;
 }
 
 function positiveInt(value: string): number {
@@ -30,7 +44,7 @@ function positiveInt(value: string): number {
 }
 
 /** Loads the config and checks the ids that become path segments, before anything is read or written. */
-function prepare(flags: CommonFlags) {
+function prepare(flags: ScopeFlags & { segment?: string; workers?: number }) {
   const tenant = pathSegment('--tenant', flags.tenant);
   const surface = pathSegment('--surface', flags.surface);
   const segment = flags.segment === undefined || flags.segment === '' ? '' : pathSegment('--segment', flags.segment);
@@ -40,7 +54,40 @@ function prepare(flags: CommonFlags) {
   return { config, tenant, surface, segment };
 }
 
-const log = (line: string) => process.stderr.write(line + '\n');
+/** `--type` (a type or an alias) as an artifact type. */
+function artifactTypeFlag(value: string): ArtifactType {
+  const type = artifactTypeOf(value);
+  if (type === undefined) throw usageError(`--type: unknown artifact type ${JSON.stringify(value)} (valid: popularity, cooc, implicit, content_sim, session_seq; aliases: content, session)`);
+  return type;
+}
+
+/** An error whose message the reporter already printed; main only turns it into the exit code. */
+class Reported {
+  constructor(readonly exitCode: number) {}
+}
+
+/** Runs a command's action with its reporter; a PipelineError is printed through it (text or JSON). */
+async function withReporter(format: LogFormat, action: (reporter: Reporter) => Promise<void>): Promise<void> {
+  const reporter = createReporter({
+    format,
+    write: (s) => process.stderr.write(s),
+    tty: format === 'text' && process.stderr.isTTY === true,
+  });
+  try {
+    await action(reporter);
+  } catch (err) {
+    if (!isPipelineError(err)) throw err;
+    reporter.fatal(err);
+    throw new Reported(err.exitCode);
+  }
+}
+
+/** The error a command with --continue-on-error ends with when some days failed. */
+function daysFailed(s: RunSummary): PipelineError {
+  const total = s.days.length + s.failed.length;
+  const which = s.failed.map((f) => `${f.day} (${f.code})`).join(', ');
+  return new PipelineError(s.failed[0].code, 1, `${s.failed.length} of ${total} day(s) failed: ${which}`);
+}
 
 export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
   const program = new Command('recsys-pipelines')
@@ -49,30 +96,96 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
 
-  program
-    .command('run')
-    .description('ingest → validate → compute → publish every day of --start..--end')
-    .requiredOption('--config <path>', 'config file (JSON)')
-    .requiredOption('--tenant <tenant>', 'tenant id')
-    .requiredOption('--surface <surface>', 'surface id')
-    .option('--segment <segment>', 'segment written into the artifacts and the staging path', '')
-    .option('--start <YYYY-MM-DD>', 'first day (inclusive)')
-    .option('--end <YYYY-MM-DD>', 'last day (inclusive); with --incremental defaults to yesterday (UTC)')
-    .option('--incremental', 'start the day after the checkpoint')
-    .addOption(new Option('--workers <n>', 'worker threads (overrides engine.workers)').argParser(positiveInt))
-    .action(async (flags: CommonFlags) => {
+  /** The flags every day-by-day command shares (run and the job steps). */
+  const dayCommand = (name: PipelineCommand, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .requiredOption('--config <path>', 'config file (JSON)')
+      .requiredOption('--tenant <tenant>', 'tenant id')
+      .requiredOption('--surface <surface>', 'surface id')
+      .option('--segment <segment>', 'segment written into the artifacts and the staging path', '')
+      .option('--start <YYYY-MM-DD>', 'first day (inclusive)')
+      .option('--end <YYYY-MM-DD>', 'last day (inclusive); with --incremental defaults to yesterday (UTC)')
+      .option('--incremental', 'start the day after the checkpoint (the last published day)')
+      .addOption(new Option('--workers <n>', 'worker threads (overrides engine.workers)').argParser(positiveInt))
+      .option('--continue-on-error', 'report a failed day and go on with the next one (exit 1 at the end)')
+      .addOption(new Option('--log-format <format>', 'progress and logs on stderr').choices(['text', 'json']).default('text'));
+
+  const runDays = (command: PipelineCommand) => async (flags: DayFlags) =>
+    withReporter(flags.logFormat, async (reporter) => {
       const { config, tenant, surface, segment } = prepare(flags);
-      const summary: RunSummary = await runPipeline({
-        config,
-        tenant,
-        surface,
-        segment,
-        start: flags.start,
-        end: flags.end,
-        incremental: Boolean(flags.incremental),
-        log,
-      });
+      const base = { config, tenant, surface, segment, start: flags.start, end: flags.end, incremental: Boolean(flags.incremental) };
+      if (flags.dryRun) {
+        out(formatPlan(await planRun({ ...base, command: command as 'run' | 'ingest' })));
+        return;
+      }
+      let types: ArtifactType[] | undefined;
+      if (command === 'compute') {
+        const type = artifactTypeFlag(flags.type as string);
+        if (!config.artifact_kinds.includes(type)) {
+          throw usageError(`--type ${type} is not in the config's artifact_kinds (${config.artifact_kinds.join(', ')}): publish would never pick it up`);
+        }
+        types = [type];
+      }
+      const summary = await runPipeline({ ...base, command, types, continueOnError: Boolean(flags.continueOnError), reporter });
       out(formatRunSummary(summary, config.engine.workers));
+      if (summary.failed.length > 0) throw daysFailed(summary);
+    });
+
+  dayCommand('run', 'ingest → validate → compute → publish every day of --start..--end')
+    .option('--dry-run', 'print the plan (days, input files, sizes, estimated events) and write nothing')
+    .action(runDays('run'));
+  dayCommand('ingest', 'raw JSONL → canonical Arrow partition, for every day')
+    .option('--dry-run', 'print the plan (days, input files, sizes, estimated events) and write nothing')
+    .action(runDays('ingest'));
+  dayCommand('validate', 'check the canonical partitions: gates and hard limits').action(runDays('validate'));
+  dayCommand('compute', 'compute one artifact type from the canonical partitions and stage it (no publish)')
+    .requiredOption('--type <type>', 'artifact type: popularity, cooc, implicit, content_sim (content), session_seq (session)')
+    .action(runDays('compute'));
+  dayCommand('publish', 'publish the staged artifacts of every type in artifact_kinds, day by day, and swap the manifest').action(
+    runDays('publish'),
+  );
+
+  const scopeCommand = (name: string, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .requiredOption('--config <path>', 'config file (JSON)')
+      .requiredOption('--tenant <tenant>', 'tenant id')
+      .requiredOption('--surface <surface>', 'surface id');
+
+  scopeCommand('rollback', "point one type's current artifact back at an earlier, still valid version")
+    .requiredOption('--type <type>', 'artifact type (or alias)')
+    .option('--version <version>', 'the version to point at (it must have a registry record)')
+    .option('--previous', 'the version that was current for --type before the current one')
+    .option('--json', 'print the result as one JSON object')
+    .action(async (flags: ScopeFlags & { type: string; version?: string; previous?: boolean; json?: boolean }) => {
+      const { config, tenant, surface } = prepare(flags);
+      const type = artifactTypeFlag(flags.type);
+      const result = await rollback({ config, tenant, surface, type, version: flags.version, previous: flags.previous });
+      out(flags.json ? JSON.stringify(result) + '\n' : formatRollback(result));
+    });
+
+  scopeCommand('history', 'past manifests, the current one, published records and the audit log')
+    .option('--type <type>', 'only this artifact type')
+    .option('--json', 'print one JSON object')
+    .action(async (flags: ScopeFlags & { type?: string; json?: boolean }) => {
+      const { config, tenant, surface } = prepare(flags);
+      const type = flags.type === undefined ? undefined : artifactTypeFlag(flags.type);
+      const history = await readHistory(config, tenant, surface, type);
+      out(flags.json ? JSON.stringify(history) + '\n' : formatHistory(history));
+    });
+
+  scopeCommand('status', 'freshness of the current manifest: exit 0 fresh, 1 stale or missing')
+    .option('--max-age <duration>', 'oldest acceptable manifest: 90s, 30m, 26h, 2d', '26h')
+    .option('--json', 'print one JSON object')
+    .action(async (flags: ScopeFlags & { maxAge: string; json?: boolean }) => {
+      const maxAgeMs = parseDuration(flags.maxAge);
+      const { config, tenant, surface } = prepare(flags);
+      const status = await readStatus(config, tenant, surface, maxAgeMs);
+      out(flags.json ? JSON.stringify(status) + '\n' : formatStatus(status));
+      if (status.state !== 'fresh') throw new Reported(1);
     });
 
   program
@@ -89,6 +202,7 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
+    if (err instanceof Reported) return err.exitCode;
     if (err instanceof CommanderError) {
       // --help and --version exit through here with code 0; everything else is usage.
       return err.exitCode === 0 ? 0 : 2;

@@ -18,6 +18,12 @@ export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
 /** Short spellings accepted in `artifact_kinds`. */
 const ARTIFACT_ALIASES: Readonly<Record<string, ArtifactType>> = { content: 'content_sim', session: 'session_seq' };
 
+/** The artifact type a name or alias (`content`, `session`) stands for, or undefined. */
+export function artifactTypeOf(name: string): ArtifactType | undefined {
+  if ((ARTIFACT_TYPES as readonly string[]).includes(name)) return name as ArtifactType;
+  return Object.prototype.hasOwnProperty.call(ARTIFACT_ALIASES, name) ? ARTIFACT_ALIASES[name] : undefined;
+}
+
 const MiB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------
@@ -429,7 +435,7 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
 
   // artifact kinds: aliases resolved, duplicates dropped, canonical order
   const selected = new Set<ArtifactType>(
-    (input.artifact_kinds ?? ['popularity', 'cooc']).map((k) => ARTIFACT_ALIASES[k] ?? (k as ArtifactType)),
+    (input.artifact_kinds ?? ['popularity', 'cooc']).map((k) => artifactTypeOf(k) as ArtifactType),
   );
   const artifact_kinds = ARTIFACT_TYPES.filter((t) => selected.has(t));
 

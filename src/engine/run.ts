@@ -1,23 +1,51 @@
 /**
- * `run`: every day of [start, end] in order, each its own window:
- *   ingest → canonical gates → compute (worker pool) → artifact gates → stage → publish,
- * then the checkpoint advances. A failed day stops the run; earlier days stay published.
+ * The pipeline steps and the one day loop behind `run` and job mode (SPEC §2, §8).
+ *
+ * Every command walks the days of [start, end] in order, each day its own window, and runs
+ * its stages for that day:
+ *
+ *   run       ingest → validate → compute + stage → publish → checkpoint
+ *   ingest    ingest
+ *   validate  read the partition → validate
+ *   compute   read the partition → validate → compute one type + stage
+ *   publish   read what is staged → publish → checkpoint
+ *
+ * Each stage is one piece of code whichever command runs it, so running the job steps in
+ * order yields the same versions as `run`. A failed day stops the command (earlier days
+ * stay done); with `continueOnError` it is reported and skipped, and the checkpoint stops
+ * advancing at the day before the first failure so that `--incremental` retries it.
  */
-import type { Config, ArtifactType } from '../config';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Config, ArtifactType, LimitsConfig } from '../config';
 import { addDays, dayOfMicros, daysBetween, MICROS_PER_DAY, parseDayFlag, rfc3339Seconds } from '../days';
-import { limitExceeded, usageError } from '../errors';
-import { encodeArtifact, ArtifactHeader, TypedPayload } from '../io/artifact-codec';
+import { ErrorCode, ioError, isPipelineError, limitExceeded, notFound, usageError } from '../errors';
+import { encodeArtifact, ArtifactHeader, splitBlob, ARTIFACT_PAYLOAD_FIELD, TypedPayload } from '../io/artifact-codec';
 import { QuotedStrings } from '../io/go-json';
-import type { CanonicalDay } from '../io/canonical';
+import { CanonicalDay, CanonicalDayBuilder, decodeCanonical, partitionPath } from '../io/canonical';
 import { loadCatalog } from '../io/catalog';
 import { readCheckpoint, writeCheckpoint } from '../io/checkpoint';
-import { stageArtifact } from '../io/staging';
+import { FsRegistry } from '../io/registry';
+import { CURRENT_VERSION_FILE, readStaged, stageArtifact, stageDir } from '../io/staging';
+import { Counts, createReporter, Reporter, Stage } from '../progress';
 import { computeRows, DayIndex, indexDay } from './coordinator';
 import { checkCanonical, checkHardLimits, checkScoredRows } from './gates';
 import { ingestDay, IngestCounts } from './ingest';
 import { contentSimPayload, coocPayload, popularityPayload, userPayload } from './payloads';
 import { ComputePool } from './pool';
 import { PreparedArtifact, publishDay, PublishedArtifact } from './publisher';
+
+export type { Stage } from '../progress';
+export type Command = 'run' | 'ingest' | 'validate' | 'compute' | 'publish';
+
+/** The stages each command runs for every day, in order. */
+export const COMMAND_STAGES: Readonly<Record<Command, readonly Stage[]>> = {
+  run: ['ingest', 'validate', 'compute', 'publish'],
+  ingest: ['ingest'],
+  validate: ['validate'],
+  compute: ['validate', 'compute'],
+  publish: ['publish'],
+};
 
 export interface RunRequest {
   config: Config;
@@ -27,30 +55,106 @@ export interface RunRequest {
   start?: string;
   end?: string;
   incremental: boolean;
-  /** Progress lines for humans (stderr). */
-  log: (line: string) => void;
+  /** Default 'run'. */
+  command?: Command;
+  /** The types compute and publish handle; default `config.artifact_kinds` (`compute --type` gives one). */
+  types?: ArtifactType[];
+  /** Report a failed day and go on with the next one (the command still fails at the end). */
+  continueOnError?: boolean;
+  /** Progress on stderr; default: text lines to `log`. */
+  reporter?: Reporter;
+  /** Sink of the default text reporter, one line per call (no trailing newline). */
+  log?: (line: string) => void;
   now?: () => Date;
 }
 
-export type Stage = 'ingest' | 'validate' | 'compute' | 'publish';
+/** Size of a validated window (what the hard limits looked at). */
+export interface WindowCounts {
+  events: number;
+  sessions: number;
+  items: number;
+  users: number;
+  max_items_per_session: number;
+}
+
+export interface StagedInfo {
+  type: ArtifactType;
+  version: string;
+  bytes: number;
+  path: string;
+}
 
 export interface DaySummary {
   day: string;
+  /** The raw file ingest read (null: no file, the day has no events, or ingest did not run). */
   input: string | null;
-  counts: IngestCounts;
+  /** Ingest counts; null when the command does not ingest. */
+  counts: IngestCounts | null;
+  /** Validated window; null when the command does not validate. */
+  window: WindowCounts | null;
+  /** Milliseconds per stage (0 for stages the command does not run). */
   ms: Record<Stage, number>;
+  staged: StagedInfo[];
   published: PublishedArtifact[];
 }
 
+export interface DayFailure {
+  day: string;
+  stage: Stage;
+  code: ErrorCode;
+  message: string;
+}
+
 export interface RunSummary {
+  command: Command;
+  stages: readonly Stage[];
   tenant: string;
   surface: string;
   segment: string;
+  /** Days that completed, in order. */
   days: DaySummary[];
+  /** Days that failed (only more than one with continueOnError). */
+  failed: DayFailure[];
   manifest: string;
 }
 
-/** Resolves the day range of a run (flags, checkpoint, max_days_backfill). */
+/** One UTC day as a window: `[startDay 00:00, endDay 00:00)`. */
+export interface DayWindow {
+  day: string;
+  startDay: string;
+  endDay: string;
+  startMicros: number;
+}
+
+export function dayWindow(day: string): DayWindow {
+  return { day, startDay: day, endDay: addDays(day, 1), startMicros: parseDayFlag('--start', day) };
+}
+
+export function artifactHeader(req: Pick<RunRequest, 'tenant' | 'surface' | 'segment'>, w: DayWindow, artifactType: ArtifactType): ArtifactHeader {
+  return {
+    artifactType,
+    tenant: req.tenant,
+    surface: req.surface,
+    segment: req.segment,
+    window: { start: rfc3339Seconds(w.startMicros / 1000), end: rfc3339Seconds((w.startMicros + MICROS_PER_DAY) / 1000) },
+  };
+}
+
+/** Row caps the artifact gate checks (SPEC §4, §7), per type. */
+export function artifactCaps(kind: ArtifactType, L: LimitsConfig): { maxRows: number; maxItemsPerRow: number } {
+  switch (kind) {
+    case 'cooc':
+      return { maxRows: L.max_items_per_artifact, maxItemsPerRow: L.max_neighbors_per_item };
+    case 'implicit':
+    case 'session_seq':
+      // Rows are bounded by the max_users_per_run hard limit instead.
+      return { maxRows: Infinity, maxItemsPerRow: L.max_items_per_user };
+    default:
+      return { maxRows: L.max_items_per_artifact, maxItemsPerRow: Infinity };
+  }
+}
+
+/** Resolves the day range of a command (flags, checkpoint, max_days_backfill). Reads, never writes. */
 export async function planDays(req: RunRequest): Promise<string[]> {
   const { config } = req;
   let start = req.start;
@@ -62,7 +166,8 @@ export async function planDays(req: RunRequest): Promise<string[]> {
   if (!start) throw usageError('--start is required (or --incremental with a checkpoint)');
   parseDayFlag('--start', start);
   // Incremental runs default to the last complete UTC day.
-  const end = req.end ?? (req.incremental ? dayOfMicros(Date.now() * 1000 - MICROS_PER_DAY) : undefined);
+  const nowMs = (req.now ?? (() => new Date()))().getTime();
+  const end = req.end ?? (req.incremental ? dayOfMicros(nowMs * 1000 - MICROS_PER_DAY) : undefined);
   if (!end) throw usageError('--end is required');
   parseDayFlag('--end', end);
   if (end < start && !req.incremental) throw usageError(`--end ${end} is before --start ${start}`);
@@ -73,62 +178,172 @@ export async function planDays(req: RunRequest): Promise<string[]> {
   return days;
 }
 
+const needsPool = (kinds: readonly ArtifactType[]) => kinds.some((k) => k === 'cooc' || k === 'implicit' || k === 'session_seq');
+
 export async function runPipeline(req: RunRequest): Promise<RunSummary> {
+  const command = req.command ?? 'run';
+  const stages = COMMAND_STAGES[command];
+  const has = (s: Stage) => stages.includes(s);
+  const { config } = req;
   const now = req.now ?? (() => new Date());
   const builtAt = rfc3339Seconds(now().getTime());
+  const reporter = req.reporter ?? createReporter({ format: 'text', write: (text) => req.log?.(text.replace(/\n$/, '')) });
+  const kinds = req.types ?? config.artifact_kinds;
   const days = await planDays(req);
-  const { config } = req;
-  const catalog = config.artifact_kinds.includes('content_sim')
-    ? loadCatalog(config.catalog!.path, config.catalog!.format, req.surface)
-    : [];
-  const pool = new ComputePool({ workers: config.engine.workers, workerHeapMb: config.engine.worker_heap_mb });
-  const summaries: DaySummary[] = [];
+  const catalog = has('compute') && kinds.includes('content_sim') ? loadCatalog(config.catalog!.path, config.catalog!.format, req.surface) : [];
+  // Ingest parses raw blocks on the pool; compute runs the event kernels there.
+  const pool =
+    has('ingest') || (has('compute') && needsPool(kinds))
+      ? new ComputePool({ workers: config.engine.workers, workerHeapMb: config.engine.worker_heap_mb })
+      : null;
+  const done: DaySummary[] = [];
+  const failed: DayFailure[] = [];
+  reporter.plan(days.length);
   try {
-    if (days.length === 0) req.log('nothing to do: the checkpoint is already at or past --end');
+    if (days.length === 0) reporter.notice('nothing to do: the checkpoint is already at or past --end');
     for (const day of days) {
-      const ms: Record<Stage, number> = { ingest: 0, validate: 0, compute: 0, publish: 0 };
-      const timed = async <T>(stage: Stage, f: () => Promise<T> | T): Promise<T> => {
-        const t0 = performance.now();
-        try {
-          return await f();
-        } finally {
-          ms[stage] += performance.now() - t0;
-        }
+      const d: DaySummary = {
+        day,
+        input: null,
+        counts: null,
+        window: null,
+        ms: { ingest: 0, validate: 0, compute: 0, publish: 0 },
+        staged: [],
+        published: [],
       };
-      const dayStart = parseDayFlag('--start', day);
-      const ingested = await timed('ingest', () => ingestDay(config, req.tenant, req.surface, day, dayStart, pool));
-      const index = await timed('validate', () => validateWindow(config, ingested.canonical, dayStart));
-      const header = (artifactType: ArtifactType): ArtifactHeader => ({
-        artifactType,
-        tenant: req.tenant,
-        surface: req.surface,
-        segment: req.segment,
-        window: { start: rfc3339Seconds(dayStart / 1000), end: rfc3339Seconds((dayStart + MICROS_PER_DAY) / 1000) },
-      });
-      const prepared = await timed('compute', () =>
-        computeArtifacts(config, pool, ingested.canonical, index, catalog, header, builtAt),
-      );
-      const published = await timed('publish', async () => {
-        for (const a of prepared) {
-          await stageArtifact(config.artifacts_dir, req.tenant, req.surface, req.segment, a.expect.artifactType, day, addDays(day, 1), a.expect.version, a.blob);
-        }
-        const out = await publishDay(config, req.tenant, req.surface, prepared, now);
-        await writeCheckpoint(config.checkpoint_dir, req.tenant, req.surface, req.segment, day, now());
-        return out;
-      });
-      summaries.push({ day, input: ingested.input, counts: ingested.counts, ms, published });
-      req.log(`${day}: ${ingested.counts.events} events, published ${published.length} artifacts`);
+      let stage: Stage = stages[0];
+      let stageStart = 0;
+      const timed = async <T>(s: Stage, f: () => Promise<T> | T, counts: (r: T) => Counts): Promise<T> => {
+        stage = s;
+        reporter.begin(day, s);
+        stageStart = performance.now();
+        const result = await f();
+        const ms = performance.now() - stageStart;
+        d.ms[s] += ms;
+        reporter.done(day, s, counts(result), ms);
+        return result;
+      };
+      try {
+        await runDay(req, { stages, kinds, pool, catalog, builtAt, now, advanceCheckpoint: failed.length === 0 }, d, timed);
+        done.push(d);
+      } catch (err) {
+        if (!isPipelineError(err)) throw err;
+        reporter.dayFailed(day, stage, err, performance.now() - stageStart);
+        failed.push({ day, stage, code: err.code, message: err.message });
+        if (!req.continueOnError) throw err;
+      }
+    }
+    if (failed.length > 0 && has('publish')) {
+      reporter.notice(`checkpoint not advanced past ${addDays(failed[0].day, -1)}: ${failed[0].day} failed`);
     }
   } finally {
-    await pool.close();
+    await pool?.close();
+    reporter.close();
   }
   return {
+    command,
+    stages,
     tenant: req.tenant,
     surface: req.surface,
     segment: req.segment,
-    days: summaries,
-    manifest: `${config.registry_dir}/current/${req.tenant}/${req.surface}/manifest.json`,
+    days: done,
+    failed,
+    manifest: new FsRegistry(config.registry_dir).manifestPath(req.tenant, req.surface),
   };
+}
+
+interface DayPlan {
+  stages: readonly Stage[];
+  kinds: readonly ArtifactType[];
+  pool: ComputePool | null;
+  catalog: ReturnType<typeof loadCatalog>;
+  builtAt: string;
+  now: () => Date;
+  advanceCheckpoint: boolean;
+}
+
+type Timed = <T>(s: Stage, f: () => Promise<T> | T, counts: (r: T) => Counts) => Promise<T>;
+
+/** The stages of one day; fills `d`. */
+async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed): Promise<void> {
+  const { config, tenant, surface, segment } = req;
+  const w = dayWindow(d.day);
+  let canonical: CanonicalDay | null = null;
+  let prepared: PreparedArtifact[] | null = null;
+
+  if (p.stages.includes('ingest')) {
+    const ingested = await timed(
+      'ingest',
+      () => ingestDay(config, tenant, surface, d.day, w.startMicros, p.pool ?? undefined),
+      (r) => ({
+        events: r.counts.events,
+        lines: r.counts.lines,
+        skipped_other_tenant_surface: r.counts.skippedOtherTenantSurface,
+        skipped_outside_day: r.counts.skippedOutsideDay,
+        rejected: Object.values(r.counts.rejected).reduce((a, b) => a + b, 0),
+      }),
+    );
+    d.input = ingested.input;
+    d.counts = ingested.counts;
+    canonical = ingested.canonical;
+  }
+
+  if (p.stages.includes('validate')) {
+    const validated = await timed(
+      'validate',
+      async () => {
+        const events = canonical ?? (await readCanonicalDay(config, tenant, surface, d.day));
+        return { events, index: validateWindow(config, events, w.startMicros) };
+      },
+      (r) => ({ ...windowCounts(r.index) }),
+    );
+    d.window = windowCounts(validated.index);
+    if (p.stages.includes('compute')) {
+      const computed = await timed(
+        'compute',
+        () => computeStep(req, p, w, validated.events, validated.index),
+        (r) => ({ artifacts: r.staged.length, bytes: r.staged.reduce((a, s) => a + s.bytes, 0) }),
+      );
+      prepared = computed.prepared;
+      d.staged = computed.staged;
+    }
+  }
+
+  if (p.stages.includes('publish')) {
+    d.published = await timed(
+      'publish',
+      async () => {
+        const artifacts = prepared ?? (await readStagedDay(req, w, p.kinds));
+        const out = await publishDay(config, tenant, surface, artifacts, p.now);
+        if (p.advanceCheckpoint) await writeCheckpoint(config.checkpoint_dir, tenant, surface, segment, d.day, p.now());
+        return out;
+      },
+      (r) => ({ artifacts: r.length, bytes: r.reduce((a, x) => a + x.bytes, 0) }),
+    );
+  }
+}
+
+function windowCounts(index: DayIndex): WindowCounts {
+  return {
+    events: index.events,
+    sessions: index.nSessions,
+    items: index.nItems,
+    users: index.nUsers,
+    max_items_per_session: index.maxItemsPerSession,
+  };
+}
+
+/** The canonical partition of a day as ingest wrote it; a missing partition is a day without events. */
+export async function readCanonicalDay(config: Config, tenant: string, surface: string, day: string): Promise<CanonicalDay> {
+  const file = partitionPath(config.canonical_dir, tenant, surface, day);
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new CanonicalDayBuilder().finish();
+    throw ioError('read canonical partition', file, err);
+  }
+  return decodeCanonical(bytes, file);
 }
 
 /** Canonical gates and hard limits; returns the index compute reads. */
@@ -139,8 +354,28 @@ export function validateWindow(config: Config, canonical: CanonicalDay, windowSt
   return index;
 }
 
+/** Computes the day's artifacts of `p.kinds` and stages each one. */
+async function computeStep(
+  req: RunRequest,
+  p: DayPlan,
+  w: DayWindow,
+  canonical: CanonicalDay,
+  index: DayIndex,
+): Promise<{ prepared: PreparedArtifact[]; staged: StagedInfo[] }> {
+  const { config, tenant, surface, segment } = req;
+  const prepared = await computeArtifacts(config, p.kinds, p.pool, canonical, index, p.catalog, (t) => artifactHeader(req, w, t), p.builtAt);
+  const staged: StagedInfo[] = [];
+  for (const a of prepared) {
+    const type = a.expect.artifactType;
+    const file = await stageArtifact(config.artifacts_dir, tenant, surface, segment, type, w.startDay, w.endDay, a.expect.version, a.blob);
+    staged.push({ type, version: a.expect.version, bytes: a.blob.length, path: file });
+  }
+  return { prepared, staged };
+}
+
 export async function computeArtifacts(
   config: Config,
+  kinds: readonly ArtifactType[],
   pool: ComputePool | null,
   canonical: CanonicalDay,
   index: DayIndex,
@@ -157,27 +392,23 @@ export async function computeArtifacts(
     maxItemsPerUser: L.max_items_per_user,
   };
   const out: PreparedArtifact[] = [];
-  for (const kind of config.artifact_kinds) {
+  for (const kind of kinds) {
+    const caps = artifactCaps(kind, L);
     let payload: TypedPayload;
-    let maxRows = L.max_items_per_artifact;
-    let maxItemsPerRow = Infinity;
     switch (kind) {
       case 'popularity':
         payload = popularityPayload(index.itemCounts, items, L.max_items_per_artifact);
         break;
       case 'cooc': {
-        maxItemsPerRow = L.max_neighbors_per_item;
         const rows = await computeRows(pool!, index, kind, computeLimits, config.engine.shard_rows);
-        checkScoredRows(kind, rows, maxItemsPerRow);
+        checkScoredRows(kind, rows, caps.maxItemsPerRow);
         payload = coocPayload(rows, index.itemCounts, items, L.max_items_per_artifact);
         break;
       }
       case 'implicit':
       case 'session_seq': {
-        maxRows = Infinity; // bounded by the max_users_per_run hard limit instead
-        maxItemsPerRow = L.max_items_per_user;
         const rows = await computeRows(pool!, index, kind, computeLimits, config.engine.shard_rows);
-        checkScoredRows(kind, rows, maxItemsPerRow);
+        checkScoredRows(kind, rows, caps.maxItemsPerRow);
         payload = userPayload(rows, users, items);
         break;
       }
@@ -188,7 +419,35 @@ export async function computeArtifacts(
     const h = header(kind);
     const { version, blob } = encodeArtifact(h, payload, builtAt);
     // The blob is validated by the publisher, after it is written and read back.
-    out.push({ expect: { ...h, version, maxRows, maxItemsPerRow }, blob, builtAt, rows: 'skip' });
+    out.push({ expect: { ...h, version, ...caps }, blob, builtAt, rows: 'skip' });
+  }
+  return out;
+}
+
+/**
+ * What `compute` staged for the window, one artifact per type, ready for the publisher,
+ * which validates every row of it ('inspect'). Nothing staged for a type is E_NOT_FOUND
+ * naming the type, the window and the file expected.
+ */
+async function readStagedDay(req: RunRequest, w: DayWindow, kinds: readonly ArtifactType[]): Promise<PreparedArtifact[]> {
+  const { config, tenant, surface, segment } = req;
+  const out: PreparedArtifact[] = [];
+  for (const kind of kinds) {
+    const staged = await readStaged(config.artifacts_dir, tenant, surface, segment, kind, w.startDay, w.endDay);
+    if (staged === null) {
+      const expected = path.join(stageDir(config.artifacts_dir, tenant, surface, segment, kind, w.startDay, w.endDay), CURRENT_VERSION_FILE);
+      throw notFound(
+        `nothing staged for ${kind}, window ${w.startDay}_${w.endDay}: expected ${expected} (run "compute --type ${kind}" for ${w.day} first)`,
+      );
+    }
+    // The record keeps the build time the blob carries; a blob without one fails the publisher's check.
+    const builtAt = splitBlob(staged.bytes, ARTIFACT_PAYLOAD_FIELD[kind])?.build.built_at;
+    out.push({
+      expect: { ...artifactHeader(req, w, kind), version: staged.version, ...artifactCaps(kind, config.limits) },
+      blob: staged.bytes,
+      builtAt: typeof builtAt === 'string' ? builtAt : '',
+      rows: 'inspect',
+    });
   }
   return out;
 }
