@@ -1,0 +1,216 @@
+/**
+ * Property test: the kernels (src/kernels) + payload builders (src/engine/payloads) against
+ * the naive reference (test/reference), on seeded adversarial days and limit settings
+ * that make every cap and the cooc row selection bite.
+ */
+import { describe, expect, it } from 'vitest';
+import { indexDay } from '../../src/engine/coordinator';
+import { concatRows } from '../../src/engine/shards';
+import { coocPayload, popularityPayload, userPayload } from '../../src/engine/payloads';
+import { Payload, payloadValue } from '../../src/io/artifact-codec';
+import { CanonicalDay, CanonicalDayBuilder } from '../../src/io/canonical';
+import { QuotedStrings } from '../../src/io/go-json';
+import { coocRows } from '../../src/kernels/cooc';
+import { implicitRows } from '../../src/kernels/implicit';
+import { sessionSeqRows } from '../../src/kernels/session-seq';
+import { generateDayLines, Rng } from '../reference/generate';
+import {
+  parseRawDay,
+  refCooc,
+  refImplicit,
+  refPopularity,
+  RefEvent,
+  RefLimits,
+  refSessionSeq,
+  tsMicros,
+} from '../reference/reference';
+
+const TENANT = 'demo';
+const SURFACE = 'home';
+const DAY = '2026-01-01';
+
+function canonicalOf(events: RefEvent[]): CanonicalDay {
+  const b = new CanonicalDayBuilder();
+  for (const e of events) {
+    b.add({
+      tsMicros: tsMicros(e.ts),
+      tenant: e.tenant,
+      surface: e.surface,
+      sessionId: e.session_id,
+      itemId: e.item_id,
+      userId: e.user_id ?? '',
+      requestId: e.request_id ?? '',
+      rank: e.rank ?? -1,
+    });
+  }
+  return b.finish();
+}
+
+/** A payload builder's output as plain JSON values; its declared length must match. */
+function materialise(payload: Payload): unknown[] {
+  const out = payloadValue(payload);
+  expect(out).toHaveLength(payload.length);
+  return out;
+}
+
+function enginePayloads(day: CanonicalDay, L: RefLimits) {
+  const index = indexDay(day);
+  const items = new QuotedStrings(day.item.values);
+  const users = new QuotedStrings(day.user.values);
+  const payloads = {
+    popularity: popularityPayload(index.itemCounts, items, L.max_items_per_artifact),
+    cooc: coocPayload(
+      coocRows(index.sessions, 0, index.nItems, L.min_cooc_support, L.max_neighbors_per_item),
+      index.itemCounts,
+      items,
+      L.max_items_per_artifact,
+    ),
+    implicit: userPayload(
+      implicitRows(index.userOffsets, index.userItems, index.nItems, 0, index.nUsers, L.max_items_per_user),
+      users,
+      items,
+    ),
+    session_seq: userPayload(
+      sessionSeqRows(index.userOffsets, index.userItems, index.userTs, index.nItems, 0, index.nUsers, L.max_items_per_user),
+      users,
+      items,
+    ),
+  };
+  return {
+    popularity: materialise(payloads.popularity),
+    cooc: materialise(payloads.cooc),
+    implicit: materialise(payloads.implicit),
+    session_seq: materialise(payloads.session_seq),
+  };
+}
+
+function kernelRows(day: CanonicalDay, L: RefLimits, cuts: (n: number) => Array<[number, number]>) {
+  const ix = indexDay(day);
+  return {
+    cooc: concatRows(cuts(ix.nItems).map(([lo, hi]) => coocRows(ix.sessions, lo, hi, L.min_cooc_support, L.max_neighbors_per_item))),
+    implicit: concatRows(
+      cuts(ix.nUsers).map(([lo, hi]) => implicitRows(ix.userOffsets, ix.userItems, ix.nItems, lo, hi, L.max_items_per_user)),
+    ),
+    session_seq: concatRows(
+      cuts(ix.nUsers).map(([lo, hi]) =>
+        sessionSeqRows(ix.userOffsets, ix.userItems, ix.userTs, ix.nItems, lo, hi, L.max_items_per_user),
+      ),
+    ),
+  };
+}
+
+const whole = (day: CanonicalDay, L: RefLimits) => kernelRows(day, L, (n) => [[0, n]]);
+
+/** Random contiguous cuts of 0..n, empty ranges included. */
+function sharded(day: CanonicalDay, L: RefLimits, rng: Rng) {
+  return kernelRows(day, L, (n) => {
+    const points = Array.from({ length: rng.int(6) }, () => rng.int(n + 1)).sort((a, b) => a - b);
+    const bounds = [0, ...points, n];
+    return bounds.slice(1).map((hi, i) => [bounds[i], hi] as [number, number]);
+  });
+}
+
+const SEEDS = Array.from({ length: 30 }, (_, i) => 1000 + i * 7919);
+
+/** Limit settings per seed: min_cooc_support 1..3, neighbours 1/3/50, items per user 1/2/500, small artifact caps. */
+function limitsFor(seed: number): RefLimits[] {
+  const rng = new Rng(seed ^ 0x5eed);
+  const out: RefLimits[] = [];
+  for (const min_cooc_support of [1, 2, 3]) {
+    for (const [max_neighbors_per_item, max_items_per_user] of [
+      [1, 1],
+      [3, 2],
+      [50, 500],
+    ]) {
+      out.push({
+        min_cooc_support,
+        max_neighbors_per_item,
+        max_items_per_user,
+        // small enough that cooc rows and popularity get cut; sometimes roomy
+        max_items_per_artifact: rng.pick([1, 3, 7, 15, 1000]),
+      });
+    }
+  }
+  // Degenerate caps: nothing may be kept, and nothing may crash.
+  out.push({ min_cooc_support: 0, max_neighbors_per_item: 0, max_items_per_user: 0, max_items_per_artifact: 0 });
+  out.push({ min_cooc_support: 0, max_neighbors_per_item: 2, max_items_per_user: 1, max_items_per_artifact: 2 });
+  return out;
+}
+
+describe('kernels + payload builders vs the reference', () => {
+  it.each(SEEDS)('seed %i: popularity, cooc, implicit, session_seq equal the reference for 11 limit settings', (seed) => {
+    const rng = new Rng(seed);
+    const raw = generateDayLines(seed, {
+      tenant: TENANT,
+      surface: SURFACE,
+      day: DAY,
+      events: 80 + rng.int(400),
+      users: 3 + rng.int(15),
+      items: 4 + rng.int(30),
+      maxSessionEvents: 2 + rng.int(12),
+    });
+    const { events } = parseRawDay(raw, TENANT, SURFACE, DAY);
+    expect(events.length).toBeGreaterThan(0);
+    const day = canonicalOf(events);
+    let selectionsTriggered = 0;
+    for (const L of limitsFor(seed)) {
+      const got = enginePayloads(day, L);
+      const ctx = JSON.stringify(L);
+      expect(got.popularity, `popularity ${ctx}`).toEqual(refPopularity(events, L));
+      const wantCooc = refCooc(events, { ...L, max_items_per_artifact: Infinity });
+      if (wantCooc.length > L.max_items_per_artifact) selectionsTriggered++;
+      expect(got.cooc, `cooc ${ctx}`).toEqual(refCooc(events, L));
+      expect(got.implicit, `implicit ${ctx}`).toEqual(refImplicit(events, L));
+      expect(got.session_seq, `session_seq ${ctx}`).toEqual(refSessionSeq(events, L));
+      // Sharded as the coordinator does (contiguous key ranges, results concatenated): same rows.
+      expect(sharded(day, L, rng), `sharded ${ctx}`).toEqual(whole(day, L));
+    }
+    // the settings must actually exercise cooc row selection
+    expect(selectionsTriggered).toBeGreaterThan(0);
+  });
+
+  it('the generated days hold the adversarial cases the property tests rely on', () => {
+    let ties = 0;
+    let anonymous = 0;
+    let repeated = 0;
+    let astralAndHighBmp = 0;
+    let outOfOrder = 0;
+    let onEdges = 0;
+    let singleEventUsers = 0;
+    let offsets = 0;
+    const start = tsMicros(`${DAY}T00:00:00Z`);
+    for (const seed of SEEDS) {
+      const raw = generateDayLines(seed, { tenant: TENANT, surface: SURFACE, day: DAY, events: 300, users: 10, items: 20 });
+      const { events, skippedOtherTenantSurface, skippedOutsideDay } = parseRawDay(raw, TENANT, SURFACE, DAY);
+      expect(skippedOtherTenantSurface + skippedOutsideDay).toBeGreaterThan(0);
+      const perUser = new Map<string, number[]>();
+      const perSession = new Map<string, string[]>();
+      for (const e of events) {
+        const t = tsMicros(e.ts);
+        if (t === start || t === start + 86_400_000_000 - 1) onEdges++;
+        if (!/[Zz]$/.test(e.ts) && !e.ts.startsWith(DAY)) offsets++; // local date differs from the UTC day
+        if (!e.user_id) anonymous++;
+        else perUser.set(e.user_id, [...(perUser.get(e.user_id) ?? []), tsMicros(e.ts)]);
+        perSession.set(e.session_id, [...(perSession.get(e.session_id) ?? []), e.item_id]);
+      }
+      for (const ts of perUser.values()) {
+        if (ts.length === 1) singleEventUsers++;
+        for (let i = 1; i < ts.length; i++) {
+          if (ts[i] === ts[i - 1]) ties++;
+          if (ts[i] < ts[i - 1]) outOfOrder++;
+        }
+      }
+      for (const its of perSession.values()) if (new Set(its).size < its.length) repeated++;
+      const ids = new Set(events.map((e) => e.item_id));
+      if ([...ids].some((i) => i.includes('ｚ')) && [...ids].some((i) => /[\u{10000}-\u{10ffff}]/u.test(i))) astralAndHighBmp++;
+    }
+    expect(ties).toBeGreaterThan(10);
+    expect(anonymous).toBeGreaterThan(10);
+    expect(repeated).toBeGreaterThan(10);
+    expect(outOfOrder).toBeGreaterThan(10);
+    expect(astralAndHighBmp).toBeGreaterThan(3);
+    expect(onEdges).toBeGreaterThan(5);
+    expect(singleEventUsers).toBeGreaterThan(10);
+    expect(offsets).toBeGreaterThan(10);
+  });
+});
