@@ -50,7 +50,7 @@ export function describeCounts(stage: Stage, c: Counts): string {
   switch (stage) {
     case 'ingest':
       add(c.events, 'events', true);
-      add(c.lines, 'lines');
+      if (c.lines !== c.events) add(c.lines, 'lines'); // only when some were skipped or rejected
       add(c.skipped_other_tenant_surface, 'skipped (other tenant/surface)');
       add(c.skipped_outside_day, 'skipped (outside the day)');
       add(c.rejected, 'rejected');
