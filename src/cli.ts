@@ -43,13 +43,16 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** Loads the config and checks the ids that become path segments, before anything is read or written. */
-function prepare(flags: ScopeFlags & { segment?: string; workers?: number }) {
+/**
+ * Loads the config and checks the ids that become path segments, before anything is read or
+ * written. `readsRaw`: the command reads raw input (run and the job steps, not rollback/status/history).
+ */
+function prepare(flags: ScopeFlags & { segment?: string; workers?: number }, readsRaw = true) {
   const tenant = pathSegment('--tenant', flags.tenant);
   const surface = pathSegment('--surface', flags.surface);
   const segment = flags.segment === undefined || flags.segment === '' ? '' : pathSegment('--segment', flags.segment);
   const config = configWithOverrides(loadConfig(flags.config), { workers: flags.workers });
-  if (config.raw_source.type !== 'fs') throw unsupported(`raw_source.type "${config.raw_source.type}" is not supported by this build yet`);
+  if (readsRaw && config.raw_source.type !== 'fs') throw unsupported(`raw_source.type "${config.raw_source.type}" is not supported by this build yet`);
   if (config.object_store.type !== 'fs') throw unsupported(`object_store.type "${config.object_store.type}" is not supported by this build yet`);
   return { config, tenant, surface, segment };
 }
@@ -161,7 +164,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--previous', 'the version that was current for --type before the current one')
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: ScopeFlags & { type: string; version?: string; previous?: boolean; json?: boolean }) => {
-      const { config, tenant, surface } = prepare(flags);
+      const { config, tenant, surface } = prepare(flags, false);
       const type = artifactTypeFlag(flags.type);
       const result = await rollback({ config, tenant, surface, type, version: flags.version, previous: flags.previous });
       out(flags.json ? JSON.stringify(result) + '\n' : formatRollback(result));
@@ -171,7 +174,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--type <type>', 'only this artifact type')
     .option('--json', 'print one JSON object')
     .action(async (flags: ScopeFlags & { type?: string; json?: boolean }) => {
-      const { config, tenant, surface } = prepare(flags);
+      const { config, tenant, surface } = prepare(flags, false);
       const type = flags.type === undefined ? undefined : artifactTypeFlag(flags.type);
       const history = await readHistory(config, tenant, surface, type);
       out(flags.json ? JSON.stringify(history) + '\n' : formatHistory(history));
@@ -182,7 +185,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--json', 'print one JSON object')
     .action(async (flags: ScopeFlags & { maxAge: string; json?: boolean }) => {
       const maxAgeMs = parseDuration(flags.maxAge);
-      const { config, tenant, surface } = prepare(flags);
+      const { config, tenant, surface } = prepare(flags, false);
       const status = await readStatus(config, tenant, surface, maxAgeMs);
       out(flags.json ? JSON.stringify(status) + '\n' : formatStatus(status));
       if (status.state !== 'fresh') throw new Reported(1);

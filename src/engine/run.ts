@@ -224,7 +224,8 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
         return result;
       };
       try {
-        await runDay(req, { stages, kinds, pool, catalog, builtAt, now, advanceCheckpoint: failed.length === 0 }, d, timed);
+        const plan: DayPlan = { stages, kinds, pool, catalog, builtAt, now, advanceCheckpoint: failed.length === 0, notice: (m) => reporter.notice(m) };
+        await runDay(req, plan, d, timed);
         done.push(d);
       } catch (err) {
         if (!isPipelineError(err)) throw err;
@@ -234,7 +235,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       }
     }
     if (failed.length > 0 && has('publish')) {
-      reporter.notice(`checkpoint not advanced past ${addDays(failed[0].day, -1)}: ${failed[0].day} failed`);
+      reporter.notice(`the checkpoint stays before ${failed[0].day}, the first failed day, so that --incremental retries it`);
     }
   } finally {
     await pool?.close();
@@ -260,6 +261,7 @@ interface DayPlan {
   builtAt: string;
   now: () => Date;
   advanceCheckpoint: boolean;
+  notice: (message: string) => void;
 }
 
 type Timed = <T>(s: Stage, f: () => Promise<T> | T, counts: (r: T) => Counts) => Promise<T>;
@@ -292,7 +294,11 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
     const validated = await timed(
       'validate',
       async () => {
-        const events = canonical ?? (await readCanonicalDay(config, tenant, surface, d.day));
+        let events = canonical ?? (await readCanonicalDay(config, tenant, surface, d.day));
+        if (events === null) {
+          p.notice(`${d.day}: no canonical partition, validated as a day without events (run ingest first if it had some)`);
+          events = new CanonicalDayBuilder().finish();
+        }
         return { events, index: validateWindow(config, events, w.startMicros) };
       },
       (r) => ({ ...windowCounts(r.index) }),
@@ -333,14 +339,17 @@ function windowCounts(index: DayIndex): WindowCounts {
   };
 }
 
-/** The canonical partition of a day as ingest wrote it; a missing partition is a day without events. */
-export async function readCanonicalDay(config: Config, tenant: string, surface: string, day: string): Promise<CanonicalDay> {
+/**
+ * The canonical partition of a day as ingest wrote it, or null when there is none (ingest
+ * removes the partition of a day without events, so job mode treats null as such a day).
+ */
+export async function readCanonicalDay(config: Config, tenant: string, surface: string, day: string): Promise<CanonicalDay | null> {
   const file = partitionPath(config.canonical_dir, tenant, surface, day);
   let bytes: Uint8Array;
   try {
     bytes = await fs.readFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new CanonicalDayBuilder().finish();
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw ioError('read canonical partition', file, err);
   }
   return decodeCanonical(bytes, file);
