@@ -103,18 +103,27 @@ describe('status', () => {
 
   it('through the CLI: exit 0 fresh, 1 stale (with --json), 1 missing, 2 on a bad duration', () => {
     const scope = ['status', '--config', configPath, '--tenant', 'demo', '--surface', 'home'];
-    // Published "now" (PUBLISHED is in the past for the real clock): fresh only with a max age that covers it.
-    const fresh = cli([...scope, '--max-age', `${Math.ceil((Date.now() - PUBLISHED.getTime()) / 86_400_000) + 1}d`]);
-    expect(fresh.code, fresh.stderr).toBe(0);
-    expect(fresh.stdout).toContain('cooc');
+    const manifestFile = join(config.registry_dir, 'current', 'demo', 'home', 'manifest.json');
+    const original = readFileSync(manifestFile, 'utf8');
+    // The CLI reads the real clock: move updated_at instead.
+    const setUpdatedAt = (iso: string) => writeFileSync(manifestFile, original.replace(/"updated_at": "[^"]*"/, `"updated_at": "${iso}"`));
+    try {
+      setUpdatedAt(new Date(Date.now() - 3600_000).toISOString().replace(/\.\d+Z$/, 'Z'));
+      const fresh = cli(scope); // default --max-age 26h
+      expect(fresh.code, fresh.stderr).toBe(0);
+      expect(fresh.stdout).toContain('cooc');
+      expect(cli([...scope, '--max-age', '30m']).code).toBe(1);
 
-    const stale = cli([...scope, '--json']); // default 26h
-    expect(stale.code).toBe(1);
-    const s = JSON.parse(stale.stdout);
-    expect(s.state).toBe('stale');
-    expect(s.max_age_seconds).toBe(26 * 3600);
-    expect(s.artifacts).toHaveLength(2);
-
+      setUpdatedAt('2000-01-01T00:00:00Z');
+      const stale = cli([...scope, '--json']);
+      expect(stale.code).toBe(1);
+      const s = JSON.parse(stale.stdout);
+      expect(s.state).toBe('stale');
+      expect(s.max_age_seconds).toBe(26 * 3600);
+      expect(s.artifacts).toHaveLength(2);
+    } finally {
+      writeFileSync(manifestFile, original);
+    }
     expect(cli(['status', '--config', configPath, '--tenant', 'demo', '--surface', 'nope']).code).toBe(1);
     expect(cli([...scope, '--max-age', '26x']).code).toBe(2);
   }, 20_000);
