@@ -6,12 +6,12 @@
  * test-only RECSYS_WORKER_FAULT=<mode>[:<kind>[:<shard>]] hook of src/engine/worker/index.ts.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../src/errors';
 import { ComputePool } from '../../src/engine/pool';
-import type { ShardTask } from '../../src/engine/worker/messages';
+import type { ParseTask } from '../../src/engine/worker/messages';
 import { checkManifest, genDay, listDir, STACK_FRAME, tempFilesUnder, Workspace } from './support';
-import { join } from 'node:path';
 
 const DAY1 = '2026-04-01';
 const DAY2 = '2026-04-02';
@@ -85,7 +85,7 @@ describe('ComputePool maps each worker failure to E_WORKER (in process)', () => 
     else process.env.RECSYS_WORKER_FAULT = saved;
   });
 
-  const parseTask = (shard: number): ShardTask => ({
+  const parseTask = (shard: number): ParseTask => ({
     kind: 'parse',
     shard,
     block: new TextEncoder().encode(genDay(DAY1, 3).join('\n') + '\n'),
