@@ -28,7 +28,7 @@ import { readCheckpoint, writeCheckpoint } from '../io/checkpoint';
 import { FsRegistry } from '../io/registry';
 import { CURRENT_VERSION_FILE, readStaged, stageArtifact, stageDir } from '../io/staging';
 import { Counts, createReporter, Reporter, Stage } from '../progress';
-import { computeRows, DayIndex, indexDay } from './coordinator';
+import { computeRows, encodeOnPool, DayIndex, indexDay } from './coordinator';
 import { checkCanonical, checkHardLimits, checkScoredRows } from './gates';
 import { ingestDay, IngestCounts } from './ingest';
 import { contentSimPayload, coocPayload, popularityPayload, userPayload } from './payloads';
@@ -400,37 +400,33 @@ export async function computeArtifacts(
     maxNeighborsPerItem: L.max_neighbors_per_item,
     maxItemsPerUser: L.max_items_per_user,
   };
-  const out: PreparedArtifact[] = [];
-  for (const kind of kinds) {
-    const caps = artifactCaps(kind, L);
-    let payload: TypedPayload;
+  const payloadOf = async (kind: ArtifactType, maxItemsPerRow: number): Promise<TypedPayload> => {
     switch (kind) {
       case 'popularity':
-        payload = popularityPayload(index.itemCounts, items, L.max_items_per_artifact);
-        break;
-      case 'cooc': {
-        const rows = await computeRows(pool!, index, kind, computeLimits, config.engine.shard_rows);
-        checkScoredRows(kind, rows, caps.maxItemsPerRow);
-        payload = coocPayload(rows, index.itemCounts, items, L.max_items_per_artifact);
-        break;
-      }
+        return popularityPayload(index.itemCounts, items, L.max_items_per_artifact);
+      case 'content_sim':
+        return contentSimPayload(catalog, L.max_items_per_artifact);
+      case 'cooc':
       case 'implicit':
       case 'session_seq': {
         const rows = await computeRows(pool!, index, kind, computeLimits, config.engine.shard_rows);
-        checkScoredRows(kind, rows, caps.maxItemsPerRow);
-        payload = userPayload(rows, users, items);
-        break;
+        checkScoredRows(kind, rows, maxItemsPerRow);
+        return kind === 'cooc' ? coocPayload(rows, index.itemCounts, items, L.max_items_per_artifact) : userPayload(rows, users, items);
       }
-      case 'content_sim':
-        payload = contentSimPayload(catalog, L.max_items_per_artifact);
-        break;
     }
-    const h = header(kind);
-    const { version, blob } = encodeArtifact(h, payload, builtAt);
-    // The blob is validated by the publisher, after it is written and read back.
-    out.push({ expect: { ...h, version, ...caps }, blob, builtAt, rows: 'skip' });
-  }
-  return out;
+  };
+  // Every kind's shards and its encode task go to the pool at once, so no worker idles
+  // while one artifact finishes; results keep the config's kind order.
+  return Promise.all(
+    kinds.map(async (kind): Promise<PreparedArtifact> => {
+      const caps = artifactCaps(kind, L);
+      const h = header(kind);
+      const payload = await payloadOf(kind, caps.maxItemsPerRow);
+      const { version, blob } = pool ? await encodeOnPool(pool, h, payload, builtAt) : encodeArtifact(h, payload, builtAt);
+      // The blob is validated by the publisher, after it is written and read back.
+      return { expect: { ...h, version, ...caps }, blob, builtAt, rows: 'skip' };
+    }),
+  );
 }
 
 /**
