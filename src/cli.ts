@@ -9,6 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { artifactTypeOf, ArtifactType, configWithOverrides, loadConfig } from './config';
 import { isPipelineError, PipelineError, unsupported, usageError } from './errors';
 import { pathSegment } from './io/atomic';
+import { checkpointPath } from './io/checkpoint';
 import { planRun } from './engine/plan';
 import { readHistory, rollback } from './engine/rollback';
 import { Command as PipelineCommand, runPipeline, RunSummary } from './engine/run';
@@ -52,6 +53,7 @@ function prepare(flags: ScopeFlags & { segment?: string; workers?: number }, rea
   const surface = pathSegment('--surface', flags.surface);
   const segment = flags.segment === undefined || flags.segment === '' ? '' : pathSegment('--segment', flags.segment);
   const config = configWithOverrides(loadConfig(flags.config), { workers: flags.workers });
+  checkpointPath(config.checkpoint_dir, tenant, surface, segment); // refuses the reserved segment "_" up front
   if (readsRaw && config.raw_source.type !== 'fs') throw unsupported(`raw_source.type "${config.raw_source.type}" is not supported by this build yet`);
   if (config.object_store.type !== 'fs') throw unsupported(`object_store.type "${config.object_store.type}" is not supported by this build yet`);
   return { config, tenant, surface, segment };

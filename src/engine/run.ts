@@ -24,7 +24,7 @@ import { encodeArtifact, ArtifactHeader, splitBlob, ARTIFACT_PAYLOAD_FIELD, Type
 import { QuotedStrings } from '../io/go-json';
 import { CanonicalDay, CanonicalDayBuilder, decodeCanonical, partitionPath } from '../io/canonical';
 import { loadCatalog } from '../io/catalog';
-import { readCheckpoint, writeCheckpoint } from '../io/checkpoint';
+import { advanceCheckpoint, readCheckpoint } from '../io/checkpoint';
 import { FsRegistry } from '../io/registry';
 import { CURRENT_VERSION_FILE, readStaged, stageArtifact, stageDir } from '../io/staging';
 import { Counts, createReporter, Reporter, Stage } from '../progress';
@@ -321,7 +321,7 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
       async () => {
         const artifacts = prepared ?? (await readStagedDay(req, w, p.kinds));
         const out = await publishDay(config, tenant, surface, artifacts, p.now);
-        if (p.advanceCheckpoint) await writeCheckpoint(config.checkpoint_dir, tenant, surface, segment, d.day, p.now());
+        if (p.advanceCheckpoint) await advanceCheckpoint(config.checkpoint_dir, tenant, surface, segment, d.day, p.now());
         return out;
       },
       (r) => ({ artifacts: r.length, bytes: r.reduce((a, x) => a + x.bytes, 0) }),

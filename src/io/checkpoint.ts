@@ -71,3 +71,19 @@ export async function writeCheckpoint(
   const checkpoint: Checkpoint = { v: 1, last_day: lastDay, updated_at: rfc3339Seconds(now.getTime()) };
   await writeFileAtomic(file, encodePretty(checkpoint));
 }
+
+/**
+ * Moves the checkpoint to `day` unless it already records a later day: re-running an old
+ * day (a backfill, a repair) must not send the next `--incremental` run back in time.
+ */
+export async function advanceCheckpoint(
+  checkpointDir: string,
+  tenant: string,
+  surface: string,
+  segment: string,
+  day: string,
+  now: Date = new Date(),
+): Promise<void> {
+  const last = await readCheckpoint(checkpointDir, tenant, surface, segment);
+  if (last === null || day >= last) await writeCheckpoint(checkpointDir, tenant, surface, segment, day, now);
+}

@@ -125,7 +125,7 @@ describe('exit code 2: usage errors', () => {
 describe('exit code 2 is decided before anything is written', () => {
   // BUG: `--segment _` passes the flag checks, the day is published (manifest swapped), and
   // only the checkpoint write refuses the reserved segment, with a usage error (exit 2).
-  it.fails('--segment "_" (reserved for the empty segment) is refused before anything is published', () => {
+  it('--segment "_" (reserved for the empty segment) is refused before anything is published', () => {
     const s = new Sandbox();
     try {
       s.writeDay('2026-01-01', events('2026-01-01', 3));

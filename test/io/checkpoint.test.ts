@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkpointPath, readCheckpoint, writeCheckpoint } from '../../src/io/checkpoint';
+import { advanceCheckpoint, checkpointPath, readCheckpoint, writeCheckpoint } from '../../src/io/checkpoint';
 
 let dir: string;
 
@@ -64,5 +64,15 @@ describe('checkpoint', () => {
     const blocker = path.join(dir, 'blocker');
     await fsp.writeFile(blocker, 'x');
     expect(await codeOf(writeCheckpoint(blocker, 'demo', 'home', '', '2026-01-02'))).toBe('E_IO');
+  });
+});
+
+describe('advanceCheckpoint', () => {
+  it('moves forward, never back: re-running an old day keeps the latest published day', async () => {
+    await advanceCheckpoint(dir, 'demo', 'home', '', '2026-01-05');
+    await advanceCheckpoint(dir, 'demo', 'home', '', '2026-01-01');
+    expect(await readCheckpoint(dir, 'demo', 'home', '')).toBe('2026-01-05');
+    await advanceCheckpoint(dir, 'demo', 'home', '', '2026-01-06');
+    expect(await readCheckpoint(dir, 'demo', 'home', '')).toBe('2026-01-06');
   });
 });
