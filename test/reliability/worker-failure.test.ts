@@ -32,6 +32,7 @@ const CASES: Case[] = [
   { fault: 'exit:implicit:1', where: /compute implicit: shard 1 failed/, why: /exited with code 3/ },
   { fault: 'oom:session_seq:0', where: /compute session_seq: shard 0 failed/, why: /ran out of its heap \(engine\.worker_heap_mb = 64\)/ },
   { fault: 'throw:parse:0', where: /ingest \(parse\): shard 0 failed/, why: /injected fault/ },
+  { fault: 'exit:encode', where: /encode (cooc|implicit|session_seq): shard 0 failed/, why: /exited with code 3/ },
   // every task of every worker: the first stage on the pool fails, whichever it is
   { fault: 'exit', where: /(ingest \(parse\)|compute \w+): shard \d+ failed/, why: /exited with code 3/ },
 ];

@@ -42,7 +42,7 @@ function runShard(task: ShardTask) {
  * Test-only fault hook for the reliability tests: RECSYS_WORKER_FAULT=<mode>[:<kind>[:<shard>]]
  * with mode `throw` (the kernel throws), `exit` (process.exit(3) inside the worker) or `oom`
  * (allocates until the worker's heap limit), for every task or only those of one kind
- * (parse, cooc, implicit, session_seq) and shard. Read per task: one env lookup. Never set
+ * (parse, cooc, implicit, session_seq, encode) and shard. Read per task: one env lookup. Never set
  * in production.
  */
 function injectedFault(task: ShardTask): void {
