@@ -32,6 +32,7 @@ interface DayFlags extends ScopeFlags {
   end?: string;
   incremental?: boolean;
   workers?: number;
+  windowDays?: number;
   logFormat: LogFormat;
   continueOnError?: boolean;
   dryRun?: boolean;
@@ -48,11 +49,11 @@ function positiveInt(value: string): number {
  * Loads the config and checks the ids that become path segments, before anything is read or
  * written. `readsRaw`: the command reads raw input (run and the job steps, not rollback/status/history).
  */
-function prepare(flags: ScopeFlags & { segment?: string; workers?: number }, readsRaw = true) {
+function prepare(flags: ScopeFlags & { segment?: string; workers?: number; windowDays?: number }, readsRaw = true) {
   const tenant = pathSegment('--tenant', flags.tenant);
   const surface = pathSegment('--surface', flags.surface);
   const segment = flags.segment === undefined || flags.segment === '' ? '' : pathSegment('--segment', flags.segment);
-  const config = configWithOverrides(loadConfig(flags.config), { workers: flags.workers });
+  const config = configWithOverrides(loadConfig(flags.config), { workers: flags.workers, windowDays: flags.windowDays });
   checkpointPath(config.checkpoint_dir, tenant, surface, segment); // refuses the reserved segment "_" up front
   if (readsRaw && config.raw_source.type !== 'fs') throw unsupported(`raw_source.type "${config.raw_source.type}" is not supported by this build yet`);
   if (config.object_store.type !== 'fs') throw unsupported(`object_store.type "${config.object_store.type}" is not supported by this build yet`);
@@ -114,6 +115,9 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       .option('--end <YYYY-MM-DD>', 'last day (inclusive); with --incremental defaults to yesterday (UTC)')
       .option('--incremental', 'start the day after the checkpoint (the last published day)')
       .addOption(new Option('--workers <n>', 'worker threads (overrides engine.workers)').argParser(positiveInt))
+      .addOption(
+        new Option('--window-days <n>', "each day's artifacts cover the N days ending that day (overrides window_days)").argParser(positiveInt),
+      )
       .option('--continue-on-error', 'report a failed day and go on with the next one (exit 1 at the end)')
       .addOption(new Option('--log-format <format>', 'progress and logs on stderr').choices(['text', 'json']).default('text'));
 

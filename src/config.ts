@@ -372,12 +372,15 @@ export function parseConfig(raw: unknown, cwd = process.cwd(), source = '<config
 }
 
 /** Applies CLI overrides (`--workers`) on top of a loaded config; returns a new object. */
-export function configWithOverrides(c: Config, o: { workers?: number }): Config {
-  if (o.workers === undefined) return c;
-  if (!Number.isSafeInteger(o.workers) || o.workers < 1) {
-    throw usageError(`--workers: expected an integer >= 1, got ${o.workers}`);
+export function configWithOverrides(c: Config, o: { workers?: number; windowDays?: number }): Config {
+  for (const [flag, v] of [['--workers', o.workers], ['--window-days', o.windowDays]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw usageError(`${flag}: expected an integer >= 1, got ${v}`);
   }
-  return { ...c, engine: { ...c.engine, workers: o.workers } };
+  return {
+    ...c,
+    engine: o.workers === undefined ? c.engine : { ...c.engine, workers: o.workers },
+    window_days: o.windowDays ?? c.window_days,
+  };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -118,16 +118,21 @@ export interface RunSummary {
   manifest: string;
 }
 
-/** One UTC day as a window: `[startDay 00:00, endDay 00:00)`. */
+/**
+ * The window of a day: `[startDay 00:00, endDay 00:00)` UTC, the `days` days ending with
+ * `day` (window_days, default 1: the day itself).
+ */
 export interface DayWindow {
   day: string;
+  days: number;
   startDay: string;
   endDay: string;
   startMicros: number;
 }
 
-export function dayWindow(day: string): DayWindow {
-  return { day, startDay: day, endDay: addDays(day, 1), startMicros: parseDayFlag('--start', day) };
+export function dayWindow(day: string, days = 1): DayWindow {
+  const startDay = addDays(day, 1 - days);
+  return { day, days, startDay, endDay: addDays(day, 1), startMicros: parseDayFlag('--start', startDay) };
 }
 
 export function artifactHeader(req: Pick<RunRequest, 'tenant' | 'surface' | 'segment'>, w: DayWindow, artifactType: ArtifactType): ArtifactHeader {
@@ -136,7 +141,7 @@ export function artifactHeader(req: Pick<RunRequest, 'tenant' | 'surface' | 'seg
     tenant: req.tenant,
     surface: req.surface,
     segment: req.segment,
-    window: { start: rfc3339Seconds(w.startMicros / 1000), end: rfc3339Seconds((w.startMicros + MICROS_PER_DAY) / 1000) },
+    window: { start: rfc3339Seconds(w.startMicros / 1000), end: rfc3339Seconds((w.startMicros + w.days * MICROS_PER_DAY) / 1000) },
   };
 }
 
@@ -269,14 +274,14 @@ type Timed = <T>(s: Stage, f: () => Promise<T> | T, counts: (r: T) => Counts) =>
 /** The stages of one day; fills `d`. */
 async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed): Promise<void> {
   const { config, tenant, surface, segment } = req;
-  const w = dayWindow(d.day);
+  const w = dayWindow(d.day, config.window_days);
   let canonical: CanonicalDay | null = null;
   let prepared: PreparedArtifact[] | null = null;
 
   if (p.stages.includes('ingest')) {
     const ingested = await timed(
       'ingest',
-      () => ingestDay(config, tenant, surface, d.day, w.startMicros, p.pool ?? undefined),
+      () => ingestDay(config, tenant, surface, d.day, parseDayFlag('--start', d.day), p.pool ?? undefined),
       (r) => ({
         events: r.counts.events,
         lines: r.counts.lines,
@@ -294,12 +299,13 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
     const validated = await timed(
       'validate',
       async () => {
-        let events = canonical ?? (await readCanonicalDay(config, tenant, surface, d.day));
-        if (events === null) {
+        let today = canonical ?? (await readCanonicalDay(config, tenant, surface, d.day));
+        if (today === null) {
           p.notice(`${d.day}: no canonical partition, validated as a day without events (run ingest first if it had some)`);
-          events = new CanonicalDayBuilder().finish();
+          today = new CanonicalDayBuilder().finish();
         }
-        return { events, index: validateWindow(config, events, w.startMicros) };
+        const events = w.days === 1 ? today : await windowEvents(config, tenant, surface, w, today);
+        return { events, index: validateWindow(config, events, w) };
       },
       (r) => ({ ...windowCounts(r.index) }),
     );
@@ -355,9 +361,24 @@ export async function readCanonicalDay(config: Config, tenant: string, surface: 
   return decodeCanonical(bytes, file);
 }
 
-/** Canonical gates and hard limits; returns the index compute reads. */
-export function validateWindow(config: Config, canonical: CanonicalDay, windowStart: number): DayIndex {
-  checkCanonical(canonical, windowStart, 1);
+/**
+ * The events of a rolling window: the canonical partitions of the earlier days of the
+ * window (as ingested before; a missing one is a day without events), then `today`, in day
+ * order and raw order within a day. Nothing is re-ingested.
+ */
+async function windowEvents(config: Config, tenant: string, surface: string, w: DayWindow, today: CanonicalDay): Promise<CanonicalDay> {
+  const builder = new CanonicalDayBuilder();
+  for (const day of daysBetween(w.startDay, addDays(w.day, -1))) {
+    const earlier = await readCanonicalDay(config, tenant, surface, day);
+    if (earlier) builder.addDay(earlier);
+  }
+  builder.addDay(today);
+  return builder.finish();
+}
+
+/** Canonical gates and hard limits over the window; returns the index compute reads. */
+export function validateWindow(config: Config, canonical: CanonicalDay, w: Pick<DayWindow, 'startMicros' | 'days'>): DayIndex {
+  checkCanonical(canonical, w.startMicros, w.days);
   const index = indexDay(canonical);
   checkHardLimits(index, config.limits);
   return index;

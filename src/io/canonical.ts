@@ -140,18 +140,29 @@ export class CanonicalDayBuilder {
     this.codes[0].fill(scope[0], n);
     this.codes[1].fill(scope[1], n);
     const columns = [block.session, block.item, block.user, block.request];
-    for (let k = 0; k < 4; k++) {
-      const dict = this.dicts[k + 2];
-      const { arena, offsets } = columns[k].dict;
-      const remap = new Int32Array(offsets.length - 1);
-      for (let i = 0; i < remap.length; i++) remap[i] = dict.codeOf(arena, offsets[i], offsets[i + 1]);
-      const codes = columns[k].codes;
-      const column = this.codes[k + 2];
-      const out = column.reserve(n);
-      const at = column.length;
-      for (let i = 0; i < n; i++) out[at + i] = codes[i] < 0 ? -1 : remap[codes[i]];
-      column.length += n;
-    }
+    for (let k = 0; k < 4; k++) this.appendRemapped(k + 2, columns[k].codes, columns[k].dict, n);
+  }
+
+  /** Appends a whole day (rolling windows): its dictionaries are remapped like a block's. */
+  addDay(day: CanonicalDay): void {
+    const n = day.rows;
+    if (n === 0) return;
+    this.ts.append(day.tsMicros);
+    this.rank.append(day.rank);
+    const columns = [day.tenant, day.surface, day.session, day.item, day.user, day.request];
+    for (let k = 0; k < 6; k++) this.appendRemapped(k, columns[k].codes, columns[k].utf8, n);
+  }
+
+  /** Appends `n` codes of column k given in a foreign dictionary, remapped to this one. */
+  private appendRemapped(k: number, codes: Int32Array, dict: ByteDictionarySnapshot, n: number): void {
+    const { arena, offsets } = dict;
+    const remap = new Int32Array(offsets.length - 1);
+    for (let i = 0; i < remap.length; i++) remap[i] = this.dicts[k].codeOf(arena, offsets[i], offsets[i + 1]);
+    const column = this.codes[k];
+    const out = column.reserve(n);
+    const at = column.length;
+    for (let i = 0; i < n; i++) out[at + i] = codes[i] < 0 ? -1 : remap[codes[i]];
+    column.length += n;
   }
 
   finish(): CanonicalDay {
