@@ -71,14 +71,26 @@ async function parseFile(path: string, params: Omit<ScanParams, 'firstBlock'>, c
   return Promise.all(results);
 }
 
-export async function ingestDay(
+/** A day read and validated line by line, not yet written (see writeDay). */
+export interface ReadDay {
+  tenant: string;
+  surface: string;
+  day: string;
+  input: string | null;
+  counts: IngestCounts;
+  canonical: CanonicalDay;
+  rejections: Array<{ line: number; reason: string; raw: string }>;
+}
+
+/** Reads, parses and checks a day; nothing is written (a backfill reads day k+1 ahead). */
+export async function readDay(
   config: Config,
   tenant: string,
   surface: string,
   day: string,
   dayStart: number,
   pool?: ComputePool,
-): Promise<IngestResult> {
+): Promise<ReadDay> {
   const source = resolveRawFiles(config.raw_source.dir as string, tenant, surface, day);
   const counts: IngestCounts = { lines: 0, events: 0, skippedOtherTenantSurface: 0, skippedOutsideDay: 0, rejected: {} };
   const builder = new CanonicalDayBuilder();
@@ -118,6 +130,12 @@ export async function ingestDay(
 
   const canonical = builder.finish();
   counts.events = canonical.rows;
+  return { tenant, surface, day, input: source.kind === 'none' ? null : source.path, counts, canonical, rejections };
+}
+
+/** Replaces the day's canonical partition (and rejects file) atomically. */
+export async function writeDay(config: Config, read: ReadDay): Promise<IngestResult> {
+  const { tenant, surface, day, counts, canonical, rejections } = read;
   faultPoint('after-ingest-parse');
   await removeStaleIngestTemps(config, tenant, surface, day);
   const partition = partitionPath(config.canonical_dir, tenant, surface, day);
@@ -128,13 +146,18 @@ export async function ingestDay(
   if (rejections.length > 0) await writeFileAtomic(rejects, rejections.map((r) => encodeCompact(r) + '\n').join(''));
   else await removeIfPresent(rejects);
 
-  return {
-    day,
-    input: source.kind === 'none' ? null : source.path,
-    partition: canonical.rows > 0 ? partition : null,
-    counts,
-    canonical,
-  };
+  return { day, input: read.input, partition: canonical.rows > 0 ? partition : null, counts, canonical };
+}
+
+export async function ingestDay(
+  config: Config,
+  tenant: string,
+  surface: string,
+  day: string,
+  dayStart: number,
+  pool?: ComputePool,
+): Promise<IngestResult> {
+  return writeDay(config, await readDay(config, tenant, surface, day, dayStart, pool));
 }
 
 async function removeIfPresent(path: string): Promise<void> {

@@ -30,7 +30,7 @@ import { CURRENT_VERSION_FILE, readStaged, stageArtifact, stageDir } from '../io
 import { Counts, createReporter, Reporter, Stage } from '../progress';
 import { computeRows, encodeOnPool, DayIndex, indexDay } from './coordinator';
 import { checkCanonical, checkHardLimits, checkScoredRows } from './gates';
-import { ingestDay, IngestCounts } from './ingest';
+import { IngestCounts, IngestResult, readDay, ReadDay, writeDay } from './ingest';
 import { contentSimPayload, coocPayload, popularityPayload, userPayload } from './payloads';
 import { ComputePool } from './pool';
 import { PreparedArtifact, publishDay, PublishedArtifact } from './publisher';
@@ -203,6 +203,30 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       : null;
   const done: DaySummary[] = [];
   const failed: DayFailure[] = [];
+  // Backfills overlap days: once day k is read, day k+1 is read and parsed on the pool
+  // while day k computes and publishes. Day k+1 writes nothing until its own turn, so a
+  // failed day still stops the run with later days untouched; days commit in order.
+  const reads = new Map<string, Promise<ReadDay>>();
+  const readAhead = (day: string): Promise<ReadDay> => {
+    let pending = reads.get(day);
+    if (!pending) {
+      pending = readDay(config, req.tenant, req.surface, day, parseDayFlag('--start', day), pool ?? undefined);
+      pending.catch(() => undefined); // awaited by its own day; never an unhandled rejection
+      reads.set(day, pending);
+    }
+    return pending;
+  };
+  const ingest = async (day: string): Promise<IngestResult> => {
+    const read = readAhead(day);
+    try {
+      await read;
+    } finally {
+      reads.delete(day);
+      const next = days[days.indexOf(day) + 1];
+      if (next !== undefined) void readAhead(next);
+    }
+    return writeDay(config, await read);
+  };
   reporter.plan(days.length);
   try {
     if (days.length === 0) reporter.notice('nothing to do: the checkpoint is already at or past --end');
@@ -229,7 +253,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
         return result;
       };
       try {
-        const plan: DayPlan = { stages, kinds, pool, catalog, builtAt, now, advanceCheckpoint: failed.length === 0, notice: (m) => reporter.notice(m) };
+        const plan: DayPlan = { stages, kinds, pool, catalog, builtAt, now, advanceCheckpoint: failed.length === 0, notice: (m) => reporter.notice(m), ingest };
         await runDay(req, plan, d, timed);
         done.push(d);
       } catch (err) {
@@ -243,6 +267,8 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       reporter.notice(`the checkpoint stays before ${failed[0].day}, the first failed day, so that --incremental retries it`);
     }
   } finally {
+    // A day read ahead must finish with the pool before the pool goes.
+    await Promise.allSettled([...reads.values()]);
     await pool?.close();
     reporter.close();
   }
@@ -267,6 +293,8 @@ interface DayPlan {
   now: () => Date;
   advanceCheckpoint: boolean;
   notice: (message: string) => void;
+  /** Ingests a day (possibly started ahead of time). */
+  ingest: (day: string) => Promise<IngestResult>;
 }
 
 type Timed = <T>(s: Stage, f: () => Promise<T> | T, counts: (r: T) => Counts) => Promise<T>;
@@ -281,7 +309,7 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
   if (p.stages.includes('ingest')) {
     const ingested = await timed(
       'ingest',
-      () => ingestDay(config, tenant, surface, d.day, parseDayFlag('--start', d.day), p.pool ?? undefined),
+      () => p.ingest(d.day),
       (r) => ({
         events: r.counts.events,
         lines: r.counts.lines,
