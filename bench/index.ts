@@ -1,11 +1,12 @@
 /**
- * npm run bench [-- --only kernels|e2e] [--sizes 1000000,5000000] [--no-duckdb]
+ * npm run bench [-- --only kernels|e2e] [--sizes 1000000,5000000] [--no-duckdb] [--backfill-days 30]
  *
  * 1. Kernel and stage suites (tinybench) on a seeded 200k-event day built outside the
  *    timed region; the first run of each task is reported apart from steady state.
  * 2. End-to-end: generated days (cached under .bench/data), the full `run` with
  *    --workers 1 and with every core, per-stage times, events/s, events/s per core,
- *    speedup and peak RSS; DuckDB (load once, then the four queries) side by side.
+ *    speedup and peak RSS; DuckDB (load once, then the four queries) side by side;
+ *    optionally a backfill of N days × 1M events (wall time and peak RSS, 1 vs all workers).
  * Prints tables and writes every figure to .bench/results/<timestamp>.json.
  */
 import { spawnSync } from 'node:child_process';
@@ -29,13 +30,14 @@ import { itemCounts } from '../src/kernels/popularity';
 import { sessionSeqRows } from '../src/kernels/session-seq';
 import { rankCodes, rankPositive } from '../src/kernels/topk';
 import { generate, GEN_DEFAULTS } from './gen';
+import { addDays } from '../src/days';
 
 const ROOT = join(__dirname, '..', '..');
 const BENCH_DIR = join(ROOT, '.bench');
 const DAY = '2026-01-01';
 const DAY_START = Date.UTC(2026, 0, 1) * 1000;
 
-function args(): { only?: string; sizes: number[]; duckdb: boolean } {
+function args(): { only?: string; sizes: number[]; duckdb: boolean; backfillDays: number } {
   const a = process.argv.slice(2);
   const get = (k: string) => {
     const i = a.indexOf(k);
@@ -45,16 +47,18 @@ function args(): { only?: string; sizes: number[]; duckdb: boolean } {
     only: get('--only'),
     sizes: (get('--sizes') ?? '1000000,5000000').split(',').map(Number),
     duckdb: !a.includes('--no-duckdb'),
+    backfillDays: Number(get('--backfill-days') ?? 0),
   };
 }
 
-/** A cached generated day of `events` events; users/items scale with the size. */
-async function dataset(events: number): Promise<string> {
-  const dir = join(BENCH_DIR, 'data', String(events));
+/** Cached generated days of `events` events each; users/items scale with the size. Returns the first day's file. */
+async function dataset(events: number, days = 1): Promise<string> {
+  const dir = join(BENCH_DIR, 'data', days === 1 ? String(events) : `${events}x${days}`);
   const file = join(dir, 'demo', 'home', `exposure.${DAY}.jsonl`);
-  if (!existsSync(file)) {
-    process.stderr.write(`generating ${events} events into ${dir} ...\n`);
-    await generate({ ...GEN_DEFAULTS, out: dir, events, users: Math.max(1000, events / 5), items: Math.max(1000, events / 10), start: DAY });
+  const last = join(dir, 'demo', 'home', `exposure.${addDays(DAY, days - 1)}.jsonl`);
+  if (!existsSync(last)) {
+    process.stderr.write(`generating ${days} day(s) × ${events} events into ${dir} ...\n`);
+    await generate({ ...GEN_DEFAULTS, out: dir, days, events, users: Math.max(1000, events / 5), items: Math.max(1000, events / 10), start: DAY });
   }
   return file;
 }
@@ -158,7 +162,7 @@ function timed(cmd: string, argv: string[]): { ms: number; stdout: string; rssMb
   return { ms, stdout: r.stdout, rssMb: rss ? Number(rss[1]) / 1024 : null };
 }
 
-function runPipeline(file: string, events: number, workers: number): RunFigure {
+function runPipeline(file: string, events: number, workers: number, days = 1): RunFigure {
   const out = mkdtempSync(join(tmpdir(), 'bench-run-'));
   const config = join(out, 'config.json');
   const big = 100_000_000;
@@ -171,12 +175,18 @@ function runPipeline(file: string, events: number, workers: number): RunFigure {
       limits: { max_events_per_run: big, max_sessions_per_run: big, max_users_per_run: big, max_distinct_items_per_run: big },
     }),
   );
-  const r = timed(process.execPath, [join(ROOT, 'bin', 'recsys-pipelines.js'), 'run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', DAY, '--end', DAY, '--workers', String(workers)]);
+  const end = addDays(DAY, days - 1);
+  const r = timed(process.execPath, [join(ROOT, 'bin', 'recsys-pipelines.js'), 'run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', DAY, '--end', end, '--workers', String(workers)]);
   rmSync(out, { recursive: true, force: true });
-  const row = r.stdout.split('\n').find((l) => l.startsWith(DAY + ' '));
-  const cells = row?.trim().split(/\s+/) ?? [];
+  // Stage times summed over the days of the summary table.
   const ms = (s: string) => (s.endsWith('ms') ? Number(s.slice(0, -2)) : Number(s.slice(0, -1)) * 1000);
-  const [ingest, validate, compute, publish] = cells.slice(6, 10).map(ms);
+  const [ingest, validate, compute, publish] = [0, 1, 2, 3].map((k) =>
+    r.stdout
+      .split('\n')
+      .filter((l) => /^\d{4}-\d\d-\d\d /.test(l))
+      .reduce((sum, row) => sum + ms(row.trim().split(/\s+/)[6 + k]), 0),
+  );
+  events *= days;
   return {
     events,
     workers,
@@ -230,6 +240,18 @@ async function main(): Promise<void> {
     }
     results.e2e = runs;
     results.duckdb = duck;
+    if (a.backfillDays > 0) {
+      const perDay = 1_000_000;
+      const file = await dataset(perDay, a.backfillDays);
+      const backfill: RunFigure[] = [];
+      for (const workers of [...new Set([1, machine.cpus])]) {
+        process.stderr.write(`backfill ${a.backfillDays} days × ${perDay} events, ${workers} worker(s) ...\n`);
+        backfill.push(runPipeline(file, perDay, workers, a.backfillDays));
+      }
+      results.backfill = backfill;
+      console.log(`\nbackfill: ${a.backfillDays} days × ${perDay} events`);
+      console.log(table(backfill.map((r) => ({ workers: r.workers, 'wall s': r.wall_ms / 1000, 'events/s': Math.round(r.events_per_s), 'peak RSS MB': r.peak_rss_mb === null ? null : Math.round(r.peak_rss_mb) }))));
+    }
     console.log('\nend to end: full run (ingest → canonical → validate → compute → publish), 4 event artifacts');
     console.log(table(runs.map((r) => ({ events: r.events, workers: r.workers, 'wall s': r.wall_ms / 1000, 'ingest s': r.stages_ms.ingest / 1000, 'validate s': r.stages_ms.validate / 1000, 'compute s': r.stages_ms.compute / 1000, 'publish s': r.stages_ms.publish / 1000, 'events/s': Math.round(r.events_per_s), 'events/s/core': Math.round(r.events_per_s_per_core), 'peak RSS MB': r.peak_rss_mb === null ? null : Math.round(r.peak_rss_mb) }))));
     for (const events of a.sizes) {
