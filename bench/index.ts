@@ -17,7 +17,7 @@ import { Bench } from 'tinybench';
 import { parseConfig } from '../src/config';
 import { indexDay } from '../src/engine/coordinator';
 import { publishDay } from '../src/engine/publisher';
-import { userPayload } from '../src/engine/payloads';
+import { userPayload } from '../src/io/payloads';
 import { encodeArtifact, ArtifactHeader } from '../src/io/artifact-codec';
 import { CanonicalDay, CanonicalDayBuilder, decodeCanonical, encodeCanonical } from '../src/io/canonical';
 import { parseBlock } from '../src/io/exposure-scan';
@@ -101,13 +101,25 @@ async function kernels(): Promise<KernelFigure[]> {
   const candidates = Int32Array.from({ length: index.nItems }, (_, i) => i);
   const blockLines = block.toString('utf8').split('\n').filter((l) => l.length > 0);
   const pubDir = mkdtempSync(join(tmpdir(), 'bench-publish-'));
-  const pubConfig = parseConfig({ out_dir: pubDir, raw_source: { dir: pubDir } }, pubDir);
+  // A fresh registry and store per round: every round publishes for real.
+  const pubConfig = () => parseConfig({ out_dir: join(pubDir, String(publishRound++)), raw_source: { dir: pubDir } }, pubDir);
   const encoded = encodeArtifact(header, userPayload(implicit, users, items), '2026-01-01T00:00:00Z');
   let publishRound = 0;
 
   const tasks: Array<[string, () => unknown, number | null]> = [
     [`parse: 8 MiB JSONL block, byte scanner (${blockLines.length} lines)`, () => parseBlock(block, params), blockLines.length],
-    [`parse: same block, JSON.parse per line (alternative)`, () => blockLines.forEach((l) => parseExposureLine(l)), blockLines.length],
+    [
+      `parse: same block, JSON.parse per line + string dictionaries (alternative)`,
+      () => {
+        const builder = new CanonicalDayBuilder();
+        for (const l of blockLines) {
+          const r = parseExposureLine(l);
+          if (r.ok) builder.add(r.event);
+        }
+        return builder.finish();
+      },
+      blockLines.length,
+    ],
     [`arrow: encode partition (${n} events)`, () => encodeCanonical(day), n],
     [`arrow: decode partition`, () => decodeCanonical(ipc, 'bench'), n],
     [`index: sessions and users (CSR)`, () => indexDay(day), n],
@@ -119,7 +131,7 @@ async function kernels(): Promise<KernelFigure[]> {
     [`json: encode + hash implicit (${(encoded.blob.length / 1e6).toFixed(1)} MB)`, () => encodeArtifact(header, userPayload(implicit, users, items), '2026-01-01T00:00:00Z'), n],
     [
       `publish: blob + check + record + manifest`,
-      () => publishDay(pubConfig, 'demo', `s${publishRound++}`, [{ expect: { ...header, surface: `s${publishRound - 1}`, version: encoded.version, maxRows: Infinity, maxItemsPerRow: 500 }, blob: encoded.blob, builtAt: 'x', rows: 'skip' }], () => new Date()),
+      () => publishDay(pubConfig(), 'demo', 'home', [{ expect: { ...header, version: encoded.version, maxRows: Infinity, maxItemsPerRow: 500 }, blob: encoded.blob, builtAt: 'x', rows: 'skip' }], () => new Date()),
       null,
     ],
   ];

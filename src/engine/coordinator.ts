@@ -16,7 +16,7 @@ import type { ComputePool } from './pool';
 import { concatRows, planRanges, sharedFloat64, sharedInt32 } from './shards';
 import type { ShardTask } from './worker/messages';
 import { ArtifactHeader, encodeArtifact, EncodedArtifact, TypedPayload } from '../io/artifact-codec';
-import type { RowsPayload } from './payloads';
+import type { RowsPayload } from '../io/payloads';
 import { faultPoint } from './faults';
 
 export interface DayIndex {

@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import type { ArtifactType, Config } from '../config';
 import { gateFailed, notFound, usageError } from '../errors';
 import { FsObjectStore } from '../io/object-store';
-import { AuditEntry, FsRegistry, HistoryEntry, Manifest, RegistryRecord, sha256Hex } from '../io/registry';
+import { AuditEntry, FsRegistry, HistoryEntry, Manifest, RegistryRecord } from '../io/registry';
+import { sha256Hex } from '../io/artifact-codec';
 import { checkArtifactBlob } from './gates';
 import { artifactCaps } from './run';
 

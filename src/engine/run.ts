@@ -31,7 +31,7 @@ import { Counts, createReporter, Reporter, Stage } from '../progress';
 import { computeRows, encodeOnPool, DayIndex, indexDay } from './coordinator';
 import { checkCanonical, checkHardLimits, checkScoredRows } from './gates';
 import { IngestCounts, IngestResult, readDay, ReadDay, writeDay } from './ingest';
-import { contentSimPayload, coocPayload, popularityPayload, userPayload } from './payloads';
+import { contentSimPayload, coocPayload, popularityPayload, userPayload } from '../io/payloads';
 import { ComputePool } from './pool';
 import { PreparedArtifact, publishDay, PublishedArtifact } from './publisher';
 

@@ -5,9 +5,10 @@
  * blob    = pretty JSON with build = {built_at, version, source_hash: version}.
  */
 import { createHash } from 'node:crypto';
+import type { ArtifactType } from '../config';
 import { compactFromPretty, JsonWriter } from './go-json';
 
-export const ARTIFACT_PAYLOAD_FIELD = {
+export const ARTIFACT_PAYLOAD_FIELD: Readonly<Record<ArtifactType, string>> = {
   popularity: 'items',
   cooc: 'neighbors',
   implicit: 'users',
@@ -15,7 +16,6 @@ export const ARTIFACT_PAYLOAD_FIELD = {
   session_seq: 'users',
 } as const;
 
-export type ArtifactKind = keyof typeof ARTIFACT_PAYLOAD_FIELD;
 
 export interface ArtifactWindow {
   start: string;
@@ -23,7 +23,7 @@ export interface ArtifactWindow {
 }
 
 export interface ArtifactHeader {
-  artifactType: ArtifactKind;
+  artifactType: ArtifactType;
   tenant: string;
   surface: string;
   segment: string;

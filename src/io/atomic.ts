@@ -48,8 +48,8 @@ export function isPidAlive(pid: number): boolean {
  * cannot escape its folder or name a hidden/temporary file.
  */
 export function pathSegment(label: string, value: string): string {
-  if (value === '' || value === '.' || value === '..' || /[/\\\0]/.test(value) || value.startsWith('.')) {
-    throw usageError(`${label} must be a non-empty name without "/", "\\" or a leading ".", got ${JSON.stringify(value)}`);
+  if (value === '' || value === '.' || value === '..' || /[/\\\u0000-\u001f\u007f]/.test(value) || value.startsWith('.')) {
+    throw usageError(`${label} must be a non-empty name without "/", "\\", control characters or a leading ".", got ${JSON.stringify(value)}`);
   }
   return value;
 }

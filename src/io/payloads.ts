@@ -4,9 +4,9 @@
  * in UTF-8 byte order, so rows already come out in "id asc" order. Ids are escaped once
  * per dictionary (QuotedStrings), not once per occurrence.
  */
-import type { CatalogItem } from '../io/catalog';
-import type { TypedPayload } from '../io/artifact-codec';
-import type { JsonWriter, QuotedStrings } from '../io/go-json';
+import type { CatalogItem } from './catalog';
+import type { TypedPayload } from './artifact-codec';
+import type { JsonWriter, QuotedStrings } from './go-json';
 import { rankCodes, rankPositive } from '../kernels/topk';
 import type { ScoredRows } from '../kernels/scored-rows';
 import { limitExceeded } from '../errors';

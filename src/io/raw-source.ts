@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as nodePath from 'path';
 import { dayStartMicros } from '../days';
 import { ioError, usageError } from '../errors';
+import { pathSegment } from './atomic';
 
 export type RawInput =
   | { kind: 'flat'; path: string }
@@ -20,8 +21,8 @@ export const FLAT_FILE = 'exposure.jsonl';
 export function resolveRawFiles(dir: string, tenant: string, surface: string, day: string): RawInput {
   if (dayStartMicros(day) === null) throw usageError(`invalid day "${day}": must be a date YYYY-MM-DD`);
   // tenant and surface become path segments: refuse anything that would leave the layout.
-  checkSegment('tenant', tenant);
-  checkSegment('surface', surface);
+  pathSegment('tenant', tenant);
+  pathSegment('surface', surface);
 
   let st: fs.Stats | undefined;
   try {
@@ -54,8 +55,3 @@ function isFile(p: string): boolean {
   return st !== undefined && st.isFile();
 }
 
-function checkSegment(name: string, value: string): void {
-  if (value === '' || value === '.' || value === '..' || value.includes('/') || value.includes('\\') || value.includes('\0')) {
-    throw usageError(`invalid ${name} "${value}": must be a non-empty name without path separators`);
-  }
-}

@@ -13,7 +13,7 @@
  * Every JSON file is Go-compatible pretty JSON (two-space indent, no trailing newline).
  * Readers skip temp files (`.<name>.tmp-<pid>-<random>`) left by interrupted writes.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +21,7 @@ import { rfc3339Seconds } from '../days';
 import { ioError, lockedError } from '../errors';
 import { isPidAlive, isTempFile, pathSegment, tempPathFor, writeFileAtomic, writeFileExclusiveAtomic } from './atomic';
 import { encodePretty } from './go-json';
+import { compareUtf8 } from './utf8';
 
 /** One published blob. Field order is the file format. `sha256` and `size_bytes` describe the stored blob bytes. */
 export interface RegistryRecord {
@@ -84,16 +85,6 @@ export interface LockHolder {
   token?: string;
 }
 
-/** Lowercase hex SHA-256, as recorded in `RegistryRecord.sha256`. */
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** Byte order of the UTF-8 encodings (Go's sort.Strings), which JS `<` on UTF-16 differs from above U+FFFF. */
-export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
 /** `2026-01-02T03:04:05Z` → `20260102T030405Z`, for file names that sort by time. */
 function compactTime(rfc3339: string): string {
   return rfc3339.replace(/[-:]/g, '').replace(/\.\d+/, '');
@@ -153,9 +144,9 @@ export class FsRegistry {
     }
     return out.sort(
       (a, b) =>
-        compareBytes(a.published_at, b.published_at) ||
-        compareBytes(a.version, b.version) ||
-        compareBytes(a.artifact_type, b.artifact_type),
+        compareUtf8(a.published_at, b.published_at) ||
+        compareUtf8(a.version, b.version) ||
+        compareUtf8(a.artifact_type, b.artifact_type),
     );
   }
 
@@ -191,7 +182,7 @@ export class FsRegistry {
     const merged: Record<string, string> = { ...(previous?.current ?? {}) };
     for (const [type, uri] of Object.entries(updates)) merged[pathSegment('artifact type', type)] = uri;
     const current: Record<string, string> = {};
-    for (const type of Object.keys(merged).sort(compareBytes)) current[type] = merged[type];
+    for (const type of Object.keys(merged).sort(compareUtf8)) current[type] = merged[type];
     const manifest: Manifest = {
       v: 1,
       tenant,
@@ -354,7 +345,7 @@ async function readTextOrNull(file: string): Promise<string | null> {
 /** Names in `dir` passing `keep`, in byte order; a missing folder has none. */
 async function listNames(dir: string, keep: (name: string) => boolean): Promise<string[]> {
   try {
-    return (await fs.readdir(dir)).filter(keep).sort(compareBytes);
+    return (await fs.readdir(dir)).filter(keep).sort(compareUtf8);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return [];

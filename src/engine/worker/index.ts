@@ -6,7 +6,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { encodeArtifact } from '../../io/artifact-codec';
 import { parseBlock } from '../../io/exposure-scan';
-import { payloadOfSpec } from '../payloads';
+import { payloadOfSpec } from '../../io/payloads';
 import { coocRows } from '../../kernels/cooc';
 import { implicitRows } from '../../kernels/implicit';
 import { sessionSeqRows } from '../../kernels/session-seq';

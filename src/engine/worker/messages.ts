@@ -13,7 +13,7 @@ import type { SessionItemIndex } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
 import { parsedBlockTransferList, type ParseResult, type ScanParams } from '../../io/exposure-scan';
 import type { ArtifactHeader } from '../../io/artifact-codec';
-import type { RowsPayloadSpec } from '../payloads';
+import type { RowsPayloadSpec } from '../../io/payloads';
 
 export interface CoocTask {
   kind: 'cooc';
