@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { indexDay } from '../../src/engine/coordinator';
 import { concatRows } from '../../src/engine/shards';
-import { coocPayload, popularityPayload, userPayload } from '../../src/engine/payloads';
+import { coocPayload, popularityPayload, userPayload } from '../../src/io/payloads';
 import { Payload, payloadValue } from '../../src/io/artifact-codec';
 import { CanonicalDay, CanonicalDayBuilder } from '../../src/io/canonical';
 import { QuotedStrings } from '../../src/io/go-json';
