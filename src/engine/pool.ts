@@ -83,7 +83,7 @@ export function shardLabel(stage: string, task: ShardTask): string {
 export function describeWorkerFailure(err: unknown, workerHeapMb: number): string {
   const e = err as { code?: string; message?: string } | null;
   if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return `the worker ran out of its heap (engine.worker_heap_mb = ${workerHeapMb}); raise engine.worker_heap_mb or lower engine.shard_rows`;
+    return `limit exceeded: engine.worker_heap_mb: the worker ran out of its heap (engine.worker_heap_mb = ${workerHeapMb}); raise engine.worker_heap_mb or lower engine.shard_rows`;
   }
   const exited = /worker exited with code:? (-?\d+)/.exec(e?.message ?? '');
   if (exited) return `the worker thread exited with code ${exited[1]} while running it`;

@@ -103,7 +103,7 @@ describe('ComputePool maps each worker failure to E_WORKER (in process)', () => 
   it.each([
     ['throw', /^ingest \(parse\): shard 4 failed: injected fault/],
     ['exit', /^ingest \(parse\): shard 4 failed: the worker thread exited with code 3/],
-    ['oom', /^ingest \(parse\): shard 4 failed: the worker ran out of its heap \(engine\.worker_heap_mb = 64\)/],
+    ['oom', /^ingest \(parse\): shard 4 failed: limit exceeded: engine\.worker_heap_mb: the worker ran out of its heap \(engine\.worker_heap_mb = 64\)/],
   ])('%s in a parse task → E_WORKER, exit code 1, stage and shard named; close() is prompt', async (mode, message) => {
     // Worker threads copy the environment when they start: set it before the pool exists.
     process.env.RECSYS_WORKER_FAULT = `${mode}:parse:4`;
