@@ -14,9 +14,9 @@
  * that what the doc shows is exactly what runs.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers';
 
@@ -229,4 +229,43 @@ describe('commands shown in the docs work on the sample data', () => {
       }
     });
   }
+});
+
+/** GitHub's anchor of a heading: lower-case, punctuation dropped, spaces to hyphens. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+/** Anchors of a Markdown file's headings (outside code blocks). */
+function anchors(markdown: string): Set<string> {
+  const out = new Set<string>();
+  let inFence = false;
+  for (const line of markdown.split('\n')) {
+    if (/^\s*(```|~~~)/.test(line)) inFence = !inFence;
+    const h = !inFence && /^#{1,6}\s+(.*)$/.exec(line);
+    if (h) out.add(slug(h[1]));
+  }
+  return out;
+}
+
+describe('links between the docs', () => {
+  it('every relative link of README.md and docs/*.md names an existing file and heading', () => {
+    const broken: string[] = [];
+    for (const page of pages()) {
+      const text = readFileSync(join(REPO_ROOT, page), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1];
+        if (/^[a-z]+:/.test(target)) continue;
+        const [file, anchor] = target.split('#');
+        const path = file === '' ? join(REPO_ROOT, page) : normalize(join(REPO_ROOT, dirname(page), file));
+        if (!existsSync(path)) broken.push(`${page}: ${target} (no such file)`);
+        else if (anchor !== undefined && !anchors(readFileSync(path, 'utf8')).has(anchor)) broken.push(`${page}: ${target} (no such heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
 });
