@@ -15,7 +15,7 @@ import type { ScoredRows } from '../kernels/scored-rows';
 import type { ComputePool } from './pool';
 import { concatRows, planRanges, sharedFloat64, sharedInt32 } from './shards';
 import type { ShardTask } from './worker/messages';
-import { ArtifactHeader, encodeArtifact, EncodedArtifact, TypedPayload } from '../io/artifact-codec';
+import { ArtifactHeader, encodeArtifact, EncodedArtifact, FileArtifact, TypedPayload } from '../io/artifact-codec';
 import type { RowsPayload } from '../io/payloads';
 import { faultPoint } from './faults';
 
@@ -115,13 +115,19 @@ export async function computeRows(
 }
 
 /**
- * Version and blob of an artifact. A rows payload (cooc, implicit, session_seq: the big
- * ones) is encoded on a worker, so artifacts of one day encode in parallel; its row
- * arrays move to that worker. Small payloads encode here.
+ * Encodes an artifact. A rows payload (cooc, implicit, session_seq: the big ones) is
+ * encoded on a worker, straight into its staging file, so artifacts of a day encode in
+ * parallel and none is held whole in memory; its row arrays move to that worker. Small
+ * payloads encode here, in memory.
  */
-export async function encodeOnPool(pool: ComputePool, header: ArtifactHeader, payload: TypedPayload, builtAt: string): Promise<EncodedArtifact> {
+export async function encodeOnPool(
+  pool: ComputePool,
+  header: ArtifactHeader,
+  payload: TypedPayload,
+  builtAt: string,
+  stageDir: string,
+): Promise<EncodedArtifact | FileArtifact> {
   const spec = (payload as Partial<RowsPayload>).spec;
   if (!spec) return encodeArtifact(header, payload, builtAt);
-  const { version, blob } = await pool.run(`encode ${header.artifactType}`, { kind: 'encode', shard: 0, header, spec, builtAt });
-  return { version, blob: Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength) };
+  return pool.run(`encode ${header.artifactType}`, { kind: 'encode', shard: 0, header, spec, builtAt, stageDir });
 }

@@ -47,28 +47,36 @@ export interface IngestResult {
   canonical: CanonicalDay;
 }
 
-/** Parses every block of `path`, on the pool when given (else on this thread), in file order. */
-async function parseFile(path: string, params: Omit<ScanParams, 'firstBlock'>, config: Config, pool?: ComputePool): Promise<ParseResult[]> {
-  const results: Array<Promise<ParseResult>> = [];
-  const sizes: number[] = [];
+/**
+ * Parses the blocks of `path` on the pool (or on this thread without one) and yields the
+ * results in file order as soon as each is ready, so the caller merges block k while later
+ * blocks parse, and a merged block's arrays are dropped at once. At most
+ * `engine.max_inflight_bytes` of raw blocks are queued or parsing: the reader waits.
+ */
+async function* parseFile(path: string, params: Omit<ScanParams, 'firstBlock'>, config: Config, pool?: ComputePool): AsyncGenerator<ParseResult> {
+  const queue: Array<{ bytes: number; result: Promise<ParseResult> }> = [];
   let inflightBytes = 0;
-  let oldest = 0;
-  for await (const block of readLineBlocks(path, PARSE_BLOCK_BYTES)) {
-    const task = { ...params, firstBlock: results.length === 0 };
-    if (!pool) {
-      results.push(Promise.resolve(parseBlock(block, task)));
-      continue;
+  let shard = 0;
+  try {
+    for await (const block of readLineBlocks(path, PARSE_BLOCK_BYTES)) {
+      const task = { ...params, firstBlock: shard === 0 };
+      while (queue.length > 0 && inflightBytes + block.length > config.engine.max_inflight_bytes) {
+        const head = queue.shift()!;
+        inflightBytes -= head.bytes;
+        yield await head.result;
+      }
+      const bytes = block.length;
+      const result = pool ? pool.run('ingest', { kind: 'parse', shard: shard++, block, params: task }) : Promise.resolve(parseBlock(block, task));
+      if (!pool) shard++;
+      result.catch(() => undefined); // awaited in order below; a failure must not go unhandled meanwhile
+      queue.push({ bytes, result });
+      inflightBytes += bytes;
     }
-    // Backpressure: wait for the oldest blocks until this one fits under the ceiling.
-    while (inflightBytes > 0 && inflightBytes + block.length > config.engine.max_inflight_bytes) {
-      await results[oldest].catch(() => undefined);
-      inflightBytes -= sizes[oldest++];
-    }
-    inflightBytes += block.length;
-    sizes.push(block.length);
-    results.push(pool.run('ingest', { kind: 'parse', shard: results.length, block, params: task }));
+    while (queue.length > 0) yield await queue.shift()!.result;
+  } finally {
+    // The consumer stopped early (a bad line): let blocks still parsing finish quietly.
+    await Promise.allSettled(queue.map((q) => q.result));
   }
-  return Promise.all(results);
 }
 
 /** A day read and validated line by line, not yet written (see writeDay). */
@@ -100,7 +108,7 @@ export async function readDay(
   if (source.kind !== 'none') {
     const params = { tenant, surface, dayStart, dayEnd: dayStart + MICROS_PER_DAY, failFast: policy === 'fail' };
     let lineBase = 0; // physical lines before the current block
-    for (const { parsed, badLine } of await parseFile(source.path, params, config, pool)) {
+    for await (const { parsed, badLine } of parseFile(source.path, params, config, pool)) {
       if (badLine) throw badInput(`${source.path}:${lineBase + badLine.line}`, badLine.rule);
       for (const r of parsed.rejections) {
         rejections.push({ line: lineBase + r.line, reason: r.reason, raw: r.raw });

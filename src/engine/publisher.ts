@@ -6,6 +6,8 @@
  * A failure before the swap leaves the previous manifest untouched; blobs and records
  * already written are immutable and harmless (nothing points at them yet).
  */
+import { readFile } from 'node:fs/promises';
+import { ioError } from '../errors';
 import { FsObjectStore, objectKey } from '../io/object-store';
 import { FsRegistry, RegistryRecord } from '../io/registry';
 import { sha256Hex } from '../io/artifact-codec';
@@ -17,7 +19,8 @@ import { removeStalePublishTemps } from './cleanup';
 
 export interface PreparedArtifact {
   expect: BlobExpectation;
-  blob: Uint8Array;
+  /** The blob in memory, or (large artifacts encoded on a worker) the file it was staged to. */
+  blob: Uint8Array | { path: string; size: number };
   builtAt: string;
   /** 'skip' when the rows were already checked on the typed arrays (run); 'inspect' for staged blobs. */
   rows: 'inspect' | 'skip';
@@ -45,7 +48,8 @@ export async function publishDay(
     const published: Array<PublishedArtifact & { record: RegistryRecord }> = [];
     for (const a of artifacts) {
       const { expect } = a;
-      const { uri } = await store.put(objectKey(tenant, surface, expect.artifactType, expect.version), a.blob);
+      const bytes = a.blob instanceof Uint8Array ? a.blob : await readBlob(a.blob.path);
+      const { uri } = await store.put(objectKey(tenant, surface, expect.artifactType, expect.version), bytes);
       faultPoint('after-blob-write');
       const stored = await store.get(uri);
       checkArtifactBlob(stored, expect, a.rows);
@@ -78,5 +82,13 @@ export async function publishDay(
     return published.map(({ type, version, uri, bytes }) => ({ type, version, uri, bytes }));
   } finally {
     await release();
+  }
+}
+
+async function readBlob(file: string): Promise<Uint8Array> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw ioError('read staged artifact', file, err);
   }
 }

@@ -421,12 +421,14 @@ async function computeStep(
   index: DayIndex,
 ): Promise<{ prepared: PreparedArtifact[]; staged: StagedInfo[] }> {
   const { config, tenant, surface, segment } = req;
-  const prepared = await computeArtifacts(config, p.kinds, p.pool, canonical, index, p.catalog, (t) => artifactHeader(req, w, t), p.builtAt);
+  const stageDirOf = (t: ArtifactType) => stageDir(config.artifacts_dir, tenant, surface, segment, t, w.startDay, w.endDay);
+  const prepared = await computeArtifacts(config, p.kinds, p.pool, canonical, index, p.catalog, (t) => artifactHeader(req, w, t), p.builtAt, stageDirOf);
   const staged: StagedInfo[] = [];
   for (const a of prepared) {
     const type = a.expect.artifactType;
-    const file = await stageArtifact(config.artifacts_dir, tenant, surface, segment, type, w.startDay, w.endDay, a.expect.version, a.blob);
-    staged.push({ type, version: a.expect.version, bytes: a.blob.length, path: file });
+    const inMemory = a.blob instanceof Uint8Array ? a.blob : null;
+    const file = await stageArtifact(config.artifacts_dir, tenant, surface, segment, type, w.startDay, w.endDay, a.expect.version, inMemory);
+    staged.push({ type, version: a.expect.version, bytes: inMemory ? inMemory.length : (a.blob as { size: number }).size, path: file });
   }
   return { prepared, staged };
 }
@@ -440,6 +442,8 @@ export async function computeArtifacts(
   catalog: ReturnType<typeof loadCatalog>,
   header: (t: ArtifactType) => ArtifactHeader,
   builtAt: string,
+  /** Where big artifacts encoded on the pool are written (their staging folder). */
+  stageDirOf: (t: ArtifactType) => string,
 ): Promise<PreparedArtifact[]> {
   const L = config.limits;
   const items = new QuotedStrings(canonical.item.values);
@@ -471,9 +475,10 @@ export async function computeArtifacts(
       const caps = artifactCaps(kind, L);
       const h = header(kind);
       const payload = await payloadOf(kind, caps.maxItemsPerRow);
-      const { version, blob } = pool ? await encodeOnPool(pool, h, payload, builtAt) : encodeArtifact(h, payload, builtAt);
+      const encoded = pool ? await encodeOnPool(pool, h, payload, builtAt, stageDirOf(kind)) : encodeArtifact(h, payload, builtAt);
+      const blob = 'blob' in encoded ? encoded.blob : { path: encoded.path, size: encoded.size };
       // The blob is validated by the publisher, after it is written and read back.
-      return { expect: { ...h, version, ...caps }, blob, builtAt, rows: 'skip' };
+      return { expect: { ...h, version: encoded.version, ...caps }, blob, builtAt, rows: 'skip' };
     }),
   );
 }

@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { ArtifactType } from '../config';
+import { join } from 'node:path';
+import { AtomicFileStream } from './atomic';
 import { compactFromPretty, JsonWriter } from './go-json';
 
 export const ARTIFACT_PAYLOAD_FIELD: Readonly<Record<ArtifactType, string>> = {
@@ -94,6 +96,32 @@ export function encodeArtifact(h: ArtifactHeader, payload: Payload, builtAt: str
   const chunks: Buffer[] = [];
   writeArtifact(new JsonWriter(true, (c) => chunks.push(c)), h, payload, { built_at: builtAt, version, source_hash: version });
   return { version, blob: Buffer.concat(chunks) };
+}
+
+export interface FileArtifact {
+  version: string;
+  /** `<dir>/<version>.json`, written atomically. */
+  path: string;
+  size: number;
+}
+
+/**
+ * As encodeArtifact, but the blob streams into `<dir>/<version>.json` chunk by chunk
+ * (AtomicFileStream): a large artifact is never held whole in memory.
+ */
+export function encodeArtifactToFile(h: ArtifactHeader, payload: Payload, builtAt: string, dir: string): FileArtifact {
+  const hash = createHash('sha256');
+  writeArtifact(new JsonWriter(false, (c) => hash.update(c)), h, payload, HASHED_BUILD);
+  const version = hash.digest('hex');
+  const out = new AtomicFileStream(join(dir, `${version}.json`));
+  try {
+    writeArtifact(new JsonWriter(true, (c) => out.write(c)), h, payload, { built_at: builtAt, version, source_hash: version });
+  } catch (err) {
+    out.abort();
+    throw err;
+  }
+  out.commit();
+  return { version, path: out.target, size: out.size };
 }
 
 export interface BlobParts {

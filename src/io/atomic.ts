@@ -9,6 +9,7 @@
  * wrote the file: do not run it against a folder shared by several hosts while they write.
  */
 import { randomBytes } from 'node:crypto';
+import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -106,6 +107,66 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   } catch (err) {
     if (temp !== undefined) await removeQuietly(temp);
     throw ioError('write', target, err);
+  }
+}
+
+/**
+ * A file written chunk by chunk as its bytes are produced, then committed like
+ * writeFileAtomic (temp file → fsync → rename → fsync folder). Synchronous, for worker
+ * threads that encode large artifacts straight to disk instead of holding them in memory.
+ */
+export class AtomicFileStream {
+  private readonly temp: string;
+  private fd: number;
+  size = 0;
+
+  constructor(readonly target: string) {
+    try {
+      fsSync.mkdirSync(path.dirname(target), { recursive: true });
+      this.temp = tempPathFor(target);
+      this.fd = fsSync.openSync(this.temp, 'w');
+    } catch (err) {
+      throw ioError('write', target, err);
+    }
+  }
+
+  write(chunk: Uint8Array): void {
+    try {
+      for (let at = 0; at < chunk.length; ) at += fsSync.writeSync(this.fd, chunk, at);
+      this.size += chunk.length;
+    } catch (err) {
+      this.abort();
+      throw ioError('write', this.target, err);
+    }
+  }
+
+  commit(): void {
+    try {
+      fsSync.fsyncSync(this.fd);
+      fsSync.closeSync(this.fd);
+      this.fd = -1;
+      fsSync.renameSync(this.temp, this.target);
+      try {
+        const dirFd = fsSync.openSync(path.dirname(this.target), 'r');
+        fsSync.fsyncSync(dirFd);
+        fsSync.closeSync(dirFd);
+      } catch {
+        // As fsyncDir: some platforms cannot fsync a folder.
+      }
+    } catch (err) {
+      this.abort();
+      throw ioError('write', this.target, err);
+    }
+  }
+
+  abort(): void {
+    if (this.fd >= 0) fsSync.closeSync(this.fd);
+    this.fd = -1;
+    try {
+      fsSync.unlinkSync(this.temp);
+    } catch {
+      // already gone
+    }
   }
 }
 

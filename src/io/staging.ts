@@ -58,7 +58,10 @@ export function stagePath(
   );
 }
 
-/** Writes the blob, then points `current.version` at it. Returns the blob's path. */
+/**
+ * Writes the blob (unless `bytes` is null: a worker already wrote `<version>.json` there),
+ * then points `current.version` at it. Returns the blob's path.
+ */
 export async function stageArtifact(
   artifactsDir: string,
   tenant: string,
@@ -68,10 +71,10 @@ export async function stageArtifact(
   startDay: string,
   endDay: string,
   version: string,
-  bytes: Uint8Array | string,
+  bytes: Uint8Array | string | null,
 ): Promise<string> {
   const blob = stagePath(artifactsDir, tenant, surface, segment, type, startDay, endDay, version);
-  await writeFileAtomic(blob, bytes);
+  if (bytes !== null) await writeFileAtomic(blob, bytes);
   await writeFileAtomic(path.join(path.dirname(blob), CURRENT_VERSION_FILE), `${version}\n`);
   return blob;
 }

@@ -4,7 +4,7 @@
  * first shard is ready.
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { encodeArtifact } from '../../io/artifact-codec';
+import { encodeArtifactToFile } from '../../io/artifact-codec';
 import { parseBlock } from '../../io/exposure-scan';
 import { payloadOfSpec } from '../../io/payloads';
 import { coocRows } from '../../kernels/cooc';
@@ -16,11 +16,8 @@ function runShard(task: ShardTask) {
   switch (task.kind) {
     case 'parse':
       return parseBlock(task.block, task.params);
-    case 'encode': {
-      const { version, blob } = encodeArtifact(task.header, payloadOfSpec(task.spec), task.builtAt);
-      // A small Buffer may sit in Node's shared pool: give the result a buffer of its own to transfer.
-      return { version, blob: blob.byteOffset === 0 && blob.buffer.byteLength === blob.length ? blob : new Uint8Array(blob) };
-    }
+    case 'encode':
+      return encodeArtifactToFile(task.header, payloadOfSpec(task.spec), task.builtAt, task.stageDir);
     case 'cooc':
       return coocRows(task.index, task.lo, task.hi, task.minSupport, task.maxNeighbors);
     case 'implicit':

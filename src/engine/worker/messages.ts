@@ -12,7 +12,7 @@
 import type { SessionItemIndex } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
 import { parsedBlockTransferList, type ParseResult, type ScanParams } from '../../io/exposure-scan';
-import type { ArtifactHeader } from '../../io/artifact-codec';
+import type { ArtifactHeader, FileArtifact } from '../../io/artifact-codec';
 import type { RowsPayloadSpec } from '../../io/payloads';
 
 export interface CoocTask {
@@ -52,12 +52,11 @@ export interface EncodeTask {
   header: ArtifactHeader;
   spec: RowsPayloadSpec;
   builtAt: string;
+  /** The staging folder the worker writes `<version>.json` into. */
+  stageDir: string;
 }
 
-export interface EncodeResult {
-  version: string;
-  blob: Uint8Array;
-}
+export type EncodeResult = FileArtifact;
 
 export type ShardTask = CoocTask | UserTask | ParseTask | EncodeTask;
 
@@ -90,6 +89,6 @@ export function taskTransferList(task: ShardTask): ArrayBuffer[] {
 /** Buffers of a result to transfer back to the coordinator. */
 export function resultTransferList(result: ScoredRows | ParseResult | EncodeResult): ArrayBuffer[] {
   if ('parsed' in result) return parsedBlockTransferList(result.parsed);
-  if ('blob' in result) return [result.blob.buffer as ArrayBuffer];
+  if ('path' in result) return [];
   return [result.keys.buffer, result.offsets.buffer, result.codes.buffer, result.scores.buffer] as ArrayBuffer[];
 }
