@@ -111,11 +111,11 @@ export interface LimitsConfig {
   max_events_per_run: number;
   /** Hard. Default 1,000,000 distinct sessions per day window. */
   max_sessions_per_run: number;
-  /** Hard. Default 200 events in one session. */
+  /** Hard. Default 200 distinct items in one session (the set cooc pairs up; repeats do not count). */
   max_items_per_session: number;
   /** Hard. Default 2,000,000 distinct items per day window. */
   max_distinct_items_per_run: number;
-  /** Cap. Default 50 neighbours kept per item (cooc, content_sim). */
+  /** Cap. Default 50 neighbours kept per cooc item. */
   max_neighbors_per_item: number;
   /** Cap. Default 1000 rows kept per artifact. */
   max_items_per_artifact: number;

@@ -4,12 +4,13 @@
  *
  * Fresh means: the manifest exists, its `updated_at` is at most `maxAge` old, and every
  * artifact it points at has a registry record and a blob in the object store. The blob is
- * read to report its size (the registry's `size_bytes` is what publish wrote; a blob whose
- * size differs is reported as a problem).
+ * read to report its size and checked against its record (size and sha256, as publish
+ * wrote them; a blob that differs is reported as a problem).
  */
 import type { Config } from '../config';
 import { isPipelineError, usageError } from '../errors';
 import { FsObjectStore } from '../io/object-store';
+import { sha256Hex } from '../io/artifact-codec';
 import { FsRegistry } from '../io/registry';
 import { versionOfUri } from './rollback';
 
@@ -81,6 +82,7 @@ export async function readStatus(config: Config, tenant: string, surface: string
     if (blob) {
       a.size_bytes = blob.length;
       if (record && record.size_bytes !== blob.length) problems.push(`blob has ${blob.length} bytes, its record says ${record.size_bytes}`);
+      else if (record && sha256Hex(blob) !== record.sha256) problems.push('blob sha256 differs from its record (corrupt)');
     }
     a.problem = problems.length > 0 ? problems.join('; ') : null;
     artifacts.push(a);

@@ -26,6 +26,7 @@
  *
  * The whole file is read at once: catalogs are bounded by max_items_per_artifact.
  */
+import { trimSpace } from './exposure';
 import * as fs from 'fs';
 import { badInput, ioError } from '../errors';
 import { compareUtf8 } from './utf8';
@@ -57,9 +58,9 @@ class Accumulator {
   ) {}
 
   add(line: number, rawItemId: string, namespace: string, rawTags: Iterable<string>): void {
-    const itemId = rawItemId.trim();
+    const itemId = trimSpace(rawItemId);
     if (itemId === '') throw badInput(`${this.path}:${line}`, 'item_id: empty');
-    const ns = namespace.trim();
+    const ns = trimSpace(namespace);
     if (ns !== '' && ns !== this.surface) return;
     let entry = this.items.get(itemId);
     if (!entry) {
@@ -67,7 +68,7 @@ class Accumulator {
       this.items.set(itemId, entry);
     }
     for (const raw of rawTags) {
-      const tag = lowerSimple(raw.trim());
+      const tag = lowerSimple(trimSpace(raw));
       if (tag === '' || entry.seen.has(tag)) continue;
       entry.seen.add(tag);
       entry.tags.push(tag);

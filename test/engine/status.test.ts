@@ -101,6 +101,20 @@ describe('status', () => {
     }
   });
 
+  it('is missing when a blob was altered in place (same size, other bytes)', async () => {
+    const original = readFileSync(blobFile);
+    const altered = Buffer.from(original);
+    altered[altered.indexOf('"count": ') + 9] ^= 1; // one digit changes, the size does not
+    writeFileSync(blobFile, altered);
+    try {
+      const s = await readStatus(config, 'demo', 'home', 26 * H, at(0));
+      expect(s.state).toBe('missing');
+      expect(s.artifacts.find((a) => a.type === 'cooc')!.problem).toMatch(/sha256/);
+    } finally {
+      writeFileSync(blobFile, original);
+    }
+  });
+
   it('through the CLI: exit 0 fresh, 1 stale (with --json), 1 missing, 2 on a bad duration', () => {
     const scope = ['status', '--config', configPath, '--tenant', 'demo', '--surface', 'home'];
     const manifestFile = join(config.registry_dir, 'current', 'demo', 'home', 'manifest.json');

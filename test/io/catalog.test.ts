@@ -198,3 +198,10 @@ describe('lowerSimple', () => {
     expect(lowerSimple('𝄞X')).toBe('𝄞x');
   });
 });
+
+describe('white space', () => {
+  it('trims ids and tags with the same set as event ids (Go TrimSpace: U+0085 yes, U+FEFF no)', () => {
+    const items = csv('item_id,tags\n"\u0085a\u00a0","\u3000x\u0085|\ufeffy"\n');
+    expect(items).toEqual([{ itemId: 'a', tags: ['x', '\ufeffy'] }]);
+  });
+});
