@@ -138,7 +138,44 @@ export class JsonWriter {
     if (this.pretty) this.bytes(newlineIndent(this.depth));
   }
 
-  private bytes(b: Uint8Array, start = 0, end = b.length): void {
+  /**
+   * Writes one value whose bytes the caller lays out itself (a fast path for large, regular
+   * payloads): separators/indentation before it are placed as for any value; `write`
+   * then emits raw bytes at `depth` in this writer's layout (`pretty`).
+   */
+  rawValue(write: (w: this, pretty: boolean, depth: number) => void): this {
+    this.beforeValue();
+    write(this, this.pretty, this.depth);
+    return this;
+  }
+
+  /** Non-negative integer digits, without allocating a string (raw writers). */
+  rawUint(n: number): void {
+    if (n < 10) {
+      this.byte(48 + n);
+      return;
+    }
+    if (!Number.isSafeInteger(n)) return this.ascii(numberText(n));
+    let digits = 1;
+    for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+    this.ensure(digits);
+    let end = this.pos + digits;
+    this.pos = end;
+    for (let t = n; ; ) {
+      const q = Math.floor(t / 10);
+      this.buf[--end] = 48 + (t - q * 10);
+      if (q === 0) break;
+      t = q;
+    }
+  }
+
+  /** String i of a QuotedStrings table, raw (no separator). */
+  rawQuoted(table: QuotedStrings, i: number): void {
+    this.bytes(table.bytes, table.offsets[i], table.offsets[i + 1]);
+  }
+
+  /** Raw bytes (no separator). */
+  bytes(b: Uint8Array, start = 0, end = b.length): void {
     const n = end - start;
     this.ensure(n);
     const buf = this.buf;

@@ -78,18 +78,89 @@ export function payloadOfSpec(spec: RowsPayloadSpec): RowsPayload {
   return {
     spec,
     length: selected.length,
+    // The hot path of the biggest artifacts: every row has the same shape, so the layout
+    // is precomputed per depth as byte templates (same bytes as the generic writer; the
+    // golden and reference tests compare them).
     write(w: JsonWriter) {
-      w.beginArray();
-      for (const r of selected) {
-        w.beginObject().key(keyField).quoted(keys, rows.keys[r]).key('items').beginArray();
-        for (let j = offsets[r]; j < offsets[r + 1]; j++) {
-          w.beginObject().key('item_id').quoted(items, codes[j]).key(scoreField).number(scores[j]).endObject();
+      w.rawValue((raw, pretty, depth) => {
+        const t = rowTemplates(pretty, depth, keyField, scoreField);
+        if (selected.length === 0) return raw.bytes(t.empty);
+        raw.bytes(t.open);
+        for (let s = 0; s < selected.length; s++) {
+          const r = selected[s];
+          raw.bytes(s === 0 ? t.rowFirst : t.rowNext);
+          raw.rawQuoted(keys, rows.keys[r]);
+          const lo = offsets[r];
+          const hi = offsets[r + 1];
+          if (lo === hi) raw.bytes(t.itemsEmpty);
+          else {
+            raw.bytes(t.itemsOpen);
+            for (let j = lo; j < hi; j++) {
+              raw.bytes(j === lo ? t.itemFirst : t.itemNext);
+              raw.rawQuoted(items, codes[j]);
+              raw.bytes(t.score);
+              raw.rawUint(scores[j]);
+              raw.bytes(t.itemClose);
+            }
+            raw.bytes(t.itemsClose);
+          }
+          raw.bytes(t.rowClose);
         }
-        w.endArray().endObject();
-      }
-      w.endArray();
+        raw.bytes(t.close);
+      });
     },
   };
+}
+
+interface RowTemplates {
+  empty: Buffer;
+  open: Buffer;
+  rowFirst: Buffer;
+  rowNext: Buffer;
+  itemsEmpty: Buffer;
+  itemsOpen: Buffer;
+  itemFirst: Buffer;
+  itemNext: Buffer;
+  score: Buffer;
+  itemClose: Buffer;
+  itemsClose: Buffer;
+  rowClose: Buffer;
+  close: Buffer;
+}
+
+const templateCache = new Map<string, RowTemplates>();
+
+/**
+ * `[{"<key>":…,"items":[{"item_id":…,"<score>":…},…]},…]` in Go's compact layout, or in
+ * MarshalIndent's layout for an array value at `depth`.
+ */
+function rowTemplates(pretty: boolean, depth: number, keyField: string, scoreField: string): RowTemplates {
+  const id = `${pretty}|${depth}|${keyField}|${scoreField}`;
+  let t = templateCache.get(id);
+  if (!t) {
+    const nl = (d: number) => (pretty ? '\n' + '  '.repeat(d) : '');
+    const colon = pretty ? ': ' : ':';
+    const b = (s: string) => Buffer.from(s, 'latin1');
+    const row = `${nl(depth + 1)}{${nl(depth + 2)}"${keyField}"${colon}`;
+    const item = `${nl(depth + 3)}{${nl(depth + 4)}"item_id"${colon}`;
+    t = {
+      empty: b('[]'),
+      open: b('['),
+      rowFirst: b(row),
+      rowNext: b(',' + row),
+      itemsEmpty: b(`,${nl(depth + 2)}"items"${colon}[]`),
+      itemsOpen: b(`,${nl(depth + 2)}"items"${colon}[`),
+      itemFirst: b(item),
+      itemNext: b(',' + item),
+      score: b(`,${nl(depth + 4)}"${scoreField}"${colon}`),
+      itemClose: b(`${nl(depth + 3)}}`),
+      itemsClose: b(`${nl(depth + 2)}]`),
+      rowClose: b(`${nl(depth + 1)}}`),
+      close: b(`${nl(depth)}]`),
+    };
+    templateCache.set(id, t);
+  }
+  return t;
 }
 
 /** content_sim from the catalog (already filtered, normalised and sorted by loadCatalog). */
