@@ -52,7 +52,8 @@ export async function publishDay(
       const { uri } = await store.put(objectKey(tenant, surface, expect.artifactType, expect.version), bytes);
       faultPoint('after-blob-write');
       const stored = await store.get(uri);
-      checkArtifactBlob(stored, expect, a.rows);
+      const storedSha256 = sha256Hex(stored);
+      checkArtifactBlob(stored, expect, a.rows, storedSha256);
       published.push({
         type: expect.artifactType,
         version: expect.version,
@@ -70,7 +71,7 @@ export async function publishDay(
           built_at: a.builtAt,
           published_at: rfc3339Seconds(now().getTime()),
           size_bytes: stored.length,
-          sha256: sha256Hex(stored),
+          sha256: storedSha256,
         },
       });
     }

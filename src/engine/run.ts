@@ -478,7 +478,7 @@ export async function computeArtifacts(
       const encoded = pool ? await encodeOnPool(pool, h, payload, builtAt, stageDirOf(kind)) : encodeArtifact(h, payload, builtAt);
       const blob = 'blob' in encoded ? encoded.blob : { path: encoded.path, size: encoded.size };
       // The blob is validated by the publisher, after it is written and read back.
-      return { expect: { ...h, version: encoded.version, ...caps }, blob, builtAt, rows: 'skip' };
+      return { expect: { ...h, version: encoded.version, ...caps, sha256: encoded.sha256 }, blob, builtAt, rows: 'skip' };
     }),
   );
 }

@@ -83,6 +83,8 @@ export interface EncodedArtifact {
   version: string;
   /** The published blob, UTF-8. */
   blob: Buffer;
+  /** SHA-256 of the blob bytes, to check a stored copy against without re-deriving the version. */
+  sha256: string;
 }
 
 /**
@@ -95,7 +97,8 @@ export function encodeArtifact(h: ArtifactHeader, payload: Payload, builtAt: str
   const version = hash.digest('hex');
   const chunks: Buffer[] = [];
   writeArtifact(new JsonWriter(true, (c) => chunks.push(c)), h, payload, { built_at: builtAt, version, source_hash: version });
-  return { version, blob: Buffer.concat(chunks) };
+  const blob = Buffer.concat(chunks);
+  return { version, blob, sha256: sha256Hex(blob) };
 }
 
 export interface FileArtifact {
@@ -103,6 +106,8 @@ export interface FileArtifact {
   /** `<dir>/<version>.json`, written atomically. */
   path: string;
   size: number;
+  /** SHA-256 of the bytes written. */
+  sha256: string;
 }
 
 /**
@@ -114,14 +119,19 @@ export function encodeArtifactToFile(h: ArtifactHeader, payload: Payload, builtA
   writeArtifact(new JsonWriter(false, (c) => hash.update(c)), h, payload, HASHED_BUILD);
   const version = hash.digest('hex');
   const out = new AtomicFileStream(join(dir, `${version}.json`));
+  const blobHash = createHash('sha256');
   try {
-    writeArtifact(new JsonWriter(true, (c) => out.write(c)), h, payload, { built_at: builtAt, version, source_hash: version });
+    const sink = (c: Buffer) => {
+      blobHash.update(c);
+      out.write(c);
+    };
+    writeArtifact(new JsonWriter(true, sink), h, payload, { built_at: builtAt, version, source_hash: version });
   } catch (err) {
     out.abort();
     throw err;
   }
   out.commit();
-  return { version, path: out.target, size: out.size };
+  return { version, path: out.target, size: out.size, sha256: blobHash.digest('hex') };
 }
 
 export interface BlobParts {
@@ -157,6 +167,26 @@ export function splitBlob(blob: Uint8Array, payloadField: string): BlobParts | n
       recomputedVersion: hash.digest('hex'),
       payloadJson: () => compact.subarray(payloadStart, buildAt).toString('utf8'),
     };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The header and build of a blob in the published (pretty) layout, found with two byte
+ * searches: the payload key and `build` are the only depth-1 keys on their lines, and a
+ * raw newline cannot occur inside a JSON string. The payload is not read. Null when the
+ * blob is not in that layout.
+ */
+export function blobEnvelope(blob: Uint8Array, payloadField: string): Pick<BlobParts, 'header' | 'build'> | null {
+  const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const fieldAt = bytes.indexOf(`,\n  ${JSON.stringify(payloadField)}: `);
+  const buildAt = bytes.lastIndexOf(',\n  "build": ');
+  if (fieldAt < 0 || buildAt < fieldAt) return null;
+  try {
+    const header = JSON.parse(bytes.toString('utf8', 0, fieldAt) + '}');
+    const build = JSON.parse('{' + bytes.toString('utf8', buildAt + 1)).build;
+    return header && build ? { header, build } : null;
   } catch {
     return null;
   }

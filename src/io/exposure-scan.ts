@@ -13,7 +13,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ByteDictionary, ByteDictionarySnapshot } from './byte-dictionary';
-import { isBlankLine, parseExposureLine, parseRfc3339Micros } from './exposure';
+import { isBlankLine, MAX_RANK, parseExposureLine, parseRfc3339Micros } from './exposure';
 import { GrowableColumn } from './growable';
 
 export interface ScanParams {
@@ -265,7 +265,7 @@ export class BlockScanner {
     let rank = -1;
     if (vs[F.RANK] >= 0) {
       rank = this.valNum[F.RANK];
-      if (rank < 0) return false;
+      if (rank < 0 || rank > MAX_RANK) return false;
     }
     this.nonBlank++;
     if (!equalBytes(b, vs[F.TENANT], ve[F.TENANT], this.tenantBytes) || !equalBytes(b, vs[F.SURFACE], ve[F.SURFACE], this.surfaceBytes)) {

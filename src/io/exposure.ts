@@ -56,6 +56,9 @@ const R_TS_REQUIRED = 'ts: required';
 const R_TS_FORMAT = 'ts: not an RFC 3339 timestamp';
 const R_TS_RANGE = 'ts: out of range';
 const R_RANK = 'rank: must be a non-negative integer';
+const R_RANK_RANGE = 'rank: out of range (> 2147483647)';
+/** Ranks are stored as Int32 in canonical partitions. */
+export const MAX_RANK = 2147483647;
 
 /** Set by the field helpers below when they return null. */
 let failRule = '';
@@ -114,6 +117,7 @@ export function parseExposureLine(text: string): ParsedLine {
   const rv = r.rank;
   if (rv !== undefined && rv !== null) {
     if (typeof rv !== 'number' || !Number.isSafeInteger(rv) || rv < 0) return { ok: false, rule: R_RANK };
+    if (rv > MAX_RANK) return { ok: false, rule: R_RANK_RANGE };
     rank = rv;
   }
 

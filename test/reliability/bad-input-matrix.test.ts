@@ -545,13 +545,12 @@ describe('whole files', () => {
 });
 
 // ---------------------------------------------------------------------------------------
-// Bugs found by the matrix (it.fails: the assertion states the intended behaviour).
+// Found by the matrix and fixed.
 
-describe('known bugs', () => {
-  // rank is checked as a non-negative safe integer (JSON.parse path) or up to 15 digits (byte
-  // scanner), but stored in an Int32 column: 2^31 wraps to a negative value that the canonical
-  // encoder writes as null, 2^32 wraps to 0. The line should be rejected ("rank: …") or kept exactly.
-  it.fails('"rank" beyond Int32 (2^31, 2^32) is rejected or kept exactly, never silently wrapped', async () => {
+describe('fixed bugs', () => {
+  // rank is stored in an Int32 column: 2^31 used to wrap to a negative value written as null,
+  // 2^32 to 0. Such a line is now rejected ("rank: out of range").
+  it('"rank" beyond Int32 (2^31, 2^32) is rejected or kept exactly, never silently wrapped', async () => {
     const box = new Box();
     const big = [2 ** 31, 2 ** 32];
     box.write([good(1), compact(fields(2, { rank: String(big[0]) })), spaced(fields(3, { rank: String(big[1]) })), slow(fields(4, { rank: String(big[0]) }))]);
