@@ -56,7 +56,6 @@ function prepare(flags: ScopeFlags & { segment?: string; workers?: number; windo
   const config = configWithOverrides(loadConfig(flags.config), { workers: flags.workers, windowDays: flags.windowDays });
   checkpointPath(config.checkpoint_dir, tenant, surface, segment); // refuses the reserved segment "_" up front
   if (readsRaw && config.raw_source.type !== 'fs') throw unsupported(`raw_source.type "${config.raw_source.type}" is not supported by this build yet`);
-  if (config.object_store.type !== 'fs') throw unsupported(`object_store.type "${config.object_store.type}" is not supported by this build yet`);
   return { config, tenant, surface, segment };
 }
 

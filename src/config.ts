@@ -25,6 +25,8 @@ export function artifactTypeOf(name: string): ArtifactType | undefined {
 }
 
 const MiB = 1024 * 1024;
+/** More threads than this only costs memory (one V8 heap each) on any machine we run on. */
+export const MAX_WORKERS = 256;
 
 // ---------------------------------------------------------------------------------------
 // Filled config (what the rest of the program reads)
@@ -300,7 +302,7 @@ const configSchema = z.strictObject({
   limits: limitsSchema.optional(),
   engine: z
     .strictObject({
-      workers: int(1).optional(),
+      workers: int(1).max(MAX_WORKERS, { error: `expected an integer from 1 to ${MAX_WORKERS}` }).optional(),
       shard_rows: int(1024).optional(),
       max_inflight_bytes: int(MiB, 'expected an integer >= 1048576 (1 MiB)').optional(),
       worker_heap_mb: int(64).optional(),
@@ -375,6 +377,9 @@ export function parseConfig(raw: unknown, cwd = process.cwd(), source = '<config
 export function configWithOverrides(c: Config, o: { workers?: number; windowDays?: number }): Config {
   for (const [flag, v] of [['--workers', o.workers], ['--window-days', o.windowDays]] as const) {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw usageError(`${flag}: expected an integer >= 1, got ${v}`);
+  }
+  if (o.workers !== undefined && o.workers > MAX_WORKERS) {
+    throw usageError(`--workers: expected an integer from 1 to ${MAX_WORKERS}, got ${o.workers}`);
   }
   return {
     ...c,

@@ -9,7 +9,11 @@ export const MICROS_PER_DAY = 86_400_000_000;
 
 const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** Parses `YYYY-MM-DD` (a real calendar date) to the epoch micros of its 00:00 UTC, or null. */
+/**
+ * Parses `YYYY-MM-DD` (a real calendar date) to the epoch micros of its 00:00 UTC, or null.
+ * Days are limited to 1970-01-01 .. 2200-12-31: timestamps are integer microseconds held
+ * exactly in a double, and the day after must still be a `YYYY-MM-DD`.
+ */
 export function dayStartMicros(day: string): number | null {
   const m = DAY_RE.exec(day);
   if (!m) return null;
@@ -19,13 +23,14 @@ export function dayStartMicros(day: string): number | null {
   const ms = Date.UTC(y, mo - 1, d);
   const back = new Date(ms);
   if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return null;
+  if (y < 1970 || y > 2200) return null;
   return ms * 1000;
 }
 
 /** Like dayStartMicros but a usage error (exit 2) naming the flag when the date is invalid. */
 export function parseDayFlag(flag: string, day: string): number {
   const start = dayStartMicros(day);
-  if (start === null) throw usageError(`${flag} must be a date YYYY-MM-DD, got "${day}"`);
+  if (start === null) throw usageError(`${flag} must be a date YYYY-MM-DD between 1970-01-01 and 2200-12-31, got "${day}"`);
   return start;
 }
 
@@ -35,6 +40,11 @@ export function dayOfMicros(micros: number): string {
 
 export function addDays(day: string, n: number): string {
   return dayOfMicros((dayStartMicros(day) as number) + n * MICROS_PER_DAY);
+}
+
+/** Number of days from start to end inclusive (0 when end < start). */
+export function dayCount(start: string, end: string): number {
+  return Math.max(0, ((dayStartMicros(end) as number) - (dayStartMicros(start) as number)) / MICROS_PER_DAY + 1);
 }
 
 /** Inclusive list of days from start to end (empty when end < start). */

@@ -13,7 +13,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { MICROS_PER_DAY } from '../days';
-import { badInput, PipelineError } from '../errors';
+import { badInput, limitExceeded, PipelineError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { CanonicalDay, CanonicalDayBuilder, encodeCanonical, partitionPath, rejectsPath } from '../io/canonical';
 import { parseBlock, ParseResult, ScanParams } from '../io/exposure-scan';
@@ -98,6 +98,8 @@ export async function readDay(
   day: string,
   dayStart: number,
   pool?: ComputePool,
+  /** Aborted: stop at the next block (the run failed; this day will not be processed). */
+  signal?: AbortSignal,
 ): Promise<ReadDay> {
   const source = resolveRawFiles(config.raw_source.dir as string, tenant, surface, day);
   const counts: IngestCounts = { lines: 0, events: 0, skippedOtherTenantSurface: 0, skippedOutsideDay: 0, rejected: {} };
@@ -109,6 +111,7 @@ export async function readDay(
     const params = { tenant, surface, dayStart, dayEnd: dayStart + MICROS_PER_DAY, failFast: policy === 'fail' };
     let lineBase = 0; // physical lines before the current block
     for await (const { parsed, badLine } of parseFile(source.path, params, config, pool)) {
+      if (signal?.aborted) throw new Error(`reading ${day} stopped: the run failed`);
       if (badLine) throw badInput(`${source.path}:${lineBase + badLine.line}`, badLine.rule);
       for (const r of parsed.rejections) {
         rejections.push({ line: lineBase + r.line, reason: r.reason, raw: r.raw });
@@ -119,6 +122,10 @@ export async function readDay(
       counts.skippedOutsideDay += parsed.skippedOutsideDay;
       builder.addBlock(parsed, tenant, surface);
       lineBase += parsed.lines;
+      // The hard limit stops the read as soon as it is crossed: memory stays bounded by it.
+      if (builder.rows > config.limits.max_events_per_run) {
+        throw limitExceeded('max_events_per_run', builder.rows, config.limits.max_events_per_run);
+      }
     }
   }
 
@@ -155,17 +162,6 @@ export async function writeDay(config: Config, read: ReadDay): Promise<IngestRes
   else await removeIfPresent(rejects);
 
   return { day, input: read.input, partition: canonical.rows > 0 ? partition : null, counts, canonical };
-}
-
-export async function ingestDay(
-  config: Config,
-  tenant: string,
-  surface: string,
-  day: string,
-  dayStart: number,
-  pool?: ComputePool,
-): Promise<IngestResult> {
-  return writeDay(config, await readDay(config, tenant, surface, day, dayStart, pool));
 }
 
 async function removeIfPresent(path: string): Promise<void> {

@@ -8,8 +8,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ioError } from '../errors';
-import { FsObjectStore, objectKey } from '../io/object-store';
-import { FsRegistry, RegistryRecord } from '../io/registry';
+import { objectKey } from '../io/object-store';
+import type { RegistryRecord } from '../io/registry';
+import { openStorage } from '../io/storage';
 import { sha256Hex } from '../io/artifact-codec';
 import { rfc3339Seconds } from '../days';
 import type { Config } from '../config';
@@ -39,10 +40,12 @@ export async function publishDay(
   surface: string,
   artifacts: PreparedArtifact[],
   now: () => Date,
+  /** Runs after the manifest swap, still under the lock (the checkpoint: two runs cannot move it backwards). */
+  afterSwap?: () => Promise<void>,
 ): Promise<PublishedArtifact[]> {
-  const store = new FsObjectStore(config.object_store.dir);
-  const registry = new FsRegistry(config.registry_dir);
+  const { store, registry } = openStorage(config);
   const release = await registry.acquireLock(tenant, surface);
+  let failed = false;
   try {
     await removeStalePublishTemps(config, tenant, surface, artifacts.map((a) => a.expect));
     const published: Array<PublishedArtifact & { record: RegistryRecord }> = [];
@@ -80,9 +83,17 @@ export async function publishDay(
     const updates = Object.fromEntries(published.map((p) => [p.type, p.uri]));
     if (published.length > 0) await registry.swapManifest(tenant, surface, updates, now());
     faultPoint('after-manifest-swap');
+    await afterSwap?.();
     return published.map(({ type, version, uri, bytes }) => ({ type, version, uri, bytes }));
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    await release();
+    // When the day failed, its own error is the one to report, not a failed release (an
+    // object store that went away fails both).
+    await release().catch((err: unknown) => {
+      if (!failed) throw err;
+    });
   }
 }
 

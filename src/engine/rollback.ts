@@ -13,8 +13,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ArtifactType, Config } from '../config';
 import { gateFailed, notFound, usageError } from '../errors';
-import { FsObjectStore } from '../io/object-store';
-import { AuditEntry, FsRegistry, HistoryEntry, Manifest, RegistryRecord } from '../io/registry';
+import type { ObjectStore } from '../io/object-store';
+import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord } from '../io/registry';
+import { openStorage } from '../io/storage';
 import { sha256Hex } from '../io/artifact-codec';
 import { checkArtifactBlob } from './gates';
 import { artifactCaps } from './run';
@@ -66,9 +67,9 @@ export async function rollback(req: RollbackRequest): Promise<RollbackResult> {
   if ((req.version === undefined) === !req.previous) throw usageError('rollback needs exactly one of --version <v> and --previous');
   const { config, tenant, surface, type } = req;
   const now = req.now ?? (() => new Date());
-  const registry = new FsRegistry(config.registry_dir);
-  const store = new FsObjectStore(config.object_store.dir);
+  const { store, registry } = openStorage(config);
   const release = await registry.acquireLock(tenant, surface);
+  let failed = false;
   try {
     // Everything is read under the lock, so no publish can slip in between check and swap.
     const manifest = await registry.readManifest(tenant, surface);
@@ -93,13 +94,19 @@ export async function rollback(req: RollbackRequest): Promise<RollbackResult> {
     };
     const audit = await registry.appendAudit(tenant, surface, entry);
     return { type, version, from, to: record.uri, changed: true, audit, manifest: swapped };
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    await release();
+    // A failed rollback reports its own error, not a failed release.
+    await release().catch((err: unknown) => {
+      if (!failed) throw err;
+    });
   }
 }
 
 /** The version of the newest replaced manifest whose URI for `type` differs from the current one. */
-async function previousVersion(registry: FsRegistry, tenant: string, surface: string, type: string, current: string | null): Promise<string> {
+async function previousVersion(registry: Registry, tenant: string, surface: string, type: string, current: string | null): Promise<string> {
   const history = await registry.listHistory(tenant, surface);
   for (let i = history.length - 1; i >= 0; i--) {
     const uri = history[i].manifest.current[type];
@@ -109,7 +116,7 @@ async function previousVersion(registry: FsRegistry, tenant: string, surface: st
 }
 
 /** The target blob exists, is the bytes its record describes, and passes the artifact gate. */
-async function checkTarget(store: FsObjectStore, record: RegistryRecord, config: Config): Promise<void> {
+async function checkTarget(store: ObjectStore, record: RegistryRecord, config: Config): Promise<void> {
   const type = record.artifact_type as ArtifactType;
   const blob = await store.get(record.uri); // E_NOT_FOUND naming the URI when missing
   const what = `rollback target ${type} ${record.version} (${record.uri})`;
@@ -145,7 +152,7 @@ export interface History {
 
 /** Past manifests, the current one, records and audit entries; with `type`, only what concerns it. */
 export async function readHistory(config: Config, tenant: string, surface: string, type?: ArtifactType): Promise<History> {
-  const registry = new FsRegistry(config.registry_dir);
+  const { registry } = openStorage(config);
   const current = await registry.readManifest(tenant, surface);
   const history = await registry.listHistory(tenant, surface);
   const records = await registry.listRecords(tenant, surface, type);

@@ -18,14 +18,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Config, ArtifactType, LimitsConfig } from '../config';
-import { addDays, dayOfMicros, daysBetween, MICROS_PER_DAY, parseDayFlag, rfc3339Seconds } from '../days';
+import { addDays, dayCount, dayOfMicros, daysBetween, MICROS_PER_DAY, parseDayFlag, rfc3339Seconds } from '../days';
 import { ErrorCode, ioError, isPipelineError, limitExceeded, notFound, usageError } from '../errors';
 import { encodeArtifact, ArtifactHeader, splitBlob, ARTIFACT_PAYLOAD_FIELD, TypedPayload } from '../io/artifact-codec';
 import { QuotedStrings } from '../io/go-json';
 import { CanonicalDay, CanonicalDayBuilder, decodeCanonical, partitionPath } from '../io/canonical';
 import { loadCatalog } from '../io/catalog';
 import { advanceCheckpoint, readCheckpoint } from '../io/checkpoint';
-import { FsRegistry } from '../io/registry';
+import { openStorage } from '../io/storage';
 import { CURRENT_VERSION_FILE, readStaged, stageArtifact, stageDir } from '../io/staging';
 import { Counts, createReporter, Reporter, Stage } from '../progress';
 import { computeRows, encodeOnPool, DayIndex, indexDay } from './coordinator';
@@ -176,11 +176,9 @@ export async function planDays(req: RunRequest): Promise<string[]> {
   if (!end) throw usageError('--end is required');
   parseDayFlag('--end', end);
   if (end < start && !req.incremental) throw usageError(`--end ${end} is before --start ${start}`);
-  const days = daysBetween(start, end);
-  if (days.length > config.limits.max_days_backfill) {
-    throw limitExceeded('max_days_backfill', days.length, config.limits.max_days_backfill);
-  }
-  return days;
+  const count = dayCount(start, end);
+  if (count > config.limits.max_days_backfill) throw limitExceeded('max_days_backfill', count, config.limits.max_days_backfill);
+  return daysBetween(start, end);
 }
 
 const needsPool = (kinds: readonly ArtifactType[]) => kinds.some((k) => k === 'cooc' || k === 'implicit' || k === 'session_seq');
@@ -207,25 +205,26 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
   // while day k computes and publishes. Day k+1 writes nothing until its own turn, so a
   // failed day still stops the run with later days untouched; days commit in order.
   const reads = new Map<string, Promise<ReadDay>>();
+  const stopReading = new AbortController(); // a failed day stops the read-ahead at its next block
   const readAhead = (day: string): Promise<ReadDay> => {
     let pending = reads.get(day);
     if (!pending) {
-      pending = readDay(config, req.tenant, req.surface, day, parseDayFlag('--start', day), pool ?? undefined);
+      pending = readDay(config, req.tenant, req.surface, day, parseDayFlag('--start', day), pool ?? undefined, stopReading.signal);
       pending.catch(() => undefined); // awaited by its own day; never an unhandled rejection
       reads.set(day, pending);
     }
     return pending;
   };
   const ingest = async (day: string): Promise<IngestResult> => {
-    const read = readAhead(day);
+    let read: ReadDay;
     try {
-      await read;
+      read = await readAhead(day);
     } finally {
       reads.delete(day);
-      const next = days[days.indexOf(day) + 1];
-      if (next !== undefined) void readAhead(next);
     }
-    return writeDay(config, await read);
+    const next = days[days.indexOf(day) + 1];
+    if (next !== undefined) void readAhead(next);
+    return writeDay(config, read);
   };
   reporter.plan(days.length);
   try {
@@ -260,7 +259,10 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
         if (!isPipelineError(err)) throw err;
         reporter.dayFailed(day, stage, err, performance.now() - stageStart);
         failed.push({ day, stage, code: err.code, message: err.message });
-        if (!req.continueOnError) throw err;
+        if (!req.continueOnError) {
+          stopReading.abort();
+          throw err;
+        }
       }
     }
     if (failed.length > 0 && has('publish')) {
@@ -280,7 +282,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
     segment: req.segment,
     days: done,
     failed,
-    manifest: new FsRegistry(config.registry_dir).manifestPath(req.tenant, req.surface),
+    manifest: openStorage(config).registry.manifestPath(req.tenant, req.surface),
   };
 }
 
@@ -332,7 +334,7 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
           p.notice(`${d.day}: no canonical partition, validated as a day without events (run ingest first if it had some)`);
           today = new CanonicalDayBuilder().finish();
         }
-        const events = w.days === 1 ? today : await windowEvents(config, tenant, surface, w, today);
+        const events = w.days === 1 ? today : await windowEvents(config, tenant, surface, w, today, p.notice);
         return { events, index: validateWindow(config, events, w) };
       },
       (r) => ({ ...windowCounts(r.index) }),
@@ -354,9 +356,8 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
       'publish',
       async () => {
         const artifacts = prepared ?? (await readStagedDay(req, w, p.kinds));
-        const out = await publishDay(config, tenant, surface, artifacts, p.now);
-        if (p.advanceCheckpoint) await advanceCheckpoint(config.checkpoint_dir, tenant, surface, segment, d.day, p.now());
-        return out;
+        const checkpoint = () => advanceCheckpoint(config.checkpoint_dir, tenant, surface, segment, d.day, p.now());
+        return publishDay(config, tenant, surface, artifacts, p.now, p.advanceCheckpoint ? checkpoint : undefined);
       },
       (r) => ({ artifacts: r.length, bytes: r.reduce((a, x) => a + x.bytes, 0) }),
     );
@@ -394,11 +395,19 @@ export async function readCanonicalDay(config: Config, tenant: string, surface: 
  * window (as ingested before; a missing one is a day without events), then `today`, in day
  * order and raw order within a day. Nothing is re-ingested.
  */
-async function windowEvents(config: Config, tenant: string, surface: string, w: DayWindow, today: CanonicalDay): Promise<CanonicalDay> {
+async function windowEvents(
+  config: Config,
+  tenant: string,
+  surface: string,
+  w: DayWindow,
+  today: CanonicalDay,
+  notice: (message: string) => void,
+): Promise<CanonicalDay> {
   const builder = new CanonicalDayBuilder();
   for (const day of daysBetween(w.startDay, addDays(w.day, -1))) {
     const earlier = await readCanonicalDay(config, tenant, surface, day);
     if (earlier) builder.addDay(earlier);
+    else notice(`${w.day}: window day ${day} has no canonical partition, counted as a day without events (ingest it first if it had some)`);
   }
   builder.addDay(today);
   return builder.finish();

@@ -9,9 +9,8 @@
  */
 import type { Config } from '../config';
 import { isPipelineError, usageError } from '../errors';
-import { FsObjectStore } from '../io/object-store';
 import { sha256Hex } from '../io/artifact-codec';
-import { FsRegistry } from '../io/registry';
+import { openStorage } from '../io/storage';
 import { versionOfUri } from './rollback';
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -64,8 +63,7 @@ export interface Status {
 }
 
 export async function readStatus(config: Config, tenant: string, surface: string, maxAgeMs: number, now: Date = new Date()): Promise<Status> {
-  const registry = new FsRegistry(config.registry_dir);
-  const store = new FsObjectStore(config.object_store.dir);
+  const { store, registry } = openStorage(config);
   const base = { tenant, surface, manifest: registry.manifestPath(tenant, surface), max_age_seconds: Math.floor(maxAgeMs / 1000) };
   const manifest = await registry.readManifest(tenant, surface);
   if (manifest === null) return { ...base, state: 'missing', updated_at: null, age_seconds: null, artifacts: [] };

@@ -93,7 +93,7 @@ export function parseExposureLine(text: string): ParsedLine {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return { ok: false, rule: R_NOT_OBJECT };
   const r = o as Record<string, unknown>;
 
-  if (r.v !== 1) return { ok: false, rule: R_V };
+  if (r.v !== 1 || hasNonIntegerToken(text, 'v')) return { ok: false, rule: R_V };
 
   const ts = r.ts;
   if (typeof ts !== 'string') return { ok: false, rule: ts === undefined || ts === null ? R_TS_REQUIRED : R_TS_TYPE };
@@ -116,7 +116,7 @@ export function parseExposureLine(text: string): ParsedLine {
   let rank = -1;
   const rv = r.rank;
   if (rv !== undefined && rv !== null) {
-    if (typeof rv !== 'number' || !Number.isSafeInteger(rv) || rv < 0) return { ok: false, rule: R_RANK };
+    if (typeof rv !== 'number' || !Number.isSafeInteger(rv) || rv < 0 || hasNonIntegerToken(text, 'rank')) return { ok: false, rule: R_RANK };
     if (rv > MAX_RANK) return { ok: false, rule: R_RANK_RANGE };
     rank = rv;
   }
@@ -216,4 +216,35 @@ export function parseRfc3339Micros(s: string): number | null {
     return null;
   }
   return micros;
+}
+
+/**
+ * Whether the top-level `key` of a JSON object text holds a number written with a
+ * fraction or exponent (`1.0`, `1e0`): JSON.parse makes those integers, but SPEC §1 says
+ * integer and Go's encoding/json refuses them for an int field. Only called on lines that
+ * parsed, so the text is valid JSON; the last occurrence wins, as in JSON.parse.
+ */
+function hasNonIntegerToken(text: string, key: string): boolean {
+  const quotedKey = `"${key}"`;
+  let depth = 0;
+  let verdict = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = i;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      if (depth !== 1 || text.slice(start, i + 1) !== quotedKey) continue;
+      let j = i + 1;
+      while (/\s/.test(text[j])) j++;
+      if (text.charCodeAt(j) !== 0x3a) continue; // a string value, not a key
+      j++;
+      while (/\s/.test(text[j])) j++;
+      let end = j;
+      while (end < text.length && /[-+0-9.eE]/.test(text[end])) end++;
+      verdict = end > j && /[.eE]/.test(text.slice(j, end));
+      i = end - 1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return verdict;
 }

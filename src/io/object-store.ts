@@ -119,8 +119,11 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
-/** Identical bytes, or two artifact blobs equal once `build.built_at` is blanked. */
-function sameBlob(stored: Uint8Array, offered: Uint8Array): boolean {
+/**
+ * Identical bytes, or two artifact blobs equal once `build.built_at` is blanked: the
+ * content an immutable key accepts when it already exists (every ObjectStore uses it).
+ */
+export function sameBlob(stored: Uint8Array, offered: Uint8Array): boolean {
   if (bytesEqual(stored, offered)) return true;
   const a = withoutBuildTime(stored);
   const b = withoutBuildTime(offered);

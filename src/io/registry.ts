@@ -85,15 +85,85 @@ export interface LockHolder {
   token?: string;
 }
 
+/**
+ * What the publisher, rollback, history and status need from a registry. `FsRegistry`
+ * keeps it under `registry_dir`; `S3Registry` (s3-registry.ts) under `registry/` in the
+ * object store's bucket, with the same JSON bytes. Where a method returns a location
+ * (`recordPath`, `manifestPath`, `HistoryEntry.path`, `appendAudit`), it is a file path
+ * for the filesystem and an `s3://` URI for S3: it is for messages and people.
+ */
+export interface Registry {
+  recordPath(tenant: string, surface: string, type: string, version: string): string;
+  /** Append-only: an existing record is kept as it is and 'exists' is returned. */
+  writeRecord(rec: RegistryRecord): Promise<'created' | 'exists'>;
+  readRecord(tenant: string, surface: string, type: string, version: string): Promise<RegistryRecord | null>;
+  /** Oldest publish first (ties: version, then type). */
+  listRecords(tenant: string, surface: string, type?: string): Promise<RegistryRecord[]>;
+  manifestPath(tenant: string, surface: string): string;
+  readManifest(tenant: string, surface: string): Promise<Manifest | null>;
+  /** Points `current.<type>` at `updates[type]`; the replaced manifest goes to the history first. */
+  swapManifest(tenant: string, surface: string, updates: Record<string, string>, now: Date): Promise<Manifest>;
+  /** Replaced manifests, oldest first. */
+  listHistory(tenant: string, surface: string): Promise<HistoryEntry[]>;
+  /** Returns where the entry was written. */
+  appendAudit(tenant: string, surface: string, entry: AuditEntry): Promise<string>;
+  listAudit(tenant: string, surface: string): Promise<AuditEntry[]>;
+  /** The one-publisher lock of (tenant, surface); resolves to its release function. */
+  acquireLock(tenant: string, surface: string, opts?: LockOptions): Promise<() => Promise<void>>;
+}
+
 /** `2026-01-02T03:04:05Z` → `20260102T030405Z`, for file names that sort by time. */
-function compactTime(rfc3339: string): string {
+export function compactTime(rfc3339: string): string {
   return rfc3339.replace(/[-:]/g, '').replace(/\.\d+/, '');
 }
 
-const SEQ_DIGITS = 6;
-const SEQ_RE = /^(.+)-(\d+)(?:-[a-z]+)?\.json$/;
+/** Digits of the sequence number in history and audit names. */
+export const SEQ_DIGITS = 6;
+/** `<stamp>-<seq>.json` (history) and `<stamp>-<seq>-<action>.json` (audit). */
+export const SEQ_RE = /^(.+)-(\d+)(?:-[a-z]+)?\.json$/;
 
-export class FsRegistry {
+/**
+ * The manifest a swap writes: `previous.current` with `updates` applied, keys in byte
+ * order, `updated_at` = `now` to the second.
+ */
+export function nextManifest(previous: Manifest | null, tenant: string, surface: string, updates: Record<string, string>, now: Date): Manifest {
+  const merged: Record<string, string> = { ...(previous?.current ?? {}) };
+  for (const [type, uri] of Object.entries(updates)) merged[pathSegment('artifact type', type)] = uri;
+  const current: Record<string, string> = {};
+  for (const type of Object.keys(merged).sort(compareUtf8)) current[type] = merged[type];
+  return {
+    v: 1,
+    tenant,
+    surface,
+    current,
+    updated_at: rfc3339Seconds(now.getTime()),
+  };
+}
+
+/** The audit entry with its fields in file order. */
+export function canonicalAudit(entry: AuditEntry): AuditEntry {
+  return {
+    at: entry.at,
+    action: entry.action,
+    type: entry.type,
+    from: entry.from,
+    to: entry.to,
+    user: entry.user,
+    host: entry.host,
+  };
+}
+
+/** Records sorted as `listRecords` returns them. */
+export function sortRecords(records: RegistryRecord[]): RegistryRecord[] {
+  return records.sort(
+    (a, b) =>
+      compareUtf8(a.published_at, b.published_at) ||
+      compareUtf8(a.version, b.version) ||
+      compareUtf8(a.artifact_type, b.artifact_type),
+  );
+}
+
+export class FsRegistry implements Registry {
   readonly root: string;
 
   constructor(registryDir: string) {
@@ -142,12 +212,7 @@ export class FsRegistry {
         if (text !== null) out.push(parseRecord(file, text));
       }
     }
-    return out.sort(
-      (a, b) =>
-        compareUtf8(a.published_at, b.published_at) ||
-        compareUtf8(a.version, b.version) ||
-        compareUtf8(a.artifact_type, b.artifact_type),
-    );
+    return sortRecords(out);
   }
 
   // ---- manifest and history ------------------------------------------------------------
@@ -179,17 +244,7 @@ export class FsRegistry {
    */
   async swapManifest(tenant: string, surface: string, updates: Record<string, string>, now: Date): Promise<Manifest> {
     const previous = await this.readManifest(tenant, surface);
-    const merged: Record<string, string> = { ...(previous?.current ?? {}) };
-    for (const [type, uri] of Object.entries(updates)) merged[pathSegment('artifact type', type)] = uri;
-    const current: Record<string, string> = {};
-    for (const type of Object.keys(merged).sort(compareUtf8)) current[type] = merged[type];
-    const manifest: Manifest = {
-      v: 1,
-      tenant,
-      surface,
-      current,
-      updated_at: rfc3339Seconds(now.getTime()),
-    };
+    const manifest = nextManifest(previous, tenant, surface, updates, now);
     if (previous !== null) await this.appendHistory(tenant, surface, previous);
     await writeFileAtomic(this.manifestPath(tenant, surface), encodePretty(manifest));
     return manifest;
@@ -229,15 +284,7 @@ export class FsRegistry {
   /** Appends one audit entry as its own file (never rewritten). Returns its path. */
   async appendAudit(tenant: string, surface: string, entry: AuditEntry): Promise<string> {
     const dir = this.auditDir(tenant, surface);
-    const ordered: AuditEntry = {
-      at: entry.at,
-      action: entry.action,
-      type: entry.type,
-      from: entry.from,
-      to: entry.to,
-      user: entry.user,
-      host: entry.host,
-    };
+    const ordered = canonicalAudit(entry);
     const names = await listNames(dir, isJsonFile);
     const next = names.reduce((max, n) => Math.max(max, Number(SEQ_RE.exec(n)?.[2] ?? 0)), 0) + 1;
     const stamp = compactTime(entry.at);
@@ -253,7 +300,7 @@ export class FsRegistry {
       if (!m) continue;
       const file = path.join(dir, name);
       const text = await readTextOrNull(file);
-      if (text !== null) found.push({ seq: Number(m[2]), entry: parseJson(file, text, 'audit entry') as AuditEntry });
+      if (text !== null) found.push({ seq: Number(m[2]), entry: parseAudit(file, text) });
     }
     return found.sort((a, b) => a.seq - b.seq).map((f) => f.entry);
   }
@@ -325,11 +372,11 @@ export class FsRegistry {
 
 // ---- helpers -----------------------------------------------------------------------------
 
-function isJsonFile(name: string): boolean {
+export function isJsonFile(name: string): boolean {
   return name.endsWith('.json') && !isTempFile(name);
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
@@ -361,7 +408,7 @@ async function appendSequenced(dir: string, firstSeq: number, nameFor: (seq: str
   }
 }
 
-function parseJson(file: string, text: string, what: string): unknown {
+export function parseJson(file: string, text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -378,7 +425,7 @@ function isStringMap(value: unknown): value is Record<string, string> {
   );
 }
 
-function parseManifest(file: string, text: string): Manifest {
+export function parseManifest(file: string, text: string): Manifest {
   const m = parseJson(file, text, 'manifest') as Partial<Manifest> | null;
   if (
     m === null ||
@@ -394,7 +441,7 @@ function parseManifest(file: string, text: string): Manifest {
   return { v: 1, tenant: m.tenant, surface: m.surface, current: m.current, updated_at: m.updated_at };
 }
 
-function parseRecord(file: string, text: string): RegistryRecord {
+export function parseRecord(file: string, text: string): RegistryRecord {
   const r = parseJson(file, text, 'registry record') as Partial<RegistryRecord> | null;
   if (
     r === null ||
@@ -403,15 +450,34 @@ function parseRecord(file: string, text: string): RegistryRecord {
     typeof r.artifact_type !== 'string' ||
     typeof r.version !== 'string' ||
     typeof r.uri !== 'string' ||
-    typeof r.published_at !== 'string'
+    typeof r.published_at !== 'string' ||
+    typeof r.tenant !== 'string' ||
+    typeof r.surface !== 'string' ||
+    typeof r.window?.start !== 'string' ||
+    typeof r.window?.end !== 'string' ||
+    typeof r.size_bytes !== 'number' ||
+    typeof r.sha256 !== 'string'
   ) {
-    throw ioError('parse registry record', file, new Error('expected v 1 with artifact_type, version, uri and published_at'));
+    throw ioError(
+      'parse registry record',
+      file,
+      new Error('expected v 1 with tenant, surface, artifact_type, version, uri, window {start, end}, published_at, size_bytes and sha256'),
+    );
   }
   return r as RegistryRecord;
 }
 
+/** An audit entry, checked enough that readers never meet a null or a missing field. */
+export function parseAudit(file: string, text: string): AuditEntry {
+  const a = parseJson(file, text, 'audit entry') as Partial<AuditEntry> | null;
+  if (a === null || typeof a !== 'object' || typeof a.type !== 'string' || typeof a.action !== 'string' || typeof a.to !== 'string' || typeof a.at !== 'string') {
+    throw ioError('parse audit entry', file, new Error('expected an object with at, action, type, from and to'));
+  }
+  return a as AuditEntry;
+}
+
 /** The record with its fields in file order (encodePretty keeps insertion order). */
-function canonicalRecord(rec: RegistryRecord): RegistryRecord {
+export function canonicalRecord(rec: RegistryRecord): RegistryRecord {
   return {
     v: 1,
     tenant: rec.tenant,
@@ -441,7 +507,7 @@ async function readLock(file: string): Promise<SeenLock | null> {
   return { holder: parseLockHolder(text), text };
 }
 
-function parseLockHolder(text: string): LockHolder | null {
+export function parseLockHolder(text: string): LockHolder | null {
   try {
     const h = JSON.parse(text) as Partial<LockHolder> | null;
     if (h && typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.started_at === 'string') {

@@ -172,8 +172,9 @@ describe('job steps in process', () => {
     const c = config({ limits: { max_events_per_run: 25 } });
     const empty = await runPipeline(base(c, { command: 'validate' })); // nothing ingested yet
     expect(empty.days[0].window?.events).toBe(0);
-    // ingest does not apply hard limits; validate does
-    await runPipeline(base(c, { command: 'ingest', end: D2 }));
+    // Partitions ingested under a looser limit: validate applies the hard limits to them.
+    // (ingest itself stops a day as soon as max_events_per_run is crossed.)
+    await runPipeline(base({ ...c, limits: { ...c.limits, max_events_per_run: 1000 } }, { command: 'ingest', end: D2 }));
     const err = await failure(runPipeline(base(c, { command: 'validate', end: D2 })));
     expect(err.code).toBe('E_LIMIT');
     const d1 = await runPipeline(base(c, { command: 'validate' }));
@@ -200,7 +201,7 @@ describe('job steps in process', () => {
     it('with continueOnError is reported and skipped, later days publish, the checkpoint stays before it', async () => {
       const c = limited();
       const s: RunSummary = await runPipeline(base(c, { end: D3, continueOnError: true }));
-      expect(s.failed.map((f) => [f.day, f.stage, f.code])).toEqual([[D2, 'validate', 'E_LIMIT']]);
+      expect(s.failed.map((f) => [f.day, f.stage, f.code])).toEqual([[D2, 'ingest', 'E_LIMIT']]);
       expect(s.days.map((d) => d.day)).toEqual([D1, D3]);
       expect(currentWindow(c)).toBe(`${D3}T00:00:00Z`);
       // --incremental must retry D2: the checkpoint does not move past a failed day.
