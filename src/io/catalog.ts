@@ -26,7 +26,7 @@
  *
  * The whole file is read at once: catalogs are bounded by max_items_per_artifact.
  */
-import { trimSpace } from './exposure';
+import { isBlankLine, trimSpace } from './exposure';
 import * as fs from 'fs';
 import { badInput, ioError } from '../errors';
 import { compareUtf8 } from './utf8';
@@ -37,7 +37,6 @@ const ITEM_ID_NAMES = ['item_id', 'itemid', 'id'];
 const TAGS_NAMES = ['tags', 'tag_list'];
 const NAMESPACE_NAMES = ['namespace', 'surface'];
 const TAG_SPLIT_RE = /[|,;]/;
-const BLANK_RE = /^\s*$/;
 const ASCII_RE = /^[\x00-\x7f]*$/;
 const CRLF_RE = /\r\n/g;
 
@@ -143,7 +142,7 @@ function loadJsonl(path: string, text: string, acc: Accumulator): void {
     let line = text.slice(start, nl);
     start = nl + 1;
     if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (BLANK_RE.test(line)) continue;
+    if (isBlankLine(line)) continue;
     const where = `${path}:${lineNo}`;
     let o: unknown;
     try {
@@ -266,7 +265,7 @@ function loadCsv(path: string, text: string, acc: Accumulator): void {
   let tagsCol = -1;
   let nsCol = -1;
   for (const rec of parseCsv(path, text)) {
-    if (rec.fields.length === 1 && BLANK_RE.test(rec.fields[0])) continue; // blank line
+    if (rec.fields.length === 1 && isBlankLine(rec.fields[0])) continue; // blank line
     if (header === null) {
       header = rec.fields.map((h) => h.trim().toLowerCase());
       itemCol = findColumn(header, ITEM_ID_NAMES);

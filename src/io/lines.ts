@@ -1,26 +1,18 @@
 /**
- * Streaming line reader for raw input files (plain or gzip).
+ * Streaming reader of raw input files (plain or gzip) in blocks of whole lines; splitting
+ * blocks into lines, BOM/CRLF handling and UTF-8 checks are the parser's job
+ * (src/io/exposure-scan.ts).
  *
- * Allocation / copy behaviour:
- * - the file is read as Buffer chunks (64 KiB from fs, ~16 KiB out of gunzip); the whole
- *   file is never held as one Buffer or string;
- * - a line that lies inside one chunk is a `subarray` view of that chunk (no copy);
- * - a line that spans chunks keeps views of the pieces and is joined with one
- *   `Buffer.concat` when its `\n` arrives (one copy of that line only, linear in its
- *   length however many chunks it spans); the pending pieces keep their chunks alive
- *   until then;
- * - each line is decoded into a new JS string by a fatal TextDecoder (the only per-line
- *   allocation besides the small result object); invalid UTF-8 is reported, never replaced.
+ * Allocation / copy behaviour: the file is read as 1 MiB chunks (fs, or gunzip output);
+ * the chunks of one block are copied once into the block's own exact-size buffer; the
+ * whole file is never held at once, only the blocks in flight.
  */
 import * as fs from 'fs';
 import * as zlib from 'zlib';
 import { pipeline, type Readable } from 'stream';
 import { ioError, isPipelineError } from '../errors';
 
-export type RawLine = { lineNo: number; text: string } | { lineNo: number; invalidUtf8: true };
-
 const LF = 0x0a;
-const CR = 0x0d;
 
 /**
  * Streams `path` (gunzipped when it ends in `.gz`) as blocks of whole lines: each block
@@ -74,33 +66,4 @@ export async function* readLineBlocks(path: string, blockBytes: number): AsyncGe
     file.destroy();
   }
   if (pendingLen > 0) yield take(pendingLen);
-}
-
-/**
- * Yields the physical lines of `path` (1-based line numbers), without the `\n`, one
- * trailing `\r` removed, a UTF-8 BOM removed from line 1. A last line without a trailing
- * newline is yielded; a final `\n` does not produce an extra empty line. Blank lines are
- * yielded too (the caller decides). Errors as readLineBlocks.
- */
-export async function* readLines(path: string): AsyncGenerator<RawLine> {
-  // ignoreBOM: keep U+FEFF in the output; we strip the BOM of line 1 ourselves.
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  let lineNo = 0;
-  for await (const block of readLineBlocks(path, 1 << 16)) {
-    let start = 0;
-    while (start < block.length) {
-      let nl = block.indexOf(LF, start);
-      if (nl === -1) nl = block.length;
-      let end = nl;
-      if (end > start && block[end - 1] === CR) end--;
-      let from = start;
-      if (++lineNo === 1 && end - from >= 3 && block[0] === 0xef && block[1] === 0xbb && block[2] === 0xbf) from = 3;
-      try {
-        yield { lineNo, text: decoder.decode(block.subarray(from, end)) };
-      } catch {
-        yield { lineNo, invalidUtf8: true };
-      }
-      start = nl + 1;
-    }
-  }
 }

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../src/errors';
-import { readLines, type RawLine } from '../../src/io/lines';
+import { readLineBlocks } from '../../src/io/lines';
 
 let dir: string;
 beforeAll(() => {
@@ -20,66 +20,33 @@ function write(name: string, data: Buffer | string): string {
   return p;
 }
 
-async function collect(p: string): Promise<RawLine[]> {
-  const out: RawLine[] = [];
-  for await (const l of readLines(p)) out.push(l);
-  return out;
+/** The blocks of a file; checks the block invariants on the way. */
+async function blocksOf(p: string, blockBytes = 64 * 1024): Promise<Buffer[]> {
+  const blocks: Buffer[] = [];
+  for await (const b of readLineBlocks(p, blockBytes)) blocks.push(b);
+  blocks.forEach((b, i) => {
+    // Each block owns an exact-size ArrayBuffer (transferable without detaching anything else).
+    expect(b.byteOffset).toBe(0);
+    expect(b.buffer.byteLength).toBe(b.length);
+    // Whole lines: every block but the last ends with a newline.
+    if (i < blocks.length - 1) expect(b[b.length - 1]).toBe(0x0a);
+  });
+  return blocks;
 }
 
-const texts = (lines: RawLine[]) => lines.map((l) => ('text' in l ? l.text : '<invalid>'));
+const collect = async (p: string, blockBytes?: number) => Buffer.concat(await blocksOf(p, blockBytes)).toString('utf8');
 
-describe('readLines', () => {
-  it('splits on LF, strips one CR, keeps blank lines with their numbers', async () => {
-    const p = write('crlf.jsonl', 'a\r\nb\n\n  \r\nc\r\r\nlast');
-    const lines = await collect(p);
-    expect(lines).toEqual([
-      { lineNo: 1, text: 'a' },
-      { lineNo: 2, text: 'b' },
-      { lineNo: 3, text: '' },
-      { lineNo: 4, text: '  ' },
-      { lineNo: 5, text: 'c\r' },
-      { lineNo: 6, text: 'last' },
-    ]);
+describe('readLineBlocks', () => {
+  it('returns the file, cut only at line ends; a last line without newline is kept', async () => {
+    const text = 'a\r\nb\n\nc';
+    expect(await collect(write('small.jsonl', text))).toBe(text);
+    expect(await blocksOf(write('empty.jsonl', ''))).toEqual([]);
   });
 
-  it('does not yield an extra line after a final newline; empty file yields nothing', async () => {
-    expect(texts(await collect(write('nl.jsonl', 'x\ny\n')))).toEqual(['x', 'y']);
-    expect(await collect(write('empty.jsonl', ''))).toEqual([]);
-    expect(await collect(write('one-nl.jsonl', '\n'))).toEqual([{ lineNo: 1, text: '' }]);
-  });
-
-  it('strips a UTF-8 BOM on line 1 only', async () => {
-    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
-    const p = write('bom.jsonl', Buffer.concat([bom, Buffer.from('{"a":1}\n'), bom, Buffer.from('x\n')]));
-    const lines = await collect(p);
-    expect(lines[0]).toEqual({ lineNo: 1, text: '{"a":1}' });
-    expect(lines[1]).toEqual({ lineNo: 2, text: '\ufeffx' });
-  });
-
-  it('reports invalid UTF-8 per line instead of replacing it', async () => {
-    const p = write(
-      'bad.jsonl',
-      Buffer.concat([
-        Buffer.from('ok é\n'),
-        Buffer.from([0x61, 0xff, 0x62, 0x0a]), // invalid byte
-        Buffer.from([0xc3, 0x0a]), // truncated 2-byte sequence
-        Buffer.from([0xed, 0xa0, 0x80, 0x0a]), // encoded surrogate
-        Buffer.from('fine'),
-      ]),
-    );
-    expect(await collect(p)).toEqual([
-      { lineNo: 1, text: 'ok é' },
-      { lineNo: 2, invalidUtf8: true },
-      { lineNo: 3, invalidUtf8: true },
-      { lineNo: 4, invalidUtf8: true },
-      { lineNo: 5, text: 'fine' },
-    ]);
-  });
-
-  it('joins lines (and multi-byte characters) split across stream chunks of a large file', async () => {
+  it('never splits a line (or a multi-byte character) across blocks, however long the line', async () => {
     const expected: string[] = [];
     let size = 0;
-    for (let i = 0; size < 600 * 1024; i++) {
+    for (let i = 0; size < 3 * 1024 * 1024; i++) {
       // lengths vary from 0 to ~9000 bytes, with 2-, 3- and 4-byte characters everywhere
       const s = `${i}:` + 'aé€𝄞'.repeat((i * 7919) % 1500);
       expected.push(s);
@@ -88,23 +55,18 @@ describe('readLines', () => {
     expected.push('one line bigger than a chunk ' + 'x€'.repeat(100_000));
     const p = write('big.jsonl', expected.join('\n'));
     expect(fs.statSync(p).size).toBeGreaterThan(4 * 64 * 1024);
-    const lines = await collect(p);
-    expect(lines.map((l) => l.lineNo)).toEqual(expected.map((_, i) => i + 1));
-    expect(texts(lines)).toEqual(expected);
+    const blocks = await blocksOf(p);
+    expect(blocks.length).toBeGreaterThan(1); // reads come in 1 MiB chunks; each cut at its last newline
+    expect(Buffer.concat(blocks).toString('utf8').split('\n')).toEqual(expected);
 
     // and through gunzip (different chunk sizes)
     const gz = write('big.jsonl.gz', zlib.gzipSync(fs.readFileSync(p)));
-    expect(texts(await collect(gz))).toEqual(expected);
+    expect((await collect(gz)).split('\n')).toEqual(expected);
   });
 
   it('reads .gz files', async () => {
-    const p = write('day.jsonl.gz', zlib.gzipSync(Buffer.from('\ufeffa\r\nb\n\nc')));
-    expect(await collect(p)).toEqual([
-      { lineNo: 1, text: 'a' },
-      { lineNo: 2, text: 'b' },
-      { lineNo: 3, text: '' },
-      { lineNo: 4, text: 'c' },
-    ]);
+    const text = '\ufeffa\r\nb\n\nc';
+    expect(await collect(write('day.jsonl.gz', zlib.gzipSync(Buffer.from(text))))).toBe(text);
   });
 
   it('fails with E_IO on a truncated gzip, naming the file', async () => {
@@ -132,12 +94,12 @@ describe('readLines', () => {
   });
 
   it('can stop early without reading the rest', async () => {
-    const p = write('early.jsonl', 'a\nb\nc\n');
-    const seen: string[] = [];
-    for await (const l of readLines(p)) {
-      if ('text' in l) seen.push(l.text);
-      if (seen.length === 2) break;
+    const p = write('early.jsonl', 'line\n'.repeat(1_000_000));
+    let seen = 0;
+    for await (const b of readLineBlocks(p, 1024)) {
+      seen += b.length;
+      break;
     }
-    expect(seen).toEqual(['a', 'b']);
+    expect(seen).toBeLessThan(fs.statSync(p).size);
   });
 });
