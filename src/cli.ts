@@ -10,6 +10,7 @@ import { artifactTypeOf, ArtifactType, configWithOverrides, loadConfig } from '.
 import { isPipelineError, PipelineError, unsupported, usageError } from './errors';
 import { pathSegment } from './io/atomic';
 import { checkpointPath } from './io/checkpoint';
+import { openStorage } from './io/storage';
 import { planRun } from './engine/plan';
 import { readHistory, rollback } from './engine/rollback';
 import { Command as PipelineCommand, runPipeline, RunSummary } from './engine/run';
@@ -56,6 +57,7 @@ function prepare(flags: ScopeFlags & { segment?: string; workers?: number; windo
   const config = configWithOverrides(loadConfig(flags.config), { workers: flags.workers, windowDays: flags.windowDays });
   checkpointPath(config.checkpoint_dir, tenant, surface, segment); // refuses the reserved segment "_" up front
   if (readsRaw && config.raw_source.type !== 'fs') throw unsupported(`raw_source.type "${config.raw_source.type}" is not supported by this build yet`);
+  openStorage(config); // contacts nothing; a bad object_store.s3 (half-set credentials) fails now, not after compute
   return { config, tenant, surface, segment };
 }
 

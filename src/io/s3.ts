@@ -25,6 +25,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  type BucketLocationConstraint,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config';
@@ -228,7 +229,7 @@ export class S3Bucket {
         await this.client.send(
           new CreateBucketCommand({
             Bucket: this.name,
-            ...(this.region !== 'us-east-1' && { CreateBucketConfiguration: { LocationConstraint: this.region as never } }),
+            ...(this.region !== 'us-east-1' && { CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint } }),
           }),
         );
       } catch (err) {

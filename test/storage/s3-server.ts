@@ -13,6 +13,9 @@
  * The front also lets a test watch requests (`requests`), run code before a PUT of a key
  * (`beforePut`, to simulate a concurrent writer) and take the store away (`down`: every
  * request's connection is dropped, as when the store dies or the network goes).
+ *
+ * When the server cannot start, test/storage/s3.test.ts skips its server-backed tests with
+ * the reason on stderr; RECSYS_TEST_NO_S3=1 forces that path.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -53,6 +56,7 @@ interface StoreLike {
 }
 
 export async function startS3(): Promise<TestS3> {
+  if (process.env.RECSYS_TEST_NO_S3) throw new Error('RECSYS_TEST_NO_S3 is set');
   const dir = mkdtempSync(join(tmpdir(), 'recsys-s3rver-'));
   const s3rver = new S3rver({ silent: true, directory: dir });
   const store: StoreLike = s3rver.store;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../src/config';
 import { encodePretty } from '../../src/io/go-json';
-import { S3Bucket } from '../../src/io/s3';
+import { endpointUrl, parseS3Uri, S3Bucket } from '../../src/io/s3';
 import { S3ObjectStore } from '../../src/io/s3-object-store';
 import { S3Registry } from '../../src/io/s3-registry';
 import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../helpers';
@@ -63,7 +63,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
 
 describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)', () => {
   const s3 = srv as TestS3;
-  const tmp = tempDir('recsys-s3-');
+  let tmp: { dir: string; cleanup: () => void };
   const bucket = `recsys-${process.pid}`;
   const s3cfg = (prefix: string, over: Partial<S3Config> = {}): S3Config => ({
     endpoint: s3.endpoint,
@@ -97,6 +97,7 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
   };
 
   beforeAll(() => {
+    tmp = tempDir('recsys-s3-');
     client = new S3Bucket(s3cfg(''));
   });
   afterAll(async () => {
@@ -336,6 +337,40 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
       expect(Buffer.from(await store.get(store.uriFor(key))).equals(blob('2026-01-01T00:00:00Z', 1))).toBe(true);
       expect((await store.get(`s3://${bucket}/demo/home/popularity/none.json`).catch((e) => e)).code).toBe('E_NOT_FOUND');
     });
+  });
+});
+
+describe('S3 settings (no server)', () => {
+  it('endpoint host:port takes its scheme from use_ssl; a URL stays as it is', () => {
+    expect(endpointUrl('minio:9000', false)).toBe('http://minio:9000');
+    expect(endpointUrl('minio:9000', true)).toBe('https://minio:9000');
+    expect(endpointUrl('https://s3.example.test', false)).toBe('https://s3.example.test');
+    expect(endpointUrl('', true)).toBe('');
+  });
+
+  it('s3:// URIs split into bucket and key; anything else is not one', () => {
+    expect(parseS3Uri('s3://b/p/demo/home/cooc/v.json')).toEqual({ bucket: 'b', key: 'p/demo/home/cooc/v.json' });
+    expect(parseS3Uri('file:///tmp/x.json')).toBeNull();
+    expect(parseS3Uri('s3://bucket-only')).toBeNull();
+  });
+
+  it('access_key without secret_key is a config error (exit 2) before anything runs', async () => {
+    const tmp = tempDir('recsys-s3-cfg-');
+    try {
+      const config = JSON.parse(readFileSync(join(REPO_ROOT, 'configs', 'local.json'), 'utf8'));
+      config.raw_source.dir = SAMPLE_RAW;
+      config.catalog.path = SAMPLE_CATALOG;
+      config.out_dir = tmp.dir;
+      config.object_store = { type: 's3', s3: { endpoint: '127.0.0.1:1', bucket: 'b', access_key: 'AK' } };
+      const file = join(tmp.dir, 'config.json');
+      writeFileSync(file, JSON.stringify(config));
+      const r = await cli(['run', '--config', file, '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('object_store.s3: access_key and secret_key go together');
+      expect(r.stderr).not.toContain('ingest');
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
 
