@@ -159,17 +159,32 @@ export function splitBlob(blob: Uint8Array, payloadField: string): BlobParts | n
   try {
     const header = JSON.parse(compact.subarray(0, fieldAt).toString('utf8') + '}');
     const build = JSON.parse('{' + compact.subarray(buildAt + 1, compact.length - 1).toString('utf8') + '}').build;
-    const hash = createHash('sha256').update(compact.subarray(0, buildAt)).update(',"build":{"built_at":"","version":""}}');
     const payloadStart = fieldAt + payloadField.length + 4;
     return {
       header,
       build,
-      recomputedVersion: hash.digest('hex'),
+      recomputedVersion: versionOfCompact(compact, buildAt),
       payloadJson: () => compact.subarray(payloadStart, buildAt).toString('utf8'),
     };
   } catch {
     return null;
   }
+}
+
+function versionOfCompact(compact: Buffer, buildAt: number): string {
+  return createHash('sha256').update(compact.subarray(0, buildAt)).update(',"build":{"built_at":"","version":""}}').digest('hex');
+}
+
+/**
+ * The version recomputed from a blob's own bytes (its content with the build blanked), or
+ * null when it is not an artifact in our layout. Two blobs with the same recomputed version
+ * are the same artifact, whatever their build times. Byte work only: no JSON.parse.
+ */
+export function recomputeVersion(blob: Uint8Array): string | null {
+  const compact = compactFromPretty(blob);
+  const buildAt = compact.lastIndexOf(',"build":{');
+  if (buildAt < 0 || compact[0] !== 0x7b || compact[compact.length - 1] !== 0x7d) return null;
+  return versionOfCompact(compact, buildAt);
 }
 
 /**

@@ -6,11 +6,11 @@
  * (literally `'file://' + path`, as the Go tool did: no percent-encoding, so the URI can be
  * compared and printed as a path).
  */
+import { recomputeVersion } from './artifact-codec';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ioError, notFound, unsupported } from '../errors';
 import { pathSegment, writeFileExclusiveAtomic } from './atomic';
-import { encodeCompact } from './go-json';
 
 export interface ObjectStore {
   /** The URI a key has (or will have) in this store, as written into records and manifests. */
@@ -120,27 +120,12 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Identical bytes, or two artifact blobs equal once `build.built_at` is blanked: the
- * content an immutable key accepts when it already exists (every ObjectStore uses it).
+ * Whether an existing immutable blob and an offered one are the same artifact: the same
+ * bytes, or the same content apart from `build.built_at` (a rerun of a day re-encodes the
+ * same version with a new build time). Compared by recomputed version, on bytes.
  */
 export function sameBlob(stored: Uint8Array, offered: Uint8Array): boolean {
   if (bytesEqual(stored, offered)) return true;
-  const a = withoutBuildTime(stored);
-  const b = withoutBuildTime(offered);
-  return a !== null && a === b;
-}
-
-function withoutBuildTime(bytes: Uint8Array): string | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
-  const build = (value as { build?: unknown }).build;
-  if (build === null || typeof build !== 'object' || Array.isArray(build)) return null;
-  const version = (build as { version?: unknown }).version;
-  if (typeof version !== 'string' || version === '') return null;
-  return encodeCompact({ ...(value as object), build: { ...(build as object), built_at: '' } });
+  const a = recomputeVersion(stored);
+  return a !== null && a === recomputeVersion(offered);
 }
