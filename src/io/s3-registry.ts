@@ -46,6 +46,7 @@ import {
   parseJson,
   parseLockHolder,
   parseManifest,
+  parseAudit,
   parseRecord,
   Registry,
   RegistryRecord,
@@ -201,7 +202,7 @@ export class S3Registry implements Registry {
       if (!m) continue;
       const key = `${dir}/${name}`;
       const seen = await this.bucket.getText(key);
-      if (seen !== null) found.push({ seq: Number(m[2]), entry: parseJson(this.bucket.uri(key), seen.text, 'audit entry') as AuditEntry });
+      if (seen !== null) found.push({ seq: Number(m[2]), entry: parseAudit(this.bucket.uri(key), seen.text) });
     }
     return found.sort((a, b) => a.seq - b.seq).map((f) => f.entry);
   }
