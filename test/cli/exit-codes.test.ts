@@ -99,6 +99,10 @@ describe('exit code 2: usage errors', () => {
     ['surface "."', { '--surface': '.' }, ['surface']],
     ['surface "../x"', { '--surface': '../x' }, ['surface']],
     ['segment "x/y"', { '--segment': 'x/y' }, ['segment']],
+    ['tenant with a control character', { '--tenant': 'a\u0007b' }, ['tenant']],
+    ['surface with a newline', { '--surface': 'home\nx' }, ['surface']],
+    ['--workers 100000', { '--workers': '100000' }, ['--workers']],
+    ['--start 9999-12-31 (beyond the supported days)', { '--start': '9999-12-31', '--end': '9999-12-31' }, ['--start']],
   ];
 
   it.each(cases)('%s → exit 2, message names the flag, nothing written', (_name, over, needles) => {
