@@ -64,6 +64,14 @@ export function formatRunSummary(s: RunSummary, workers: number): string {
     if (ran('publish')) {
       lines.push('published:');
       for (const d of s.days) for (const p of d.published) lines.push(`  ${d.day}  ${p.type.padEnd(11)}  ${p.version}  ${p.bytes} bytes`);
+      if (s.days.some((d) => d.signals)) {
+        lines.push('signals (db.dsn, rows upserted):');
+        for (const d of s.days) {
+          if (!d.signals) continue;
+          const tables = Object.entries(d.signals.rows).map(([table, n]) => `${table} ${n}`);
+          lines.push(`  ${d.day}  day ${d.signals.day}  ${tables.join(', ')}`);
+        }
+      }
     }
   }
   if (s.failed.length > 0) {

@@ -34,6 +34,7 @@ import { IngestCounts, IngestResult, readDay, ReadDay, writeDay } from './ingest
 import { contentSimPayload, coocPayload, popularityPayload, userPayload } from '../io/payloads';
 import { ComputePool } from './pool';
 import { PreparedArtifact, publishDay, PublishedArtifact } from './publisher';
+import { publishSignals, SignalCounts } from './signals';
 
 export type { Stage } from '../progress';
 export type Command = 'run' | 'ingest' | 'validate' | 'compute' | 'publish';
@@ -96,6 +97,8 @@ export interface DaySummary {
   ms: Record<Stage, number>;
   staged: StagedInfo[];
   published: PublishedArtifact[];
+  /** Rows upserted into the Postgres signal tables after publish (with db.dsn). */
+  signals?: SignalCounts;
 }
 
 export interface DayFailure {
@@ -356,8 +359,16 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
       'publish',
       async () => {
         const artifacts = prepared ?? (await readStagedDay(req, w, p.kinds));
-        const checkpoint = () => advanceCheckpoint(config.checkpoint_dir, tenant, surface, segment, d.day, p.now());
-        return publishDay(config, tenant, surface, artifacts, p.now, p.advanceCheckpoint ? checkpoint : undefined);
+        // After the manifest swap, under the publish lock: the Postgres signals (db.dsn), then
+        // the checkpoint, so a signal failure leaves the checkpoint behind and a rerun retries them.
+        const afterSwap = async () => {
+          if (config.db) {
+            const signals = await publishSignals(config.db, { tenant, surface, day: d.day, signalDay: w.startDay }, artifacts);
+            if (signals) d.signals = signals;
+          }
+          if (p.advanceCheckpoint) await advanceCheckpoint(config.checkpoint_dir, tenant, surface, segment, d.day, p.now());
+        };
+        return publishDay(config, tenant, surface, artifacts, p.now, afterSwap);
       },
       (r) => ({ artifacts: r.length, bytes: r.reduce((a, x) => a + x.bytes, 0) }),
     );
