@@ -18,8 +18,7 @@ import { writeFileAtomic } from '../io/atomic';
 import { CanonicalDay, CanonicalDayBuilder, encodeCanonical, partitionPath, rejectsPath } from '../io/canonical';
 import { parseBlock, ParseResult, ScanParams } from '../io/exposure-scan';
 import { encodeCompact } from '../io/go-json';
-import { readLineBlocks } from '../io/lines';
-import { resolveRawFiles } from '../io/raw-source';
+import { openRawDay, RawDay, RawOrigin } from '../io/raw-source';
 import type { Config } from '../config';
 import type { ComputePool } from './pool';
 import { faultPoint } from './faults';
@@ -47,36 +46,56 @@ export interface IngestResult {
   canonical: CanonicalDay;
 }
 
+/** A parsed block and where its lines came from (the block's bytes went to a worker). */
+interface ParsedRawBlock {
+  result: ParseResult;
+  origin: RawOrigin;
+}
+
 /**
- * Parses the blocks of `path` on the pool (or on this thread without one) and yields the
- * results in file order as soon as each is ready, so the caller merges block k while later
+ * Parses the blocks of `input` on the pool (or on this thread without one) and yields the
+ * results in input order as soon as each is ready, so the caller merges block k while later
  * blocks parse, and a merged block's arrays are dropped at once. At most
  * `engine.max_inflight_bytes` of raw blocks are queued or parsing: the reader waits.
  */
-async function* parseFile(path: string, params: Omit<ScanParams, 'firstBlock'>, config: Config, pool?: ComputePool): AsyncGenerator<ParseResult> {
-  const queue: Array<{ bytes: number; result: Promise<ParseResult> }> = [];
+async function* parseBlocks(input: RawDay, params: Omit<ScanParams, 'firstBlock'>, config: Config, pool?: ComputePool): AsyncGenerator<ParsedRawBlock> {
+  const queue: Array<{ bytes: number; result: Promise<ParseResult>; origin: ParsedRawBlock['origin'] }> = [];
   let inflightBytes = 0;
   let shard = 0;
   try {
-    for await (const block of readLineBlocks(path, PARSE_BLOCK_BYTES)) {
+    for await (const { bytes: block, ...origin } of input.blocks(PARSE_BLOCK_BYTES)) {
       const task = { ...params, firstBlock: shard === 0 };
       while (queue.length > 0 && inflightBytes + block.length > config.engine.max_inflight_bytes) {
         const head = queue.shift()!;
         inflightBytes -= head.bytes;
-        yield await head.result;
+        yield { result: await head.result, origin: head.origin };
       }
       const bytes = block.length;
       const result = pool ? pool.run('ingest', { kind: 'parse', shard: shard++, block, params: task }) : Promise.resolve(parseBlock(block, task));
       if (!pool) shard++;
       result.catch(() => undefined); // awaited in order below; a failure must not go unhandled meanwhile
-      queue.push({ bytes, result });
+      queue.push({ bytes, result, origin });
       inflightBytes += bytes;
     }
-    while (queue.length > 0) yield await queue.shift()!.result;
+    while (queue.length > 0) {
+      const head = queue.shift()!;
+      yield { result: await head.result, origin: head.origin };
+    }
   } finally {
     // The consumer stopped early (a bad line): let blocks still parsing finish quietly.
     await Promise.allSettled(queue.map((q) => q.result));
   }
+}
+
+/**
+ * A line (or a database row) left out under the quarantine policy, as the rejects file
+ * records it: the line number in the input and, for a database source, the row id.
+ */
+export interface Rejected {
+  line: number;
+  row_id?: string;
+  reason: string;
+  raw: string;
 }
 
 /** A day read and validated line by line, not yet written (see writeDay). */
@@ -87,7 +106,7 @@ export interface ReadDay {
   input: string | null;
   counts: IngestCounts;
   canonical: CanonicalDay;
-  rejections: Array<{ line: number; reason: string; raw: string }>;
+  rejections: Rejected[];
 }
 
 /** Reads, parses and checks a day; nothing is written (a backfill reads day k+1 ahead). */
@@ -101,31 +120,44 @@ export async function readDay(
   /** Aborted: stop at the next block (the run failed; this day will not be processed). */
   signal?: AbortSignal,
 ): Promise<ReadDay> {
-  const source = resolveRawFiles(config.raw_source.dir as string, tenant, surface, day);
+  const input = await openRawDay(config, tenant, surface, day);
   const counts: IngestCounts = { lines: 0, events: 0, skippedOtherTenantSurface: 0, skippedOutsideDay: 0, rejected: {} };
   const builder = new CanonicalDayBuilder();
-  const rejections: Array<{ line: number; reason: string; raw: string }> = [];
+  const rejections: Rejected[] = [];
   const policy = config.ingest.bad_line_policy;
+  const reject = (r: Rejected) => {
+    rejections.push(r);
+    counts.rejected[r.reason] = (counts.rejected[r.reason] ?? 0) + 1;
+  };
 
-  if (source.kind !== 'none') {
-    const params = { tenant, surface, dayStart, dayEnd: dayStart + MICROS_PER_DAY, failFast: policy === 'fail' };
-    let lineBase = 0; // physical lines before the current block
-    for await (const { parsed, badLine } of parseFile(source.path, params, config, pool)) {
-      if (signal?.aborted) throw new Error(`reading ${day} stopped: the run failed`);
-      if (badLine) throw badInput(`${source.path}:${lineBase + badLine.line}`, badLine.rule);
-      for (const r of parsed.rejections) {
-        rejections.push({ line: lineBase + r.line, reason: r.reason, raw: r.raw });
-        counts.rejected[r.reason] = (counts.rejected[r.reason] ?? 0) + 1;
-      }
-      counts.lines += parsed.nonBlank;
-      counts.skippedOtherTenantSurface += parsed.skippedOtherTenantSurface;
-      counts.skippedOutsideDay += parsed.skippedOutsideDay;
-      builder.addBlock(parsed, tenant, surface);
-      lineBase += parsed.lines;
-      // The hard limit stops the read as soon as it is crossed: memory stays bounded by it.
-      if (builder.rows > config.limits.max_events_per_run) {
-        throw limitExceeded('max_events_per_run', builder.rows, config.limits.max_events_per_run);
-      }
+  const params = { tenant, surface, dayStart, dayEnd: dayStart + MICROS_PER_DAY, failFast: policy === 'fail' };
+  let lineBase = 0; // physical lines before the current block
+  for await (const { result, origin } of parseBlocks(input, params, config, pool)) {
+    if (signal?.aborted) throw new Error(`reading ${day} stopped: the run failed`);
+    const { parsed, badLine } = result;
+    const at = (line: number) => input.where(origin, lineBase, line);
+    // Rows of a database source that gave no lines at all (placed after `before` lines of the block).
+    const badRows = origin.badRows ?? [];
+    const firstBadRow = badRows.find((row) => !badLine || row.before < badLine.line);
+    if (policy === 'fail' && firstBadRow) throw badInput(firstBadRow.where, firstBadRow.rule);
+    if (badLine) throw badInput(at(badLine.line), badLine.rule);
+    const blockRejects = parsed.rejections.map((r) => ({
+      order: r.line,
+      rejected: { line: lineBase + r.line, ...(origin.rowIds && { row_id: origin.rowIds[r.line - 1] }), reason: r.reason, raw: r.raw },
+    }));
+    for (const row of badRows) {
+      blockRejects.push({ order: row.before + 0.5, rejected: { line: lineBase + row.before, row_id: row.rowId, reason: row.rule, raw: row.raw } });
+      counts.lines++;
+    }
+    for (const r of blockRejects.sort((a, b) => a.order - b.order)) reject(r.rejected);
+    counts.lines += parsed.nonBlank;
+    counts.skippedOtherTenantSurface += parsed.skippedOtherTenantSurface;
+    counts.skippedOutsideDay += parsed.skippedOutsideDay;
+    builder.addBlock(parsed, tenant, surface);
+    lineBase += parsed.lines;
+    // The hard limit stops the read as soon as it is crossed: memory stays bounded by it.
+    if (builder.rows > config.limits.max_events_per_run) {
+      throw limitExceeded('max_events_per_run', builder.rows, config.limits.max_events_per_run);
     }
   }
 
@@ -137,7 +169,7 @@ export async function readDay(
       throw new PipelineError(
         'E_BAD_INPUT',
         1,
-        `bad input: ${source.kind === 'none' ? '' : source.path}: ${rejections.length} of ${counts.lines} lines rejected ` +
+        `bad input: ${input.name ?? ''}: ${rejections.length} of ${counts.lines} lines rejected ` +
           `(${(fraction * 100).toFixed(2)}% > ingest.max_rejected_fraction ${max}); first at line ${first.line}: ${first.reason}`,
       );
     }
@@ -145,7 +177,7 @@ export async function readDay(
 
   const canonical = builder.finish();
   counts.events = canonical.rows;
-  return { tenant, surface, day, input: source.kind === 'none' ? null : source.path, counts, canonical, rejections };
+  return { tenant, surface, day, input: input.name, counts, canonical, rejections };
 }
 
 /** Replaces the day's canonical partition (and rejects file) atomically. */

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { ArtifactType } from '../config';
 import { ioError } from '../errors';
-import { resolveRawFiles } from '../io/raw-source';
+import { openRawDay, resolveRawFiles } from '../io/raw-source';
 import { planDays, RunRequest } from './run';
 
 export const ESTIMATE_HEAD_BYTES = 64 * 1024;
@@ -22,7 +22,7 @@ export interface DayInputPlan {
   input: string | null;
   /** 'flat': `<dir>/exposure.jsonl`, shared by every day (events are selected by ts). */
   layout: 'flat' | 'day' | 'none';
-  /** Bytes on disk (compressed for `.gz`). */
+  /** Bytes on disk (compressed for `.gz`); 0 for S3 and Postgres inputs (not estimated). */
   bytes: number;
   /** Estimated lines of the file (0 without a file). */
   estimatedEvents: number;
@@ -48,6 +48,12 @@ export async function planRun(req: RunRequest & { command: 'run' | 'ingest' }): 
   const estimates = new Map<string, { bytes: number; lines: number }>();
   const plans: DayInputPlan[] = [];
   for (const day of days) {
+    if (config.raw_source.type !== 'fs') {
+      // S3 objects and Postgres rows are located (one HEAD or a tenant lookup), not estimated.
+      const input = await openRawDay(config, req.tenant, req.surface, day);
+      plans.push({ day, input: input.name, layout: input.name === null ? 'none' : 'day', bytes: 0, estimatedEvents: 0 });
+      continue;
+    }
     const source = resolveRawFiles(config.raw_source.dir as string, req.tenant, req.surface, day);
     if (source.kind === 'none') {
       plans.push({ day, input: null, layout: 'none', bytes: 0, estimatedEvents: 0 });

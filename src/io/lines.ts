@@ -1,5 +1,5 @@
 /**
- * Streaming reader of raw input files (plain or gzip) in blocks of whole lines; splitting
+ * Streaming reader of raw input (files or S3 objects, plain or gzip) in blocks of whole lines; splitting
  * blocks into lines, BOM/CRLF handling and UTF-8 checks are the parser's job
  * (src/io/exposure-scan.ts).
  *
@@ -24,14 +24,22 @@ const LF = 0x0a;
  * (missing file, truncated or corrupt gzip) throw an E_IO PipelineError naming the file.
  */
 export async function* readLineBlocks(path: string, blockBytes: number): AsyncGenerator<Buffer> {
-  const file = fs.createReadStream(path, { highWaterMark: 1 << 20 });
-  let source: Readable = file;
+  yield* lineBlocks(fs.createReadStream(path, { highWaterMark: 1 << 20 }), path, blockBytes);
+}
+
+/**
+ * `readLineBlocks` over any byte stream (a file, an S3 object's body): gunzipped when
+ * `name` ends in `.gz`; failures are E_IO errors naming `name`. The stream is destroyed
+ * when the iteration ends, early or not.
+ */
+export async function* lineBlocks(raw: Readable, name: string, blockBytes: number): AsyncGenerator<Buffer> {
+  let source: Readable = raw;
   let gunzip: zlib.Gunzip | null = null;
-  if (path.endsWith('.gz')) {
+  if (name.endsWith('.gz')) {
     gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
-    // pipeline forwards a read error of the file to gunzip (destroying it with the error),
+    // pipeline forwards a read error of the source to gunzip (destroying it with the error),
     // so the iteration below sees every failure. The callback only keeps the error handled.
-    source = pipeline(file, gunzip, () => {});
+    source = pipeline(raw, gunzip, () => {});
   }
   let pending: Buffer[] = [];
   let pendingLen = 0;
@@ -60,10 +68,10 @@ export async function* readLineBlocks(path: string, blockBytes: number): AsyncGe
       yield take(pendingLen - (chunk.length - nl - 1));
     }
   } catch (err) {
-    throw isPipelineError(err) ? err : ioError('read', path, err);
+    throw isPipelineError(err) ? err : ioError('read', name, err);
   } finally {
     gunzip?.destroy();
-    file.destroy();
+    raw.destroy();
   }
   if (pendingLen > 0) yield take(pendingLen);
 }

@@ -1,4 +1,10 @@
 /**
+ * Where a (tenant, surface, UTC day)'s raw exposures come from, by `raw_source.type`:
+ * files under `raw_source.dir` (SPEC §1), per-day objects in an S3 bucket, or the online
+ * service's Postgres exposure log (STORAGE.md). Every source hands ingest the same thing:
+ * blocks of whole JSONL lines, parsed and checked by the same code and the same bad-input
+ * policy.
+ *
  * Which raw file holds a (tenant, surface, day) under `raw_source.dir` (SPEC §1):
  * - `<dir>/exposure.jsonl` (flat layout) is the single input for every day;
  * - else `<dir>/<tenant>/<surface>/exposure.YYYY-MM-DD.jsonl`, else its `.jsonl.gz` twin
@@ -7,9 +13,92 @@
  */
 import * as fs from 'fs';
 import * as nodePath from 'path';
+import type { Config } from '../config';
 import { dayStartMicros } from '../days';
 import { ioError, usageError } from '../errors';
 import { pathSegment } from './atomic';
+import { lineBlocks, readLineBlocks } from './lines';
+import { postgresDay } from './pg-source';
+import { S3Bucket } from './s3';
+
+/** A block of whole JSONL lines (see lines.ts) and, for a database source, where each line came from. */
+export interface RawBlock {
+  bytes: Buffer;
+  /** Postgres: the row id of each line (1-based line i ↔ rowIds[i - 1]); absent for files and objects. */
+  rowIds?: string[];
+  /**
+   * Postgres: rows whose `response` could not become lines at all (not an object, no
+   * `items` array…), each placed after `before` lines of this block. Bad inputs like bad lines.
+   */
+  badRows?: Array<{ before: number; rowId: string; where: string; rule: string; raw: string }>;
+}
+
+/** Where a block's lines came from, without its bytes (those go to a worker). */
+export type RawOrigin = Omit<RawBlock, 'bytes'>;
+
+/** One day's raw input. */
+export interface RawDay {
+  /** The input as messages and the summary name it (a path, an s3:// URI, a table); null: none, the day has no events. */
+  name: string | null;
+  /** The flat layout: one file shared by every day (events selected by ts). */
+  flat: boolean;
+  /** Where line `line` (1-based within `block`, `lineBase` lines before the block) came from, for messages. */
+  where(origin: RawOrigin, lineBase: number, line: number): string;
+  blocks(blockBytes: number): AsyncGenerator<RawBlock>;
+}
+
+/** The raw input of a day from the configured source; contacts S3 (one HEAD or two) but reads nothing yet. */
+export async function openRawDay(config: Config, tenant: string, surface: string, day: string): Promise<RawDay> {
+  const src = config.raw_source;
+  if (src.type === 'postgres') return postgresDay(src.postgres!, tenant, surface, day);
+  if (src.type === 's3') return s3Day(new S3Bucket(src.s3!, { configKey: 'raw_source.s3' }), tenant, surface, day);
+  const input = resolveRawFiles(src.dir!, tenant, surface, day);
+  if (input.kind === 'none') return noInput();
+  return {
+    name: input.path,
+    flat: input.kind === 'flat',
+    where: (_block, lineBase, line) => `${input.path}:${lineBase + line}`,
+    async *blocks(blockBytes) {
+      for await (const bytes of readLineBlocks(input.path, blockBytes)) yield { bytes };
+    },
+  };
+}
+
+function noInput(): RawDay {
+  return { name: null, flat: false, where: () => '', async *blocks() {} };
+}
+
+/**
+ * `<prefix>/<tenant>/<surface>/exposure.YYYY-MM-DD.jsonl`, else its `.jsonl.gz` twin (STORAGE.md),
+ * streamed; a missing object is a day without events.
+ */
+async function s3Day(bucket: S3Bucket, tenant: string, surface: string, day: string): Promise<RawDay> {
+  checkIds(tenant, surface, day);
+  const plain = bucket.key(`${tenant}/${surface}/exposure.${day}.jsonl`);
+  let key: string | null = null;
+  if (await bucket.exists(plain)) key = plain;
+  else if (await bucket.exists(`${plain}.gz`)) key = `${plain}.gz`;
+  if (key === null) return noInput();
+  const uri = bucket.uri(key);
+  const objectKey = key;
+  return {
+    name: uri,
+    flat: false,
+    where: (_block, lineBase, line) => `${uri}:${lineBase + line}`,
+    async *blocks(blockBytes) {
+      const body = await bucket.stream(objectKey);
+      if (body === null) throw ioError('read', uri, 'the object disappeared after it was found');
+      for await (const bytes of lineBlocks(body, uri, blockBytes)) yield { bytes };
+    },
+  };
+}
+
+function checkIds(tenant: string, surface: string, day: string): void {
+  if (dayStartMicros(day) === null) throw usageError(`invalid day "${day}": must be a date YYYY-MM-DD`);
+  // tenant and surface become path segments (or key segments): refuse anything that would leave the layout.
+  pathSegment('tenant', tenant);
+  pathSegment('surface', surface);
+}
 
 export type RawInput =
   | { kind: 'flat'; path: string }
@@ -19,10 +108,7 @@ export type RawInput =
 export const FLAT_FILE = 'exposure.jsonl';
 
 export function resolveRawFiles(dir: string, tenant: string, surface: string, day: string): RawInput {
-  if (dayStartMicros(day) === null) throw usageError(`invalid day "${day}": must be a date YYYY-MM-DD`);
-  // tenant and surface become path segments: refuse anything that would leave the layout.
-  pathSegment('tenant', tenant);
-  pathSegment('surface', surface);
+  checkIds(tenant, surface, day);
 
   let st: fs.Stats | undefined;
   try {

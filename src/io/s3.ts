@@ -28,6 +28,7 @@ import {
   type BucketLocationConstraint,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
 import type { S3Config } from '../config';
 import { configError, ioError } from '../errors';
 import { compareUtf8 } from './utf8';
@@ -122,6 +123,20 @@ export class S3Bucket {
     } catch (err) {
       if (isNotFound(err)) return null;
       throw this.error('get', key, err, bucket);
+    }
+  }
+
+  /**
+   * The object's body as a stream (never held whole), or null when it (or its bucket) does
+   * not exist. The caller reads or destroys it; a failure mid-body is the stream's error.
+   */
+  async stream(key: string): Promise<Readable | null> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      return res.Body instanceof Readable ? res.Body : Readable.from([]);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw this.error('get', key, err);
     }
   }
 
