@@ -7,7 +7,9 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { artifactTypeOf, ArtifactType, configWithOverrides, loadConfig } from './config';
-import { isPipelineError, PipelineError, unsupported, usageError } from './errors';
+import { configError, isPipelineError, PipelineError, unsupported, usageError } from './errors';
+import { resolve } from 'node:path';
+import { importCatalog } from './engine/catalog-import';
 import { pathSegment } from './io/atomic';
 import { checkpointPath } from './io/checkpoint';
 import { openStorage } from './io/storage';
@@ -196,6 +198,27 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const status = await readStatus(config, tenant, surface, maxAgeMs);
       out(flags.json ? JSON.stringify(status) + '\n' : formatStatus(status));
       if (status.state !== 'fresh') throw new Reported(1);
+    });
+
+  const catalog = program.command('catalog').description('catalog commands (Postgres, db.dsn)');
+  catalog
+    .command('import')
+    .description('upsert the catalog (item_id, tags, price, created_at) into Postgres item_tags, namespace = --surface')
+    .requiredOption('--config <path>', 'config file (JSON) with db.dsn')
+    .requiredOption('--tenant <tenant>', 'tenant id (tenants.external_id or id)')
+    .requiredOption('--surface <surface>', 'surface id: the namespace written, and the catalog rows read')
+    .option('--catalog <path>', 'catalog file (default: catalog.path of the config)')
+    .addOption(new Option('--format <format>', 'catalog format (default: catalog.format, or by the file extension)').choices(['csv', 'jsonl']))
+    .action(async (flags: ScopeFlags & { catalog?: string; format?: 'csv' | 'jsonl' }) => {
+      const { config, tenant, surface } = prepare(flags);
+      if (!config.db) throw configError(`db.dsn: not set in ${flags.config}; catalog import writes item_tags in Postgres (see docs/postgres.md)`);
+      const catalogPath = flags.catalog === undefined ? config.catalog?.path : resolve(flags.catalog);
+      if (catalogPath === undefined) throw usageError('--catalog: no catalog file: pass --catalog <path> or set catalog.path in the config');
+      const format =
+        flags.format ??
+        (config.catalog && config.catalog.path === catalogPath ? config.catalog.format : /\.(jsonl|ndjson)$/i.test(catalogPath) ? 'jsonl' : 'csv');
+      const r = await importCatalog(config.db, { tenant, surface, catalogPath, format });
+      out(`catalog import ${tenant}/${surface}: ${r.rows} row(s) upserted into ${r.table} (${r.items} item(s) from ${r.catalog}, tenant_id ${r.tenant_id}, namespace ${r.namespace})\n`);
     });
 
   program

@@ -49,8 +49,8 @@ export interface SignalCounts {
   rows: Record<string, number>;
 }
 
-/** The E_IO/E_NOT_FOUND error of a statement, naming the statement timeout when that is what stopped it. */
-function statementError(db: DbConfig, action: string, target: string, err: unknown): PipelineError {
+/** The E_IO error of a statement (a PipelineError passes through), naming the statement timeout when that is what stopped it. */
+export function statementError(db: DbConfig, action: string, target: string, err: unknown): PipelineError {
   if (isPipelineError(err)) return err;
   const e = pgError(action, target, err);
   if ((err as { code?: string })?.code === '57014') {

@@ -25,6 +25,12 @@
  * - the file must be valid UTF-8 (an optional BOM is removed); read errors are E_IO.
  *
  * The whole file is read at once: catalogs are bounded by max_items_per_artifact.
+ *
+ * `catalog import` (loadCatalogRecords) reads the same file with the same rules, and also
+ * keeps items without tags and two optional columns/fields: `price` (a decimal number; CSV
+ * empty cell or JSON null = none) and `created_at` (`YYYY-MM-DD` or an RFC 3339 timestamp;
+ * empty/null = none). Duplicate rows of an item must not give it two different values.
+ * content_sim (loadCatalog) never looks at those columns.
  */
 import { isBlankLine, trimSpace } from './exposure';
 import * as fs from 'fs';
@@ -32,10 +38,17 @@ import { badInput, ioError } from '../errors';
 import { compareUtf8 } from './utf8';
 
 export type CatalogItem = { itemId: string; tags: string[] };
+/** A catalog item for `catalog import`: price and created_at as written (validated), null when absent. */
+export type CatalogRecord = CatalogItem & { price: string | null; createdAt: string | null };
+type Extras = { price: string | null; createdAt: string | null };
 
 const ITEM_ID_NAMES = ['item_id', 'itemid', 'id'];
 const TAGS_NAMES = ['tags', 'tag_list'];
 const NAMESPACE_NAMES = ['namespace', 'surface'];
+const PRICE_NAMES = ['price'];
+const CREATED_AT_NAMES = ['created_at'];
+const DECIMAL_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$/;
 const TAG_SPLIT_RE = /[|,;]/;
 const ASCII_RE = /^[\x00-\x7f]*$/;
 const CRLF_RE = /\r\n/g;
@@ -48,15 +61,55 @@ export function loadCatalog(path: string, format: 'csv' | 'jsonl', surface: stri
   return acc.result();
 }
 
+/**
+ * The catalog as `catalog import` writes it to item_tags: the rules of loadCatalog, plus
+ * items without tags and the optional `price` and `created_at` (see the file comment).
+ */
+export function loadCatalogRecords(path: string, format: 'csv' | 'jsonl', surface: string): CatalogRecord[] {
+  const text = readUtf8(path);
+  const acc = new Accumulator(path, surface, true);
+  if (format === 'csv') loadCsv(path, text, acc);
+  else loadJsonl(path, text, acc);
+  return acc.records();
+}
+
+/** A price cell/field as a decimal string numeric(18,6) takes (|price| < 10^12), or null. */
+function priceOf(where: string, raw: unknown): string | null {
+  if (raw === undefined || raw === null) return null;
+  let text: string;
+  if (typeof raw === 'number') text = String(raw);
+  else if (typeof raw === 'string') text = trimSpace(raw);
+  else throw badInput(where, 'price: must be a number');
+  if (text === '') return null;
+  if (!DECIMAL_RE.test(text) || !(Math.abs(Number(text)) < 1e12)) {
+    throw badInput(where, `price: ${JSON.stringify(text)} is not a decimal number below 10^12`);
+  }
+  return text;
+}
+
+/** A created_at cell/field (`YYYY-MM-DD` or RFC 3339), or null. */
+function createdAtOf(where: string, raw: unknown): string | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== 'string') throw badInput(where, 'created_at: must be a string');
+  const text = trimSpace(raw);
+  if (text === '') return null;
+  if (!TIMESTAMP_RE.test(text) || Number.isNaN(Date.parse(text.replace(' ', 'T')))) {
+    throw badInput(where, `created_at: ${JSON.stringify(text)} is not a date (YYYY-MM-DD) or an RFC 3339 timestamp`);
+  }
+  return text;
+}
+
 /** Collects rows, merging duplicates; keeps per item a Set for O(1) de-duplication. */
 class Accumulator {
-  private readonly items = new Map<string, { tags: string[]; seen: Set<string> }>();
+  private readonly items = new Map<string, { tags: string[]; seen: Set<string> } & Partial<Extras>>();
   constructor(
     private readonly path: string,
     private readonly surface: string,
+    /** loadCatalogRecords: read price and created_at (`extras` of add). */
+    readonly withExtras = false,
   ) {}
 
-  add(line: number, rawItemId: string, namespace: string, rawTags: Iterable<string>): void {
+  add(line: number, rawItemId: string, namespace: string, rawTags: Iterable<string>, extras?: () => Extras): void {
     const itemId = trimSpace(rawItemId);
     if (itemId === '') throw badInput(`${this.path}:${line}`, 'item_id: empty');
     const ns = trimSpace(namespace);
@@ -65,6 +118,19 @@ class Accumulator {
     if (!entry) {
       entry = { tags: [], seen: new Set() };
       this.items.set(itemId, entry);
+    }
+    if (this.withExtras && extras) {
+      const x = extras();
+      for (const key of ['price', 'createdAt'] as const) {
+        const value = x[key];
+        if (value === null) continue;
+        const had = entry[key];
+        if (had !== undefined && had !== null && had !== value) {
+          const column = key === 'price' ? 'price' : 'created_at';
+          throw badInput(`${this.path}:${line}`, `${column}: ${JSON.stringify(value)} differs from ${JSON.stringify(had)} on an earlier row of item ${JSON.stringify(itemId)}`);
+        }
+        entry[key] = value;
+      }
     }
     for (const raw of rawTags) {
       const tag = lowerSimple(trimSpace(raw));
@@ -77,6 +143,14 @@ class Accumulator {
   result(): CatalogItem[] {
     const out: CatalogItem[] = [];
     for (const [itemId, { tags }] of this.items) if (tags.length > 0) out.push({ itemId, tags });
+    out.sort((a, b) => compareUtf8(a.itemId, b.itemId));
+    return out;
+  }
+
+  /** Every item, with or without tags, with its price and created_at. */
+  records(): CatalogRecord[] {
+    const out: CatalogRecord[] = [];
+    for (const [itemId, e] of this.items) out.push({ itemId, tags: e.tags, price: e.price ?? null, createdAt: e.createdAt ?? null });
     out.sort((a, b) => compareUtf8(a.itemId, b.itemId));
     return out;
   }
@@ -166,7 +240,7 @@ function loadJsonl(path: string, text: string, acc: Accumulator): void {
       }
       tags = r.tags as string[];
     }
-    acc.add(lineNo, r.item_id, namespace, tags);
+    acc.add(lineNo, r.item_id, namespace, tags, () => ({ price: priceOf(where, r.price), createdAt: createdAtOf(where, r.created_at) }));
   }
 }
 
@@ -264,6 +338,8 @@ function loadCsv(path: string, text: string, acc: Accumulator): void {
   let itemCol = -1;
   let tagsCol = -1;
   let nsCol = -1;
+  let priceCol = -1;
+  let createdCol = -1;
   for (const rec of parseCsv(path, text)) {
     if (rec.fields.length === 1 && isBlankLine(rec.fields[0])) continue; // blank line
     if (header === null) {
@@ -271,6 +347,10 @@ function loadCsv(path: string, text: string, acc: Accumulator): void {
       itemCol = findColumn(header, ITEM_ID_NAMES);
       tagsCol = findColumn(header, TAGS_NAMES);
       nsCol = findColumn(header, NAMESPACE_NAMES);
+      if (acc.withExtras) {
+        priceCol = findColumn(header, PRICE_NAMES);
+        createdCol = findColumn(header, CREATED_AT_NAMES);
+      }
       if (itemCol === -1) throw badInput(path, 'missing column item_id (or itemid, id) in the header');
       if (tagsCol === -1) throw badInput(path, 'missing column tags (or tag_list) in the header');
       continue;
@@ -279,7 +359,11 @@ function loadCsv(path: string, text: string, acc: Accumulator): void {
       throw badInput(`${path}:${rec.line}`, `CSV: expected ${header.length} fields, got ${rec.fields.length}`);
     }
     const f = rec.fields;
-    acc.add(rec.line, f[itemCol], nsCol === -1 ? '' : f[nsCol], f[tagsCol].split(TAG_SPLIT_RE));
+    const where = `${path}:${rec.line}`;
+    acc.add(rec.line, f[itemCol], nsCol === -1 ? '' : f[nsCol], f[tagsCol].split(TAG_SPLIT_RE), () => ({
+      price: priceCol === -1 ? null : priceOf(where, f[priceCol]),
+      createdAt: createdCol === -1 ? null : createdAtOf(where, f[createdCol]),
+    }));
   }
   if (header === null) throw badInput(path, 'missing column item_id (or itemid, id) in the header');
 }
