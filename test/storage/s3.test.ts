@@ -6,7 +6,6 @@
  * Every CLI run uses configs/local.json's settings with `object_store` switched to s3 and
  * the worked example's data (testdata/), so the versions must be the golden ones.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +15,9 @@ import { endpointUrl, parseS3Uri, S3Bucket } from '../../src/io/s3';
 import { S3ObjectStore } from '../../src/io/s3-object-store';
 import { S3Registry } from '../../src/io/s3-registry';
 import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../helpers';
+import { cliAsync as cli, CliResult, STACK_FRAME } from '../cli/harness';
 import { ACCESS_KEY, closedPort, SECRET_KEY, startS3, TestS3 } from './s3-server';
 
-const BIN = join(REPO_ROOT, 'bin', 'recsys-pipelines.js');
-const STACK_FRAME = '    at ';
 const TYPES = ['content_sim', 'cooc', 'implicit', 'popularity', 'session_seq'];
 const golden = readFileSync(join(EXAMPLE_EXPECTED, 'versions.txt'), 'utf8')
   .trim()
@@ -36,29 +34,6 @@ try {
 } catch (err) {
   startError = (err as Error).message;
   console.warn(`test/storage/s3.test.ts: skipped, the S3 test server (s3rver) could not start: ${startError}`);
-}
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The CLI in a child process, asynchronously: the S3 server lives in this process and must keep serving. */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)', () => {
