@@ -205,6 +205,8 @@ export async function scanArtifactRows(
   type: 'popularity' | 'cooc',
   batch: number,
   write: (rows: ScoredRow[]) => Promise<void>,
+  /** Bytes read at a time (tests use tiny slices to cross every boundary). */
+  sliceBytes = SLICE_BYTES,
 ): Promise<void> {
   const where = blob instanceof Uint8Array ? `the published ${type} artifact` : blob.path;
   const scanner = new RowScanner(type, where);
@@ -216,7 +218,7 @@ export async function scanArtifactRows(
       await write(part);
     }
   };
-  for await (const slice of blobSlices(blob)) {
+  for await (const slice of blobSlices(blob, sliceBytes)) {
     scanner.push(slice, rows);
     await flush(false);
   }
@@ -224,13 +226,13 @@ export async function scanArtifactRows(
   await flush(true);
 }
 
-async function* blobSlices(blob: PreparedArtifact['blob']): AsyncGenerator<Buffer> {
+async function* blobSlices(blob: PreparedArtifact['blob'], sliceBytes: number): AsyncGenerator<Buffer> {
   if (blob instanceof Uint8Array) {
     const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
-    for (let at = 0; at < bytes.length; at += SLICE_BYTES) yield bytes.subarray(at, at + SLICE_BYTES);
+    for (let at = 0; at < bytes.length; at += sliceBytes) yield bytes.subarray(at, at + sliceBytes);
     return;
   }
-  const stream = createReadStream(blob.path, { highWaterMark: SLICE_BYTES });
+  const stream = createReadStream(blob.path, { highWaterMark: sliceBytes });
   try {
     for await (const chunk of stream) yield chunk as Buffer;
   } catch (err) {
