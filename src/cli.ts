@@ -7,11 +7,12 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { artifactTypeOf, ArtifactType, configWithOverrides, loadConfig } from './config';
-import { configError, isPipelineError, PipelineError, unsupported, usageError } from './errors';
+import { configError, isPipelineError, PipelineError, usageError } from './errors';
 import { resolve } from 'node:path';
 import { importCatalog } from './engine/catalog-import';
 import { pathSegment } from './io/atomic';
 import { checkpointPath } from './io/checkpoint';
+import { S3Bucket } from './io/s3';
 import { openStorage } from './io/storage';
 import { planRun } from './engine/plan';
 import { readHistory, rollback } from './engine/rollback';
@@ -50,16 +51,16 @@ function positiveInt(value: string): number {
 
 /**
  * Loads the config and checks the ids that become path segments, before anything is read or
- * written. `readsRaw`: the command reads raw input (run and the job steps, not rollback/status/history).
+ * written.
  */
-function prepare(flags: ScopeFlags & { segment?: string; workers?: number; windowDays?: number }, readsRaw = true) {
+function prepare(flags: ScopeFlags & { segment?: string; workers?: number; windowDays?: number }) {
   const tenant = pathSegment('--tenant', flags.tenant);
   const surface = pathSegment('--surface', flags.surface);
   const segment = flags.segment === undefined || flags.segment === '' ? '' : pathSegment('--segment', flags.segment);
   const config = configWithOverrides(loadConfig(flags.config), { workers: flags.workers, windowDays: flags.windowDays });
   checkpointPath(config.checkpoint_dir, tenant, surface, segment); // refuses the reserved segment "_" up front
-  if (readsRaw && config.raw_source.type !== 'fs') throw unsupported(`raw_source.type "${config.raw_source.type}" is not supported by this build yet`);
   openStorage(config); // contacts nothing; a bad object_store.s3 (half-set credentials) fails now, not after compute
+  if (config.raw_source.s3) new S3Bucket(config.raw_source.s3, { configKey: 'raw_source.s3' }); // the same for raw_source.s3
   return { config, tenant, surface, segment };
 }
 
@@ -173,7 +174,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--previous', 'the version that was current for --type before the current one')
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: ScopeFlags & { type: string; version?: string; previous?: boolean; json?: boolean }) => {
-      const { config, tenant, surface } = prepare(flags, false);
+      const { config, tenant, surface } = prepare(flags);
       const type = artifactTypeFlag(flags.type);
       const result = await rollback({ config, tenant, surface, type, version: flags.version, previous: flags.previous });
       out(flags.json ? JSON.stringify(result) + '\n' : formatRollback(result));
@@ -183,7 +184,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--type <type>', 'only this artifact type')
     .option('--json', 'print one JSON object')
     .action(async (flags: ScopeFlags & { type?: string; json?: boolean }) => {
-      const { config, tenant, surface } = prepare(flags, false);
+      const { config, tenant, surface } = prepare(flags);
       const type = flags.type === undefined ? undefined : artifactTypeFlag(flags.type);
       const history = await readHistory(config, tenant, surface, type);
       out(flags.json ? JSON.stringify(history) + '\n' : formatHistory(history));
@@ -194,7 +195,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--json', 'print one JSON object')
     .action(async (flags: ScopeFlags & { maxAge: string; json?: boolean }) => {
       const maxAgeMs = parseDuration(flags.maxAge);
-      const { config, tenant, surface } = prepare(flags, false);
+      const { config, tenant, surface } = prepare(flags);
       const status = await readStatus(config, tenant, surface, maxAgeMs);
       out(flags.json ? JSON.stringify(status) + '\n' : formatStatus(status));
       if (status.state !== 'fresh') throw new Reported(1);
