@@ -1,39 +1,13 @@
 /**
  * Helpers of the Postgres CLI tests (signals.test.ts, catalog-import.test.ts): the real CLI
- * in a child process, configs built from configs/local.json over the worked example's data
+ * in a child process (the harness's cliAsync), configs built from configs/local.json over the worked example's data
  * with a `db` section, and readers of what a run published.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW } from '../helpers';
 
-export const BIN = join(REPO_ROOT, 'bin', 'recsys-pipelines.js');
-/** Text that shows a JavaScript stack trace leaked to the user. */
-export const STACK_FRAME = '    at ';
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `node bin/recsys-pipelines.js <args>`, asynchronously (a test may hold a Postgres lock meanwhile). */
-export function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+export { cliAsync as cli, type CliResult, STACK_FRAME } from '../cli/harness';
 
 export interface DbSection {
   dsn: string;
