@@ -489,8 +489,10 @@ export async function computeArtifacts(
     }
   };
   // Every kind's shards and its encode task go to the pool at once, so no worker idles
-  // while one artifact finishes; results keep the config's kind order.
-  return Promise.all(
+  // while one artifact finishes; results keep the config's kind order. When one kind fails,
+  // the others are let finish first: an encode task killed by the pool's shutdown would
+  // leave its staging temp file behind.
+  const settled = await Promise.allSettled(
     kinds.map(async (kind): Promise<PreparedArtifact> => {
       const caps = artifactCaps(kind, L);
       const h = header(kind);
@@ -501,6 +503,9 @@ export async function computeArtifacts(
       return { expect: { ...h, version: encoded.version, ...caps, sha256: encoded.sha256 }, blob, builtAt, rows: 'skip' };
     }),
   );
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<PreparedArtifact>).value);
 }
 
 /**
