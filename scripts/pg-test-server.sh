@@ -31,8 +31,16 @@ as_postgres() {
   fi
 }
 
-# 1. The packages.
-if ! command -v pg_lsclusters >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+# 1. The packages. A server is a version with bin/postgres: /usr/lib/postgresql/<v>/ alone
+# may be only the client (postgresql-client-<v>, with postgresql-common brought in by
+# e.g. postgresql-server-dev-<v>, pgbouncer or pgbackrest), and pg_createcluster fails there.
+server_versions() {
+  local bin
+  for bin in /usr/lib/postgresql/*/bin/postgres; do
+    if [ -x "$bin" ]; then bin="${bin#/usr/lib/postgresql/}"; echo "${bin%%/*}"; fi
+  done | sort -n
+}
+if ! command -v pg_lsclusters >/dev/null 2>&1 || [ -z "$(server_versions)" ]; then
   log "installing Debian's postgresql package"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
@@ -42,7 +50,8 @@ fi
 pick_cluster() { pg_lsclusters -h 2>/dev/null | sort -k1,1nr -k2,2 | head -n 1; }
 cluster="$(pick_cluster)"
 if [ -z "$cluster" ]; then
-  version="$(ls /usr/lib/postgresql | sort -n | tail -n 1)"
+  version="$(server_versions | tail -n 1)"
+  [ -n "$version" ] || die "no PostgreSQL server under /usr/lib/postgresql/*/bin/postgres"
   log "no cluster: creating $version/main"
   as_root pg_createcluster "$version" main >&2
   cluster="$(pick_cluster)"
