@@ -254,23 +254,26 @@ export class CanonicalDayBuilder {
 
 const TWO_32 = 4294967296;
 
-/** Arrow validity bitmap of `values[i] >= 0` (padded to 8 bytes); null bitmap omitted when nothing is null. */
-function validityOfNonNegative(values: Int32Array): { nullCount: number; nullBitmap?: Uint8Array } {
+/**
+ * An Int32 column where -1 is null, as Arrow buffers: the values as they are when nothing
+ * is null (the common case: one scan, no copy); otherwise a validity bitmap (padded to 8
+ * bytes) and a copy with 0 in null slots (a valid value/index, as Arrow readers expect).
+ */
+function nullableInt32(values: Int32Array): { data: Int32Array; nullCount: number; nullBitmap?: Uint8Array } {
   const n = values.length;
+  let first = 0;
+  while (first < n && values[first] >= 0) first++;
+  if (first === n) return { data: values, nullCount: 0 };
   const bitmap = new Uint8Array(((n + 63) >> 6) << 3);
+  const data = new Int32Array(n);
   let nullCount = 0;
   for (let i = 0; i < n; i++) {
-    if (values[i] >= 0) bitmap[i >> 3] |= 1 << (i & 7);
-    else nullCount++;
+    if (values[i] >= 0) {
+      bitmap[i >> 3] |= 1 << (i & 7);
+      data[i] = values[i];
+    } else nullCount++;
   }
-  return nullCount ? { nullCount, nullBitmap: bitmap } : { nullCount: 0 };
-}
-
-/** Null slots (-1) carry 0 on disk, a valid value/index, as Arrow readers expect. */
-function zeroNulls(values: Int32Array): Int32Array {
-  const out = new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = values[i] < 0 ? 0 : values[i];
-  return out;
+  return { data, nullCount, nullBitmap: bitmap };
 }
 
 function dictionaryData(col: DictColumn, id: number): A.Data {
@@ -279,7 +282,7 @@ function dictionaryData(col: DictColumn, id: number): A.Data {
     A.makeData({ type: new A.Utf8(), length: offsets.length - 1, nullCount: 0, valueOffsets: offsets, data: arena }),
   );
   const type = new A.Dictionary(new A.Utf8(), new A.Int32(), id);
-  return A.makeData({ type, length: col.codes.length, ...validityOfNonNegative(col.codes), data: zeroNulls(col.codes), dictionary });
+  return A.makeData({ type, length: col.codes.length, ...nullableInt32(col.codes), dictionary });
 }
 
 /** Encodes a day as Arrow IPC file bytes (one record batch). */
@@ -298,7 +301,7 @@ export function encodeCanonical(day: CanonicalDay): Uint8Array {
     nullCount: 0,
     data: new BigInt64Array(tsWords.buffer),
   });
-  const rank = A.makeData({ type: new A.Int32(), length: n, ...validityOfNonNegative(day.rank), data: zeroNulls(day.rank) });
+  const rank = A.makeData({ type: new A.Int32(), length: n, ...nullableInt32(day.rank) });
   const table = new A.Table({
     ts: A.makeVector(ts),
     tenant: A.makeVector(dictionaryData(day.tenant, 0)),
