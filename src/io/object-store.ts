@@ -92,8 +92,9 @@ export class FsObjectStore implements ObjectStore {
    * Hard-links `file` (complete and fsynced by its writer: a staged blob) into the store.
    * `link` fails instead of replacing, so an existing blob is never touched, and the new
    * name appears with the whole content or not at all; the folder is fsynced after. The
-   * blob then shares its inode with `file`: our writers replace files by rename, never in
-   * place, so a later re-staging gives the staging name a new inode and the blob stays.
+   * blob then shares its inode with `file`, made read-only: our writers replace files by
+   * rename, never in place, so a later re-staging gives the staging name a new inode and
+   * the blob stays.
    * Null when the key exists (put() then compares the contents) or the file system cannot
    * link there (another device, no hard links): put() copies.
    */
@@ -102,9 +103,16 @@ export class FsObjectStore implements ObjectStore {
     try {
       await fs.mkdir(path.dirname(target), { recursive: true });
       await fs.link(file, target);
-      await fsyncDir(path.dirname(target));
     } catch (err) {
       if (CANNOT_LINK.has((err as NodeJS.ErrnoException).code ?? '')) return null;
+      throw ioError('write', target, err);
+    }
+    try {
+      // Read-only from now on, under both names: an in-place edit of the staged file would
+      // otherwise reach the immutable blob. (Best effort: a file system may refuse.)
+      await fs.chmod(target, 0o444).catch(() => undefined);
+      await fsyncDir(path.dirname(target));
+    } catch (err) {
       throw ioError('write', target, err);
     }
     return { uri: FILE_SCHEME + target };

@@ -107,6 +107,7 @@ describe('FsObjectStore', () => {
     expect(linked).toEqual({ uri: store.uriFor(key) });
     const file = linked!.uri.slice('file://'.length);
     expect((await fsp.stat(file)).ino).toBe((await fsp.stat(staged)).ino);
+    expect((await fsp.stat(file)).mode & 0o222).toBe(0); // read-only under both names
     // Writers replace a staged file by rename (a new inode): the stored blob is untouched.
     await fsp.writeFile(staged + '.tmp', 'another build');
     await fsp.rename(staged + '.tmp', staged);
