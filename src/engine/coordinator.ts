@@ -13,7 +13,7 @@ import { groupRows } from '../kernels/group';
 import { itemCounts } from '../kernels/popularity';
 import type { ScoredRows } from '../kernels/scored-rows';
 import type { ComputePool } from './pool';
-import { concatRows, planRanges, sharedFloat64, sharedInt32 } from './shards';
+import { concatRows, planRanges, sharedInt32 } from './shards';
 import type { ShardTask } from './worker/messages';
 import { ArtifactHeader, encodeArtifact, EncodedArtifact, FileArtifact, TypedPayload } from '../io/artifact-codec';
 import type { RowsPayload } from '../io/payloads';
@@ -40,12 +40,21 @@ export function indexDay(day: CanonicalDay): DayIndex {
   const nUsers = day.user.size;
   const itemCodes = day.item.codes;
   const sessions = buildSessionItemIndex(groupRows(day.session.codes, nSessions), itemCodes, nItems, sharedInt32);
-  const users = groupRows(day.user.codes, nUsers, sharedInt32);
-  const userItems = sharedInt32(users.rows.length);
-  const userTsLocal = new Float64Array(users.rows.length);
-  for (let j = 0; j < users.rows.length; j++) {
-    userItems[j] = itemCodes[users.rows[j]];
-    userTsLocal[j] = day.tsMicros[users.rows[j]];
+  // Users' events grouped by user code (CSR), read in row order: one sequential pass
+  // scatters item codes and timestamps, so each user's events keep canonical row order.
+  const userCodes = day.user.codes;
+  const userOffsets = sharedInt32(nUsers + 1);
+  for (let i = 0; i < userCodes.length; i++) if (userCodes[i] >= 0) userOffsets[userCodes[i] + 1]++;
+  for (let u = 0; u < nUsers; u++) userOffsets[u + 1] += userOffsets[u];
+  const userItems = sharedInt32(userOffsets[nUsers]);
+  const userTs = new Float64Array(new SharedArrayBuffer(8 * userOffsets[nUsers]));
+  const cursor = userOffsets.slice(0, nUsers);
+  for (let i = 0; i < userCodes.length; i++) {
+    const u = userCodes[i];
+    if (u < 0) continue;
+    const at = cursor[u]++;
+    userItems[at] = itemCodes[i];
+    userTs[at] = day.tsMicros[i];
   }
   return {
     events: day.rows,
@@ -55,9 +64,9 @@ export function indexDay(day: CanonicalDay): DayIndex {
     maxItemsPerSession: maxSessionItems(sessions),
     itemCounts: itemCounts(itemCodes, nItems),
     sessions,
-    userOffsets: users.offsets,
+    userOffsets,
     userItems,
-    userTs: sharedFloat64(userTsLocal),
+    userTs,
   };
 }
 

@@ -6,12 +6,6 @@ import type { ScoredRows } from '../kernels/scored-rows';
 /** An Int32Array over a SharedArrayBuffer: workers read it without a copy. */
 export const sharedInt32 = (length: number): Int32Array => new Int32Array(new SharedArrayBuffer(length * 4));
 
-export function sharedFloat64(source: Float64Array): Float64Array {
-  const out = new Float64Array(new SharedArrayBuffer(source.length * 8));
-  out.set(source);
-  return out;
-}
-
 /**
  * Splits keys 0..n-1 into at most `nShards` contiguous ranges of about equal total weight.
  * Ranges are in key order, so concatenating their results keeps key order.

@@ -91,3 +91,96 @@ export function snapshotValues(s: ByteDictionarySnapshot): string[] {
   for (let i = 0; i + 1 < s.offsets.length; i++) out[i] = buf.toString('utf8', s.offsets[i], s.offsets[i + 1]);
   return out;
 }
+
+/**
+ * The values of a snapshot in UTF-8 byte order, as value indexes: a multikey quicksort
+ * (Bentley & Sedgewick), which partitions on one byte at a time and so never compares a
+ * shared prefix twice (ids like `sku-…` or `s123…` share a lot of it). Values need not be
+ * distinct; equal values keep no particular order.
+ */
+export function byteOrder({ arena, offsets }: ByteDictionarySnapshot): Int32Array {
+  const n = offsets.length - 1;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  multikeySort(arena, offsets, order, 0, n, 0);
+  return order;
+}
+
+/** Byte `d` of value v, or -1 past its end (an ended value sorts first). */
+function byteAt(arena: Uint8Array, offsets: Int32Array, v: number, d: number): number {
+  const p = offsets[v] + d;
+  return p < offsets[v + 1] ? arena[p] : -1;
+}
+
+/** Sorts order[lo, hi), whose values share their first d bytes. */
+function multikeySort(arena: Uint8Array, offsets: Int32Array, order: Int32Array, lo: number, hi: number, d: number): void {
+  for (;;) {
+    const n = hi - lo;
+    if (n < 12) return insertionSort(arena, offsets, order, lo, hi, d);
+    const a = byteAt(arena, offsets, order[lo], d);
+    const b = byteAt(arena, offsets, order[lo + (n >> 1)], d);
+    const c = byteAt(arena, offsets, order[hi - 1], d);
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b; // median of three
+    // Three-way partition on byte d: [lo, lt) < pivot, [lt, gt) == pivot, [gt, hi) > pivot.
+    let lt = lo;
+    let gt = hi;
+    for (let i = lo; i < gt; ) {
+      const v = order[i];
+      const x = byteAt(arena, offsets, v, d);
+      if (x < pivot) {
+        order[i++] = order[lt];
+        order[lt++] = v;
+      } else if (x > pivot) {
+        order[i] = order[--gt];
+        order[gt] = v;
+      } else i++;
+    }
+    // Recurse into the two smaller parts and loop on the largest, so the stack stays
+    // O(log n) deep whatever the input. A middle part that ended at d holds equal values.
+    const below = lt - lo;
+    const above = hi - gt;
+    const middle = pivot < 0 ? 0 : gt - lt;
+    if (pivot < 0 && below === 0 && above === 0) return;
+    if (middle >= below && middle >= above) {
+      multikeySort(arena, offsets, order, lo, lt, d);
+      multikeySort(arena, offsets, order, gt, hi, d);
+      lo = lt;
+      hi = gt;
+      d++;
+    } else {
+      if (middle > 0) multikeySort(arena, offsets, order, lt, gt, d + 1);
+      if (below >= above) {
+        multikeySort(arena, offsets, order, gt, hi, d);
+        hi = lt;
+      } else {
+        multikeySort(arena, offsets, order, lo, lt, d);
+        lo = gt;
+      }
+    }
+  }
+}
+
+function insertionSort(arena: Uint8Array, offsets: Int32Array, order: Int32Array, lo: number, hi: number, d: number): void {
+  for (let i = lo + 1; i < hi; i++) {
+    const v = order[i];
+    let j = i - 1;
+    while (j >= lo && compareFrom(arena, offsets, order[j], v, d) > 0) {
+      order[j + 1] = order[j];
+      j--;
+    }
+    order[j + 1] = v;
+  }
+}
+
+/** Byte order of values x and y, which share their first d bytes. */
+function compareFrom(arena: Uint8Array, offsets: Int32Array, x: number, y: number, d: number): number {
+  let i = offsets[x] + d;
+  let j = offsets[y] + d;
+  const ie = offsets[x + 1];
+  const je = offsets[y + 1];
+  for (; i < ie && j < je; i++, j++) {
+    const t = arena[i] - arena[j];
+    if (t !== 0) return t;
+  }
+  return ie - i - (je - j);
+}

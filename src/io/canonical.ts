@@ -12,7 +12,7 @@
  */
 import * as A from 'apache-arrow';
 import { badInput } from '../errors';
-import { ByteDictionary, ByteDictionarySnapshot, snapshotValues } from './byte-dictionary';
+import { ByteDictionary, ByteDictionarySnapshot, byteOrder, snapshotValues } from './byte-dictionary';
 import type { ParsedBlock } from './exposure-scan';
 import { GrowableColumn } from './growable';
 
@@ -70,14 +70,12 @@ function compareValues(arena: Uint8Array, offsets: Int32Array, a: number, b: num
 }
 
 /**
- * Sorts a dictionary's values into byte order and rewrites `codes` (first-seen codes) in
- * place to match. Values are decoded to strings once each, from the sorted bytes.
+ * A dictionary's values sorted into byte order: `newCode[old]` is the rank of value `old`.
  */
-function sortedColumn({ arena, offsets }: ByteDictionarySnapshot, codes: Int32Array): DictColumn {
+function sortDictionary(dict: ByteDictionarySnapshot): { sorted: ByteDictionarySnapshot; newCode: Int32Array } {
+  const { arena, offsets } = dict;
   const n = offsets.length - 1;
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((x, y) => compareValues(arena, offsets, x, y));
+  const order = byteOrder(dict);
   const newCode = new Int32Array(n);
   const sortedOffsets = new Int32Array(n + 1);
   const sorted = new Uint8Array(arena.length);
@@ -87,8 +85,14 @@ function sortedColumn({ arena, offsets }: ByteDictionarySnapshot, codes: Int32Ar
     sorted.set(arena.subarray(offsets[old], offsets[old + 1]), sortedOffsets[rank]);
     sortedOffsets[rank + 1] = sortedOffsets[rank] + offsets[old + 1] - offsets[old];
   }
+  return { sorted: { arena: sorted, offsets: sortedOffsets }, newCode };
+}
+
+/** Sorts a dictionary into byte order and rewrites `codes` (-1 = null) in place to match. */
+function sortedColumn(dict: ByteDictionarySnapshot, codes: Int32Array): DictColumn {
+  const { sorted, newCode } = sortDictionary(dict);
   for (let i = 0; i < codes.length; i++) if (codes[i] >= 0) codes[i] = newCode[codes[i]];
-  return dictColumn(codes, { arena: sorted, offsets: sortedOffsets });
+  return dictColumn(codes, sorted);
 }
 
 export interface CanonicalEventInput {
@@ -103,80 +107,145 @@ export interface CanonicalEventInput {
 }
 
 /**
+ * One column of a chunk: codes in the chunk's own dictionary plus `remap` to this day's
+ * (first-seen) codes (null: the codes are the day's already), or one code for every row
+ * (tenant, surface of a parsed block).
+ */
+type ChunkColumn = { codes: Int32Array; remap: Int32Array | null } | { code: number };
+
+/** Rows appended together (a parsed block, a whole day, or events added one by one). */
+interface Chunk {
+  rows: number;
+  ts: Float64Array;
+  rank: Int32Array;
+  columns: ChunkColumn[];
+}
+
+/**
  * Collects a day's validated events in raw input order, from parsed blocks (ingest) or
  * one event at a time (tests, tools). Ids are interned as bytes; '' user/request is null.
+ *
+ * Blocks are kept as they arrive (their arrays are not copied): each block's dictionary is
+ * looked up once, value by value, in the day's dictionary (first-seen codes), which gives
+ * the block's remap. `finish` sorts the day's dictionaries and writes every row's final
+ * code (remap, then rank) straight into exact-size columns: one pass, one copy.
  */
 export class CanonicalDayBuilder {
-  private readonly ts = new GrowableColumn(new Float64Array(1024));
-  private readonly rank = new GrowableColumn(new Int32Array(1024));
-  private readonly codes = Array.from({ length: 6 }, () => new GrowableColumn(new Int32Array(1024)));
+  private readonly chunks: Chunk[] = [];
   private readonly dicts = Array.from({ length: 6 }, () => new ByteDictionary());
+  private rowCount = 0;
+  /** Events added one by one, not yet a chunk. */
+  private open: {
+    ts: GrowableColumn<Float64Array>;
+    rank: GrowableColumn<Int32Array>;
+    codes: Array<GrowableColumn<Int32Array>>;
+  } | null = null;
 
   get rows(): number {
-    return this.ts.length;
+    return this.rowCount;
   }
 
   add(e: CanonicalEventInput): void {
-    this.ts.push(e.tsMicros);
-    this.rank.push(e.rank);
+    const open = (this.open ??= {
+      ts: new GrowableColumn(new Float64Array(1024)),
+      rank: new GrowableColumn(new Int32Array(1024)),
+      codes: Array.from({ length: 6 }, () => new GrowableColumn(new Int32Array(1024))),
+    });
+    open.ts.push(e.tsMicros);
+    open.rank.push(e.rank);
     const ids = [e.tenant, e.surface, e.sessionId, e.itemId, e.userId, e.requestId];
     for (let k = 0; k < 6; k++) {
       const bytes = Buffer.from(ids[k]);
-      this.codes[k].push(k >= 4 && bytes.length === 0 ? -1 : this.dicts[k].codeOf(bytes, 0, bytes.length));
+      open.codes[k].push(k >= 4 && bytes.length === 0 ? -1 : this.dicts[k].codeOf(bytes, 0, bytes.length));
     }
+    this.rowCount++;
+  }
+
+  /** Turns the events added one by one into a chunk (their codes are already the day's). */
+  private closeOpen(): void {
+    const open = this.open;
+    if (!open) return;
+    this.open = null;
+    this.chunks.push({
+      rows: open.ts.length,
+      ts: open.ts.finish(),
+      rank: open.rank.finish(),
+      columns: open.codes.map((c) => ({ codes: c.finish(), remap: null })),
+    });
   }
 
   /**
    * Appends a block parsed by BlockScanner (in block order = raw input order; the scanner
-   * kept only events of `tenant`/`surface`). Its local codes are remapped through this
-   * day's dictionaries, one byte-hash lookup per distinct value of the block.
+   * kept only events of `tenant`/`surface`). Its arrays are kept, not copied; its
+   * dictionary is looked up in the day's now (one byte-hash lookup per distinct value of
+   * the block), its codes are rewritten once, at finish.
    */
   addBlock(block: ParsedBlock, tenant: string, surface: string): void {
     const n = block.tsMicros.length;
     if (n === 0) return;
-    const scope = [Buffer.from(tenant), Buffer.from(surface)].map((b, k) => this.dicts[k].codeOf(b, 0, b.length));
-    this.ts.append(block.tsMicros);
-    this.rank.append(block.rank);
-    this.codes[0].fill(scope[0], n);
-    this.codes[1].fill(scope[1], n);
-    const columns = [block.session, block.item, block.user, block.request];
-    for (let k = 0; k < 4; k++) this.appendRemapped(k + 2, columns[k].codes, columns[k].dict, n);
+    this.closeOpen();
+    const scope = [Buffer.from(tenant), Buffer.from(surface)].map((b, k) => ({ code: this.dicts[k].codeOf(b, 0, b.length) }));
+    const columns = [block.session, block.item, block.user, block.request].map((c, k) => this.remapped(k + 2, c.codes, c.dict));
+    this.chunks.push({ rows: n, ts: block.tsMicros, rank: block.rank, columns: [...scope, ...columns] });
+    this.rowCount += n;
   }
 
   /** Appends a whole day (rolling windows): its dictionaries are remapped like a block's. */
   addDay(day: CanonicalDay): void {
     const n = day.rows;
     if (n === 0) return;
-    this.ts.append(day.tsMicros);
-    this.rank.append(day.rank);
-    const columns = [day.tenant, day.surface, day.session, day.item, day.user, day.request];
-    for (let k = 0; k < 6; k++) this.appendRemapped(k, columns[k].codes, columns[k].utf8, n);
+    this.closeOpen();
+    const columns = [day.tenant, day.surface, day.session, day.item, day.user, day.request].map((c, k) => this.remapped(k, c.codes, c.utf8));
+    this.chunks.push({ rows: n, ts: day.tsMicros, rank: day.rank, columns });
+    this.rowCount += n;
   }
 
-  /** Appends `n` codes of column k given in a foreign dictionary, remapped to this one. */
-  private appendRemapped(k: number, codes: Int32Array, dict: ByteDictionarySnapshot, n: number): void {
+  /** Column k of a chunk whose codes index `dict`: its remap into this day's dictionary. */
+  private remapped(k: number, codes: Int32Array, dict: ByteDictionarySnapshot): ChunkColumn {
     const { arena, offsets } = dict;
     const remap = new Int32Array(offsets.length - 1);
     for (let i = 0; i < remap.length; i++) remap[i] = this.dicts[k].codeOf(arena, offsets[i], offsets[i + 1]);
-    const column = this.codes[k];
-    const out = column.reserve(n);
-    const at = column.length;
-    for (let i = 0; i < n; i++) out[at + i] = codes[i] < 0 ? -1 : remap[codes[i]];
-    column.length += n;
+    return { codes, remap };
   }
 
   finish(): CanonicalDay {
-    const col = (k: number) => sortedColumn(this.dicts[k].snapshot(), this.codes[k].finish());
+    this.closeOpen();
+    const rows = this.rowCount;
+    const ts = new Float64Array(rows);
+    const rank = new Int32Array(rows);
+    let at = 0;
+    for (const c of this.chunks) {
+      ts.set(c.ts, at);
+      rank.set(c.rank, at);
+      at += c.rows;
+    }
+    const col = (k: number): DictColumn => {
+      const { sorted, newCode } = sortDictionary(this.dicts[k].snapshot());
+      const codes = new Int32Array(rows);
+      let at = 0;
+      for (const chunk of this.chunks) {
+        const c = chunk.columns[k];
+        if ('code' in c) codes.fill(newCode[c.code], at, at + chunk.rows);
+        else {
+          // The chunk's codes to final ranks in one step: rank of the day's code of each value.
+          const final = c.remap ? c.remap.map((code) => newCode[code]) : newCode;
+          const src = c.codes;
+          for (let i = 0; i < chunk.rows; i++) codes[at + i] = src[i] < 0 ? -1 : final[src[i]];
+        }
+        at += chunk.rows;
+      }
+      return dictColumn(codes, sorted);
+    };
     return {
-      rows: this.ts.length,
-      tsMicros: this.ts.finish(),
+      rows,
+      tsMicros: ts,
       tenant: col(0),
       surface: col(1),
       session: col(2),
       item: col(3),
       user: col(4),
       request: col(5),
-      rank: this.rank.finish(),
+      rank,
     };
   }
 }
@@ -185,23 +254,26 @@ export class CanonicalDayBuilder {
 
 const TWO_32 = 4294967296;
 
-/** Arrow validity bitmap of `values[i] >= 0` (padded to 8 bytes); null bitmap omitted when nothing is null. */
-function validityOfNonNegative(values: Int32Array): { nullCount: number; nullBitmap?: Uint8Array } {
+/**
+ * An Int32 column where -1 is null, as Arrow buffers: the values as they are when nothing
+ * is null (the common case: one scan, no copy); otherwise a validity bitmap (padded to 8
+ * bytes) and a copy with 0 in null slots (a valid value/index, as Arrow readers expect).
+ */
+function nullableInt32(values: Int32Array): { data: Int32Array; nullCount: number; nullBitmap?: Uint8Array } {
   const n = values.length;
+  let first = 0;
+  while (first < n && values[first] >= 0) first++;
+  if (first === n) return { data: values, nullCount: 0 };
   const bitmap = new Uint8Array(((n + 63) >> 6) << 3);
+  const data = new Int32Array(n);
   let nullCount = 0;
   for (let i = 0; i < n; i++) {
-    if (values[i] >= 0) bitmap[i >> 3] |= 1 << (i & 7);
-    else nullCount++;
+    if (values[i] >= 0) {
+      bitmap[i >> 3] |= 1 << (i & 7);
+      data[i] = values[i];
+    } else nullCount++;
   }
-  return nullCount ? { nullCount, nullBitmap: bitmap } : { nullCount: 0 };
-}
-
-/** Null slots (-1) carry 0 on disk, a valid value/index, as Arrow readers expect. */
-function zeroNulls(values: Int32Array): Int32Array {
-  const out = new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = values[i] < 0 ? 0 : values[i];
-  return out;
+  return { data, nullCount, nullBitmap: bitmap };
 }
 
 function dictionaryData(col: DictColumn, id: number): A.Data {
@@ -210,7 +282,7 @@ function dictionaryData(col: DictColumn, id: number): A.Data {
     A.makeData({ type: new A.Utf8(), length: offsets.length - 1, nullCount: 0, valueOffsets: offsets, data: arena }),
   );
   const type = new A.Dictionary(new A.Utf8(), new A.Int32(), id);
-  return A.makeData({ type, length: col.codes.length, ...validityOfNonNegative(col.codes), data: zeroNulls(col.codes), dictionary });
+  return A.makeData({ type, length: col.codes.length, ...nullableInt32(col.codes), dictionary });
 }
 
 /** Encodes a day as Arrow IPC file bytes (one record batch). */
@@ -229,7 +301,7 @@ export function encodeCanonical(day: CanonicalDay): Uint8Array {
     nullCount: 0,
     data: new BigInt64Array(tsWords.buffer),
   });
-  const rank = A.makeData({ type: new A.Int32(), length: n, ...validityOfNonNegative(day.rank), data: zeroNulls(day.rank) });
+  const rank = A.makeData({ type: new A.Int32(), length: n, ...nullableInt32(day.rank) });
   const table = new A.Table({
     ts: A.makeVector(ts),
     tenant: A.makeVector(dictionaryData(day.tenant, 0)),

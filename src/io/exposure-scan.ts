@@ -93,6 +93,12 @@ export class BlockScanner {
   private readonly valStart = new Int32Array(F.N);
   private readonly valEnd = new Int32Array(F.N);
   private readonly valNum = new Float64Array(F.N);
+  // The previous fast-path event's id spans in `block` and their codes, per column: ids
+  // repeat on consecutive lines (a session's events, a user's sessions), and comparing a
+  // few bytes with the line before is cheaper than a dictionary lookup. Reset per block.
+  private readonly prevStart = new Int32Array(4);
+  private readonly prevEnd = new Int32Array(4);
+  private readonly prevCode = new Int32Array(4).fill(-1);
 
   constructor(private readonly p: ScanParams) {
     this.tenantBytes = Buffer.from(p.tenant);
@@ -105,6 +111,7 @@ export class BlockScanner {
    */
   scan(block: Buffer): { line: number; rule: string } | null {
     const blockIsUtf8 = isUtf8(block);
+    this.prevCode.fill(-1); // spans of another buffer mean nothing here
     let start = 0;
     while (start < block.length) {
       let nl = block.indexOf(0x0a, start);
@@ -164,7 +171,7 @@ export class BlockScanner {
    */
   private fastLine(b: Buffer, s: number, e: number): boolean {
     let i = s;
-    while (i < e && isWs(b[i])) i++;
+    while (i < e && b[i] <= 0x20 && isWs(b[i])) i++;
     if (i === e) {
       // Only JSON white space: blank. (Other blank lines take the slow path.)
       return true;
@@ -174,29 +181,24 @@ export class BlockScanner {
     const ve = this.valEnd;
     vs.fill(-1);
     i++;
-    while (i < e && isWs(b[i])) i++;
+    while (i < e && b[i] <= 0x20 && isWs(b[i])) i++;
     if (b[i] === 0x7d) return false;
     for (;;) {
       if (b[i] !== 0x22) return false;
       const ks = ++i;
-      while (i < e && b[i] !== 0x22) {
-        if (b[i] === 0x5c || b[i] < 0x20) return false;
-        i++;
-      }
+      const field = knownKey(b, ks, e);
+      if (field >= 0) i += FIELD_BYTES[field].length;
+      else for (let c = b[i]; c !== 0x22; c = b[++i]) if (c === 0x5c || c < 0x20 || i >= e) return false;
       if (i >= e) return false;
-      const field = fieldOf(b, ks, i);
       i++;
-      while (i < e && isWs(b[i])) i++;
+      while (i < e && b[i] <= 0x20 && isWs(b[i])) i++;
       if (b[i] !== 0x3a) return false;
       i++;
-      while (i < e && isWs(b[i])) i++;
+      while (i < e && b[i] <= 0x20 && isWs(b[i])) i++;
       const c = b[i];
       if (c === 0x22) {
         const s0 = ++i;
-        while (i < e && b[i] !== 0x22) {
-          if (b[i] === 0x5c || b[i] < 0x20) return false;
-          i++;
-        }
+        for (let c = b[i]; c !== 0x22; c = b[++i]) if (c === 0x5c || c < 0x20 || i >= e) return false;
         if (i >= e) return false;
         if (field === F.V || field === F.RANK) return false;
         if (field >= 0) {
@@ -229,25 +231,29 @@ export class BlockScanner {
       } else if (field < 0 && c === 0x74 && b[i + 1] === 0x72 && b[i + 2] === 0x75 && b[i + 3] === 0x65) i += 4;
       else if (field < 0 && c === 0x66 && b[i + 1] === 0x61 && b[i + 2] === 0x6c && b[i + 3] === 0x73 && b[i + 4] === 0x65) i += 5;
       else return false;
-      while (i < e && isWs(b[i])) i++;
+      while (i < e && b[i] <= 0x20 && isWs(b[i])) i++;
       if (b[i] === 0x2c) {
         i++;
-        while (i < e && isWs(b[i])) i++;
+        while (i < e && b[i] <= 0x20 && isWs(b[i])) i++;
         continue;
       }
       if (b[i] === 0x7d) break;
       return false;
     }
     i++;
-    while (i < e && isWs(b[i])) i++;
+    while (i < e && b[i] <= 0x20 && isWs(b[i])) i++;
     if (i !== e) return false;
 
     // Validation: anything unusual goes to the slow path, which names the rule.
     if (vs[F.V] < 0 || this.valNum[F.V] !== 1) return false;
     if (vs[F.TS] < 0) return false;
-    const ts = parseRfc3339Micros(b.toString('latin1', vs[F.TS], ve[F.TS]));
-    if (ts === null) return false;
-    for (const f of [F.TENANT, F.SURFACE, F.SESSION, F.ITEM, F.USER, F.REQUEST]) {
+    let ts = utcTsMicros(b, vs[F.TS], ve[F.TS]);
+    if (Number.isNaN(ts)) {
+      const parsed = parseRfc3339Micros(b.toString('latin1', vs[F.TS], ve[F.TS]));
+      if (parsed === null) return false;
+      ts = parsed;
+    }
+    for (let f = F.TENANT; f <= F.REQUEST; f++) {
       if (vs[f] === -1 || vs[f] === -2) {
         if (f < F.USER) return false; // required
         vs[f] = ve[f] = s; // absent or null optional id: empty
@@ -277,7 +283,18 @@ export class BlockScanner {
       this.rank.push(rank);
       for (let k = 0; k < 4; k++) {
         const f = F.SESSION + k;
-        this.codes[k].push(k >= 2 && vs[f] === ve[f] ? -1 : this.dicts[k].codeOf(b, vs[f], ve[f]));
+        const a = vs[f];
+        const z = ve[f];
+        let code: number;
+        if (k >= 2 && a === z) code = -1;
+        else if (this.prevCode[k] >= 0 && equalSpans(b, a, z, this.prevStart[k], this.prevEnd[k])) code = this.prevCode[k];
+        else {
+          code = this.dicts[k].codeOf(b, a, z);
+          this.prevStart[k] = a;
+          this.prevEnd[k] = z;
+          this.prevCode[k] = code;
+        }
+        this.codes[k].push(code);
       }
     }
     return true;
@@ -301,16 +318,91 @@ export class BlockScanner {
   }
 }
 
-function fieldOf(b: Buffer, s: number, e: number): number {
-  const len = e - s;
-  for (let f = 0; f < F.N; f++) {
-    const name = FIELD_BYTES[f];
-    if (name.length !== len) continue;
-    let k = 0;
-    while (k < len && b[s + k] === name[k]) k++;
-    if (k === len) return f;
+/** The known field whose quoted name (closing quote included) starts at b[s], or -1. */
+function knownKey(b: Buffer, s: number, e: number): number {
+  let f: number;
+  switch (b[s]) {
+    case 0x76 /* v */:
+      f = F.V;
+      break;
+    case 0x74 /* t */:
+      f = b[s + 1] === 0x73 ? F.TS : F.TENANT;
+      break;
+    case 0x73 /* s */:
+      f = b[s + 1] === 0x75 ? F.SURFACE : F.SESSION;
+      break;
+    case 0x69 /* i */:
+      f = F.ITEM;
+      break;
+    case 0x75 /* u */:
+      f = F.USER;
+      break;
+    case 0x72 /* r */:
+      f = b[s + 1] === 0x65 ? F.REQUEST : F.RANK;
+      break;
+    default:
+      return -1;
   }
-  return -1;
+  const name = FIELD_BYTES[f];
+  if (s + name.length >= e || b[s + name.length] !== 0x22) return -1;
+  for (let k = 1; k < name.length; k++) if (b[s + k] !== name[k]) return -1;
+  return f;
+}
+
+/** Whether b[s, e) and b[ps, pe) hold the same bytes. */
+function equalSpans(b: Buffer, s: number, e: number, ps: number, pe: number): boolean {
+  if (e - s !== pe - ps) return false;
+  for (let k = 0; k < e - s; k++) if (b[s + k] !== b[ps + k]) return false;
+  return true;
+}
+
+/** Digits b[i], b[i+1] as a number, or a negative number when either is not a digit. */
+function twoDigits(b: Buffer, i: number): number {
+  const h = b[i] - 0x30;
+  const l = b[i + 1] - 0x30;
+  return h >= 0 && h <= 9 && l >= 0 && l <= 9 ? h * 10 + l : -1;
+}
+
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * The common timestamp form, straight from bytes: `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with
+ * years 1970..2199, as epoch microseconds (fraction digits beyond 6 truncated, as
+ * parseRfc3339Micros). NaN for anything else, which parseRfc3339Micros then decides.
+ */
+function utcTsMicros(b: Buffer, s: number, e: number): number {
+  if (e - s < 20 || b[s + 4] !== 0x2d || b[s + 7] !== 0x2d || b[s + 10] !== 0x54 || b[s + 13] !== 0x3a || b[s + 16] !== 0x3a) return NaN;
+  const y1 = twoDigits(b, s);
+  const y2 = twoDigits(b, s + 2);
+  const month = twoDigits(b, s + 5);
+  const day = twoDigits(b, s + 8);
+  const hour = twoDigits(b, s + 11);
+  const minute = twoDigits(b, s + 14);
+  const second = twoDigits(b, s + 17);
+  if (y1 < 19 || y1 > 21 || y2 < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return NaN;
+  const year = y1 * 100 + y2;
+  if (year < 1970) return NaN;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > DAYS_IN_MONTH[month] + (leap ? 1 : 0)) return NaN;
+  let i = s + 19;
+  let frac = 0;
+  if (b[i] === 0x2e) {
+    const f0 = ++i;
+    while (i < e && b[i] >= 0x30 && b[i] <= 0x39) {
+      if (i - f0 < 6) frac = frac * 10 + (b[i] - 0x30);
+      i++;
+    }
+    if (i === f0) return NaN;
+    for (let k = i - f0; k < 6; k++) frac *= 10;
+  }
+  if (i !== e - 1 || b[i] !== 0x5a /* Z */) return NaN;
+  // Days since 1970-01-01 (H. Hinnant's days_from_civil; years >= 1970, so no negative eras).
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const days = era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+  return (days * 86400 + hour * 3600 + minute * 60 + second) * 1_000_000 + frac;
 }
 
 function equalBytes(b: Buffer, s: number, e: number, want: Buffer): boolean {

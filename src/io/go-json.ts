@@ -180,8 +180,12 @@ export class JsonWriter {
     this.ensure(n);
     const buf = this.buf;
     let pos = this.pos;
-    // Ids and keys are short: a plain loop beats a native copy plus a subarray allocation.
-    if (n <= 64) for (let i = start; i < end; i++) buf[pos++] = b[i];
+    // A whole template of some length (pretty indentation) is one native copy; ids and
+    // keys are short: a plain loop beats a native copy plus a subarray allocation.
+    if (n >= 16 && start === 0 && end === b.length) {
+      buf.set(b, pos);
+      pos += n;
+    } else if (n <= 64) for (let i = start; i < end; i++) buf[pos++] = b[i];
     else {
       buf.set(b.subarray(start, end), pos);
       pos += n;

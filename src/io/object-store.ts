@@ -10,7 +10,7 @@ import { recomputeVersion } from './artifact-codec';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ioError, notFound, unsupported } from '../errors';
-import { pathSegment, writeFileExclusiveAtomic } from './atomic';
+import { fsyncDir, pathSegment, writeFileExclusiveAtomic } from './atomic';
 
 export interface ObjectStore {
   /** The URI a key has (or will have) in this store, as written into records and manifests. */
@@ -24,6 +24,12 @@ export interface ObjectStore {
   /** The bytes of a blob; E_NOT_FOUND when it does not exist. */
   get(uri: string): Promise<Uint8Array>;
   exists(uri: string): Promise<boolean>;
+  /**
+   * Optional fast path for a blob already complete and fsynced in a local file: stores it
+   * under `key` without copying its bytes. Returns null when it cannot (the key exists, or
+   * the file cannot be linked there); the caller then uses `put`.
+   */
+  putFile?(key: string, file: string): Promise<{ uri: string } | null>;
 }
 
 /** `<tenant>/<surface>/<type>/<version>.json`; each part must be a plain path segment. */
@@ -37,6 +43,9 @@ export function objectKey(tenant: string, surface: string, type: string, version
 }
 
 const FILE_SCHEME = 'file://';
+
+/** link(2) errors that mean "copy instead": the key exists, another device, no hard links here. */
+const CANNOT_LINK = new Set(['EEXIST', 'EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
 
 export class FsObjectStore implements ObjectStore {
   /** Absolute folder holding the blobs (resolved once, against the working directory). */
@@ -77,6 +86,36 @@ export class FsObjectStore implements ObjectStore {
       );
     }
     return { uri, created: false };
+  }
+
+  /**
+   * Hard-links `file` (complete and fsynced by its writer: a staged blob) into the store.
+   * `link` fails instead of replacing, so an existing blob is never touched, and the new
+   * name appears with the whole content or not at all; the folder is fsynced after. The
+   * blob then shares its inode with `file`, made read-only: our writers replace files by
+   * rename, never in place, so a later re-staging gives the staging name a new inode and
+   * the blob stays.
+   * Null when the key exists (put() then compares the contents) or the file system cannot
+   * link there (another device, no hard links): put() copies.
+   */
+  async putFile(key: string, file: string): Promise<{ uri: string } | null> {
+    const target = this.pathFor(key);
+    try {
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await fs.link(file, target);
+    } catch (err) {
+      if (CANNOT_LINK.has((err as NodeJS.ErrnoException).code ?? '')) return null;
+      throw ioError('write', target, err);
+    }
+    try {
+      // Read-only from now on, under both names: an in-place edit of the staged file would
+      // otherwise reach the immutable blob. (Best effort: a file system may refuse.)
+      await fs.chmod(target, 0o444).catch(() => undefined);
+      await fsyncDir(path.dirname(target));
+    } catch (err) {
+      throw ioError('write', target, err);
+    }
+    return { uri: FILE_SCHEME + target };
   }
 
   async get(uri: string): Promise<Uint8Array> {

@@ -28,14 +28,39 @@ export function sessionSeqRows(
       for (let j = lo + 1; j < hi; j++) counter.add(userItems[j]);
     } else {
       const n = hi - lo;
-      if (order.length < n) order = new Int32Array(n * 2);
-      const view = order.subarray(0, n);
-      for (let i = 0; i < n; i++) view[i] = lo + i;
-      // Index tie-break keeps canonical row order for equal timestamps (a stable sort).
-      view.sort((x, y) => userTs[x] - userTs[y] || x - y);
-      for (let i = 1; i < n; i++) counter.add(userItems[view[i]]);
+      if (order.length < 2 * n) order = new Int32Array(n * 4);
+      const sorted = stableSortByTs(order, lo, n, userTs);
+      for (let i = 1; i < n; i++) counter.add(userItems[sorted[i]]);
     }
     counter.flushRow(out, u, 1, maxItemsPerUser, true);
   }
   return out.finish();
+}
+
+/**
+ * Rows lo .. lo+n-1 ordered by userTs, equal timestamps in row order (stable): a
+ * bottom-up merge sort over two halves of `scratch` (at least 2n long), with the
+ * comparisons inline. Returns the view holding the result.
+ */
+function stableSortByTs(scratch: Int32Array, lo: number, n: number, userTs: Float64Array): Int32Array {
+  let src = scratch.subarray(0, n);
+  let dst = scratch.subarray(n, 2 * n);
+  for (let i = 0; i < n; i++) src[i] = lo + i;
+  for (let width = 1; width < n; width *= 2) {
+    for (let start = 0; start < n; start += 2 * width) {
+      const mid = Math.min(start + width, n);
+      const end = Math.min(start + 2 * width, n);
+      let a = start;
+      let b = mid;
+      let k = start;
+      // Take from the left run unless the right one is strictly earlier: stable.
+      while (a < mid && b < end) dst[k++] = userTs[src[b]] < userTs[src[a]] ? src[b++] : src[a++];
+      while (a < mid) dst[k++] = src[a++];
+      while (b < end) dst[k++] = src[b++];
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
 }

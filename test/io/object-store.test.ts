@@ -98,6 +98,32 @@ describe('FsObjectStore', () => {
     expect((await fsp.readdir(path.dirname(uri.slice('file://'.length))))).toEqual(['abc123.json']);
   });
 
+  it('putFile links a staged file into the store (same inode, no copy); re-staging by rename leaves the blob as it was', async () => {
+    const store = new FsObjectStore(path.join(dir, 'store'));
+    const staged = path.join(dir, 'staged.json');
+    await fsp.writeFile(staged, artifact('2026-01-02T00:00:00Z'));
+    const key = objectKey('demo', 'home', 'popularity', 'abc123');
+    const linked = await store.putFile(key, staged);
+    expect(linked).toEqual({ uri: store.uriFor(key) });
+    const file = linked!.uri.slice('file://'.length);
+    expect((await fsp.stat(file)).ino).toBe((await fsp.stat(staged)).ino);
+    expect((await fsp.stat(file)).mode & 0o222).toBe(0); // read-only under both names
+    // Writers replace a staged file by rename (a new inode): the stored blob is untouched.
+    await fsp.writeFile(staged + '.tmp', 'another build');
+    await fsp.rename(staged + '.tmp', staged);
+    expect(textOf(await store.get(linked!.uri))).toBe(artifact('2026-01-02T00:00:00Z'));
+  });
+
+  it('putFile returns null for an existing key and leaves the stored blob alone', async () => {
+    const store = new FsObjectStore(dir);
+    const key = objectKey('demo', 'home', 'popularity', 'abc123');
+    const { uri } = await store.put(key, bytesOf('first'));
+    const staged = path.join(dir, 'staged.json');
+    await fsp.writeFile(staged, 'second');
+    expect(await store.putFile(key, staged)).toBeNull();
+    expect(textOf(await store.get(uri))).toBe('first');
+  });
+
   it('reports a missing blob as E_NOT_FOUND and exists() false', async () => {
     const store = new FsObjectStore(dir);
     const uri = store.uriFor(objectKey('demo', 'home', 'cooc', 'nope'));
