@@ -24,7 +24,7 @@ import { parseBlock } from '../src/io/exposure-scan';
 import { parseExposureLine } from '../src/io/exposure';
 import { QuotedStrings } from '../src/io/go-json';
 import { readLineBlocks } from '../src/io/lines';
-import { coocRows } from '../src/kernels/cooc';
+import { coocRows, itemRange } from '../src/kernels/cooc';
 import { implicitRows } from '../src/kernels/implicit';
 import { itemCounts } from '../src/kernels/popularity';
 import { sessionSeqRows } from '../src/kernels/session-seq';
@@ -124,7 +124,7 @@ async function kernels(): Promise<KernelFigure[]> {
     [`arrow: decode partition`, () => decodeCanonical(ipc, 'bench'), n],
     [`index: sessions and users (CSR)`, () => indexDay(day), n],
     [`popularity: counts + rank`, () => rankPositive(itemCounts(day.item.codes, index.nItems), 1000), n],
-    [`cooc: all items, support 2, 50 neighbours`, () => coocRows(index.sessions, 0, index.nItems, 2, 50), n],
+    [`cooc: all items, support 2, 50 neighbours`, () => coocRows(index.sessions, itemRange(0, index.nItems), 2, 50), n],
     [`implicit: all users, 500 per user`, () => implicitRows(index.userOffsets, index.userItems, index.nItems, 0, index.nUsers, 500), n],
     [`session_seq: all users, 500 per user`, () => sessionSeqRows(index.userOffsets, index.userItems, index.userTs, index.nItems, 0, index.nUsers, 500), n],
     [`top-k: rank ${index.nItems} items, k=1000`, () => rankCodes(candidates, index.itemCounts, index.nItems, 1000), null],

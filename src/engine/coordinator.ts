@@ -8,12 +8,13 @@
  * never need merging, so the output is the same for any worker count or shard size.
  */
 import type { CanonicalDay } from '../io/canonical';
-import { buildSessionItemIndex, coocItemWork, maxSessionItems, SessionItemIndex } from '../kernels/cooc';
+import { buildSessionItemIndex, coocCandidates, coocItemWork, itemRange, maxSessionItems, SessionItemIndex } from '../kernels/cooc';
+import { rankCodes } from '../kernels/topk';
 import { groupRows } from '../kernels/group';
 import { itemCounts } from '../kernels/popularity';
 import type { ScoredRows } from '../kernels/scored-rows';
 import type { ComputePool } from './pool';
-import { concatRows, planRanges, sharedInt32 } from './shards';
+import { concatRows, planRanges, sharedInt32, sortRowsByKey } from './shards';
 import type { ShardTask } from './worker/messages';
 import { ArtifactHeader, encodeArtifact, EncodedArtifact, FileArtifact, TypedPayload } from '../io/artifact-codec';
 import type { RowsPayload } from '../io/payloads';
@@ -74,6 +75,8 @@ export interface ComputeLimits {
   minCoocSupport: number;
   maxNeighborsPerItem: number;
   maxItemsPerUser: number;
+  /** cooc rows the artifact keeps (max_items_per_artifact): only those are computed. */
+  maxCoocRows: number;
 }
 
 export type EventKind = 'cooc' | 'implicit' | 'session_seq';
@@ -91,36 +94,65 @@ export async function computeRows(
   shardRows: number,
 ): Promise<ScoredRows> {
   const nShards = shardCount(index.events, shardRows);
-  let tasks: ShardTask[];
   if (kind === 'cooc') {
-    const ranges = planRanges(coocItemWork(index.sessions), nShards);
-    tasks = ranges.map(([lo, hi], shard) => ({
-      kind,
-      shard,
-      index: index.sessions,
-      lo,
-      hi,
-      minSupport: limits.minCoocSupport,
-      maxNeighbors: limits.maxNeighborsPerItem,
-    }));
-  } else {
-    const weights = new Float64Array(index.nUsers);
-    for (let u = 0; u < index.nUsers; u++) weights[u] = index.userOffsets[u + 1] - index.userOffsets[u];
-    tasks = planRanges(weights, nShards).map(([lo, hi], shard) => ({
-      kind,
-      shard,
-      nItems: index.nItems,
-      userOffsets: index.userOffsets,
-      userItems: index.userItems,
-      userTs: kind === 'session_seq' ? index.userTs : undefined,
-      lo,
-      hi,
-      maxItemsPerUser: limits.maxItemsPerUser,
-    }));
+    const rows = await coocRowsCapped(pool, index, limits, nShards);
+    faultPoint('after-compute');
+    return rows;
   }
+  const weights = new Float64Array(index.nUsers);
+  for (let u = 0; u < index.nUsers; u++) weights[u] = index.userOffsets[u + 1] - index.userOffsets[u];
+  const tasks: ShardTask[] = planRanges(weights, nShards).map(([lo, hi], shard) => ({
+    kind,
+    shard,
+    nItems: index.nItems,
+    userOffsets: index.userOffsets,
+    userItems: index.userItems,
+    userTs: kind === 'session_seq' ? index.userTs : undefined,
+    lo,
+    hi,
+    maxItemsPerUser: limits.maxItemsPerUser,
+  }));
   const rows = concatRows(await Promise.all(tasks.map((t) => pool.run(kind, t) as Promise<ScoredRows>)));
   faultPoint('after-compute');
   return rows;
+}
+
+/**
+ * The cooc rows the artifact can publish. SPEC §5 keeps at most `maxCoocRows` rows, those
+ * of the most exposed items (count desc, id asc) among items with a kept neighbour. With
+ * more items than that, rows are computed for candidates in that rank order, as many at a
+ * time as rows are still missing, until the cap is reached: the less exposed items, whose
+ * rows would be dropped, are never computed. Rows come back in item order.
+ */
+async function coocRowsCapped(pool: ComputePool, index: DayIndex, limits: ComputeLimits, nShards: number): Promise<ScoredRows> {
+  let shard = 0;
+  const rowsOf = async (items: Int32Array): Promise<ScoredRows> => {
+    const ranges = planRanges(coocItemWork(index.sessions, items), nShards);
+    const tasks: ShardTask[] = ranges.map(([lo, hi]) => ({
+      kind: 'cooc',
+      shard: shard++,
+      index: index.sessions,
+      items: items.slice(lo, hi),
+      minSupport: limits.minCoocSupport,
+      maxNeighbors: limits.maxNeighborsPerItem,
+    }));
+    return concatRows(await Promise.all(tasks.map((t) => pool.run('cooc', t) as Promise<ScoredRows>)));
+  };
+  if (index.nItems <= limits.maxCoocRows) return rowsOf(itemRange(0, index.nItems));
+
+  const candidates = coocCandidates(index.sessions, Math.max(1, limits.minCoocSupport));
+  const ranked = rankCodes(candidates, index.itemCounts, index.nItems, candidates.length);
+  const parts: ScoredRows[] = [];
+  let found = 0;
+  for (let at = 0; found < limits.maxCoocRows && at < ranked.length; ) {
+    // At most as many candidates as rows are missing: the cap is never overshot.
+    const chunk = ranked.slice(at, at + (limits.maxCoocRows - found)).sort();
+    at += chunk.length;
+    const rows = await rowsOf(chunk);
+    parts.push(rows);
+    found += rows.keys.length;
+  }
+  return sortRowsByKey(concatRows(parts));
 }
 
 /**

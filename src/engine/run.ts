@@ -472,6 +472,7 @@ export async function computeArtifacts(
     minCoocSupport: L.min_cooc_support,
     maxNeighborsPerItem: L.max_neighbors_per_item,
     maxItemsPerUser: L.max_items_per_user,
+    maxCoocRows: L.max_items_per_artifact,
   };
   const payloadOf = async (kind: ArtifactType, maxItemsPerRow: number): Promise<TypedPayload> => {
     switch (kind) {

@@ -54,3 +54,24 @@ export function concatRows(parts: ScoredRows[]): ScoredRows {
   }
   return { keys, offsets, codes, scores };
 }
+
+/** The same rows ordered by key (rows of several key ranges merged). */
+export function sortRowsByKey(rows: ScoredRows): ScoredRows {
+  const order = Int32Array.from(rows.keys.keys()).sort((a, b) => rows.keys[a] - rows.keys[b]);
+  const keys = new Int32Array(order.length);
+  const offsets = new Int32Array(order.length + 1);
+  const codes = new Int32Array(rows.codes.length);
+  const scores = new Int32Array(rows.scores.length);
+  let c = 0;
+  for (let k = 0; k < order.length; k++) {
+    const r = order[k];
+    const from = rows.offsets[r];
+    const to = rows.offsets[r + 1];
+    keys[k] = rows.keys[r];
+    codes.set(rows.codes.subarray(from, to), c);
+    scores.set(rows.scores.subarray(from, to), c);
+    c += to - from;
+    offsets[k + 1] = c;
+  }
+  return { keys, offsets, codes, scores };
+}

@@ -7,7 +7,7 @@ import { heapInt32, Int32Alloc } from './group';
  *
  * The session → distinct-items lists and their inverse (item → sessions) are built once
  * by the coordinator and shared read-only with every worker. A shard is a range of item
- * codes: the worker computes the complete neighbour row of each item in its range by
+ * codes (or, under a row cap, a list of them): the worker computes the complete neighbour row of each item by
  * walking that item's sessions, so rows never need merging across shards and the result
  * is the same for any number of shards. Work per item is the sum of the sizes of its
  * sessions; `coocItemWork` gives it so shards can be balanced.
@@ -71,30 +71,56 @@ export function maxSessionItems(index: SessionItemIndex): number {
   return max;
 }
 
-/** Cost of computing item i's row: the summed size of its sessions. */
-export function coocItemWork(index: SessionItemIndex): Float64Array {
-  const work = new Float64Array(index.nItems);
+/** Cost of computing the row of each of `items`: the summed size of its sessions. */
+export function coocItemWork(index: SessionItemIndex, items: Int32Array): Float64Array {
+  const work = new Float64Array(items.length);
   const { sessionOffsets, itemSessionOffsets, itemSessions } = index;
-  for (let i = 0; i < index.nItems; i++) {
+  for (let x = 0; x < items.length; x++) {
+    const i = items[x];
     let w = 0;
     for (let j = itemSessionOffsets[i]; j < itemSessionOffsets[i + 1]; j++) {
       const s = itemSessions[j];
       w += sessionOffsets[s + 1] - sessionOffsets[s];
     }
-    work[i] = w;
+    work[x] = w;
   }
   return work;
 }
 
 /**
- * Neighbour rows of items [itemLo, itemHi): neighbours with count >= minSupport, ranked
+ * Items that may have a row: those in at least `minCount` sessions with another item (a
+ * kept neighbour is seen in at least `minCount` sessions). Exact for minCount 1.
+ */
+export function coocCandidates(index: SessionItemIndex, minCount: number): Int32Array {
+  const { sessionOffsets, itemSessionOffsets, itemSessions } = index;
+  const out = new Int32Array(index.nItems);
+  let n = 0;
+  for (let i = 0; i < index.nItems; i++) {
+    let paired = 0;
+    for (let j = itemSessionOffsets[i]; j < itemSessionOffsets[i + 1] && paired < minCount; j++) {
+      const s = itemSessions[j];
+      if (sessionOffsets[s + 1] - sessionOffsets[s] > 1) paired++;
+    }
+    if (paired >= minCount) out[n++] = i;
+  }
+  return out.slice(0, n);
+}
+
+/** The codes lo..hi-1. */
+export function itemRange(lo: number, hi: number): Int32Array {
+  const out = new Int32Array(Math.max(0, hi - lo));
+  for (let i = 0; i < out.length; i++) out[i] = lo + i;
+  return out;
+}
+
+/**
+ * Neighbour rows of `items` (codes in ascending order): neighbours with count >= minSupport, ranked
  * (count desc, code asc), at most maxNeighbors. Items without a kept neighbour get no row.
  * Allocates one SparseCounter(nItems) plus the output.
  */
 export function coocRows(
   index: SessionItemIndex,
-  itemLo: number,
-  itemHi: number,
+  items: Int32Array,
   minSupport: number,
   maxNeighbors: number,
 ): ScoredRows {
@@ -102,7 +128,8 @@ export function coocRows(
   const counter = new SparseCounter(index.nItems);
   const out = new ScoredRowsBuilder();
   const minCount = Math.max(1, minSupport);
-  for (let a = itemLo; a < itemHi; a++) {
+  for (let x = 0; x < items.length; x++) {
+    const a = items[x];
     for (let j = itemSessionOffsets[a]; j < itemSessionOffsets[a + 1]; j++) {
       const s = itemSessions[j];
       for (let k = sessionOffsets[s]; k < sessionOffsets[s + 1]; k++) {

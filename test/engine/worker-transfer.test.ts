@@ -17,7 +17,7 @@ import { resultTransferList, ShardOutcome, ShardTask, taskTransferList } from '.
 import { CanonicalDayBuilder } from '../../src/io/canonical';
 import { parseBlock, ParseResult } from '../../src/io/exposure-scan';
 import { readLineBlocks } from '../../src/io/lines';
-import { coocRows } from '../../src/kernels/cooc';
+import { coocRows, itemRange } from '../../src/kernels/cooc';
 import { implicitRows } from '../../src/kernels/implicit';
 import type { ScoredRows } from '../../src/kernels/scored-rows';
 import { sessionSeqRows } from '../../src/kernels/session-seq';
@@ -66,7 +66,7 @@ function results(): Array<[string, ScoredRows | ParseResult]> {
   const ix = smallIndex();
   const anonymousOnly = RAW.split('\n').filter((l) => l && !/"user_id":"[^" \t\\]/.test(l)).join('\n') + '\n';
   return [
-    ['cooc', coocRows(ix.sessions, 0, ix.nItems, 1, 5)],
+    ['cooc', coocRows(ix.sessions, itemRange(0, ix.nItems), 1, 5)],
     ['implicit', implicitRows(ix.userOffsets, ix.userItems, ix.nItems, 0, ix.nUsers, 3)],
     ['session_seq', sessionSeqRows(ix.userOffsets, ix.userItems, ix.userTs, ix.nItems, 0, ix.nUsers, 3)],
     ['parse', parseBlock(Buffer.from(RAW), scanParams)],
@@ -118,7 +118,7 @@ describe('shard task transfer', () => {
     const ix = smallIndex();
     const shared = [ix.sessions.sessionOffsets, ix.sessions.sessionItems, ix.sessions.itemSessionOffsets, ix.sessions.itemSessions, ix.userOffsets, ix.userItems, ix.userTs];
     for (const a of shared) expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
-    const cooc: ShardTask = { kind: 'cooc', shard: 0, index: ix.sessions, lo: 0, hi: ix.nItems, minSupport: 1, maxNeighbors: 5 };
+    const cooc: ShardTask = { kind: 'cooc', shard: 0, index: ix.sessions, items: itemRange(0, ix.nItems), minSupport: 1, maxNeighbors: 5 };
     expect(taskTransferList(cooc)).toEqual([]);
   });
 

@@ -3,14 +3,15 @@
  * the naive reference (test/reference), on seeded adversarial days and limit settings
  * that make every cap and the cooc row selection bite.
  */
-import { describe, expect, it } from 'vitest';
-import { indexDay } from '../../src/engine/coordinator';
+import { afterAll, describe, expect, it } from 'vitest';
+import { computeRows, indexDay } from '../../src/engine/coordinator';
+import { ComputePool } from '../../src/engine/pool';
 import { concatRows } from '../../src/engine/shards';
 import { coocPayload, popularityPayload, userPayload } from '../../src/io/payloads';
 import { Payload, payloadValue } from '../../src/io/artifact-codec';
 import { CanonicalDay, CanonicalDayBuilder } from '../../src/io/canonical';
 import { QuotedStrings } from '../../src/io/go-json';
-import { coocRows } from '../../src/kernels/cooc';
+import { coocRows, itemRange } from '../../src/kernels/cooc';
 import { implicitRows } from '../../src/kernels/implicit';
 import { sessionSeqRows } from '../../src/kernels/session-seq';
 import { generateDayLines, Rng } from '../reference/generate';
@@ -60,7 +61,7 @@ function enginePayloads(day: CanonicalDay, L: RefLimits) {
   const payloads = {
     popularity: popularityPayload(index.itemCounts, items, L.max_items_per_artifact),
     cooc: coocPayload(
-      coocRows(index.sessions, 0, index.nItems, L.min_cooc_support, L.max_neighbors_per_item),
+      coocRows(index.sessions, itemRange(0, index.nItems), L.min_cooc_support, L.max_neighbors_per_item),
       index.itemCounts,
       items,
       L.max_items_per_artifact,
@@ -87,7 +88,7 @@ function enginePayloads(day: CanonicalDay, L: RefLimits) {
 function kernelRows(day: CanonicalDay, L: RefLimits, cuts: (n: number) => Array<[number, number]>) {
   const ix = indexDay(day);
   return {
-    cooc: concatRows(cuts(ix.nItems).map(([lo, hi]) => coocRows(ix.sessions, lo, hi, L.min_cooc_support, L.max_neighbors_per_item))),
+    cooc: concatRows(cuts(ix.nItems).map(([lo, hi]) => coocRows(ix.sessions, itemRange(lo, hi), L.min_cooc_support, L.max_neighbors_per_item))),
     implicit: concatRows(
       cuts(ix.nUsers).map(([lo, hi]) => implicitRows(ix.userOffsets, ix.userItems, ix.nItems, lo, hi, L.max_items_per_user)),
     ),
@@ -212,5 +213,39 @@ describe('kernels + payload builders vs the reference', () => {
     expect(onEdges).toBeGreaterThan(5);
     expect(singleEventUsers).toBeGreaterThan(10);
     expect(offsets).toBeGreaterThan(10);
+  });
+});
+
+describe('cooc on the pool under the artifact row cap (only the publishable rows computed) vs the reference', () => {
+  const pool = new ComputePool({ workers: 2, workerHeapMb: 256 });
+  afterAll(() => pool.close());
+
+  it.each(SEEDS.slice(0, 12))('seed %i: the capped cooc payload equals the reference for every limit setting and shard size', async (seed) => {
+    const rng = new Rng(seed);
+    const raw = generateDayLines(seed, {
+      tenant: TENANT,
+      surface: SURFACE,
+      day: DAY,
+      events: 80 + rng.int(400),
+      users: 3 + rng.int(15),
+      items: 4 + rng.int(30),
+      maxSessionEvents: 2 + rng.int(12),
+    });
+    const { events } = parseRawDay(raw, TENANT, SURFACE, DAY);
+    const day = canonicalOf(events);
+    const index = indexDay(day);
+    const items = new QuotedStrings(day.item.values);
+    for (const L of limitsFor(seed)) {
+      const limits = {
+        minCoocSupport: L.min_cooc_support,
+        maxNeighborsPerItem: L.max_neighbors_per_item,
+        maxItemsPerUser: L.max_items_per_user,
+        maxCoocRows: L.max_items_per_artifact,
+      };
+      const rows = await computeRows(pool, index, 'cooc', limits, 1 + rng.int(200));
+      expect(rows.keys.length, JSON.stringify(L)).toBeLessThanOrEqual(Math.max(0, L.max_items_per_artifact));
+      const got = payloadValue(coocPayload(rows, index.itemCounts, items, L.max_items_per_artifact));
+      expect(got, `cooc ${JSON.stringify(L)}`).toEqual(refCooc(events, L));
+    }
   });
 });

@@ -19,7 +19,7 @@ function runShard(task: ShardTask) {
     case 'encode':
       return encodeArtifactToFile(task.header, payloadOfSpec(task.spec), task.builtAt, task.stageDir);
     case 'cooc':
-      return coocRows(task.index, task.lo, task.hi, task.minSupport, task.maxNeighbors);
+      return coocRows(task.index, task.items, task.minSupport, task.maxNeighbors);
     case 'implicit':
       return implicitRows(task.userOffsets, task.userItems, task.nItems, task.lo, task.hi, task.maxItemsPerUser);
     case 'session_seq':

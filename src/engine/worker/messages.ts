@@ -19,8 +19,8 @@ export interface CoocTask {
   kind: 'cooc';
   shard: number;
   index: SessionItemIndex;
-  lo: number;
-  hi: number;
+  /** Item codes, ascending. */
+  items: Int32Array;
   minSupport: number;
   maxNeighbors: number;
 }
