@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ArtifactType } from '../config';
 import { join } from 'node:path';
 import { AtomicFileStream } from './atomic';
-import { compactFromPretty, JsonWriter } from './go-json';
+import { compactFromPretty, JsonCompactor, JsonWriter } from './go-json';
 
 export const ARTIFACT_PAYLOAD_FIELD: Readonly<Record<ArtifactType, string>> = {
   popularity: 'items',
@@ -49,9 +49,17 @@ export interface TypedPayload {
 export type Payload = readonly unknown[] | TypedPayload;
 
 const HASHED_BUILD: Build = { built_at: '', version: '' };
+/** The compact bytes of the hashed build section and the closing brace: how every version's hashed bytes end. */
+const HASHED_BUILD_TAIL = ',"build":{"built_at":"","version":""}}';
 
 /** Writes the artifact in the SPEC's field order. */
 function writeArtifact(w: JsonWriter, h: ArtifactHeader, payload: Payload, build: Build): void {
+  writeBody(w, h, payload);
+  writeBuild(w, build);
+}
+
+/** Everything before the build section: `{`, the header fields and the payload. */
+function writeBody(w: JsonWriter, h: ArtifactHeader, payload: Payload): void {
   w.beginObject();
   w.key('v').number(1);
   w.key('artifact_type').string(h.artifactType);
@@ -62,6 +70,10 @@ function writeArtifact(w: JsonWriter, h: ArtifactHeader, payload: Payload, build
   w.key(ARTIFACT_PAYLOAD_FIELD[h.artifactType]);
   if (Array.isArray(payload)) w.value(payload);
   else (payload as TypedPayload).write(w);
+}
+
+/** The build section, always last (splitBlob relies on it), the closing brace, and a flush. */
+function writeBuild(w: JsonWriter, build: Build): void {
   w.key('build').beginObject().key('built_at').string(build.built_at).key('version').string(build.version);
   if (build.source_hash) w.key('source_hash').string(build.source_hash);
   w.endObject().endObject();
@@ -113,24 +125,44 @@ export interface FileArtifact {
 /**
  * As encodeArtifact, but the blob streams into `<dir>/<version>.json` chunk by chunk
  * (AtomicFileStream): a large artifact is never held whole in memory.
+ *
+ * One encoding pass: the pretty bytes before the build section go to a temp file and the
+ * blob hash, and, compacted on the fly, to the version hash; the version then follows from
+ * the hashed build's compact tail, the build section is written last, and the temp file is
+ * committed under the version's name. `chunkSize` is the JSON writer's (tests use tiny ones).
  */
-export function encodeArtifactToFile(h: ArtifactHeader, payload: Payload, builtAt: string, dir: string): FileArtifact {
-  const hash = createHash('sha256');
-  writeArtifact(new JsonWriter(false, (c) => hash.update(c)), h, payload, HASHED_BUILD);
-  const version = hash.digest('hex');
-  const out = new AtomicFileStream(join(dir, `${version}.json`));
+export function encodeArtifactToFile(
+  h: ArtifactHeader,
+  payload: Payload,
+  builtAt: string,
+  dir: string,
+  chunkSize?: number,
+): FileArtifact {
+  const out = new AtomicFileStream(join(dir, 'artifact.json'));
   const blobHash = createHash('sha256');
+  const versionHash = createHash('sha256');
+  const compactor = new JsonCompactor();
+  let body = true;
+  let version: string;
   try {
     const sink = (c: Buffer) => {
       blobHash.update(c);
       out.write(c);
+      // The writer never touches a chunk again once handed over, and both uses above are
+      // done with it: compact it in place for the version hash.
+      if (body) versionHash.update(c.subarray(0, compactor.push(c, c)));
     };
-    writeArtifact(new JsonWriter(true, sink), h, payload, { built_at: builtAt, version, source_hash: version });
+    const w = new JsonWriter(true, sink, chunkSize);
+    writeBody(w, h, payload);
+    w.flush();
+    body = false;
+    version = versionHash.update(HASHED_BUILD_TAIL).digest('hex');
+    writeBuild(w, { built_at: builtAt, version, source_hash: version });
   } catch (err) {
     out.abort();
     throw err;
   }
-  out.commit();
+  out.commit(join(dir, `${version}.json`));
   return { version, path: out.target, size: out.size, sha256: blobHash.digest('hex') };
 }
 
@@ -172,7 +204,7 @@ export function splitBlob(blob: Uint8Array, payloadField: string): BlobParts | n
 }
 
 function versionOfCompact(compact: Buffer, buildAt: number): string {
-  return createHash('sha256').update(compact.subarray(0, buildAt)).update(',"build":{"built_at":"","version":""}}').digest('hex');
+  return createHash('sha256').update(compact.subarray(0, buildAt)).update(HASHED_BUILD_TAIL).digest('hex');
 }
 
 /**

@@ -114,13 +114,19 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
  * A file written chunk by chunk as its bytes are produced, then committed like
  * writeFileAtomic (temp file → fsync → rename → fsync folder). Synchronous, for worker
  * threads that encode large artifacts straight to disk instead of holding them in memory.
+ *
+ * The final name may be given at commit time when it depends on the bytes written (a
+ * content hash); it must be in the same folder as the name given to the constructor, which
+ * then only names the temp file.
  */
 export class AtomicFileStream {
   private readonly temp: string;
   private fd: number;
+  private _target: string;
   size = 0;
 
-  constructor(readonly target: string) {
+  constructor(target: string) {
+    this._target = target;
     try {
       fsSync.mkdirSync(path.dirname(target), { recursive: true });
       this.temp = tempPathFor(target);
@@ -140,7 +146,18 @@ export class AtomicFileStream {
     }
   }
 
-  commit(): void {
+  /** `<folder>/<name>` the file is (or will be) committed under. */
+  get target(): string {
+    return this._target;
+  }
+
+  /** Moves the file into place as `target` (by default the constructor's name). */
+  commit(target: string = this._target): void {
+    if (path.resolve(path.dirname(target)) !== path.resolve(path.dirname(this.temp))) {
+      this.abort();
+      throw usageError(`AtomicFileStream: ${target} is not in the folder of ${this._target}`);
+    }
+    this._target = target;
     try {
       fsSync.fsyncSync(this.fd);
       fsSync.closeSync(this.fd);

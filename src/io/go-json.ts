@@ -310,26 +310,71 @@ export function encodePretty(value: unknown): string {
 }
 
 /**
+ * Streaming form of compactFromPretty: drops the white space outside strings from JSON text
+ * handed over in chunks split anywhere (inside a string, between a backslash and the
+ * character it escapes, inside a multi-byte UTF-8 sequence). The string and escape state
+ * carries from one chunk to the next, so the concatenated output equals
+ * compactFromPretty of the concatenated input.
+ */
+export class JsonCompactor {
+  private inString = false;
+  /** The previous chunk ended on the backslash of an escape inside a string. */
+  private escaped = false;
+
+  /**
+   * Writes the compact bytes of `chunk` into `out` (at least chunk.length bytes; may be
+   * `chunk` itself, as the output never runs ahead of the input) and returns their count.
+   */
+  push(chunk: Uint8Array, out: Uint8Array): number {
+    const len = chunk.length;
+    let n = 0;
+    let i = 0;
+    let inString = this.inString;
+    if (this.escaped && len > 0) {
+      out[n++] = chunk[i++];
+      this.escaped = false;
+    }
+    // Two tight loops, one per state; the common bytes (> '"' outside strings, anything but
+    // '"' and '\\' inside) take one comparison each.
+    while (i < len) {
+      if (!inString) {
+        for (; i < len; i++) {
+          const b = chunk[i];
+          if (b > 0x22) out[n++] = b;
+          else if (b === 0x22) {
+            out[n++] = b;
+            i++;
+            inString = true;
+            break;
+          } else if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) out[n++] = b;
+        }
+      } else {
+        for (; i < len; i++) {
+          const b = chunk[i];
+          out[n++] = b;
+          if (b !== 0x22 && b !== 0x5c) continue;
+          if (b === 0x22) {
+            i++;
+            inString = false;
+            break;
+          }
+          // A backslash: the next byte (maybe in the next chunk) is copied as is, including \".
+          if (++i < len) out[n++] = chunk[i];
+          else this.escaped = true;
+        }
+      }
+    }
+    this.inString = inString;
+    return n;
+  }
+}
+
+/**
  * The compact form of JSON text in this module's layouts: drops the white space outside
  * strings in one byte pass (MarshalIndent output is Marshal output plus such white space).
  * Allocates one buffer of the input's size.
  */
 export function compactFromPretty(text: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(text.length);
-  let n = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const b = text[i];
-    if (inString) {
-      out[n++] = b;
-      if (b === 0x5c) out[n++] = text[++i]; // escaped char, including \"
-      else if (b === 0x22) inString = false;
-    } else if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) {
-      continue;
-    } else {
-      if (b === 0x22) inString = true;
-      out[n++] = b;
-    }
-  }
-  return out.subarray(0, n);
+  return out.subarray(0, new JsonCompactor().push(text, out));
 }
