@@ -12,17 +12,8 @@ import { ArtifactHeader, encodeArtifact, encodeArtifactToFile, Payload, recomput
 import { AtomicFileStream, isTempFile } from '../../src/io/atomic';
 import { compactFromPretty, encodeCompact, encodePretty, JsonCompactor, QuotedStrings } from '../../src/io/go-json';
 import { userPayload, coocPayload } from '../../src/io/payloads';
+import { mulberry32 as rng } from '../reference/generate';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Pieces that stress the compactor: escapes (\" \\ \n \u0026), a backslash before a closing
 // quote, white space inside strings, JSON-looking text, multi-byte UTF-8 and surrogate pairs.

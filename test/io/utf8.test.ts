@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compareUtf8 } from '../../src/io/utf8';
+import { mulberry32 as rng } from '../reference/generate';
 
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Code units/points around every boundary that matters: UTF-8 length changes, the
 // surrogate range, the BMP chars above it, astral chars, and lone surrogates.

@@ -111,6 +111,21 @@ function sharded(day: CanonicalDay, L: RefLimits, rng: Rng) {
   });
 }
 
+/** A seeded adversarial day (sizes from the seed) as reference events, and the seed's Rng for later choices. */
+function generatedDay(seed: number): { rng: Rng; events: RefEvent[] } {
+  const rng = new Rng(seed);
+  const raw = generateDayLines(seed, {
+    tenant: TENANT,
+    surface: SURFACE,
+    day: DAY,
+    events: 80 + rng.int(400),
+    users: 3 + rng.int(15),
+    items: 4 + rng.int(30),
+    maxSessionEvents: 2 + rng.int(12),
+  });
+  return { rng, events: parseRawDay(raw, TENANT, SURFACE, DAY).events };
+}
+
 const SEEDS = Array.from({ length: 30 }, (_, i) => 1000 + i * 7919);
 
 /** Limit settings per seed: min_cooc_support 1..3, neighbours 1/3/50, items per user 1/2/500, small artifact caps. */
@@ -140,17 +155,7 @@ function limitsFor(seed: number): RefLimits[] {
 
 describe('kernels + payload builders vs the reference', () => {
   it.each(SEEDS)('seed %i: popularity, cooc, implicit, session_seq equal the reference for 11 limit settings', (seed) => {
-    const rng = new Rng(seed);
-    const raw = generateDayLines(seed, {
-      tenant: TENANT,
-      surface: SURFACE,
-      day: DAY,
-      events: 80 + rng.int(400),
-      users: 3 + rng.int(15),
-      items: 4 + rng.int(30),
-      maxSessionEvents: 2 + rng.int(12),
-    });
-    const { events } = parseRawDay(raw, TENANT, SURFACE, DAY);
+    const { rng, events } = generatedDay(seed);
     expect(events.length).toBeGreaterThan(0);
     const day = canonicalOf(events);
     let selectionsTriggered = 0;
@@ -221,17 +226,7 @@ describe('cooc on the pool under the artifact row cap (only the publishable rows
   afterAll(() => pool.close());
 
   it.each(SEEDS.slice(0, 12))('seed %i: the capped cooc payload equals the reference for every limit setting and shard size', async (seed) => {
-    const rng = new Rng(seed);
-    const raw = generateDayLines(seed, {
-      tenant: TENANT,
-      surface: SURFACE,
-      day: DAY,
-      events: 80 + rng.int(400),
-      users: 3 + rng.int(15),
-      items: 4 + rng.int(30),
-      maxSessionEvents: 2 + rng.int(12),
-    });
-    const { events } = parseRawDay(raw, TENANT, SURFACE, DAY);
+    const { rng, events } = generatedDay(seed);
     const day = canonicalOf(events);
     const index = indexDay(day);
     const items = new QuotedStrings(day.item.values);
