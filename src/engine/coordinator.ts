@@ -14,7 +14,8 @@ import { groupRows } from '../kernels/group';
 import { itemCounts } from '../kernels/popularity';
 import type { ScoredRows } from '../kernels/scored-rows';
 import type { ComputePool } from './pool';
-import { concatRows, planRanges, sharedInt32, sortRowsByKey } from './shards';
+import { concatRows, planRanges, sortRowsByKey } from './shards';
+import { sharedFloat64, sharedInt32 } from '../shared-memory';
 import type { ShardTask } from './worker/messages';
 import { ArtifactHeader, encodeArtifact, EncodedArtifact, FileArtifact, TypedPayload } from '../io/artifact-codec';
 import type { RowsPayload } from '../io/payloads';
@@ -48,7 +49,7 @@ export function indexDay(day: CanonicalDay): DayIndex {
   for (let i = 0; i < userCodes.length; i++) if (userCodes[i] >= 0) userOffsets[userCodes[i] + 1]++;
   for (let u = 0; u < nUsers; u++) userOffsets[u + 1] += userOffsets[u];
   const userItems = sharedInt32(userOffsets[nUsers]);
-  const userTs = new Float64Array(new SharedArrayBuffer(8 * userOffsets[nUsers]));
+  const userTs = sharedFloat64(userOffsets[nUsers]);
   const cursor = userOffsets.slice(0, nUsers);
   for (let i = 0; i < userCodes.length; i++) {
     const u = userCodes[i];

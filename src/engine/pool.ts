@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { workerError } from '../errors';
-import { ShardOutcome, ShardTask, TaskResults, taskTransferList } from './worker/messages';
+import { ShardOutcome, ShardTask, TaskResults } from './worker/messages';
 
 function packageRoot(): string {
   let dir = __dirname;
@@ -55,7 +55,7 @@ export class ComputePool {
     const where = shardLabel(stage, task);
     let outcome: ShardOutcome;
     try {
-      outcome = await this.piscina.run(task, { transferList: taskTransferList(task) });
+      outcome = await this.piscina.run(task);
     } catch (err) {
       throw workerError(`${where} failed: ${describeWorkerFailure(err, this.options.workerHeapMb)}`);
     }

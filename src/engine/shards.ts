@@ -2,9 +2,7 @@
  * Shard planning and result assembly for the coordinator.
  */
 import type { ScoredRows } from '../kernels/scored-rows';
-
-/** An Int32Array over a SharedArrayBuffer: workers read it without a copy. */
-export const sharedInt32 = (length: number): Int32Array => new Int32Array(new SharedArrayBuffer(length * 4));
+import { sharedInt32 } from '../shared-memory';
 
 /**
  * Splits keys 0..n-1 into at most `nShards` contiguous ranges of about equal total weight.
@@ -38,10 +36,10 @@ export function concatRows(parts: ScoredRows[]): ScoredRows {
     nKeys += p.keys.length;
     nCodes += p.codes.length;
   }
-  const keys = new Int32Array(nKeys);
-  const offsets = new Int32Array(nKeys + 1);
-  const codes = new Int32Array(nCodes);
-  const scores = new Int32Array(nCodes);
+  const keys = sharedInt32(nKeys);
+  const offsets = sharedInt32(nKeys + 1);
+  const codes = sharedInt32(nCodes);
+  const scores = sharedInt32(nCodes);
   let k = 0;
   let c = 0;
   for (const p of parts) {
@@ -58,10 +56,10 @@ export function concatRows(parts: ScoredRows[]): ScoredRows {
 /** The same rows ordered by key (rows of several key ranges merged). */
 export function sortRowsByKey(rows: ScoredRows): ScoredRows {
   const order = Int32Array.from(rows.keys.keys()).sort((a, b) => rows.keys[a] - rows.keys[b]);
-  const keys = new Int32Array(order.length);
-  const offsets = new Int32Array(order.length + 1);
-  const codes = new Int32Array(rows.codes.length);
-  const scores = new Int32Array(rows.scores.length);
+  const keys = sharedInt32(order.length);
+  const offsets = sharedInt32(order.length + 1);
+  const codes = sharedInt32(rows.codes.length);
+  const scores = sharedInt32(rows.scores.length);
   let c = 0;
   for (let k = 0; k < order.length; k++) {
     const r = order[k];

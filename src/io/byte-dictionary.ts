@@ -7,6 +7,8 @@
  * thousand distinct values, so only the distinct values are ever decoded to strings
  * (on the main thread, from the arena that `snapshot()` hands over).
  */
+import { sharedCopy } from '../shared-memory';
+
 export interface ByteDictionarySnapshot {
   /** Value i is arena[offsets[i] .. offsets[i+1]), UTF-8. */
   arena: Uint8Array;
@@ -72,9 +74,9 @@ export class ByteDictionary {
     this.slots = slots;
   }
 
-  /** Exact-size copies of the values (safe to transfer). */
+  /** Exact-size copies of the values, shared (src/shared-memory.ts): another thread may read them. */
   snapshot(): ByteDictionarySnapshot {
-    return { arena: this.arena.slice(0, this.arenaUsed), offsets: this.offsets.slice(0, this.size + 1) };
+    return { arena: sharedCopy(this.arena.subarray(0, this.arenaUsed)), offsets: sharedCopy(this.offsets.subarray(0, this.size + 1)) };
   }
 }
 

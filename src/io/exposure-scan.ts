@@ -418,15 +418,6 @@ function lastCharLead(b: Buffer, s: number, e: number): number {
   return b[i];
 }
 
-/** The transferable buffers of a parsed block. */
-export function parsedBlockTransferList(p: ParsedBlock): ArrayBuffer[] {
-  const list: ArrayBuffer[] = [p.tsMicros.buffer as ArrayBuffer, p.rank.buffer as ArrayBuffer];
-  for (const c of [p.session, p.item, p.user, p.request]) {
-    list.push(c.codes.buffer as ArrayBuffer, c.dict.arena.buffer as ArrayBuffer, c.dict.offsets.buffer as ArrayBuffer);
-  }
-  return list;
-}
-
 export interface ParseResult {
   parsed: ParsedBlock;
   /** With failFast: the first bad line of the block (line numbers are block-relative). */

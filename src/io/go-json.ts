@@ -10,6 +10,7 @@
  * Values are plain objects (keys in insertion order), arrays, strings, finite numbers,
  * booleans and null; `undefined` object fields are omitted (Go's `omitempty` for our use).
  */
+import { sharedBytes, sharedInt32 } from '../shared-memory';
 
 // Characters that need escaping: control chars, quote, backslash, <, >, &, U+2028/9, lone surrogates.
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]/;
@@ -65,10 +66,10 @@ export class QuotedStrings {
 
   constructor(values: readonly string[]) {
     const quoted = values.map(quoteString);
-    this.offsets = new Int32Array(new SharedArrayBuffer(4 * (values.length + 1)));
+    this.offsets = sharedInt32(values.length + 1);
     let total = 0;
     for (let i = 0; i < quoted.length; i++) this.offsets[i + 1] = total += Buffer.byteLength(quoted[i]);
-    const bytes = Buffer.from(new SharedArrayBuffer(total));
+    const bytes = sharedBytes(total);
     for (let i = 0; i < quoted.length; i++) bytes.write(quoted[i], this.offsets[i], 'utf8');
     this.bytes = bytes;
   }

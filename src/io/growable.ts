@@ -1,4 +1,6 @@
-/** Append-only Int32/Float64 column (amortised doubling; `finish` returns an exact-size copy). */
+import { sharedCopy } from '../shared-memory';
+
+/** Append-only Int32/Float64 column (amortised doubling; `finish` returns an exact-size shared copy). */
 export class GrowableColumn<T extends Int32Array | Float64Array> {
   length = 0;
   constructor(private data: T) {}
@@ -29,6 +31,6 @@ export class GrowableColumn<T extends Int32Array | Float64Array> {
   }
 
   finish(): T {
-    return this.data.slice(0, this.length) as T;
+    return sharedCopy(this.data.subarray(0, this.length) as T);
   }
 }

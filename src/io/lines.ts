@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as zlib from 'zlib';
 import { pipeline, type Readable } from 'stream';
 import { ioError, isPipelineError } from '../errors';
+import { sharedBytes } from '../shared-memory';
 
 const LF = 0x0a;
 
@@ -19,8 +20,8 @@ const LF = 0x0a;
  * ends just after a `\n` (the last one may end without it) and is at least `blockBytes`
  * long unless the file ends first; a line longer than `blockBytes` makes a longer block.
  *
- * Each block is an exact-size copy with an ArrayBuffer of its own, so it can be
- * transferred to a worker without detaching anything else. Read and gunzip failures
+ * Each block is an exact-size copy over a SharedArrayBuffer of its own, so a worker
+ * parses it where it is (src/shared-memory.ts). Read and gunzip failures
  * (missing file, truncated or corrupt gzip) throw an E_IO PipelineError naming the file.
  */
 export async function* readLineBlocks(path: string, blockBytes: number): AsyncGenerator<Buffer> {
@@ -45,7 +46,7 @@ export async function* lineBlocks(raw: Readable, name: string, blockBytes: numbe
   let pendingLen = 0;
   const take = (upTo: number): Buffer => {
     // Copies the first `upTo` pending bytes into a block of its own.
-    const block = Buffer.allocUnsafeSlow(upTo);
+    const block = sharedBytes(upTo);
     let at = 0;
     const rest: Buffer[] = [];
     for (const piece of pending) {

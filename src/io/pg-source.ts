@@ -15,6 +15,7 @@
 import Cursor from 'pg-cursor';
 import type { PostgresSourceConfig } from '../config';
 import { dayStartMicros, MICROS_PER_DAY } from '../days';
+import { sharedBytes } from '../shared-memory';
 import { connectPg, findTenant, pgError, quoteTable } from './pg';
 import type { RawBlock, RawDay } from './raw-source';
 
@@ -124,8 +125,8 @@ class LineBuilder {
 
   take(): RawBlock {
     const text = this.parts.join('');
-    // A buffer with an ArrayBuffer of its own (never a slice of Node's pool): it is transferred to a worker.
-    const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+    // Shared, so a worker parses it where it is (src/shared-memory.ts).
+    const bytes = sharedBytes(Buffer.byteLength(text));
     bytes.write(text);
     const block: RawBlock = { bytes, rowIds: this.rowIds };
     if (this.badRows.length > 0) block.badRows = this.badRows;

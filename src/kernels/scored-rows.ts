@@ -1,4 +1,4 @@
-
+import { sharedCopy } from '../shared-memory';
 /**
  * Ranked per-key lists, the output of cooc, implicit and session_seq kernels:
  * row r is key `keys[r]` (item or user code) with items codes[offsets[r] .. offsets[r+1])
@@ -79,7 +79,7 @@ export class SparseCounter {
   }
 }
 
-/** Growable builder of ScoredRows (amortised doubling; one copy at finish). */
+/** Growable builder of ScoredRows (amortised doubling; one shared copy at finish, read by the coordinator). */
 export class ScoredRowsBuilder {
   private keys: number[] = [];
   private offsets: number[] = [0];
@@ -109,10 +109,10 @@ export class ScoredRowsBuilder {
 
   finish(): ScoredRows {
     return {
-      keys: Int32Array.from(this.keys),
-      offsets: Int32Array.from(this.offsets),
-      codes: this.codes.slice(0, this.size),
-      scores: this.scores.slice(0, this.size),
+      keys: sharedCopy(Int32Array.from(this.keys)),
+      offsets: sharedCopy(Int32Array.from(this.offsets)),
+      codes: sharedCopy(this.codes.subarray(0, this.size)),
+      scores: sharedCopy(this.scores.subarray(0, this.size)),
     };
   }
 }

@@ -1,19 +1,17 @@
 /**
- * Results travel back from workers by transfer, not by copy (and parse blocks travel to
- * them the same way): the transfer lists in src/engine/worker/messages.ts name every
- * buffer of a message, each buffer is exact-size and appears once, and posting through a
- * real MessageChannel with that list detaches the sender's arrays (byteLength 0) while the
- * receiver gets the same contents. Compute inputs are SharedArrayBuffers: shared, never
- * transferred. The worker entry hands Piscina exactly resultTransferList(result).
+ * Nothing crossing a thread boundary is transferred, and nothing large is copied: every
+ * typed array of a shard result and of a parse task lives in a SharedArrayBuffer, so
+ * structured clone (a real MessageChannel here) delivers arrays over the same memory and
+ * leaves the sender's arrays attached. Transferring would detach an ArrayBuffer, which
+ * slows every typed-array access of that thread from then on (src/shared-memory.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, MessagePort } from 'node:worker_threads';
-import { transferableSymbol, valueSymbol } from 'piscina';
 import { afterAll, describe, expect, it } from 'vitest';
 import { indexDay } from '../../src/engine/coordinator';
 import computeShard from '../../src/engine/worker/index';
-import { resultTransferList, ShardOutcome, ShardTask, taskTransferList } from '../../src/engine/worker/messages';
+import { ShardOutcome, ShardTask } from '../../src/engine/worker/messages';
 import { CanonicalDayBuilder } from '../../src/io/canonical';
 import { parseBlock, ParseResult } from '../../src/io/exposure-scan';
 import { readLineBlocks } from '../../src/io/lines';
@@ -38,7 +36,7 @@ function smallIndex() {
 
 const scanParams = { tenant: 't', surface: 's', dayStart: dayStart(DAY), dayEnd: dayStart(DAY) + 86_400_000_000, failFast: false, firstBlock: true };
 
-/** Every typed array reachable from a message (the things whose buffers must move). */
+/** Every typed array reachable from a message. */
 function typedArrays(value: unknown, out: ArrayBufferView[] = []): ArrayBufferView[] {
   if (ArrayBuffer.isView(value)) out.push(value);
   else if (value && typeof value === 'object') for (const v of Object.values(value)) typedArrays(v, out);
@@ -49,17 +47,31 @@ function receive(port: MessagePort): Promise<unknown> {
   return new Promise((resolve) => port.once('message', resolve));
 }
 
-/** Posts `message` with `transfer`; returns what arrived. */
-async function post(message: unknown, transfer: ArrayBuffer[]): Promise<unknown> {
+/** Posts `message` (no transfer list, as the pool does); returns what arrived. */
+async function post(message: unknown): Promise<unknown> {
   const { port1, port2 } = new MessageChannel();
   try {
     const got = receive(port2);
-    port1.postMessage(message, transfer);
+    port1.postMessage(message);
     return await got;
   } finally {
     port1.close();
     port2.close();
   }
+}
+
+/** Sent and received arrays are views of the same memory: a write on one side shows on the other. */
+function expectSameMemory(sent: ArrayBufferView[], received: ArrayBufferView[]): void {
+  expect(received.length).toBe(sent.length);
+  sent.forEach((a, i) => {
+    const mine = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    const theirs = new Uint8Array(received[i].buffer, received[i].byteOffset, received[i].byteLength);
+    expect(theirs.byteLength).toBe(mine.byteLength);
+    if (mine.byteLength === 0) return;
+    mine[0] ^= 0xff;
+    expect(theirs[0]).toBe(mine[0]);
+    mine[0] ^= 0xff;
+  });
 }
 
 function results(): Array<[string, ScoredRows | ParseResult]> {
@@ -70,59 +82,59 @@ function results(): Array<[string, ScoredRows | ParseResult]> {
     ['implicit', implicitRows(ix.userOffsets, ix.userItems, ix.nItems, 0, ix.nUsers, 3)],
     ['session_seq', sessionSeqRows(ix.userOffsets, ix.userItems, ix.userTs, ix.nItems, 0, ix.nUsers, 3)],
     ['parse', parseBlock(Buffer.from(RAW), scanParams)],
-    // empty columns (no users) must not share one empty buffer
     ['parse, anonymous only', parseBlock(Buffer.from(anonymousOnly), scanParams)],
   ];
 }
 
-describe('shard result transfer', () => {
-  it.each(results())('%s: the transfer list is every buffer of the result, each once, exact-size, not shared', (_kind, result) => {
-    const list = resultTransferList(result);
+describe('shard results are shared, never transferred', () => {
+  it.each(results())('%s: every array is an exact-size view of a SharedArrayBuffer of its own', (_kind, result) => {
     const arrays = typedArrays(result);
     expect(arrays.length).toBeGreaterThanOrEqual(4);
-    expect(new Set(list).size).toBe(list.length);
-    expect(new Set(list)).toEqual(new Set(arrays.map((a) => a.buffer)));
+    expect(new Set(arrays.map((a) => a.buffer)).size).toBe(arrays.length);
     for (const a of arrays) {
-      expect(a.buffer).toBeInstanceOf(ArrayBuffer);
+      expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
       expect(a.byteOffset).toBe(0);
       expect(a.buffer.byteLength).toBe(a.byteLength);
     }
   });
 
-  it.each(results())('%s: posting with resultTransferList detaches the sender and delivers equal data', async (_kind, result) => {
+  it.each(results())('%s: posting it keeps the sender attached and delivers the same memory', async (_kind, result) => {
     const before = structuredClone(result);
-    const arrays = typedArrays(result).filter((a) => a.byteLength > 0);
-    expect(arrays.length).toBeGreaterThanOrEqual(3);
-    const received = (await post({ state: 'ok', shard: 3, result }, resultTransferList(result))) as ShardOutcome & { state: 'ok' };
-    for (const a of arrays) expect(a.byteLength).toBe(0);
+    const arrays = typedArrays(result);
+    const received = (await post({ state: 'ok', shard: 3, result })) as ShardOutcome & { state: 'ok' };
     expect(received.shard).toBe(3);
     expect(received.result).toEqual(before);
+    expectSameMemory(arrays, typedArrays(received.result));
   });
 
-  it('the worker entry returns its result with exactly that transfer list', async () => {
+  it('the worker entry returns a plain outcome (no transfer wrapper)', async () => {
     const ix = smallIndex();
     const task: ShardTask = { kind: 'implicit', shard: 0, nItems: ix.nItems, userOffsets: ix.userOffsets, userItems: ix.userItems, lo: 0, hi: ix.nUsers, maxItemsPerUser: 3 };
-    const moved = (await computeShard(task)) as unknown as Record<symbol, unknown>;
-    const value = moved[valueSymbol] as ShardOutcome & { state: 'ok' };
-    expect(value.state).toBe('ok');
-    expect(moved[transferableSymbol]).toEqual(resultTransferList(value.result));
-    expect(new Set(moved[transferableSymbol] as ArrayBuffer[])).toEqual(new Set(typedArrays(value.result).map((a) => a.buffer)));
+    const outcome = await computeShard(task);
+    expect(Object.getOwnPropertySymbols(outcome)).toEqual([]);
+    expect(outcome.state).toBe('ok');
+    expect(typedArrays(outcome).every((a) => a.buffer instanceof SharedArrayBuffer)).toBe(true);
+  });
+
+  it('no source file transfers buffers (postMessage transfer lists, piscina move)', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) walk(path);
+        else if (e.name.endsWith('.ts') && /transferList|transferableSymbol|\bmove\(/.test(readFileSync(path, 'utf8'))) offenders.push(path);
+      }
+    };
+    walk(join(__dirname, '..', '..', 'src'));
+    expect(offenders).toEqual([]);
   });
 });
 
-describe('shard task transfer', () => {
+describe('parse tasks are shared, never transferred', () => {
   const tmp = tempDir('recsys-transfer-');
   afterAll(() => tmp.cleanup());
 
-  it('compute inputs are shared (SharedArrayBuffer), so a compute task transfers nothing', () => {
-    const ix = smallIndex();
-    const shared = [ix.sessions.sessionOffsets, ix.sessions.sessionItems, ix.sessions.itemSessionOffsets, ix.sessions.itemSessions, ix.userOffsets, ix.userItems, ix.userTs];
-    for (const a of shared) expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
-    const cooc: ShardTask = { kind: 'cooc', shard: 0, index: ix.sessions, items: itemRange(0, ix.nItems), minSupport: 1, maxNeighbors: 5 };
-    expect(taskTransferList(cooc)).toEqual([]);
-  });
-
-  it('parse blocks from readLineBlocks own exact-size buffers; posting a parse task detaches only its block', async () => {
+  it('blocks from readLineBlocks are exact-size shared buffers; posting a parse task shares the block', async () => {
     const dir = join(tmp.dir, 'raw');
     mkdirSync(dir, { recursive: true });
     const path = join(dir, 'exposure.jsonl');
@@ -134,17 +146,22 @@ describe('shard task transfer', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(3);
     expect(Buffer.concat(blocks).toString('utf8')).toBe(raw);
     for (const b of blocks) {
+      expect(b.buffer).toBeInstanceOf(SharedArrayBuffer);
       expect(b.byteOffset).toBe(0);
       expect(b.buffer.byteLength).toBe(b.byteLength);
     }
     expect(new Set(blocks.map((b) => b.buffer)).size).toBe(blocks.length);
 
-    const copy = Buffer.from(blocks[1]);
     const task: ShardTask = { kind: 'parse', shard: 1, block: blocks[1], params: { ...scanParams, firstBlock: false } };
-    const received = (await post(task, taskTransferList(task))) as ShardTask & { kind: 'parse' };
-    expect(blocks[1].byteLength).toBe(0);
-    expect(blocks[0].byteLength).toBeGreaterThan(0);
-    expect(blocks[2].byteLength).toBeGreaterThan(0);
-    expect(Buffer.from(received.block).equals(copy)).toBe(true);
+    const received = (await post(task)) as ShardTask & { kind: 'parse' };
+    expect(blocks[1].byteLength).toBeGreaterThan(0);
+    expect(Buffer.from(received.block).equals(blocks[1])).toBe(true);
+    expectSameMemory([blocks[1]], [received.block]);
+  });
+
+  it('the coordinator compute inputs are shared too', () => {
+    const ix = smallIndex();
+    const shared = [ix.sessions.sessionOffsets, ix.sessions.sessionItems, ix.sessions.itemSessionOffsets, ix.sessions.itemSessions, ix.userOffsets, ix.userItems, ix.userTs];
+    for (const a of shared) expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
   });
 });

@@ -244,7 +244,7 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
       };
       try {
         const err = await a.swapManifest('t1', 's1', { cooc: 's3://x/cooc-A.json' }, now).catch((e) => e);
-        expect(err.code).toBe('E_LOCKED');
+        expect(err?.code, String(err?.stack ?? err)).toBe('E_LOCKED');
         expect(err.message).toContain(`concurrent manifest update: s3://${bucket}/race/registry/current/t1/s1/manifest.json changed after this run read it`);
       } finally {
         s3.beforePut = null;
@@ -266,7 +266,7 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
       };
       try {
         const err = await a.swapManifest('t2', 's2', { cooc: 's3://x/A.json' }, now).catch((e) => e);
-        expect(err.code).toBe('E_LOCKED');
+        expect(err?.code, String(err?.stack ?? err)).toBe('E_LOCKED');
         expect(err.message).toContain('changed after this run found none');
       } finally {
         s3.beforePut = null;

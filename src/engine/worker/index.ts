@@ -3,14 +3,13 @@
  * main-thread side) and keeps its top level cheap: the pool starts workers before the
  * first shard is ready.
  */
-import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { encodeArtifactToFile } from '../../io/artifact-codec';
 import { parseBlock } from '../../io/exposure-scan';
 import { payloadOfSpec } from '../../io/payloads';
 import { coocRows } from '../../kernels/cooc';
 import { implicitRows } from '../../kernels/implicit';
 import { sessionSeqRows } from '../../kernels/session-seq';
-import { resultTransferList, ShardOutcome, ShardTask } from './messages';
+import { ShardOutcome, ShardTask } from './messages';
 
 function runShard(task: ShardTask) {
   switch (task.kind) {
@@ -58,11 +57,8 @@ function injectedFault(task: ShardTask): void {
 export default async function computeShard(task: ShardTask): Promise<ShardOutcome> {
   try {
     injectedFault(task);
-    const result = runShard(task);
-    const outcome: ShardOutcome = { state: 'ok', shard: task.shard, result };
-    // Piscina's Transferable protocol: the value to send plus the buffers to move with it.
-    const movable = { [transferableSymbol]: resultTransferList(result), [valueSymbol]: outcome };
-    return move(movable as never) as unknown as ShardOutcome;
+    // Results are shared arrays: returned as they are, never transferred (src/shared-memory.ts).
+    return { state: 'ok', shard: task.shard, result: runShard(task) };
   } catch (err) {
     return { state: 'failed', shard: task.shard, code: 'E_WORKER', message: (err as Error)?.message ?? String(err) };
   }

@@ -1,17 +1,17 @@
 /**
  * Everything that crosses the thread boundary between the coordinator and a worker.
  *
- * Compute inputs are read-only typed arrays over SharedArrayBuffers built once per day by
- * the coordinator: structured clone shares them, nothing is copied per shard. A compute
- * shard is a range of row keys (item codes for cooc, user codes for implicit/session_seq).
- * A parse shard is a block of whole raw lines with an ArrayBuffer of its own, transferred
- * (the sender's view detaches).
- * Results are fresh, exact-size typed arrays transferred back. Failures come back as
- * plain data, never as thrown subclasses, because structured clone drops error classes.
+ * Every large array of a message lives in a SharedArrayBuffer, and nothing is ever
+ * transferred (src/shared-memory.ts says why): structured clone shares them, nothing is
+ * copied. Compute inputs are built once per day by the coordinator; a compute shard is a
+ * range of row keys (item codes for cooc, user codes for implicit/session_seq). A parse
+ * shard is a block of whole raw lines. Results are exact-size shared typed arrays.
+ * Failures come back as plain data, never as thrown subclasses, because structured clone
+ * drops error classes.
  */
 import type { SessionItemIndex } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
-import { parsedBlockTransferList, type ParseResult, type ScanParams } from '../../io/exposure-scan';
+import type { ParseResult, ScanParams } from '../../io/exposure-scan';
 import type { ArtifactHeader, FileArtifact } from '../../io/artifact-codec';
 import type { RowsPayloadSpec } from '../../io/payloads';
 
@@ -72,23 +72,3 @@ export interface TaskResults {
 export type ShardOutcome =
   | { state: 'ok'; shard: number; result: ScoredRows | ParseResult | EncodeResult }
   | { state: 'failed'; shard: number; code: string; message: string };
-
-/**
- * Buffers to transfer (not copy) with a task: a parse block and the rows of an encode task
- * belong to their task; compute inputs are shared, never transferred.
- */
-export function taskTransferList(task: ShardTask): ArrayBuffer[] {
-  if (task.kind === 'parse') return [task.block.buffer as ArrayBuffer];
-  if (task.kind === 'encode') {
-    const { rows, selected } = task.spec;
-    return [rows.keys, rows.offsets, rows.codes, rows.scores, selected].map((a) => a.buffer as ArrayBuffer);
-  }
-  return [];
-}
-
-/** Buffers of a result to transfer back to the coordinator. */
-export function resultTransferList(result: ScoredRows | ParseResult | EncodeResult): ArrayBuffer[] {
-  if ('parsed' in result) return parsedBlockTransferList(result.parsed);
-  if ('path' in result) return [];
-  return [result.keys.buffer, result.offsets.buffer, result.codes.buffer, result.scores.buffer] as ArrayBuffer[];
-}
