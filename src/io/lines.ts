@@ -3,9 +3,10 @@
  * blocks into lines, BOM/CRLF handling and UTF-8 checks are the parser's job
  * (src/io/exposure-scan.ts).
  *
- * Allocation / copy behaviour: the file is read as 1 MiB chunks (fs, or gunzip output);
- * the chunks of one block are copied once into the block's own exact-size buffer; the
- * whole file is never held at once, only the blocks in flight.
+ * Allocation / copy behaviour: a plain file is read straight into each block's own
+ * SharedArrayBuffer (the main thread copies nothing but the partial line carried over to
+ * the next block); a stream (gunzip output, an S3 object) comes as chunks, copied once into
+ * the block. The whole input is never held at once, only the blocks in flight.
  */
 import * as fs from 'fs';
 import * as zlib from 'zlib';
@@ -16,22 +17,58 @@ import { sharedBytes } from '../shared-memory';
 const LF = 0x0a;
 
 /**
- * Streams `path` (gunzipped when it ends in `.gz`) as blocks of whole lines: each block
- * ends just after a `\n` (the last one may end without it) and is at least `blockBytes`
- * long unless the file ends first; a line longer than `blockBytes` makes a longer block.
+ * Reads `path` (gunzipped when it ends in `.gz`) as blocks of whole lines: each block
+ * ends just after a `\n` (the last one may end without it) and holds about `blockBytes`
+ * (at least one whole line: a longer line makes a longer block).
  *
- * Each block is an exact-size copy over a SharedArrayBuffer of its own, so a worker
- * parses it where it is (src/shared-memory.ts). Read and gunzip failures
- * (missing file, truncated or corrupt gzip) throw an E_IO PipelineError naming the file.
+ * Each block is a view of a SharedArrayBuffer of its own, so a worker parses it where it
+ * is (src/shared-memory.ts). Read and gunzip failures (missing file, truncated or corrupt
+ * gzip) throw an E_IO PipelineError naming the file.
  */
 export async function* readLineBlocks(path: string, blockBytes: number): AsyncGenerator<Buffer> {
-  yield* lineBlocks(fs.createReadStream(path, { highWaterMark: 1 << 20 }), path, blockBytes);
+  if (path.endsWith('.gz')) yield* lineBlocks(fs.createReadStream(path, { highWaterMark: 1 << 20 }), path, blockBytes);
+  else yield* fileLineBlocks(path, blockBytes);
+}
+
+/** A plain file's blocks, each read by the kernel straight into its buffer (see readLineBlocks). */
+async function* fileLineBlocks(path: string, blockBytes: number): AsyncGenerator<Buffer> {
+  const fail = (err: unknown) => ioError('read', path, err);
+  const file = await fs.promises.open(path, 'r').catch((err) => Promise.reject(fail(err)));
+  try {
+    let buf = sharedBytes(blockBytes);
+    let used = 0; // bytes of buf read and not yet yielded
+    for (;;) {
+      if (used === buf.length) {
+        // No newline in a whole buffer: one line longer than a block. Grow until it ends.
+        const bigger = sharedBytes(buf.length * 2);
+        buf.copy(bigger, 0, 0, used);
+        buf = bigger;
+      }
+      const { bytesRead } = await file.read(buf, used, buf.length - used, null).catch((err) => Promise.reject(fail(err)));
+      if (bytesRead === 0) break;
+      used += bytesRead;
+      if (used < buf.length) continue; // a short read: fill the block first
+      const nl = buf.lastIndexOf(LF, used - 1);
+      if (nl === -1) continue;
+      // The partial line after the last newline starts the next block.
+      const tail = used - nl - 1;
+      const next = sharedBytes(Math.max(blockBytes, 2 * tail));
+      buf.copy(next, 0, nl + 1, used);
+      yield buf.subarray(0, nl + 1);
+      buf = next;
+      used = tail;
+    }
+    if (used > 0) yield buf.subarray(0, used);
+  } finally {
+    await file.close();
+  }
 }
 
 /**
- * `readLineBlocks` over any byte stream (a file, an S3 object's body): gunzipped when
- * `name` ends in `.gz`; failures are E_IO errors naming `name`. The stream is destroyed
- * when the iteration ends, early or not.
+ * `readLineBlocks` over any byte stream (a gzip file, an S3 object's body): gunzipped
+ * when `name` ends in `.gz`; each block is an exact-size copy of at least `blockBytes`
+ * (unless the stream ends first) over a SharedArrayBuffer of its own; failures are E_IO
+ * errors naming `name`. The stream is destroyed when the iteration ends, early or not.
  */
 export async function* lineBlocks(raw: Readable, name: string, blockBytes: number): AsyncGenerator<Buffer> {
   let source: Readable = raw;
