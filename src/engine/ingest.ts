@@ -6,7 +6,8 @@
  * and hands each block to the worker pool, which parses it into dictionary-coded columns
  * (src/io/exposure-scan.ts). At most `engine.max_inflight_bytes` of blocks are queued or
  * being parsed at once: the reader waits, nothing is dropped. Blocks are merged in file
- * order, so the partition keeps raw input order whatever the number of workers.
+ * order, so the partition keeps raw input order whatever the number of workers. At the
+ * end the day's dictionaries are sorted on the pool, in parallel.
  *
  * Nothing is written until the whole input has been read: with the `fail` policy a bad
  * line stops the day and the previous partition stays as it was.
@@ -175,7 +176,8 @@ export async function readDay(
     }
   }
 
-  const canonical = builder.finish();
+  let sorts = 0;
+  const canonical = pool ? await builder.finishSorting((values) => pool.run('ingest', { kind: 'sort', shard: sorts++, values })) : builder.finish();
   counts.events = canonical.rows;
   return { tenant, surface, day, input: input.name, counts, canonical, rejections };
 }

@@ -71,6 +71,7 @@ export class ComputePool {
 /** `ingest (parse): shard 3`, `compute cooc: shard 0`: the pipeline stage, the task kind and the shard. */
 export function shardLabel(stage: string, task: ShardTask): string {
   if (task.kind === 'parse') return `${stage} (parse): shard ${task.shard}`;
+  if (task.kind === 'sort') return `${stage} (dictionary sort): column ${task.shard}`;
   const name = stage === task.kind ? `compute ${stage}` : stage;
   return `${name}: shard ${task.shard}`;
 }

@@ -7,7 +7,7 @@
  * thousand distinct values, so only the distinct values are ever decoded to strings
  * (on the main thread, from the arena that `snapshot()` hands over).
  */
-import { sharedCopy } from '../shared-memory';
+import { sharedBytes, sharedCopy, sharedInt32 } from '../shared-memory';
 
 export interface ByteDictionarySnapshot {
   /** Value i is arena[offsets[i] .. offsets[i+1]), UTF-8. */
@@ -22,6 +22,14 @@ export class ByteDictionary {
   private hashes = new Int32Array(1024);
   private slots = new Int32Array(2048); // code + 1; 0 = empty
   size = 0;
+
+  /** Codes of every value of `values`, added when new: `remap[i]` is the code of value i. */
+  codesOf(values: ByteDictionarySnapshot): Int32Array {
+    const { arena, offsets } = values;
+    const remap = new Int32Array(offsets.length - 1);
+    for (let i = 0; i < remap.length; i++) remap[i] = this.codeOf(arena, offsets[i], offsets[i + 1]);
+    return remap;
+  }
 
   /** Code of bytes[start, end), adding it when new. */
   codeOf(bytes: Uint8Array, start: number, end: number): number {
@@ -92,6 +100,29 @@ export function snapshotValues(s: ByteDictionarySnapshot): string[] {
   const out = new Array<string>(s.offsets.length - 1);
   for (let i = 0; i + 1 < s.offsets.length; i++) out[i] = buf.toString('utf8', s.offsets[i], s.offsets[i + 1]);
   return out;
+}
+
+/** A dictionary's values in byte order, and the rank of each value: `newCode[old]`. */
+export interface SortedDictionary {
+  sorted: ByteDictionarySnapshot;
+  newCode: Int32Array;
+}
+
+/** Sorts a dictionary's values into UTF-8 byte order (the SPEC's id order); shared arrays. */
+export function sortDictionary(dict: ByteDictionarySnapshot): SortedDictionary {
+  const { arena, offsets } = dict;
+  const n = offsets.length - 1;
+  const order = byteOrder(dict);
+  const newCode = sharedInt32(n);
+  const sortedOffsets = sharedInt32(n + 1);
+  const sorted = sharedBytes(arena.length);
+  for (let rank = 0; rank < n; rank++) {
+    const old = order[rank];
+    newCode[old] = rank;
+    sorted.set(arena.subarray(offsets[old], offsets[old + 1]), sortedOffsets[rank]);
+    sortedOffsets[rank + 1] = sortedOffsets[rank] + offsets[old + 1] - offsets[old];
+  }
+  return { sorted: { arena: sorted, offsets: sortedOffsets }, newCode };
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import * as A from 'apache-arrow';
 import { badInput } from '../errors';
-import { ByteDictionary, ByteDictionarySnapshot, byteOrder, snapshotValues } from './byte-dictionary';
+import { ByteDictionary, ByteDictionarySnapshot, snapshotValues, SortedDictionary, sortDictionary } from './byte-dictionary';
 import type { ParsedBlock } from './exposure-scan';
 import { GrowableColumn } from './growable';
 
@@ -69,25 +69,6 @@ function compareValues(arena: Uint8Array, offsets: Int32Array, a: number, b: num
   return ie - offsets[a] - (je - offsets[b]);
 }
 
-/**
- * A dictionary's values sorted into byte order: `newCode[old]` is the rank of value `old`.
- */
-function sortDictionary(dict: ByteDictionarySnapshot): { sorted: ByteDictionarySnapshot; newCode: Int32Array } {
-  const { arena, offsets } = dict;
-  const n = offsets.length - 1;
-  const order = byteOrder(dict);
-  const newCode = new Int32Array(n);
-  const sortedOffsets = new Int32Array(n + 1);
-  const sorted = new Uint8Array(arena.length);
-  for (let rank = 0; rank < n; rank++) {
-    const old = order[rank];
-    newCode[old] = rank;
-    sorted.set(arena.subarray(offsets[old], offsets[old + 1]), sortedOffsets[rank]);
-    sortedOffsets[rank + 1] = sortedOffsets[rank] + offsets[old + 1] - offsets[old];
-  }
-  return { sorted: { arena: sorted, offsets: sortedOffsets }, newCode };
-}
-
 /** Sorts a dictionary into byte order and rewrites `codes` (-1 = null) in place to match. */
 function sortedColumn(dict: ByteDictionarySnapshot, codes: Int32Array): DictColumn {
   const { sorted, newCode } = sortDictionary(dict);
@@ -105,6 +86,9 @@ export interface CanonicalEventInput {
   requestId: string;
   rank: number;
 }
+
+/** Sorts a dictionary elsewhere (ingest: on the pool, the day's dictionaries in parallel). */
+export type DictionarySort = (values: ByteDictionarySnapshot) => Promise<SortedDictionary>;
 
 /**
  * One column of a chunk: codes in the chunk's own dictionary plus `remap` to this day's
@@ -202,13 +186,20 @@ export class CanonicalDayBuilder {
 
   /** Column k of a chunk whose codes index `dict`: its remap into this day's dictionary. */
   private remapped(k: number, codes: Int32Array, dict: ByteDictionarySnapshot): ChunkColumn {
-    const { arena, offsets } = dict;
-    const remap = new Int32Array(offsets.length - 1);
-    for (let i = 0; i < remap.length; i++) remap[i] = this.dicts[k].codeOf(arena, offsets[i], offsets[i + 1]);
-    return { codes, remap };
+    return { codes, remap: this.dicts[k].codesOf(dict) };
   }
 
   finish(): CanonicalDay {
+    return this.assemble(this.dicts.map((d) => sortDictionary(d.snapshot())));
+  }
+
+  /** `finish` with the dictionaries sorted by `sort` (all at once: on a pool, in parallel). */
+  async finishSorting(sort: DictionarySort): Promise<CanonicalDay> {
+    return this.assemble(await Promise.all(this.dicts.map((d) => sort(d.snapshot()))));
+  }
+
+  /** The day's columns: every row's final code (its chunk's remap, then its value's rank) written once. */
+  private assemble(sortedDicts: SortedDictionary[]): CanonicalDay {
     this.closeOpen();
     const rows = this.rowCount;
     const ts = new Float64Array(rows);
@@ -220,7 +211,7 @@ export class CanonicalDayBuilder {
       at += c.rows;
     }
     const col = (k: number): DictColumn => {
-      const { sorted, newCode } = sortDictionary(this.dicts[k].snapshot());
+      const { sorted, newCode } = sortedDicts[k];
       const codes = new Int32Array(rows);
       let at = 0;
       for (const chunk of this.chunks) {

@@ -4,6 +4,7 @@
  * first shard is ready.
  */
 import { encodeArtifactToFile } from '../../io/artifact-codec';
+import { sortDictionary } from '../../io/byte-dictionary';
 import { parseBlock } from '../../io/exposure-scan';
 import { payloadOfSpec } from '../../io/payloads';
 import { coocRows } from '../../kernels/cooc';
@@ -15,6 +16,8 @@ function runShard(task: ShardTask) {
   switch (task.kind) {
     case 'parse':
       return parseBlock(task.block, task.params);
+    case 'sort':
+      return sortDictionary(task.values);
     case 'encode':
       return encodeArtifactToFile(task.header, payloadOfSpec(task.spec), task.builtAt, task.stageDir);
     case 'cooc':
@@ -38,7 +41,7 @@ function runShard(task: ShardTask) {
  * Test-only fault hook for the reliability tests: RECSYS_WORKER_FAULT=<mode>[:<kind>[:<shard>]]
  * with mode `throw` (the kernel throws), `exit` (process.exit(3) inside the worker) or `oom`
  * (allocates until the worker's heap limit), for every task or only those of one kind
- * (parse, cooc, implicit, session_seq, encode) and shard. Read per task: one env lookup. Never set
+ * (parse, sort, cooc, implicit, session_seq, encode) and shard. Read per task: one env lookup. Never set
  * in production.
  */
 function injectedFault(task: ShardTask): void {

@@ -11,6 +11,7 @@
  */
 import type { SessionItemIndex } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
+import type { ByteDictionarySnapshot, SortedDictionary } from '../../io/byte-dictionary';
 import type { ParseResult, ScanParams } from '../../io/exposure-scan';
 import type { ArtifactHeader, FileArtifact } from '../../io/artifact-codec';
 import type { RowsPayloadSpec } from '../../io/payloads';
@@ -45,6 +46,14 @@ export interface ParseTask {
   params: ScanParams;
 }
 
+/** Sort one of the day's dictionaries into byte order (ingest). */
+export interface SortTask {
+  kind: 'sort';
+  /** The dictionary (column). */
+  shard: number;
+  values: ByteDictionarySnapshot;
+}
+
 /** Encode one artifact (version hash + published blob) from its rows payload. */
 export interface EncodeTask {
   kind: 'encode';
@@ -58,7 +67,7 @@ export interface EncodeTask {
 
 export type EncodeResult = FileArtifact;
 
-export type ShardTask = CoocTask | UserTask | ParseTask | EncodeTask;
+export type ShardTask = CoocTask | UserTask | ParseTask | SortTask | EncodeTask;
 
 /** What each kind of task returns. */
 export interface TaskResults {
@@ -66,9 +75,10 @@ export interface TaskResults {
   implicit: ScoredRows;
   session_seq: ScoredRows;
   parse: ParseResult;
+  sort: SortedDictionary;
   encode: EncodeResult;
 }
 
 export type ShardOutcome =
-  | { state: 'ok'; shard: number; result: ScoredRows | ParseResult | EncodeResult }
+  | { state: 'ok'; shard: number; result: TaskResults[ShardTask['kind']] }
   | { state: 'failed'; shard: number; code: string; message: string };
