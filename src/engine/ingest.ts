@@ -16,7 +16,7 @@ import { promises as fs } from 'node:fs';
 import { MICROS_PER_DAY } from '../days';
 import { badInput, limitExceeded, PipelineError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
-import { CanonicalDay, CanonicalDayBuilder, encodeCanonical, partitionPath, rejectsPath } from '../io/canonical';
+import { CanonicalDay, CanonicalDayBuilder, encodableDay, partitionPath, rejectsPath, writePartition } from '../io/canonical';
 import { parseBlock, ParseResult, ScanParams } from '../io/exposure-scan';
 import { encodeCompact } from '../io/go-json';
 import { openRawDay, RawDay, RawOrigin } from '../io/raw-source';
@@ -45,6 +45,8 @@ export interface IngestResult {
   partition: string | null;
   counts: IngestCounts;
   canonical: CanonicalDay;
+  /** Settles when the partition and rejects files are in place (see writeDay). */
+  written: Promise<void>;
 }
 
 /** A parsed block and where its lines came from (the block's bytes went to a worker). */
@@ -182,20 +184,29 @@ export async function readDay(
   return { tenant, surface, day, input: input.name, counts, canonical, rejections };
 }
 
-/** Replaces the day's canonical partition (and rejects file) atomically. */
-export async function writeDay(config: Config, read: ReadDay): Promise<IngestResult> {
+/**
+ * Replaces the day's canonical partition (and rejects file) atomically, in the background:
+ * returns at once, with `written` settling when both files are in place. With a pool the
+ * partition is encoded and written on a worker, so the caller validates and computes
+ * meanwhile (and must await `written` before publishing).
+ */
+export function writeDay(config: Config, read: ReadDay, pool?: ComputePool): IngestResult {
   const { tenant, surface, day, counts, canonical, rejections } = read;
-  faultPoint('after-ingest-parse');
-  await removeStaleIngestTemps(config, tenant, surface, day);
   const partition = partitionPath(config.canonical_dir, tenant, surface, day);
   const rejects = rejectsPath(config.canonical_dir, tenant, surface, day);
-  if (canonical.rows > 0) await writeFileAtomic(partition, encodeCanonical(canonical));
-  else await removeIfPresent(partition);
-  faultPoint('after-partition-write');
-  if (rejections.length > 0) await writeFileAtomic(rejects, rejections.map((r) => encodeCompact(r) + '\n').join(''));
-  else await removeIfPresent(rejects);
-
-  return { day, input: read.input, partition: canonical.rows > 0 ? partition : null, counts, canonical };
+  const write = async () => {
+    faultPoint('after-ingest-parse');
+    await removeStaleIngestTemps(config, tenant, surface, day);
+    if (canonical.rows === 0) await removeIfPresent(partition);
+    else if (pool) await pool.run('ingest', { kind: 'partition', shard: 0, day: encodableDay(canonical), path: partition });
+    else await writePartition(canonical, partition);
+    faultPoint('after-partition-write');
+    if (rejections.length > 0) await writeFileAtomic(rejects, rejections.map((r) => encodeCompact(r) + '\n').join(''));
+    else await removeIfPresent(rejects);
+  };
+  const written = write();
+  written.catch(() => undefined); // awaited by the caller; must not go unhandled meanwhile
+  return { day, input: read.input, partition: canonical.rows > 0 ? partition : null, counts, canonical, written };
 }
 
 async function removeIfPresent(path: string): Promise<void> {

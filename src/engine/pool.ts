@@ -72,6 +72,7 @@ export class ComputePool {
 export function shardLabel(stage: string, task: ShardTask): string {
   if (task.kind === 'parse') return `${stage} (parse): shard ${task.shard}`;
   if (task.kind === 'sort') return `${stage} (dictionary sort): column ${task.shard}`;
+  if (task.kind === 'partition') return `${stage} (partition write): ${task.path}`;
   const name = stage === task.kind ? `compute ${stage}` : stage;
   return `${name}: shard ${task.shard}`;
 }

@@ -227,7 +227,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
     }
     const next = days[days.indexOf(day) + 1];
     if (next !== undefined) void readAhead(next);
-    return writeDay(config, read);
+    return writeDay(config, read, pool ?? undefined);
   };
   reporter.plan(days.length);
   try {
@@ -304,74 +304,87 @@ interface DayPlan {
 
 type Timed = <T>(s: Stage, f: () => Promise<T> | T, counts: (r: T) => Counts) => Promise<T>;
 
-/** The stages of one day; fills `d`. */
+/**
+ * The stages of one day; fills `d`. The canonical partition is written in the background
+ * (on the pool) while the day validates and computes; it is in place before anything is
+ * published, and before the day ends whatever happens.
+ */
 async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed): Promise<void> {
   const { config, tenant, surface, segment } = req;
   const w = dayWindow(d.day, config.window_days);
   let canonical: CanonicalDay | null = null;
   let prepared: PreparedArtifact[] | null = null;
-
-  if (p.stages.includes('ingest')) {
-    const ingested = await timed(
-      'ingest',
-      () => p.ingest(d.day),
-      (r) => ({
-        events: r.counts.events,
-        lines: r.counts.lines,
-        skipped_other_tenant_surface: r.counts.skippedOtherTenantSurface,
-        skipped_outside_day: r.counts.skippedOutsideDay,
-        rejected: Object.values(r.counts.rejected).reduce((a, b) => a + b, 0),
-      }),
-    );
-    d.input = ingested.input;
-    d.counts = ingested.counts;
-    canonical = ingested.canonical;
-  }
-
-  if (p.stages.includes('validate')) {
-    const validated = await timed(
-      'validate',
-      async () => {
-        let today = canonical ?? (await readCanonicalDay(config, tenant, surface, d.day));
-        if (today === null) {
-          p.notice(`${d.day}: no canonical partition, validated as a day without events (run ingest first if it had some)`);
-          today = new CanonicalDayBuilder().finish();
-        }
-        const events = w.days === 1 ? today : await windowEvents(config, tenant, surface, w, today, p.notice);
-        return { events, index: validateWindow(config, events, w) };
-      },
-      (r) => ({ ...windowCounts(r.index) }),
-    );
-    d.window = windowCounts(validated.index);
-    if (p.stages.includes('compute')) {
-      const computed = await timed(
-        'compute',
-        () => computeStep(req, p, w, validated.events, validated.index),
-        (r) => ({ artifacts: r.staged.length, bytes: r.staged.reduce((a, s) => a + s.bytes, 0) }),
+  // The canonical partition is written in the background (on the pool) while the day
+  // validates and computes: in place before anything is published, and before the day ends.
+  let written: Promise<void> = Promise.resolve();
+  try {
+    if (p.stages.includes('ingest')) {
+      const ingested = await timed(
+        'ingest',
+        () => p.ingest(d.day),
+        (r) => ({
+          events: r.counts.events,
+          lines: r.counts.lines,
+          skipped_other_tenant_surface: r.counts.skippedOtherTenantSurface,
+          skipped_outside_day: r.counts.skippedOutsideDay,
+          rejected: Object.values(r.counts.rejected).reduce((a, b) => a + b, 0),
+        }),
       );
-      prepared = computed.prepared;
-      d.staged = computed.staged;
+      d.input = ingested.input;
+      d.counts = ingested.counts;
+      canonical = ingested.canonical;
+      written = ingested.written;
     }
-  }
 
-  if (p.stages.includes('publish')) {
-    d.published = await timed(
-      'publish',
-      async () => {
-        const artifacts = prepared ?? (await readStagedDay(req, w, p.kinds));
-        // After the manifest swap, under the publish lock: the Postgres signals (db.dsn), then
-        // the checkpoint, so a signal failure leaves the checkpoint behind and a rerun retries them.
-        const afterSwap = async () => {
-          if (config.db) {
-            const signals = await publishSignals(config.db, { tenant, surface, day: d.day, signalDay: w.startDay }, artifacts);
-            if (signals) d.signals = signals;
+    if (p.stages.includes('validate')) {
+      const validated = await timed(
+        'validate',
+        async () => {
+          let today = canonical ?? (await readCanonicalDay(config, tenant, surface, d.day));
+          if (today === null) {
+            p.notice(`${d.day}: no canonical partition, validated as a day without events (run ingest first if it had some)`);
+            today = new CanonicalDayBuilder().finish();
           }
-          if (p.advanceCheckpoint) await advanceCheckpoint(config.checkpoint_dir, tenant, surface, segment, d.day, p.now());
-        };
-        return publishDay(config, tenant, surface, artifacts, p.now, afterSwap);
-      },
-      (r) => ({ artifacts: r.length, bytes: r.reduce((a, x) => a + x.bytes, 0) }),
-    );
+          const events = w.days === 1 ? today : await windowEvents(config, tenant, surface, w, today, p.notice);
+          return { events, index: validateWindow(config, events, w) };
+        },
+        (r) => ({ ...windowCounts(r.index) }),
+      );
+      d.window = windowCounts(validated.index);
+      if (p.stages.includes('compute')) {
+        const computed = await timed(
+          'compute',
+          () => computeStep(req, p, w, validated.events, validated.index),
+          (r) => ({ artifacts: r.staged.length, bytes: r.staged.reduce((a, s) => a + s.bytes, 0) }),
+        );
+        prepared = computed.prepared;
+        d.staged = computed.staged;
+      }
+    }
+
+    if (p.stages.includes('publish')) {
+      d.published = await timed(
+        'publish',
+        async () => {
+          await written; // the canonical partition first: never an artifact without it
+          const artifacts = prepared ?? (await readStagedDay(req, w, p.kinds));
+          // After the manifest swap, under the publish lock: the Postgres signals (db.dsn), then
+          // the checkpoint, so a signal failure leaves the checkpoint behind and a rerun retries them.
+          const afterSwap = async () => {
+            if (config.db) {
+              const signals = await publishSignals(config.db, { tenant, surface, day: d.day, signalDay: w.startDay }, artifacts);
+              if (signals) d.signals = signals;
+            }
+            if (p.advanceCheckpoint) await advanceCheckpoint(config.checkpoint_dir, tenant, surface, segment, d.day, p.now());
+          };
+          return publishDay(config, tenant, surface, artifacts, p.now, afterSwap);
+        },
+        (r) => ({ artifacts: r.length, bytes: r.reduce((a, x) => a + x.bytes, 0) }),
+      );
+    }
+    await written;
+  } finally {
+    await written.catch(() => undefined); // settled before the day ends, whatever happened
   }
 }
 

@@ -12,9 +12,11 @@
  */
 import * as A from 'apache-arrow';
 import { badInput } from '../errors';
+import { writeFileAtomic } from './atomic';
 import { ByteDictionary, ByteDictionarySnapshot, snapshotValues, SortedDictionary, sortDictionary } from './byte-dictionary';
 import type { ParsedBlock } from './exposure-scan';
 import { GrowableColumn } from './growable';
+import { sharedFloat64, sharedInt32 } from '../shared-memory';
 
 /** A dictionary-encoded string column: codes index `values`; -1 is null. */
 export interface DictColumn {
@@ -202,8 +204,9 @@ export class CanonicalDayBuilder {
   private assemble(sortedDicts: SortedDictionary[]): CanonicalDay {
     this.closeOpen();
     const rows = this.rowCount;
-    const ts = new Float64Array(rows);
-    const rank = new Int32Array(rows);
+    // Shared: the partition is encoded and written on a worker (ingest's writeDay).
+    const ts = sharedFloat64(rows);
+    const rank = sharedInt32(rows);
     let at = 0;
     for (const c of this.chunks) {
       ts.set(c.ts, at);
@@ -212,7 +215,7 @@ export class CanonicalDayBuilder {
     }
     const col = (k: number): DictColumn => {
       const { sorted, newCode } = sortedDicts[k];
-      const codes = new Int32Array(rows);
+      const codes = sharedInt32(rows);
       let at = 0;
       for (const chunk of this.chunks) {
         const c = chunk.columns[k];
@@ -267,7 +270,7 @@ function nullableInt32(values: Int32Array): { data: Int32Array; nullCount: numbe
   return { data, nullCount, nullBitmap: bitmap };
 }
 
-function dictionaryData(col: DictColumn, id: number): A.Data {
+function dictionaryData(col: Pick<DictColumn, 'codes' | 'utf8'>, id: number): A.Data {
   const { arena, offsets } = col.utf8;
   const dictionary = A.makeVector(
     A.makeData({ type: new A.Utf8(), length: offsets.length - 1, nullCount: 0, valueOffsets: offsets, data: arena }),
@@ -276,8 +279,19 @@ function dictionaryData(col: DictColumn, id: number): A.Data {
   return A.makeData({ type, length: col.codes.length, ...nullableInt32(col.codes), dictionary });
 }
 
+const DICT_COLUMNS = ['tenant', 'surface', 'session', 'item', 'user', 'request'] as const;
+
+/** What encodeCanonical reads of a day: plain data (no lazily decoded strings), so a worker can take it as it is. */
+export type EncodableDay = Pick<CanonicalDay, 'rows' | 'tsMicros' | 'rank'> &
+  Record<(typeof DICT_COLUMNS)[number], Pick<DictColumn, 'codes' | 'utf8'>>;
+
+export function encodableDay(day: CanonicalDay): EncodableDay {
+  const columns = Object.fromEntries(DICT_COLUMNS.map((k) => [k, { codes: day[k].codes, utf8: day[k].utf8 }]));
+  return { rows: day.rows, tsMicros: day.tsMicros, rank: day.rank, ...columns } as EncodableDay;
+}
+
 /** Encodes a day as Arrow IPC file bytes (one record batch). */
-export function encodeCanonical(day: CanonicalDay): Uint8Array {
+export function encodeCanonical(day: EncodableDay): Uint8Array {
   const n = day.rows;
   const tsWords = new Int32Array(n * 2); // little-endian int64 as (lo, hi) pairs
   for (let i = 0; i < n; i++) {
@@ -304,6 +318,13 @@ export function encodeCanonical(day: CanonicalDay): Uint8Array {
     rank: A.makeVector(rank),
   });
   return A.tableToIPC(table, 'file');
+}
+
+/** Encodes a day and replaces its partition file atomically; returns the file's size. */
+export async function writePartition(day: EncodableDay, path: string): Promise<number> {
+  const bytes = encodeCanonical(day);
+  await writeFileAtomic(path, bytes);
+  return bytes.length;
 }
 
 // --- decode -----------------------------------------------------------------------------

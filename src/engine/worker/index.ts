@@ -18,6 +18,9 @@ function runShard(task: ShardTask) {
       return parseBlock(task.block, task.params);
     case 'sort':
       return sortDictionary(task.values);
+    case 'partition':
+      // Loaded on first use: apache-arrow is not needed by most tasks, and workers start cheap.
+      return import('../../io/canonical').then((c) => c.writePartition(task.day, task.path));
     case 'encode':
       return encodeArtifactToFile(task.header, payloadOfSpec(task.spec), task.builtAt, task.stageDir);
     case 'cooc':
@@ -41,7 +44,7 @@ function runShard(task: ShardTask) {
  * Test-only fault hook for the reliability tests: RECSYS_WORKER_FAULT=<mode>[:<kind>[:<shard>]]
  * with mode `throw` (the kernel throws), `exit` (process.exit(3) inside the worker) or `oom`
  * (allocates until the worker's heap limit), for every task or only those of one kind
- * (parse, sort, cooc, implicit, session_seq, encode) and shard. Read per task: one env lookup. Never set
+ * (parse, sort, partition, cooc, implicit, session_seq, encode) and shard. Read per task: one env lookup. Never set
  * in production.
  */
 function injectedFault(task: ShardTask): void {
@@ -61,7 +64,7 @@ export default async function computeShard(task: ShardTask): Promise<ShardOutcom
   try {
     injectedFault(task);
     // Results are shared arrays: returned as they are, never transferred (src/shared-memory.ts).
-    return { state: 'ok', shard: task.shard, result: runShard(task) };
+    return { state: 'ok', shard: task.shard, result: await runShard(task) };
   } catch (err) {
     return { state: 'failed', shard: task.shard, code: 'E_WORKER', message: (err as Error)?.message ?? String(err) };
   }

@@ -12,6 +12,7 @@
 import type { SessionItemIndex } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
 import type { ByteDictionarySnapshot, SortedDictionary } from '../../io/byte-dictionary';
+import type { EncodableDay } from '../../io/canonical';
 import type { ParseResult, ScanParams } from '../../io/exposure-scan';
 import type { ArtifactHeader, FileArtifact } from '../../io/artifact-codec';
 import type { RowsPayloadSpec } from '../../io/payloads';
@@ -54,6 +55,14 @@ export interface SortTask {
   values: ByteDictionarySnapshot;
 }
 
+/** Encode a day's canonical partition and replace its file (ingest, while the main thread validates). */
+export interface PartitionTask {
+  kind: 'partition';
+  shard: number;
+  day: EncodableDay;
+  path: string;
+}
+
 /** Encode one artifact (version hash + published blob) from its rows payload. */
 export interface EncodeTask {
   kind: 'encode';
@@ -67,7 +76,7 @@ export interface EncodeTask {
 
 export type EncodeResult = FileArtifact;
 
-export type ShardTask = CoocTask | UserTask | ParseTask | SortTask | EncodeTask;
+export type ShardTask = CoocTask | UserTask | ParseTask | SortTask | PartitionTask | EncodeTask;
 
 /** What each kind of task returns. */
 export interface TaskResults {
@@ -76,6 +85,8 @@ export interface TaskResults {
   session_seq: ScoredRows;
   parse: ParseResult;
   sort: SortedDictionary;
+  /** The partition file's size in bytes. */
+  partition: number;
   encode: EncodeResult;
 }
 
