@@ -196,10 +196,16 @@ export function writeDay(config: Config, read: ReadDay, pool?: ComputePool): Ing
   const rejects = rejectsPath(config.canonical_dir, tenant, surface, day);
   const write = async () => {
     faultPoint('after-ingest-parse');
-    await removeStaleIngestTemps(config, tenant, surface, day);
-    if (canonical.rows === 0) await removeIfPresent(partition);
-    else if (pool) await pool.run('ingest', { kind: 'partition', shard: 0, day: encodableDay(canonical), path: partition });
-    else await writePartition(canonical, partition);
+    // Only temp files of dead writers go, so the clean-up may run alongside our own write;
+    // the partition task is queued right now, ahead of the compute tasks.
+    const cleaned = removeStaleIngestTemps(config, tenant, surface, day);
+    try {
+      if (canonical.rows === 0) await removeIfPresent(partition);
+      else if (pool) await pool.run('ingest', { kind: 'partition', shard: 0, day: encodableDay(canonical), path: partition });
+      else await writePartition(canonical, partition);
+    } finally {
+      await cleaned;
+    }
     faultPoint('after-partition-write');
     if (rejections.length > 0) await writeFileAtomic(rejects, rejections.map((r) => encodeCompact(r) + '\n').join(''));
     else await removeIfPresent(rejects);
