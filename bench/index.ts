@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --only kernels|e2e] [--sizes 1000000,5000000] [--no-duckdb] [--backfill-days 30]
+ * npm run bench [-- --only kernels|e2e] [--sizes 1000000,5000000] [--no-duckdb] [--backfill-days 30] [--repeat 3]
  *
  * 1. Kernel and stage suites (tinybench) on a seeded 200k-event day built outside the
  *    timed region; the first run of each task is reported apart from steady state.
@@ -7,6 +7,9 @@
  *    --workers 1 and with every core, per-stage times, events/s, events/s per core,
  *    speedup and peak RSS; DuckDB (load once, then the four queries) side by side;
  *    optionally a backfill of N days × 1M events (wall time and peak RSS, 1 vs all workers).
+ *    With --repeat N every end-to-end run (and DuckDB) runs N times, the worker counts
+ *    interleaved, and the tables show medians (peak RSS: the largest): on a shared, noisy
+ *    machine one run of each is not a measurement.
  * Prints tables and writes every figure to .bench/results/<timestamp>.json.
  */
 import { spawnSync } from 'node:child_process';
@@ -37,7 +40,7 @@ const BENCH_DIR = join(ROOT, '.bench');
 const DAY = '2026-01-01';
 const DAY_START = Date.UTC(2026, 0, 1) * 1000;
 
-function args(): { only?: string; sizes: number[]; duckdb: boolean; backfillDays: number } {
+function args(): { only?: string; sizes: number[]; duckdb: boolean; backfillDays: number; repeat: number } {
   const a = process.argv.slice(2);
   const get = (k: string) => {
     const i = a.indexOf(k);
@@ -48,6 +51,7 @@ function args(): { only?: string; sizes: number[]; duckdb: boolean; backfillDays
     sizes: (get('--sizes') ?? '1000000,5000000').split(',').map(Number),
     duckdb: !a.includes('--no-duckdb'),
     backfillDays: Number(get('--backfill-days') ?? 0),
+    repeat: Math.max(1, Number(get('--repeat') ?? 1)),
   };
 }
 
@@ -160,6 +164,32 @@ interface RunFigure {
   events_per_s: number;
   events_per_s_per_core: number;
   peak_rss_mb: number | null;
+  /** With --repeat: every run's wall time (the figures above are medians). */
+  wall_ms_runs?: number[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Repeated runs of one configuration as one figure: median times, largest RSS. */
+function medianRun(runs: RunFigure[]): RunFigure {
+  const wall = median(runs.map((r) => r.wall_ms));
+  const stages = Object.fromEntries(Object.keys(runs[0].stages_ms).map((k) => [k, median(runs.map((r) => r.stages_ms[k]))]));
+  const rss = runs.map((r) => r.peak_rss_mb).filter((x): x is number => x !== null);
+  const { events, workers } = runs[0];
+  return {
+    events,
+    workers,
+    wall_ms: wall,
+    stages_ms: stages,
+    events_per_s: events / (wall / 1000),
+    events_per_s_per_core: events / (wall / 1000) / workers,
+    peak_rss_mb: rss.length > 0 ? Math.max(...rss) : null,
+    ...(runs.length > 1 && { wall_ms_runs: runs.map((r) => r.wall_ms) }),
+  };
 }
 
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
@@ -241,13 +271,25 @@ async function main(): Promise<void> {
     const duck: Array<Record<string, unknown>> = [];
     for (const events of a.sizes) {
       const file = await dataset(events);
-      for (const workers of [...new Set([1, machine.cpus])]) {
-        process.stderr.write(`run ${events} events, ${workers} worker(s) ...\n`);
-        runs.push(runPipeline(file, events, workers));
+      const byWorkers = new Map<number, RunFigure[]>();
+      const duckRuns: Array<Record<string, number | null>> = [];
+      for (let rep = 1; rep <= a.repeat; rep++) {
+        const of = a.repeat > 1 ? ` (run ${rep} of ${a.repeat})` : '';
+        for (const workers of [...new Set([1, machine.cpus])]) {
+          process.stderr.write(`run ${events} events, ${workers} worker(s)${of} ...\n`);
+          byWorkers.set(workers, [...(byWorkers.get(workers) ?? []), runPipeline(file, events, workers)]);
+        }
+        if (a.duckdb) {
+          process.stderr.write(`duckdb ${events} events${of} ...\n`);
+          duckRuns.push(duckdb(file, machine.cpus));
+        }
       }
-      if (a.duckdb) {
-        process.stderr.write(`duckdb ${events} events ...\n`);
-        duck.push({ events, threads: machine.cpus, ...duckdb(file, machine.cpus) });
+      for (const figures of byWorkers.values()) runs.push(medianRun(figures));
+      if (duckRuns.length > 0) {
+        const keys = Object.keys(duckRuns[0]).filter((k) => k !== 'peak_rss_mb');
+        const med = Object.fromEntries(keys.map((k) => [k, median(duckRuns.map((d) => d[k] as number))]));
+        const rss = Math.max(...duckRuns.map((d) => d.peak_rss_mb ?? 0));
+        duck.push({ events, threads: machine.cpus, ...med, peak_rss_mb: rss || null, ...(duckRuns.length > 1 && { queries_ms_runs: duckRuns.map((d) => d.queries_ms) }) });
       }
     }
     results.e2e = runs;
@@ -265,7 +307,8 @@ async function main(): Promise<void> {
       console.log(table(backfill.map((r) => ({ workers: r.workers, 'wall s': r.wall_ms / 1000, 'events/s': Math.round(r.events_per_s), 'peak RSS MB': r.peak_rss_mb === null ? null : Math.round(r.peak_rss_mb) }))));
     }
     console.log('\nend to end: full run (ingest → canonical → validate → compute → publish), 4 event artifacts');
-    console.log(table(runs.map((r) => ({ events: r.events, workers: r.workers, 'wall s': r.wall_ms / 1000, 'ingest s': r.stages_ms.ingest / 1000, 'validate s': r.stages_ms.validate / 1000, 'compute s': r.stages_ms.compute / 1000, 'publish s': r.stages_ms.publish / 1000, 'events/s': Math.round(r.events_per_s), 'events/s/core': Math.round(r.events_per_s_per_core), 'peak RSS MB': r.peak_rss_mb === null ? null : Math.round(r.peak_rss_mb) }))));
+    if (a.repeat > 1) console.log(`medians of ${a.repeat} runs each, worker counts interleaved; peak RSS is the largest`);
+    console.log(table(runs.map((r) => ({ events: r.events, workers: r.workers, 'wall s': r.wall_ms / 1000, 'ingest s': r.stages_ms.ingest / 1000, 'validate s': r.stages_ms.validate / 1000, 'compute s': r.stages_ms.compute / 1000, 'publish s': r.stages_ms.publish / 1000, 'events/s': Math.round(r.events_per_s), 'events/s/core': Math.round(r.events_per_s_per_core), 'peak RSS MB': r.peak_rss_mb === null ? null : Math.round(r.peak_rss_mb), ...(r.wall_ms_runs && { 'each run, wall s': r.wall_ms_runs.map((x) => (x / 1000).toFixed(1)).join(' ') }) }))));
     for (const events of a.sizes) {
       const one = runs.find((r) => r.events === events && r.workers === 1);
       const all = runs.find((r) => r.events === events && r.workers === machine.cpus);
@@ -273,9 +316,9 @@ async function main(): Promise<void> {
         const s = (k: string) => (one.stages_ms[k] / all.stages_ms[k]).toFixed(2);
         console.log(`speedup ${events} events, 1 → ${machine.cpus} workers: end to end ${(one.wall_ms / all.wall_ms).toFixed(2)}x, ingest ${s('ingest')}x, compute ${s('compute')}x`);
       }
-      const d = duck.find((x) => x.events === events) as { load_ms: number; queries_ms: number; peak_rss_mb: number | null } | undefined;
+      const d = duck.find((x) => x.events === events) as { load_ms: number; queries_ms: number; peak_rss_mb: number | null; queries_ms_runs?: number[] } | undefined;
       if (d && all) {
-        console.log(`duckdb ${events} events (${machine.cpus} threads): load ${(d.load_ms / 1000).toFixed(1)} s, four queries ${(d.queries_ms / 1000).toFixed(1)} s, peak RSS ${d.peak_rss_mb === null ? '-' : Math.round(d.peak_rss_mb)} MB; recsys full run ${(all.wall_ms / 1000).toFixed(1)} s → ratio duckdb queries / recsys run = ${(d.queries_ms / all.wall_ms).toFixed(2)}x`);
+        console.log(`duckdb ${events} events (${machine.cpus} threads): load ${(d.load_ms / 1000).toFixed(1)} s, four queries ${(d.queries_ms / 1000).toFixed(1)} s${d.queries_ms_runs ? ` (each run: ${d.queries_ms_runs.map((x) => (x / 1000).toFixed(1)).join(' ')})` : ''}, peak RSS ${d.peak_rss_mb === null ? '-' : Math.round(d.peak_rss_mb)} MB; recsys full run ${(all.wall_ms / 1000).toFixed(1)} s → ratio duckdb queries / recsys run = ${(d.queries_ms / all.wall_ms).toFixed(2)}x`);
       }
     }
   }
