@@ -3,6 +3,8 @@
  * main-thread side) and keeps its top level cheap: the pool starts workers before the
  * first shard is ready.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { encodeArtifactToFile } from '../../io/artifact-codec';
 import { sortDictionary } from '../../io/byte-dictionary';
 import { parseBlock } from '../../io/exposure-scan';
@@ -11,6 +13,22 @@ import { coocRows } from '../../kernels/cooc';
 import { implicitRows } from '../../kernels/implicit';
 import { sessionSeqRows } from '../../kernels/session-seq';
 import { ShardOutcome, ShardTask } from './messages';
+
+/**
+ * A full garbage collection of this worker's heap, run after each day-level task (the
+ * partition write, an artifact encode: a few per day, ~10 ms each). Tasks hand workers
+ * SharedArrayBuffers (raw blocks, the day's columns, indexes) whose memory is freed only
+ * once every thread that saw one has collected its wrapper, and a worker's own heap grows
+ * too slowly for V8 to collect often: without this, the peak RSS of a 2-worker backfill of
+ * 1M-event days went from 0.6 GB after 2 days to 1.0 GB after 15. `gc` is read from a new
+ * context because the flag only affects contexts created after it is set.
+ */
+const collectGarbage: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc');
+})();
+
+const DAY_LEVEL_TASKS: ReadonlySet<ShardTask['kind']> = new Set(['partition', 'encode']);
 
 function runShard(task: ShardTask) {
   switch (task.kind) {
@@ -64,7 +82,9 @@ export default async function computeShard(task: ShardTask): Promise<ShardOutcom
   try {
     injectedFault(task);
     // Results are shared arrays: returned as they are, never transferred (src/shared-memory.ts).
-    return { state: 'ok', shard: task.shard, result: await runShard(task) };
+    const result = await runShard(task);
+    if (DAY_LEVEL_TASKS.has(task.kind)) collectGarbage();
+    return { state: 'ok', shard: task.shard, result };
   } catch (err) {
     return { state: 'failed', shard: task.shard, code: 'E_WORKER', message: (err as Error)?.message ?? String(err) };
   }
