@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
-import { workerError } from '../errors';
+import { PipelineError, workerError } from '../errors';
 import { ShardOutcome, ShardTask, TaskResults } from './worker/messages';
 
 function packageRoot(): string {
@@ -59,7 +59,11 @@ export class ComputePool {
     } catch (err) {
       throw workerError(`${where} failed: ${describeWorkerFailure(err, this.options.workerHeapMb)}`);
     }
-    if (outcome.state === 'failed') throw workerError(`${where} failed: ${outcome.message}`);
+    if (outcome.state === 'failed') {
+      // A pipeline error raised in the task (E_IO naming a path) is the user's error, as it is.
+      if (outcome.exitCode !== undefined) throw new PipelineError(outcome.code, outcome.exitCode, outcome.message);
+      throw workerError(`${where} failed: ${outcome.message}`);
+    }
     return outcome.result as TaskResults[T['kind']];
   }
 

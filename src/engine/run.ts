@@ -315,7 +315,8 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
   let canonical: CanonicalDay | null = null;
   let prepared: PreparedArtifact[] | null = null;
   // The canonical partition is written in the background (on the pool) while the day
-  // validates and computes: in place before anything is published, and before the day ends.
+  // validates and computes: in place before anything is staged or published, and before
+  // the day ends. A failed write fails the day at the first of those points.
   let written: Promise<void> = Promise.resolve();
   try {
     if (p.stages.includes('ingest')) {
@@ -354,7 +355,7 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
       if (p.stages.includes('compute')) {
         const computed = await timed(
           'compute',
-          () => computeStep(req, p, w, validated.events, validated.index),
+          () => computeStep(req, p, w, validated.events, validated.index, written),
           (r) => ({ artifacts: r.staged.length, bytes: r.staged.reduce((a, s) => a + s.bytes, 0) }),
         );
         prepared = computed.prepared;
@@ -452,10 +453,15 @@ async function computeStep(
   w: DayWindow,
   canonical: CanonicalDay,
   index: DayIndex,
+  /** The day's canonical partition write (see writeDay). */
+  partitionWritten: Promise<void>,
 ): Promise<{ prepared: PreparedArtifact[]; staged: StagedInfo[] }> {
   const { config, tenant, surface, segment } = req;
   const stageDirOf = (t: ArtifactType) => stageDir(config.artifacts_dir, tenant, surface, segment, t, w.startDay, w.endDay);
   const prepared = await computeArtifacts(config, p.kinds, p.pool, canonical, index, p.catalog, (t) => artifactHeader(req, w, t), p.builtAt, stageDirOf);
+  // The partition first: nothing is staged (and so nothing can be published later by a
+  // `publish` job) for a day whose canonical partition failed to be written.
+  await partitionWritten;
   const staged: StagedInfo[] = [];
   for (const a of prepared) {
     const type = a.expect.artifactType;

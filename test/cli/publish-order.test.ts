@@ -4,10 +4,10 @@
  * the previous manifest byte-identical and the checkpoint where it was; the manifest's
  * `current` keeps the types a run did not publish.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { events, publishedLines, Sandbox, STACK_FRAME, versionOfUri } from './harness';
+import { cli, events, publishedLines, Sandbox, STACK_FRAME, versionOfUri } from './harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
@@ -82,6 +82,33 @@ describe('a failure before the manifest swap leaves the previous manifest byte-i
     expect(retry.code, retry.stderr).toBe(0);
     expect(sb.currentBlob('popularity').window.start).toBe(`${DAY2}T00:00:00Z`);
     expect(sb.currentBlob('cooc').window.start).toBe(`${DAY2}T00:00:00Z`);
+    expect(sb.checkpoint()).toBe(DAY2);
+  });
+});
+
+describe('the canonical partition is written in the background, but always before anything is staged', () => {
+  it('an unwritable partition folder: exit 1 with E_IO naming it, nothing staged, a later publish job has nothing to publish', () => {
+    const { sb, config, manifest, checkpoint } = publishedDay1();
+    const exposures = dirname(sb.partitionPath(DAY2));
+    rmSync(exposures, { recursive: true });
+    block(exposures);
+    const r = sb.run(config, DAY2, DAY2);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stderr).toContain('E_IO');
+    expect(r.stderr).toContain(exposures);
+    expect(r.stderr).not.toContain('E_WORKER');
+    expect(r.stderr).not.toContain(STACK_FRAME);
+    const staged = (readdirSync(sb.out, { recursive: true }) as string[]).filter((f) => f.endsWith('current.version') && f.includes(`${DAY2}_`));
+    expect(staged).toEqual([]);
+    const publish = cli(['publish', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', DAY2, '--end', DAY2]);
+    expect(publish.code, publish.stdout).not.toBe(0);
+    expect(sb.manifestText()).toBe(manifest);
+    expect(readFileSync(sb.checkpointPath, 'utf8')).toBe(checkpoint);
+
+    rmSync(exposures);
+    const retry = sb.run(config, DAY2, DAY2);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(existsSync(sb.partitionPath(DAY2))).toBe(true);
     expect(sb.checkpoint()).toBe(DAY2);
   });
 });

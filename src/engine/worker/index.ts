@@ -5,6 +5,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { isPipelineError } from '../../errors';
 import { encodeArtifactToFile } from '../../io/artifact-codec';
 import { sortDictionary } from '../../io/byte-dictionary';
 import { parseBlock } from '../../io/exposure-scan';
@@ -24,8 +25,14 @@ import { ShardOutcome, ShardTask } from './messages';
  * context because the flag only affects contexts created after it is set.
  */
 const collectGarbage: () => void = (() => {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc');
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    if (typeof gc === 'function') return gc as () => void;
+  } catch {
+    // Setting V8 flags at run time is not guaranteed: without gc, memory is reclaimed later.
+  }
+  return () => undefined;
 })();
 
 const DAY_LEVEL_TASKS: ReadonlySet<ShardTask['kind']> = new Set(['partition', 'encode']);
@@ -86,6 +93,8 @@ export default async function computeShard(task: ShardTask): Promise<ShardOutcom
     if (DAY_LEVEL_TASKS.has(task.kind)) collectGarbage();
     return { state: 'ok', shard: task.shard, result };
   } catch (err) {
+    // A pipeline error (an unwritable partition: E_IO naming the path) keeps its code and exit code.
+    if (isPipelineError(err)) return { state: 'failed', shard: task.shard, code: err.code, exitCode: err.exitCode, message: err.message };
     return { state: 'failed', shard: task.shard, code: 'E_WORKER', message: (err as Error)?.message ?? String(err) };
   }
 }

@@ -11,6 +11,7 @@
  */
 import type { SessionItemIndex } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
+import type { ErrorCode } from '../../errors';
 import type { ByteDictionarySnapshot, SortedDictionary } from '../../io/byte-dictionary';
 import type { EncodableDay } from '../../io/canonical';
 import type { ParseResult, ScanParams } from '../../io/exposure-scan';
@@ -92,4 +93,4 @@ export interface TaskResults {
 
 export type ShardOutcome =
   | { state: 'ok'; shard: number; result: TaskResults[ShardTask['kind']] }
-  | { state: 'failed'; shard: number; code: string; message: string };
+  | { state: 'failed'; shard: number; code: ErrorCode; exitCode?: 1 | 2; message: string };
