@@ -8,20 +8,19 @@
  * never need merging, so the output is the same for any worker count or shard size.
  */
 import type { CanonicalDay } from '../io/canonical';
-import { buildSessionItemIndex, coocCandidates, coocItemWork, itemRange, maxSessionItems, SessionItemIndex } from '../kernels/cooc';
+import { coocCandidates, coocItemWork, indexSessions, itemRange, maxSessionItems, SessionItemIndex } from '../kernels/cooc';
 import { rankCodes } from '../kernels/topk';
-import { groupRows } from '../kernels/group';
+import { groupUserEvents, UserEvents } from '../kernels/group';
 import { itemCounts } from '../kernels/popularity';
 import type { ScoredRows } from '../kernels/scored-rows';
 import type { ComputePool } from './pool';
 import { concatRows, planRanges, sortRowsByKey } from './shards';
-import { sharedFloat64, sharedInt32 } from '../shared-memory';
 import type { ShardTask } from './worker/messages';
 import { ArtifactHeader, encodeArtifact, EncodedArtifact, FileArtifact, TypedPayload } from '../io/artifact-codec';
 import type { RowsPayload } from '../io/payloads';
 import { faultPoint } from './faults';
 
-export interface DayIndex {
+export interface DayIndex extends UserEvents {
   events: number;
   nItems: number;
   nSessions: number;
@@ -29,46 +28,33 @@ export interface DayIndex {
   maxItemsPerSession: number;
   itemCounts: Int32Array;
   sessions: SessionItemIndex;
-  /** Events of user u (anonymous excluded), in canonical row order. */
-  userOffsets: Int32Array;
-  userItems: Int32Array;
-  userTs: Float64Array;
 }
 
-/** O(events) passes; every array workers read lives in a SharedArrayBuffer. */
+/** O(events) passes, on this thread; every array workers read lives in a SharedArrayBuffer. */
 export function indexDay(day: CanonicalDay): DayIndex {
-  const nItems = day.item.size;
-  const nSessions = day.session.size;
-  const nUsers = day.user.size;
-  const itemCodes = day.item.codes;
-  const sessions = buildSessionItemIndex(groupRows(day.session.codes, nSessions), itemCodes, nItems, sharedInt32);
-  // Users' events grouped by user code (CSR), read in row order: one sequential pass
-  // scatters item codes and timestamps, so each user's events keep canonical row order.
-  const userCodes = day.user.codes;
-  const userOffsets = sharedInt32(nUsers + 1);
-  for (let i = 0; i < userCodes.length; i++) if (userCodes[i] >= 0) userOffsets[userCodes[i] + 1]++;
-  for (let u = 0; u < nUsers; u++) userOffsets[u + 1] += userOffsets[u];
-  const userItems = sharedInt32(userOffsets[nUsers]);
-  const userTs = sharedFloat64(userOffsets[nUsers]);
-  const cursor = userOffsets.slice(0, nUsers);
-  for (let i = 0; i < userCodes.length; i++) {
-    const u = userCodes[i];
-    if (u < 0) continue;
-    const at = cursor[u]++;
-    userItems[at] = itemCodes[i];
-    userTs[at] = day.tsMicros[i];
-  }
+  const sessions = indexSessions(day.session.codes, day.session.size, day.item.codes, day.item.size);
+  return dayIndex(day, sessions, groupUserEvents(day.user.codes, day.item.codes, day.tsMicros, day.user.size));
+}
+
+/** indexDay with the session index and the users' events built on the pool, in parallel. */
+export async function indexDayOn(pool: ComputePool, day: CanonicalDay): Promise<DayIndex> {
+  const [sessions, users] = await Promise.all([
+    pool.run('validate', { kind: 'sessions', shard: 0, sessionCodes: day.session.codes, nSessions: day.session.size, itemCodes: day.item.codes, nItems: day.item.size }),
+    pool.run('validate', { kind: 'users', shard: 0, userCodes: day.user.codes, itemCodes: day.item.codes, tsMicros: day.tsMicros, nUsers: day.user.size }),
+  ]);
+  return dayIndex(day, sessions, users);
+}
+
+function dayIndex(day: CanonicalDay, sessions: SessionItemIndex, users: UserEvents): DayIndex {
   return {
     events: day.rows,
-    nItems,
-    nSessions,
-    nUsers,
+    nItems: day.item.size,
+    nSessions: day.session.size,
+    nUsers: day.user.size,
     maxItemsPerSession: maxSessionItems(sessions),
-    itemCounts: itemCounts(itemCodes, nItems),
+    itemCounts: itemCounts(day.item.codes, day.item.size),
     sessions,
-    userOffsets,
-    userItems,
-    userTs,
+    ...users,
   };
 }
 

@@ -7,7 +7,7 @@
  * (src/io/exposure-scan.ts). At most `engine.max_inflight_bytes` of blocks are queued or
  * being parsed at once: the reader waits, nothing is dropped. Blocks are merged in file
  * order, so the partition keeps raw input order whatever the number of workers. At the
- * end the day's dictionaries are sorted on the pool, in parallel.
+ * end the day's columns are sorted on the pool, in parallel.
  *
  * Nothing is written until the whole input has been read: with the `fail` policy a bad
  * line stops the day and the previous partition stays as it was.
@@ -37,16 +37,6 @@ export interface IngestCounts {
   skippedOutsideDay: number;
   /** Rejected lines by rule (only with the quarantine policy; `fail` stops at the first). */
   rejected: Record<string, number>;
-}
-
-export interface IngestResult {
-  day: string;
-  input: string | null;
-  partition: string | null;
-  counts: IngestCounts;
-  canonical: CanonicalDay;
-  /** Settles when the partition and rejects files are in place (see writeDay). */
-  written: Promise<void>;
 }
 
 /** A parsed block and where its lines came from (the block's bytes went to a worker). */
@@ -178,26 +168,25 @@ export async function readDay(
     }
   }
 
-  let sorts = 0;
-  const canonical = pool ? await builder.finishSorting((values) => pool.run('ingest', { kind: 'sort', shard: sorts++, values })) : builder.finish();
+  let column = 0;
+  const canonical = pool ? await builder.finishSorting((values, runs) => pool.run('ingest', { kind: 'column', shard: column++, values, runs })) : builder.finish();
   counts.events = canonical.rows;
   return { tenant, surface, day, input: input.name, counts, canonical, rejections };
 }
 
 /**
  * Replaces the day's canonical partition (and rejects file) atomically, in the background:
- * returns at once, with `written` settling when both files are in place. With a pool the
+ * returns at once a promise that settles when both files are in place. With a pool the
  * partition is encoded and written on a worker, so the caller validates and computes
- * meanwhile (and must await `written` before publishing).
+ * meanwhile (and must await the promise before staging or publishing).
  */
-export function writeDay(config: Config, read: ReadDay, pool?: ComputePool): IngestResult {
-  const { tenant, surface, day, counts, canonical, rejections } = read;
+export function writeDay(config: Config, read: ReadDay, pool?: ComputePool): Promise<void> {
+  const { tenant, surface, day, canonical, rejections } = read;
   const partition = partitionPath(config.canonical_dir, tenant, surface, day);
   const rejects = rejectsPath(config.canonical_dir, tenant, surface, day);
   const write = async () => {
     faultPoint('after-ingest-parse');
-    // Only temp files of dead writers go, so the clean-up may run alongside our own write;
-    // the partition task is queued right now, ahead of the compute tasks.
+    // Only temp files of dead writers go, so the clean-up may run alongside our own write.
     const cleaned = removeStaleIngestTemps(config, tenant, surface, day);
     try {
       if (canonical.rows === 0) await removeIfPresent(partition);
@@ -212,7 +201,7 @@ export function writeDay(config: Config, read: ReadDay, pool?: ComputePool): Ing
   };
   const written = write();
   written.catch(() => undefined); // awaited by the caller; must not go unhandled meanwhile
-  return { day, input: read.input, partition: canonical.rows > 0 ? partition : null, counts, canonical, written };
+  return written;
 }
 
 async function removeIfPresent(path: string): Promise<void> {

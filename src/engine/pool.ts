@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { PipelineError, workerError } from '../errors';
+import { CANONICAL_COLUMNS } from '../io/canonical';
 import { ShardOutcome, ShardTask, TaskResults } from './worker/messages';
 
 function packageRoot(): string {
@@ -75,7 +76,9 @@ export class ComputePool {
 /** `ingest (parse): shard 3`, `compute cooc: shard 0`: the pipeline stage, the task kind and the shard. */
 export function shardLabel(stage: string, task: ShardTask): string {
   if (task.kind === 'parse') return `${stage} (parse): shard ${task.shard}`;
-  if (task.kind === 'sort') return `${stage} (dictionary sort): column ${task.shard}`;
+  if (task.kind === 'column') return `${stage} (column sort): ${CANONICAL_COLUMNS[task.shard + 1]}`;
+  if (task.kind === 'sessions') return `${stage} (session index)`;
+  if (task.kind === 'users') return `${stage} (user index)`;
   if (task.kind === 'partition') return `${stage} (partition write): ${task.path}`;
   const name = stage === task.kind ? `compute ${stage}` : stage;
   return `${name}: shard ${task.shard}`;

@@ -28,9 +28,9 @@ import { advanceCheckpoint, readCheckpoint } from '../io/checkpoint';
 import { openStorage } from '../io/storage';
 import { CURRENT_VERSION_FILE, readStaged, stageArtifact, stageDir } from '../io/staging';
 import { Counts, createReporter, Reporter, Stage } from '../progress';
-import { computeRows, encodeOnPool, DayIndex, indexDay } from './coordinator';
+import { computeRows, encodeOnPool, DayIndex, indexDay, indexDayOn } from './coordinator';
 import { checkCanonical, checkHardLimits, checkScoredRows } from './gates';
-import { IngestCounts, IngestResult, readDay, ReadDay, writeDay } from './ingest';
+import { IngestCounts, readDay, ReadDay, writeDay } from './ingest';
 import { contentSimPayload, coocPayload, popularityPayload, userPayload } from '../io/payloads';
 import { ComputePool } from './pool';
 import { PreparedArtifact, publishDay, PublishedArtifact } from './publisher';
@@ -218,7 +218,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
     }
     return pending;
   };
-  const ingest = async (day: string): Promise<IngestResult> => {
+  const ingest = async (day: string): Promise<ReadDay> => {
     let read: ReadDay;
     try {
       read = await readAhead(day);
@@ -227,7 +227,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
     }
     const next = days[days.indexOf(day) + 1];
     if (next !== undefined) void readAhead(next);
-    return writeDay(config, read, pool ?? undefined);
+    return read;
   };
   reporter.plan(days.length);
   try {
@@ -299,7 +299,8 @@ interface DayPlan {
   advanceCheckpoint: boolean;
   notice: (message: string) => void;
   /** Ingests a day (possibly started ahead of time). */
-  ingest: (day: string) => Promise<IngestResult>;
+  /** Reads a day (possibly started ahead of time); runDay writes it. */
+  ingest: (day: string) => Promise<ReadDay>;
 }
 
 type Timed = <T>(s: Stage, f: () => Promise<T> | T, counts: (r: T) => Counts) => Promise<T>;
@@ -318,9 +319,14 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
   // validates and computes: in place before anything is staged or published, and before
   // the day ends. A failed write fails the day at the first of those points.
   let written: Promise<void> = Promise.resolve();
+  let unwritten: ReadDay | null = null;
+  const startWrite = () => {
+    if (unwritten) written = writeDay(config, unwritten, p.pool ?? undefined);
+    unwritten = null;
+  };
   try {
     if (p.stages.includes('ingest')) {
-      const ingested = await timed(
+      const read = await timed(
         'ingest',
         () => p.ingest(d.day),
         (r) => ({
@@ -331,10 +337,10 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
           rejected: Object.values(r.counts.rejected).reduce((a, b) => a + b, 0),
         }),
       );
-      d.input = ingested.input;
-      d.counts = ingested.counts;
-      canonical = ingested.canonical;
-      written = ingested.written;
+      d.input = read.input;
+      d.counts = read.counts;
+      canonical = read.canonical;
+      unwritten = read;
     }
 
     if (p.stages.includes('validate')) {
@@ -347,7 +353,11 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
             today = new CanonicalDayBuilder().finish();
           }
           const events = w.days === 1 ? today : await windowEvents(config, tenant, surface, w, today, p.notice);
-          return { events, index: validateWindow(config, events, w) };
+          // The index tasks go to the pool first, the partition write behind them: the
+          // write is needed only before staging, the index before anything computes.
+          const index = validateWindow(config, events, w, p.pool);
+          startWrite();
+          return { events, index: await index };
         },
         (r) => ({ ...windowCounts(r.index) }),
       );
@@ -362,6 +372,7 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
         d.staged = computed.staged;
       }
     }
+    startWrite(); // an ingest without validate
 
     if (p.stages.includes('publish')) {
       d.published = await timed(
@@ -385,6 +396,7 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
     }
     await written;
   } finally {
+    startWrite(); // a day that failed validation keeps its ingested partition, as a day that passed
     await written.catch(() => undefined); // settled before the day ends, whatever happened
   }
 }
@@ -438,10 +450,10 @@ async function windowEvents(
   return builder.finish();
 }
 
-/** Canonical gates and hard limits over the window; returns the index compute reads. */
-export function validateWindow(config: Config, canonical: CanonicalDay, w: Pick<DayWindow, 'startMicros' | 'days'>): DayIndex {
+/** Canonical gates and hard limits over the window; returns the index compute reads (built on the pool when there is one). */
+export async function validateWindow(config: Config, canonical: CanonicalDay, w: Pick<DayWindow, 'startMicros' | 'days'>, pool: ComputePool | null): Promise<DayIndex> {
   checkCanonical(canonical, w.startMicros, w.days);
-  const index = indexDay(canonical);
+  const index = pool ? await indexDayOn(pool, canonical) : indexDay(canonical);
   checkHardLimits(index, config.limits);
   return index;
 }

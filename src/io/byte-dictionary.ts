@@ -23,10 +23,10 @@ export class ByteDictionary {
   private slots = new Int32Array(2048); // code + 1; 0 = empty
   size = 0;
 
-  /** Codes of every value of `values`, added when new: `remap[i]` is the code of value i. */
+  /** Codes of every value of `values`, added when new: `remap[i]` is the code of value i (shared). */
   codesOf(values: ByteDictionarySnapshot): Int32Array {
     const { arena, offsets } = values;
-    const remap = new Int32Array(offsets.length - 1);
+    const remap = sharedInt32(offsets.length - 1);
     for (let i = 0; i < remap.length; i++) remap[i] = this.codeOf(arena, offsets[i], offsets[i + 1]);
     return remap;
   }
@@ -123,6 +123,40 @@ export function sortDictionary(dict: ByteDictionarySnapshot): SortedDictionary {
     sortedOffsets[rank + 1] = sortedOffsets[rank] + offsets[old + 1] - offsets[old];
   }
   return { sorted: { arena: sorted, offsets: sortedOffsets }, newCode };
+}
+
+/**
+ * A run of rows of one column, in the order they were appended: codes (-1 = null) in the
+ * run's own dictionary plus `remap` into the column's dictionary (null: the codes are the
+ * column's already), or one code for every row (the tenant of a parsed block).
+ */
+export type CodeRun = { rows: number; codes: Int32Array; remap: Int32Array | null } | { rows: number; code: number };
+
+/** A column's dictionary in byte order and every row's final code (its value's rank), shared. */
+export interface SortedColumn {
+  sorted: ByteDictionarySnapshot;
+  codes: Int32Array;
+}
+
+/**
+ * Sorts a column's dictionary and writes each row's final code once: a run's code, through
+ * its remap, to the value's rank. The same function runs on a worker (ingest: the day's
+ * columns in parallel) or on the calling thread.
+ */
+export function sortColumn(values: ByteDictionarySnapshot, runs: readonly CodeRun[]): SortedColumn {
+  const { sorted, newCode } = sortDictionary(values);
+  const codes = sharedInt32(runs.reduce((n, r) => n + r.rows, 0));
+  let at = 0;
+  for (const run of runs) {
+    if ('code' in run) codes.fill(newCode[run.code], at, at + run.rows);
+    else {
+      const final = run.remap ? run.remap.map((code) => newCode[code]) : newCode;
+      const src = run.codes;
+      for (let i = 0; i < run.rows; i++) codes[at + i] = src[i] < 0 ? -1 : final[src[i]];
+    }
+    at += run.rows;
+  }
+  return { sorted, codes };
 }
 
 /**

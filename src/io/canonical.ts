@@ -13,7 +13,7 @@
 import * as A from 'apache-arrow';
 import { badInput } from '../errors';
 import { writeFileAtomic } from './atomic';
-import { ByteDictionary, ByteDictionarySnapshot, snapshotValues, SortedDictionary, sortDictionary } from './byte-dictionary';
+import { ByteDictionary, ByteDictionarySnapshot, CodeRun, snapshotValues, SortedColumn, sortColumn } from './byte-dictionary';
 import type { ParsedBlock } from './exposure-scan';
 import { GrowableColumn } from './growable';
 import { sharedFloat64, sharedInt32 } from '../shared-memory';
@@ -71,12 +71,6 @@ function compareValues(arena: Uint8Array, offsets: Int32Array, a: number, b: num
   return ie - offsets[a] - (je - offsets[b]);
 }
 
-/** Sorts a dictionary into byte order and rewrites `codes` (-1 = null) in place to match. */
-function sortedColumn(dict: ByteDictionarySnapshot, codes: Int32Array): DictColumn {
-  const { sorted, newCode } = sortDictionary(dict);
-  for (let i = 0; i < codes.length; i++) if (codes[i] >= 0) codes[i] = newCode[codes[i]];
-  return dictColumn(codes, sorted);
-}
 
 export interface CanonicalEventInput {
   tsMicros: number;
@@ -89,22 +83,19 @@ export interface CanonicalEventInput {
   rank: number;
 }
 
-/** Sorts a dictionary elsewhere (ingest: on the pool, the day's dictionaries in parallel). */
-export type DictionarySort = (values: ByteDictionarySnapshot) => Promise<SortedDictionary>;
+/** Runs sortColumn elsewhere (ingest: on the pool, the day's columns in parallel). */
+export type ColumnSort = (values: ByteDictionarySnapshot, runs: CodeRun[]) => Promise<SortedColumn>;
 
 /**
- * One column of a chunk: codes in the chunk's own dictionary plus `remap` to this day's
- * (first-seen) codes (null: the codes are the day's already), or one code for every row
- * (tenant, surface of a parsed block).
+ * Rows appended together (a parsed block, a whole day, or events added one by one); each
+ * column's codes are in the chunk's own dictionary, with a remap to this day's first-seen
+ * codes (see CodeRun).
  */
-type ChunkColumn = { codes: Int32Array; remap: Int32Array | null } | { code: number };
-
-/** Rows appended together (a parsed block, a whole day, or events added one by one). */
 interface Chunk {
   rows: number;
   ts: Float64Array;
   rank: Int32Array;
-  columns: ChunkColumn[];
+  columns: CodeRun[];
 }
 
 /**
@@ -156,7 +147,7 @@ export class CanonicalDayBuilder {
       rows: open.ts.length,
       ts: open.ts.finish(),
       rank: open.rank.finish(),
-      columns: open.codes.map((c) => ({ codes: c.finish(), remap: null })),
+      columns: open.codes.map((c) => ({ rows: open.ts.length, codes: c.finish(), remap: null })),
     });
   }
 
@@ -170,8 +161,8 @@ export class CanonicalDayBuilder {
     const n = block.tsMicros.length;
     if (n === 0) return;
     this.closeOpen();
-    const scope = [Buffer.from(tenant), Buffer.from(surface)].map((b, k) => ({ code: this.dicts[k].codeOf(b, 0, b.length) }));
-    const columns = [block.session, block.item, block.user, block.request].map((c, k) => this.remapped(k + 2, c.codes, c.dict));
+    const scope = [Buffer.from(tenant), Buffer.from(surface)].map((b, k) => ({ rows: n, code: this.dicts[k].codeOf(b, 0, b.length) }));
+    const columns = [block.session, block.item, block.user, block.request].map((c, k) => this.remapped(k + 2, n, c.codes, c.dict));
     this.chunks.push({ rows: n, ts: block.tsMicros, rank: block.rank, columns: [...scope, ...columns] });
     this.rowCount += n;
   }
@@ -181,28 +172,33 @@ export class CanonicalDayBuilder {
     const n = day.rows;
     if (n === 0) return;
     this.closeOpen();
-    const columns = [day.tenant, day.surface, day.session, day.item, day.user, day.request].map((c, k) => this.remapped(k, c.codes, c.utf8));
+    const columns = [day.tenant, day.surface, day.session, day.item, day.user, day.request].map((c, k) => this.remapped(k, n, c.codes, c.utf8));
     this.chunks.push({ rows: n, ts: day.tsMicros, rank: day.rank, columns });
     this.rowCount += n;
   }
 
   /** Column k of a chunk whose codes index `dict`: its remap into this day's dictionary. */
-  private remapped(k: number, codes: Int32Array, dict: ByteDictionarySnapshot): ChunkColumn {
-    return { codes, remap: this.dicts[k].codesOf(dict) };
+  private remapped(k: number, rows: number, codes: Int32Array, dict: ByteDictionarySnapshot): CodeRun {
+    return { rows, codes, remap: this.dicts[k].codesOf(dict) };
   }
 
   finish(): CanonicalDay {
-    return this.assemble(this.dicts.map((d) => sortDictionary(d.snapshot())));
-  }
-
-  /** `finish` with the dictionaries sorted by `sort` (all at once: on a pool, in parallel). */
-  async finishSorting(sort: DictionarySort): Promise<CanonicalDay> {
-    return this.assemble(await Promise.all(this.dicts.map((d) => sort(d.snapshot()))));
-  }
-
-  /** The day's columns: every row's final code (its chunk's remap, then its value's rank) written once. */
-  private assemble(sortedDicts: SortedDictionary[]): CanonicalDay {
     this.closeOpen();
+    return this.assemble(this.dicts.map((d, k) => sortColumn(d.snapshot(), this.runsOf(k))));
+  }
+
+  /** `finish` with the columns sorted by `sort` (all at once: on a pool, in parallel). */
+  async finishSorting(sort: ColumnSort): Promise<CanonicalDay> {
+    this.closeOpen();
+    return this.assemble(await Promise.all(this.dicts.map((d, k) => sort(d.snapshot(), this.runsOf(k)))));
+  }
+
+  private runsOf(k: number): CodeRun[] {
+    return this.chunks.map((c) => c.columns[k]);
+  }
+
+  /** The day: timestamps and ranks concatenated, and the sorted columns. */
+  private assemble(columns: SortedColumn[]): CanonicalDay {
     const rows = this.rowCount;
     // Shared: the partition is encoded and written on a worker (ingest's writeDay).
     const ts = sharedFloat64(rows);
@@ -213,23 +209,7 @@ export class CanonicalDayBuilder {
       rank.set(c.rank, at);
       at += c.rows;
     }
-    const col = (k: number): DictColumn => {
-      const { sorted, newCode } = sortedDicts[k];
-      const codes = sharedInt32(rows);
-      let at = 0;
-      for (const chunk of this.chunks) {
-        const c = chunk.columns[k];
-        if ('code' in c) codes.fill(newCode[c.code], at, at + chunk.rows);
-        else {
-          // The chunk's codes to final ranks in one step: rank of the day's code of each value.
-          const final = c.remap ? c.remap.map((code) => newCode[code]) : newCode;
-          const src = c.codes;
-          for (let i = 0; i < chunk.rows; i++) codes[at + i] = src[i] < 0 ? -1 : final[src[i]];
-        }
-        at += chunk.rows;
-      }
-      return dictColumn(codes, sorted);
-    };
+    const col = (k: number): DictColumn => dictColumn(columns[k].codes, columns[k].sorted);
     return {
       rows,
       tsMicros: ts,
@@ -350,7 +330,10 @@ function readDictionary(table: A.Table, name: string, where: string): DictColumn
   // Our writer sorts dictionaries; a file from elsewhere may not be sorted: sort it then.
   const { arena, offsets } = utf8;
   for (let i = 1; i + 1 < offsets.length; i++) {
-    if (compareValues(arena, offsets, i - 1, i) >= 0) return sortedColumn(utf8, codes);
+    if (compareValues(arena, offsets, i - 1, i) >= 0) {
+      const sorted = sortColumn(utf8, [{ rows: codes.length, codes, remap: null }]);
+      return dictColumn(sorted.codes, sorted.sorted);
+    }
   }
   return dictColumn(codes, utf8);
 }

@@ -1,6 +1,7 @@
 import { ScoredRows, ScoredRowsBuilder, SparseCounter } from './scored-rows';
 import type { Groups } from './group';
-import { heapInt32, Int32Alloc } from './group';
+import { groupRows, heapInt32, Int32Alloc } from './group';
+import { sharedInt32 } from '../shared-memory';
 
 /**
  * Item co-occurrence within sessions (SPEC §5 cooc).
@@ -61,6 +62,11 @@ export function buildSessionItemIndex(
     for (let j = sessionOffsets[s]; j < sessionOffsets[s + 1]; j++) itemSessions[cursor[sessionItems[j]]++] = s;
   }
   return { nItems, sessionOffsets, sessionItems, itemSessionOffsets, itemSessions };
+}
+
+/** The index of a day's events by session code (shared arrays: the cooc shards read it on workers). */
+export function indexSessions(sessionCodes: Int32Array, nSessions: number, itemCodes: Int32Array, nItems: number): SessionItemIndex {
+  return buildSessionItemIndex(groupRows(sessionCodes, nSessions), itemCodes, nItems, sharedInt32);
 }
 
 /** Largest number of distinct items in one session (the max_items_per_session limit). */

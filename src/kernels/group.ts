@@ -1,3 +1,5 @@
+import { sharedFloat64, sharedInt32 } from '../shared-memory';
+
 /**
  * Counting sort of row indices by an integer key (dictionary code): the CSR layout
  * every per-session and per-user kernel reads. Stable: rows of one key keep canonical
@@ -29,4 +31,34 @@ export function groupRows(keys: Int32Array, nKeys: number, alloc: Int32Alloc = h
     if (k >= 0) rows[cursor[k]++] = i;
   }
   return { offsets, rows };
+}
+
+/** Each user's events (anonymous excluded) in canonical row order, as CSR: items and timestamps. */
+export interface UserEvents {
+  /** Events of user u are [userOffsets[u], userOffsets[u+1]) of userItems / userTs. */
+  userOffsets: Int32Array;
+  userItems: Int32Array;
+  userTs: Float64Array;
+}
+
+/**
+ * Groups events by user code: one sequential pass scatters item codes and timestamps, so
+ * each user's events keep canonical row order. Arrays are shared (the kernels read them on
+ * workers).
+ */
+export function groupUserEvents(userCodes: Int32Array, itemCodes: Int32Array, tsMicros: Float64Array, nUsers: number): UserEvents {
+  const userOffsets = sharedInt32(nUsers + 1);
+  for (let i = 0; i < userCodes.length; i++) if (userCodes[i] >= 0) userOffsets[userCodes[i] + 1]++;
+  for (let u = 0; u < nUsers; u++) userOffsets[u + 1] += userOffsets[u];
+  const userItems = sharedInt32(userOffsets[nUsers]);
+  const userTs = sharedFloat64(userOffsets[nUsers]);
+  const cursor = userOffsets.slice(0, nUsers);
+  for (let i = 0; i < userCodes.length; i++) {
+    const u = userCodes[i];
+    if (u < 0) continue;
+    const at = cursor[u]++;
+    userItems[at] = itemCodes[i];
+    userTs[at] = tsMicros[i];
+  }
+  return { userOffsets, userItems, userTs };
 }

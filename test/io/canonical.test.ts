@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CanonicalDay, CanonicalDayBuilder, CanonicalEventInput, decodeCanonical, encodeCanonical } from '../../src/io/canonical';
 import { parseBlock } from '../../src/io/exposure-scan';
 import { generateDayLines } from '../reference/generate';
+import { ComputePool } from '../../src/engine/pool';
 
 const DAY_START = Date.UTC(2026, 0, 1) * 1000;
 const PARAMS = { tenant: 'demo', surface: 'home', dayStart: DAY_START, dayEnd: DAY_START + 86_400_000_000, failFast: false, firstBlock: true };
@@ -64,6 +65,26 @@ describe('CanonicalDayBuilder', () => {
       expect(rowsOf(got)).toEqual(rowsOf(want));
       expectSortedDictionaries(got);
       expect(encodeCanonical(got)).toEqual(encodeCanonical(want));
+    }
+  });
+
+  it('finishing on the worker pool (columns sorted in parallel) gives the same day, byte for byte', async () => {
+    const parts = [LINES.slice(0, 700), LINES.slice(700, 1500), LINES.slice(1500)];
+    const build = () => {
+      const b = new CanonicalDayBuilder();
+      for (const p of parts) b.addBlock(blockOf(p), 'demo', 'home');
+      return b;
+    };
+    const want = build().finish();
+    const pool = new ComputePool({ workers: 2, workerHeapMb: 256 });
+    try {
+      let column = 0;
+      const got = await build().finishSorting((values, runs) => pool.run('ingest', { kind: 'column', shard: column++, values, runs }));
+      expect(column).toBe(6);
+      expect(rowsOf(got)).toEqual(rowsOf(want));
+      expect(encodeCanonical(got)).toEqual(encodeCanonical(want));
+    } finally {
+      await pool.close();
     }
   });
 

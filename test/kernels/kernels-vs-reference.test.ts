@@ -4,7 +4,7 @@
  * that make every cap and the cooc row selection bite.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeRows, indexDay } from '../../src/engine/coordinator';
+import { computeRows, indexDay, indexDayOn } from '../../src/engine/coordinator';
 import { ComputePool } from '../../src/engine/pool';
 import { concatRows } from '../../src/engine/shards';
 import { coocPayload, popularityPayload, userPayload } from '../../src/io/payloads';
@@ -229,6 +229,7 @@ describe('cooc on the pool under the artifact row cap (only the publishable rows
     const { rng, events } = generatedDay(seed);
     const day = canonicalOf(events);
     const index = indexDay(day);
+    expect(await indexDayOn(pool, day)).toEqual(index); // the pool builds the same index
     const items = new QuotedStrings(day.item.values);
     for (const L of limitsFor(seed)) {
       const limits = {

@@ -7,10 +7,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { isPipelineError } from '../../errors';
 import { encodeArtifactToFile } from '../../io/artifact-codec';
-import { sortDictionary } from '../../io/byte-dictionary';
+import { sortColumn } from '../../io/byte-dictionary';
 import { parseBlock } from '../../io/exposure-scan';
 import { payloadOfSpec } from '../../io/payloads';
-import { coocRows } from '../../kernels/cooc';
+import { coocRows, indexSessions } from '../../kernels/cooc';
+import { groupUserEvents } from '../../kernels/group';
 import { implicitRows } from '../../kernels/implicit';
 import { sessionSeqRows } from '../../kernels/session-seq';
 import { ShardOutcome, ShardTask } from './messages';
@@ -41,8 +42,12 @@ function runShard(task: ShardTask) {
   switch (task.kind) {
     case 'parse':
       return parseBlock(task.block, task.params);
-    case 'sort':
-      return sortDictionary(task.values);
+    case 'column':
+      return sortColumn(task.values, task.runs);
+    case 'sessions':
+      return indexSessions(task.sessionCodes, task.nSessions, task.itemCodes, task.nItems);
+    case 'users':
+      return groupUserEvents(task.userCodes, task.itemCodes, task.tsMicros, task.nUsers);
     case 'partition':
       // Loaded on first use: apache-arrow is not needed by most tasks, and workers start cheap.
       return import('../../io/canonical').then((c) => c.writePartition(task.day, task.path));
@@ -69,7 +74,7 @@ function runShard(task: ShardTask) {
  * Test-only fault hook for the reliability tests: RECSYS_WORKER_FAULT=<mode>[:<kind>[:<shard>]]
  * with mode `throw` (the kernel throws), `exit` (process.exit(3) inside the worker) or `oom`
  * (allocates until the worker's heap limit), for every task or only those of one kind
- * (parse, sort, partition, cooc, implicit, session_seq, encode) and shard. Read per task: one env lookup. Never set
+ * (parse, column, sessions, users, partition, cooc, implicit, session_seq, encode) and shard. Read per task: one env lookup. Never set
  * in production.
  */
 function injectedFault(task: ShardTask): void {

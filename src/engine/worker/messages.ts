@@ -11,8 +11,9 @@
  */
 import type { SessionItemIndex } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
+import type { UserEvents } from '../../kernels/group';
 import type { ErrorCode } from '../../errors';
-import type { ByteDictionarySnapshot, SortedDictionary } from '../../io/byte-dictionary';
+import type { ByteDictionarySnapshot, CodeRun, SortedColumn } from '../../io/byte-dictionary';
 import type { EncodableDay } from '../../io/canonical';
 import type { ParseResult, ScanParams } from '../../io/exposure-scan';
 import type { ArtifactHeader, FileArtifact } from '../../io/artifact-codec';
@@ -48,12 +49,33 @@ export interface ParseTask {
   params: ScanParams;
 }
 
-/** Sort one of the day's dictionaries into byte order (ingest). */
-export interface SortTask {
-  kind: 'sort';
-  /** The dictionary (column). */
+/** Sort one of the day's columns: its dictionary into byte order, its rows' codes to match (ingest). */
+export interface ColumnTask {
+  kind: 'column';
+  /** The column (0 tenant .. 5 request_id). */
   shard: number;
   values: ByteDictionarySnapshot;
+  runs: CodeRun[];
+}
+
+/** Index a day's events by session (validate: the cooc kernels' input). */
+export interface SessionsTask {
+  kind: 'sessions';
+  shard: number;
+  sessionCodes: Int32Array;
+  nSessions: number;
+  itemCodes: Int32Array;
+  nItems: number;
+}
+
+/** Group a day's events by user (validate: the implicit and session_seq kernels' input). */
+export interface UsersTask {
+  kind: 'users';
+  shard: number;
+  userCodes: Int32Array;
+  itemCodes: Int32Array;
+  tsMicros: Float64Array;
+  nUsers: number;
 }
 
 /** Encode a day's canonical partition and replace its file (ingest, while the main thread validates). */
@@ -77,7 +99,7 @@ export interface EncodeTask {
 
 export type EncodeResult = FileArtifact;
 
-export type ShardTask = CoocTask | UserTask | ParseTask | SortTask | PartitionTask | EncodeTask;
+export type ShardTask = CoocTask | UserTask | ParseTask | ColumnTask | SessionsTask | UsersTask | PartitionTask | EncodeTask;
 
 /** What each kind of task returns. */
 export interface TaskResults {
@@ -85,7 +107,9 @@ export interface TaskResults {
   implicit: ScoredRows;
   session_seq: ScoredRows;
   parse: ParseResult;
-  sort: SortedDictionary;
+  column: SortedColumn;
+  sessions: SessionItemIndex;
+  users: UserEvents;
   /** The partition file's size in bytes. */
   partition: number;
   encode: EncodeResult;
