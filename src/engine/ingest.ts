@@ -6,8 +6,8 @@
  * and hands each block to the worker pool, which parses it into dictionary-coded columns
  * (src/io/exposure-scan.ts). At most `engine.max_inflight_bytes` of blocks are queued or
  * being parsed at once: the reader waits, nothing is dropped. Blocks are merged in file
- * order, so the partition keeps raw input order whatever the number of workers. At the
- * end the day's columns are sorted on the pool, in parallel.
+ * order, so the partition keeps raw input order whatever the number of workers. Each block's
+ * dictionaries come back sorted; at the end each column's are merged on the pool, in parallel.
  *
  * Nothing is written until the whole input has been read: with the `fail` policy a bad
  * line stops the day and the previous partition stays as it was.
@@ -19,6 +19,7 @@ import { writeFileAtomic } from '../io/atomic';
 import { CanonicalDay, CanonicalDayBuilder, encodableDay, partitionPath, rejectsPath, writePartition } from '../io/canonical';
 import { parseBlock, ParseResult, ScanParams } from '../io/exposure-scan';
 import { encodeCompact } from '../io/go-json';
+import { BlockBuffers } from '../io/lines';
 import { openRawDay, RawDay, RawOrigin } from '../io/raw-source';
 import type { Config } from '../config';
 import type { ComputePool } from './pool';
@@ -52,30 +53,40 @@ interface ParsedRawBlock {
  * `engine.max_inflight_bytes` of raw blocks are queued or parsing: the reader waits.
  */
 async function* parseBlocks(input: RawDay, params: Omit<ScanParams, 'firstBlock'>, config: Config, pool?: ComputePool): AsyncGenerator<ParsedRawBlock> {
-  const queue: Array<{ bytes: number; result: Promise<ParseResult>; origin: ParsedRawBlock['origin'] }> = [];
+  const queue: Array<{ block: Uint8Array; result: Promise<ParseResult>; origin: ParsedRawBlock['origin'] }> = [];
+  // A block's buffer is reused once its parse has settled: raw memory stays bounded by the
+  // blocks in flight whatever the garbage collectors of the threads do.
+  const buffers = new BlockBuffers(PARSE_BLOCK_BYTES);
   let inflightBytes = 0;
   let shard = 0;
+  const settle = async (head: (typeof queue)[number]): Promise<ParseResult> => {
+    try {
+      return await head.result;
+    } finally {
+      inflightBytes -= head.block.length;
+      buffers.give(head.block);
+    }
+  };
   try {
-    for await (const { bytes: block, ...origin } of input.blocks(PARSE_BLOCK_BYTES)) {
+    for await (const { bytes: block, ...origin } of input.blocks(PARSE_BLOCK_BYTES, buffers)) {
       const task = { ...params, firstBlock: shard === 0 };
       while (queue.length > 0 && inflightBytes + block.length > config.engine.max_inflight_bytes) {
         const head = queue.shift()!;
-        inflightBytes -= head.bytes;
-        yield { result: await head.result, origin: head.origin };
+        yield { result: await settle(head), origin: head.origin };
       }
-      const bytes = block.length;
       const result = pool ? pool.run('ingest', { kind: 'parse', shard: shard++, block, params: task }) : Promise.resolve(parseBlock(block, task));
       if (!pool) shard++;
       result.catch(() => undefined); // awaited in order below; a failure must not go unhandled meanwhile
-      queue.push({ bytes, result, origin });
-      inflightBytes += bytes;
+      queue.push({ block, result, origin });
+      inflightBytes += block.length;
     }
     while (queue.length > 0) {
       const head = queue.shift()!;
-      yield { result: await head.result, origin: head.origin };
+      yield { result: await settle(head), origin: head.origin };
     }
   } finally {
     // The consumer stopped early (a bad line): let blocks still parsing finish quietly.
+    // Their buffers are not given back: nothing is read any more.
     await Promise.allSettled(queue.map((q) => q.result));
   }
 }
@@ -169,7 +180,7 @@ export async function readDay(
   }
 
   let column = 0;
-  const canonical = pool ? await builder.finishSorting((values, runs) => pool.run('ingest', { kind: 'column', shard: column++, values, runs })) : builder.finish();
+  const canonical = pool ? await builder.finishOn((runs) => pool.run('ingest', { kind: 'column', shard: column++, runs })) : builder.finish();
   counts.events = canonical.rows;
   return { tenant, surface, day, input: input.name, counts, canonical, rejections };
 }

@@ -76,7 +76,7 @@ export class ComputePool {
 /** `ingest (parse): shard 3`, `compute cooc: shard 0`: the pipeline stage, the task kind and the shard. */
 export function shardLabel(stage: string, task: ShardTask): string {
   if (task.kind === 'parse') return `${stage} (parse): shard ${task.shard}`;
-  if (task.kind === 'column') return `${stage} (column sort): ${CANONICAL_COLUMNS[task.shard + 1]}`;
+  if (task.kind === 'column') return `${stage} (column merge): ${CANONICAL_COLUMNS[task.shard + 1]}`;
   if (task.kind === 'sessions') return `${stage} (session index)`;
   if (task.kind === 'users') return `${stage} (user index)`;
   if (task.kind === 'partition') return `${stage} (partition write): ${task.path}`;

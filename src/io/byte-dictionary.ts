@@ -4,8 +4,9 @@
  * hashes; the distinct values live back to back in one growable byte arena.
  *
  * Used by the raw parser on worker threads: millions of id occurrences, a few hundred
- * thousand distinct values, so only the distinct values are ever decoded to strings
- * (on the main thread, from the arena that `snapshot()` hands over).
+ * thousand distinct values per block. Each block's values are then sorted (sortedRun), and
+ * a day's column is the merge of its blocks' sorted values (mergeColumn), on the pool: the
+ * main thread never looks up an id, and only distinct values are ever decoded to strings.
  */
 import { sharedBytes, sharedCopy, sharedInt32 } from '../shared-memory';
 
@@ -82,9 +83,9 @@ export class ByteDictionary {
     this.slots = slots;
   }
 
-  /** Exact-size copies of the values, shared (src/shared-memory.ts): another thread may read them. */
-  snapshot(): ByteDictionarySnapshot {
-    return { arena: sharedCopy(this.arena.subarray(0, this.arenaUsed)), offsets: sharedCopy(this.offsets.subarray(0, this.size + 1)) };
+  /** The values as views of this dictionary's own arrays (no copy): valid until the next insert. */
+  view(): ByteDictionarySnapshot {
+    return { arena: this.arena.subarray(0, this.arenaUsed), offsets: this.offsets.subarray(0, this.size + 1) };
   }
 }
 
@@ -102,35 +103,17 @@ export function snapshotValues(s: ByteDictionarySnapshot): string[] {
   return out;
 }
 
-/** A dictionary's values in byte order, and the rank of each value: `newCode[old]`. */
-export interface SortedDictionary {
-  sorted: ByteDictionarySnapshot;
-  newCode: Int32Array;
-}
-
-/** Sorts a dictionary's values into UTF-8 byte order (the SPEC's id order); shared arrays. */
-export function sortDictionary(dict: ByteDictionarySnapshot): SortedDictionary {
-  const { arena, offsets } = dict;
-  const n = offsets.length - 1;
-  const order = byteOrder(dict);
-  const newCode = sharedInt32(n);
-  const sortedOffsets = sharedInt32(n + 1);
-  const sorted = sharedBytes(arena.length);
-  for (let rank = 0; rank < n; rank++) {
-    const old = order[rank];
-    newCode[old] = rank;
-    sorted.set(arena.subarray(offsets[old], offsets[old + 1]), sortedOffsets[rank]);
-    sortedOffsets[rank + 1] = sortedOffsets[rank] + offsets[old + 1] - offsets[old];
-  }
-  return { sorted: { arena: sorted, offsets: sortedOffsets }, newCode };
-}
-
 /**
- * A run of rows of one column, in the order they were appended: codes (-1 = null) in the
- * run's own dictionary plus `remap` into the column's dictionary (null: the codes are the
- * column's already), or one code for every row (the tenant of a parsed block).
+ * A run of rows of one column, in the order they were appended (a parsed block, a day, a
+ * batch of events): its own dictionary, sorted in byte order with distinct values, and each
+ * row's code in it (-1 = null); `codes` null means every row holds value 0 (the tenant of
+ * a parsed block).
  */
-export type CodeRun = { rows: number; codes: Int32Array; remap: Int32Array | null } | { rows: number; code: number };
+export interface CodeRun {
+  rows: number;
+  codes: Int32Array | null;
+  dict: ByteDictionarySnapshot;
+}
 
 /** A column's dictionary in byte order and every row's final code (its value's rank), shared. */
 export interface SortedColumn {
@@ -139,24 +122,114 @@ export interface SortedColumn {
 }
 
 /**
- * Sorts a column's dictionary and writes each row's final code once: a run's code, through
- * its remap, to the value's rank. The same function runs on a worker (ingest: the day's
- * columns in parallel) or on the calling thread.
+ * A run from a dictionary and its rows' codes (-1 = null): the values sorted into UTF-8
+ * byte order (the SPEC's id order) as new exact-size shared arrays, and `codes` rewritten
+ * in place to ranks among them. `dict` is only read (it may be a ByteDictionary's view).
  */
-export function sortColumn(values: ByteDictionarySnapshot, runs: readonly CodeRun[]): SortedColumn {
-  const { sorted, newCode } = sortDictionary(values);
+export function sortedRun(dict: ByteDictionarySnapshot, codes: Int32Array): CodeRun {
+  const { arena, offsets } = dict;
+  const n = offsets.length - 1;
+  const order = byteOrder(dict);
+  const newCode = new Int32Array(n);
+  const sortedOffsets = sharedInt32(n + 1);
+  const sorted = sharedBytes(offsets[n] - offsets[0]);
+  let at = 0;
+  for (let rank = 0; rank < n; rank++) {
+    const old = order[rank];
+    newCode[old] = rank;
+    for (let i = offsets[old]; i < offsets[old + 1]; i++) sorted[at++] = arena[i];
+    sortedOffsets[rank + 1] = at;
+  }
+  for (let i = 0; i < codes.length; i++) if (codes[i] >= 0) codes[i] = newCode[codes[i]];
+  return { rows: codes.length, codes, dict: { arena: sorted, offsets: sortedOffsets } };
+}
+
+/**
+ * The column of a day from its runs: their sorted dictionaries merged into one (equal values
+ * once), and each row's code rewritten once, to its value's rank in it. The same function
+ * runs on a worker (ingest: the day's columns in parallel) or on the calling thread.
+ */
+export function mergeColumn(runs: readonly CodeRun[]): SortedColumn {
+  const { merged, remaps } = mergeSorted(runs.map((r) => r.dict));
   const codes = sharedInt32(runs.reduce((n, r) => n + r.rows, 0));
   let at = 0;
-  for (const run of runs) {
-    if ('code' in run) codes.fill(newCode[run.code], at, at + run.rows);
-    else {
-      const final = run.remap ? run.remap.map((code) => newCode[code]) : newCode;
-      const src = run.codes;
-      for (let i = 0; i < run.rows; i++) codes[at + i] = src[i] < 0 ? -1 : final[src[i]];
-    }
+  runs.forEach((run, x) => {
+    const remap = remaps[x];
+    const src = run.codes;
+    if (src === null) codes.fill(remap[0], at, at + run.rows);
+    else for (let i = 0; i < run.rows; i++) codes[at + i] = src[i] < 0 ? -1 : remap[src[i]];
     at += run.rows;
+  });
+  return { sorted: { arena: sharedCopy(merged.arena), offsets: sharedCopy(merged.offsets) }, codes };
+}
+
+/**
+ * Merges sorted dictionaries of distinct values into one: pairwise, in rounds (each value
+ * takes part in log2(k) merges of two, each a linear pass). `remaps[x][i]` is the rank in
+ * `merged` of value i of dictionary x.
+ */
+export function mergeSorted(dicts: readonly ByteDictionarySnapshot[]): { merged: ByteDictionarySnapshot; remaps: Int32Array[] } {
+  const remaps = dicts.map((d) => {
+    const r = new Int32Array(d.offsets.length - 1);
+    for (let i = 0; i < r.length; i++) r[i] = i;
+    return r;
+  });
+  if (dicts.length === 0) return { merged: { arena: new Uint8Array(0), offsets: new Int32Array(1) }, remaps };
+  let round = dicts.map((dict, x) => ({ dict, members: [x] }));
+  while (round.length > 1) {
+    const next: typeof round = [];
+    for (let p = 0; p + 1 < round.length; p += 2) {
+      const [a, b] = [round[p], round[p + 1]];
+      const { merged, rankA, rankB } = mergeTwo(a.dict, b.dict);
+      for (const [members, rank] of [[a.members, rankA], [b.members, rankB]] as const) {
+        for (const x of members) {
+          const r = remaps[x];
+          for (let i = 0; i < r.length; i++) r[i] = rank[r[i]];
+        }
+      }
+      next.push({ dict: merged, members: [...a.members, ...b.members] });
+    }
+    if (round.length % 2 === 1) next.push(round[round.length - 1]);
+    round = next;
   }
-  return { sorted, codes };
+  return { merged: round[0].dict, remaps };
+}
+
+/** One merge of two sorted dictionaries of distinct values: the union, and each value's rank in it. */
+function mergeTwo(a: ByteDictionarySnapshot, b: ByteDictionarySnapshot): { merged: ByteDictionarySnapshot; rankA: Int32Array; rankB: Int32Array } {
+  const na = a.offsets.length - 1;
+  const nb = b.offsets.length - 1;
+  const [aBytes, aOff, bBytes, bOff] = [a.arena, a.offsets, b.arena, b.offsets];
+  const arena = new Uint8Array(aOff[na] + bOff[nb]);
+  const offsets = new Int32Array(na + nb + 1);
+  const rankA = new Int32Array(na);
+  const rankB = new Int32Array(nb);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  let at = 0;
+  while (i < na || j < nb) {
+    const c = i === na ? 1 : j === nb ? -1 : compareBytes(aBytes, aOff[i], aOff[i + 1], bBytes, bOff[j], bOff[j + 1]);
+    if (c <= 0) {
+      for (let k = aOff[i]; k < aOff[i + 1]; k++) arena[at++] = aBytes[k];
+      rankA[i++] = n;
+      if (c === 0) rankB[j++] = n;
+    } else {
+      for (let k = bOff[j]; k < bOff[j + 1]; k++) arena[at++] = bBytes[k];
+      rankB[j++] = n;
+    }
+    offsets[++n] = at;
+  }
+  return { merged: { arena: arena.subarray(0, at), offsets: offsets.subarray(0, n + 1) }, rankA, rankB };
+}
+
+/** Byte order of x[xs, xe) and y[ys, ye). */
+function compareBytes(x: Uint8Array, xs: number, xe: number, y: Uint8Array, ys: number, ye: number): number {
+  for (; xs < xe && ys < ye; xs++, ys++) {
+    const d = x[xs] - y[ys];
+    if (d !== 0) return d;
+  }
+  return xe - xs - (ye - ys);
 }
 
 /**

@@ -13,10 +13,10 @@
 import * as A from 'apache-arrow';
 import { badInput } from '../errors';
 import { writeFileAtomic } from './atomic';
-import { ByteDictionary, ByteDictionarySnapshot, CodeRun, snapshotValues, SortedColumn, sortColumn } from './byte-dictionary';
+import { ByteDictionary, ByteDictionarySnapshot, CodeRun, mergeColumn, snapshotValues, SortedColumn, sortedRun } from './byte-dictionary';
 import type { ParsedBlock } from './exposure-scan';
 import { GrowableColumn } from './growable';
-import { sharedFloat64, sharedInt32 } from '../shared-memory';
+import { sharedCopy, sharedFloat64, sharedInt32 } from '../shared-memory';
 
 /** A dictionary-encoded string column: codes index `values`; -1 is null. */
 export interface DictColumn {
@@ -83,13 +83,21 @@ export interface CanonicalEventInput {
   rank: number;
 }
 
-/** Runs sortColumn elsewhere (ingest: on the pool, the day's columns in parallel). */
-export type ColumnSort = (values: ByteDictionarySnapshot, runs: CodeRun[]) => Promise<SortedColumn>;
+/** The six id columns, tenant .. request_id. */
+const COLUMN_INDEXES = [0, 1, 2, 3, 4, 5];
+
+/** A dictionary of one value (a block's tenant or surface: every row holds it). */
+function singleValue(id: string): ByteDictionarySnapshot {
+  const arena = sharedCopy(new TextEncoder().encode(id));
+  return { arena, offsets: sharedCopy(Int32Array.of(0, arena.length)) };
+}
+
+/** Runs mergeColumn elsewhere (ingest: on the pool, the day's columns in parallel). */
+export type ColumnMerge = (runs: CodeRun[]) => Promise<SortedColumn>;
 
 /**
  * Rows appended together (a parsed block, a whole day, or events added one by one); each
- * column's codes are in the chunk's own dictionary, with a remap to this day's first-seen
- * codes (see CodeRun).
+ * column is a run with its own sorted dictionary (see CodeRun).
  */
 interface Chunk {
   rows: number;
@@ -102,20 +110,21 @@ interface Chunk {
  * Collects a day's validated events in raw input order, from parsed blocks (ingest) or
  * one event at a time (tests, tools). Ids are interned as bytes; '' user/request is null.
  *
- * Blocks are kept as they arrive (their arrays are not copied): each block's dictionary is
- * looked up once, value by value, in the day's dictionary (first-seen codes), which gives
- * the block's remap. `finish` sorts the day's dictionaries and writes every row's final
- * code (remap, then rank) straight into exact-size columns: one pass, one copy.
+ * Chunks are kept as they arrive (their arrays are not copied), each column with its own
+ * sorted dictionary: a parsed block's was sorted by the worker that parsed it, so
+ * appending one costs nothing here. `finish` merges each column's sorted dictionaries and
+ * writes every row's final code (its value's rank in the day) straight into exact-size
+ * columns: one pass, one copy.
  */
 export class CanonicalDayBuilder {
   private readonly chunks: Chunk[] = [];
-  private readonly dicts = Array.from({ length: 6 }, () => new ByteDictionary());
   private rowCount = 0;
   /** Events added one by one, not yet a chunk. */
   private open: {
     ts: GrowableColumn<Float64Array>;
     rank: GrowableColumn<Int32Array>;
     codes: Array<GrowableColumn<Int32Array>>;
+    dicts: ByteDictionary[];
   } | null = null;
 
   get rows(): number {
@@ -127,18 +136,19 @@ export class CanonicalDayBuilder {
       ts: new GrowableColumn(new Float64Array(1024)),
       rank: new GrowableColumn(new Int32Array(1024)),
       codes: Array.from({ length: 6 }, () => new GrowableColumn(new Int32Array(1024))),
+      dicts: Array.from({ length: 6 }, () => new ByteDictionary()),
     });
     open.ts.push(e.tsMicros);
     open.rank.push(e.rank);
     const ids = [e.tenant, e.surface, e.sessionId, e.itemId, e.userId, e.requestId];
     for (let k = 0; k < 6; k++) {
       const bytes = Buffer.from(ids[k]);
-      open.codes[k].push(k >= 4 && bytes.length === 0 ? -1 : this.dicts[k].codeOf(bytes, 0, bytes.length));
+      open.codes[k].push(k >= 4 && bytes.length === 0 ? -1 : open.dicts[k].codeOf(bytes, 0, bytes.length));
     }
     this.rowCount++;
   }
 
-  /** Turns the events added one by one into a chunk (their codes are already the day's). */
+  /** Turns the events added one by one into a chunk (each column's dictionary sorted). */
   private closeOpen(): void {
     const open = this.open;
     if (!open) return;
@@ -147,50 +157,44 @@ export class CanonicalDayBuilder {
       rows: open.ts.length,
       ts: open.ts.finish(),
       rank: open.rank.finish(),
-      columns: open.codes.map((c) => ({ rows: open.ts.length, codes: c.finish(), remap: null })),
+      columns: open.codes.map((c, k) => sortedRun(open.dicts[k].view(), c.finish())),
     });
   }
 
   /**
    * Appends a block parsed by BlockScanner (in block order = raw input order; the scanner
-   * kept only events of `tenant`/`surface`). Its arrays are kept, not copied; its
-   * dictionary is looked up in the day's now (one byte-hash lookup per distinct value of
-   * the block), its codes are rewritten once, at finish.
+   * kept only events of `tenant`/`surface`, and sorted the block's dictionaries). Its
+   * arrays are kept, not copied.
    */
   addBlock(block: ParsedBlock, tenant: string, surface: string): void {
     const n = block.tsMicros.length;
     if (n === 0) return;
     this.closeOpen();
-    const scope = [Buffer.from(tenant), Buffer.from(surface)].map((b, k) => ({ rows: n, code: this.dicts[k].codeOf(b, 0, b.length) }));
-    const columns = [block.session, block.item, block.user, block.request].map((c, k) => this.remapped(k + 2, n, c.codes, c.dict));
+    const scope = [tenant, surface].map((id): CodeRun => ({ rows: n, codes: null, dict: singleValue(id) }));
+    const columns = [block.session, block.item, block.user, block.request].map((c): CodeRun => ({ rows: n, codes: c.codes, dict: c.dict }));
     this.chunks.push({ rows: n, ts: block.tsMicros, rank: block.rank, columns: [...scope, ...columns] });
     this.rowCount += n;
   }
 
-  /** Appends a whole day (rolling windows): its dictionaries are remapped like a block's. */
+  /** Appends a whole day (rolling windows): its dictionaries are sorted already. */
   addDay(day: CanonicalDay): void {
     const n = day.rows;
     if (n === 0) return;
     this.closeOpen();
-    const columns = [day.tenant, day.surface, day.session, day.item, day.user, day.request].map((c, k) => this.remapped(k, n, c.codes, c.utf8));
+    const columns = [day.tenant, day.surface, day.session, day.item, day.user, day.request].map((c): CodeRun => ({ rows: n, codes: c.codes, dict: c.utf8 }));
     this.chunks.push({ rows: n, ts: day.tsMicros, rank: day.rank, columns });
     this.rowCount += n;
   }
 
-  /** Column k of a chunk whose codes index `dict`: its remap into this day's dictionary. */
-  private remapped(k: number, rows: number, codes: Int32Array, dict: ByteDictionarySnapshot): CodeRun {
-    return { rows, codes, remap: this.dicts[k].codesOf(dict) };
-  }
-
   finish(): CanonicalDay {
     this.closeOpen();
-    return this.assemble(this.dicts.map((d, k) => sortColumn(d.snapshot(), this.runsOf(k))));
+    return this.assemble(COLUMN_INDEXES.map((k) => mergeColumn(this.runsOf(k))));
   }
 
-  /** `finish` with the columns sorted by `sort` (all at once: on a pool, in parallel). */
-  async finishSorting(sort: ColumnSort): Promise<CanonicalDay> {
+  /** `finish` with the columns merged by `merge` (all at once: on a pool, in parallel). */
+  async finishOn(merge: ColumnMerge): Promise<CanonicalDay> {
     this.closeOpen();
-    return this.assemble(await Promise.all(this.dicts.map((d, k) => sort(d.snapshot(), this.runsOf(k)))));
+    return this.assemble(await Promise.all(COLUMN_INDEXES.map((k) => merge(this.runsOf(k)))));
   }
 
   private runsOf(k: number): CodeRun[] {
@@ -331,8 +335,8 @@ function readDictionary(table: A.Table, name: string, where: string): DictColumn
   const { arena, offsets } = utf8;
   for (let i = 1; i + 1 < offsets.length; i++) {
     if (compareValues(arena, offsets, i - 1, i) >= 0) {
-      const sorted = sortColumn(utf8, [{ rows: codes.length, codes, remap: null }]);
-      return dictColumn(sorted.codes, sorted.sorted);
+      const run = sortedRun(utf8, codes);
+      return dictColumn(codes, run.dict);
     }
   }
   return dictColumn(codes, utf8);

@@ -12,7 +12,7 @@
  * property test in test/io/exposure-scan.test.ts holds the two together.
  */
 import { isUtf8 } from 'node:buffer';
-import { ByteDictionary, ByteDictionarySnapshot } from './byte-dictionary';
+import { ByteDictionary, ByteDictionarySnapshot, sortedRun } from './byte-dictionary';
 import { isBlankLine, MAX_RANK, parseExposureLine, parseRfc3339Micros } from './exposure';
 import { GrowableColumn } from './growable';
 
@@ -28,6 +28,7 @@ export interface ScanParams {
   firstBlock: boolean;
 }
 
+/** A column of a block: its distinct values sorted in byte order, each row's rank among them. */
 export interface CodedColumn {
   /** -1 = null (user_id / request_id only). */
   codes: Int32Array;
@@ -301,7 +302,10 @@ export class BlockScanner {
   }
 
   finish(): ParsedBlock {
-    const col = (k: number): CodedColumn => ({ codes: this.codes[k].finish(), dict: this.dicts[k].snapshot() });
+    const col = (k: number): CodedColumn => {
+      const { codes, dict } = sortedRun(this.dicts[k].view(), this.codes[k].finish());
+      return { codes: codes as Int32Array, dict };
+    };
     return {
       lines: this.lines,
       nonBlank: this.nonBlank,

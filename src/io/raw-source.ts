@@ -17,7 +17,7 @@ import type { Config } from '../config';
 import { dayStartMicros } from '../days';
 import { ioError, usageError } from '../errors';
 import { pathSegment } from './atomic';
-import { lineBlocks, readLineBlocks } from './lines';
+import { BlockBuffers, lineBlocks, readLineBlocks } from './lines';
 import { postgresDay } from './pg-source';
 import { S3Bucket } from './s3';
 
@@ -44,7 +44,8 @@ export interface RawDay {
   flat: boolean;
   /** Where line `line` (1-based within `block`, `lineBase` lines before the block) came from, for messages. */
   where(origin: RawOrigin, lineBase: number, line: number): string;
-  blocks(blockBytes: number): AsyncGenerator<RawBlock>;
+  /** The input in blocks of whole lines; a plain file's blocks come from `buffers` when given (see BlockBuffers). */
+  blocks(blockBytes: number, buffers?: BlockBuffers): AsyncGenerator<RawBlock>;
 }
 
 /** The raw input of a day from the configured source; contacts S3 (one HEAD or two) but reads nothing yet. */
@@ -58,8 +59,8 @@ export async function openRawDay(config: Config, tenant: string, surface: string
     name: input.path,
     flat: input.kind === 'flat',
     where: (_block, lineBase, line) => `${input.path}:${lineBase + line}`,
-    async *blocks(blockBytes) {
-      for await (const bytes of readLineBlocks(input.path, blockBytes)) yield { bytes };
+    async *blocks(blockBytes, buffers) {
+      for await (const bytes of readLineBlocks(input.path, blockBytes, buffers)) yield { bytes };
     },
   };
 }

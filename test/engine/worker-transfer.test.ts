@@ -17,7 +17,7 @@ import { parseBlock } from '../../src/io/exposure-scan';
 import { readLineBlocks } from '../../src/io/lines';
 import { coocRows, indexSessions, itemRange } from '../../src/kernels/cooc';
 import { groupUserEvents } from '../../src/kernels/group';
-import { sortColumn } from '../../src/io/byte-dictionary';
+import { mergeColumn } from '../../src/io/byte-dictionary';
 import { implicitRows } from '../../src/kernels/implicit';
 import { sessionSeqRows } from '../../src/kernels/session-seq';
 import { tempDir } from '../helpers';
@@ -80,7 +80,8 @@ function expectSameMemory(sent: ArrayBufferView[], received: ArrayBufferView[]):
 function results(): Array<[string, unknown]> {
   const ix = smallIndex();
   const day = smallDay().finish();
-  const { item } = parseBlock(Buffer.from(RAW), scanParams).parsed;
+  const half = RAW.indexOf('\n', RAW.length >> 1) + 1;
+  const blocks = [RAW.slice(0, half), RAW.slice(half)].map((raw) => parseBlock(Buffer.from(raw), scanParams).parsed);
   const anonymousOnly = RAW.split('\n').filter((l) => l && !/"user_id":"[^" \t\\]/.test(l)).join('\n') + '\n';
   return [
     ['cooc', coocRows(ix.sessions, itemRange(0, ix.nItems), 1, 5)],
@@ -88,7 +89,7 @@ function results(): Array<[string, unknown]> {
     ['session_seq', sessionSeqRows(ix.userOffsets, ix.userItems, ix.userTs, ix.nItems, 0, ix.nUsers, 3)],
     ['parse', parseBlock(Buffer.from(RAW), scanParams)],
     ['parse, anonymous only', parseBlock(Buffer.from(anonymousOnly), scanParams)],
-    ['column', sortColumn(item.dict, [{ rows: item.codes.length, codes: item.codes, remap: null }])],
+    ['column', mergeColumn(blocks.map(({ item }) => ({ rows: item.codes.length, codes: item.codes, dict: item.dict })))],
     ['sessions', indexSessions(day.session.codes, day.session.size, day.item.codes, day.item.size)],
     ['users', groupUserEvents(day.user.codes, day.item.codes, day.tsMicros, day.user.size)],
   ];

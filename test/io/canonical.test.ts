@@ -68,7 +68,7 @@ describe('CanonicalDayBuilder', () => {
     }
   });
 
-  it('finishing on the worker pool (columns sorted in parallel) gives the same day, byte for byte', async () => {
+  it('finishing on the worker pool (columns merged in parallel) gives the same day, byte for byte', async () => {
     const parts = [LINES.slice(0, 700), LINES.slice(700, 1500), LINES.slice(1500)];
     const build = () => {
       const b = new CanonicalDayBuilder();
@@ -79,7 +79,7 @@ describe('CanonicalDayBuilder', () => {
     const pool = new ComputePool({ workers: 2, workerHeapMb: 256 });
     try {
       let column = 0;
-      const got = await build().finishSorting((values, runs) => pool.run('ingest', { kind: 'column', shard: column++, values, runs }));
+      const got = await build().finishOn((runs) => pool.run('ingest', { kind: 'column', shard: column++, runs }));
       expect(column).toBe(6);
       expect(rowsOf(got)).toEqual(rowsOf(want));
       expect(encodeCanonical(got)).toEqual(encodeCanonical(want));

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../src/errors';
-import { readLineBlocks } from '../../src/io/lines';
+import { BlockBuffers, readLineBlocks } from '../../src/io/lines';
 
 let dir: string;
 beforeAll(() => {
@@ -103,5 +103,23 @@ describe('readLineBlocks', () => {
       break;
     }
     expect(seen).toBeLessThan(fs.statSync(p).size);
+  });
+
+  it('with BlockBuffers, reuses the buffers given back and still returns the file exactly (long lines included)', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => (i % 700 === 5 ? 'x'.repeat(5000) : `{"n":${i},"s":"é${'y'.repeat(i % 90)}"}`));
+    const p = write('recycled.jsonl', lines.join('\n') + '\n');
+    const buffers = new BlockBuffers(1024);
+    const seen = new Set<ArrayBufferLike>();
+    let text = '';
+    for await (const b of readLineBlocks(p, 1024, buffers)) {
+      expect(b[b.length - 1]).toBe(0x0a);
+      text += b.toString('utf8');
+      seen.add(b.buffer);
+      buffers.give(b); // parsed at once: the next block may be read into it
+    }
+    expect(text).toBe(fs.readFileSync(p, 'utf8'));
+    // Hundreds of blocks: the 1 KiB ones share a handful of buffers; each long line grew one of its own.
+    expect(text.length / 1024).toBeGreaterThan(200);
+    expect(seen.size).toBeLessThan(12);
   });
 });

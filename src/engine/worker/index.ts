@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { isPipelineError } from '../../errors';
 import { encodeArtifactToFile } from '../../io/artifact-codec';
-import { sortColumn } from '../../io/byte-dictionary';
+import { mergeColumn } from '../../io/byte-dictionary';
 import { parseBlock } from '../../io/exposure-scan';
 import { payloadOfSpec } from '../../io/payloads';
 import { coocRows, indexSessions } from '../../kernels/cooc';
@@ -43,7 +43,7 @@ function runShard(task: ShardTask) {
     case 'parse':
       return parseBlock(task.block, task.params);
     case 'column':
-      return sortColumn(task.values, task.runs);
+      return mergeColumn(task.runs);
     case 'sessions':
       return indexSessions(task.sessionCodes, task.nSessions, task.itemCodes, task.nItems);
     case 'users':

@@ -13,7 +13,7 @@ import type { SessionItemIndex } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
 import type { UserEvents } from '../../kernels/group';
 import type { ErrorCode } from '../../errors';
-import type { ByteDictionarySnapshot, CodeRun, SortedColumn } from '../../io/byte-dictionary';
+import type { CodeRun, SortedColumn } from '../../io/byte-dictionary';
 import type { EncodableDay } from '../../io/canonical';
 import type { ParseResult, ScanParams } from '../../io/exposure-scan';
 import type { ArtifactHeader, FileArtifact } from '../../io/artifact-codec';
@@ -49,12 +49,11 @@ export interface ParseTask {
   params: ScanParams;
 }
 
-/** Sort one of the day's columns: its dictionary into byte order, its rows' codes to match (ingest). */
+/** Merge one of the day's columns: its runs' sorted dictionaries into one, its rows' codes to match (ingest). */
 export interface ColumnTask {
   kind: 'column';
   /** The column (0 tenant .. 5 request_id). */
   shard: number;
-  values: ByteDictionarySnapshot;
   runs: CodeRun[];
 }
 
