@@ -8,8 +8,8 @@
  * never need merging, so the output is the same for any worker count or shard size.
  */
 import type { CanonicalDay } from '../io/canonical';
-import { coocCandidates, coocItemWork, indexSessions, itemRange, maxSessionItems, SessionItemIndex } from '../kernels/cooc';
-import { rankCodes } from '../kernels/topk';
+import { coocItemWork, indexSessions, itemRange, maxSessionItems, SessionItemIndex } from '../kernels/cooc';
+import { sharedCopy } from '../shared-memory';
 import { groupUserEvents, UserEvents } from '../kernels/group';
 import { itemCounts } from '../kernels/popularity';
 import type { ScoredRows } from '../kernels/scored-rows';
@@ -52,7 +52,7 @@ function dayIndex(day: CanonicalDay, sessions: SessionItemIndex, users: UserEven
     nSessions: day.session.size,
     nUsers: day.user.size,
     maxItemsPerSession: maxSessionItems(sessions),
-    itemCounts: itemCounts(day.item.codes, day.item.size),
+    itemCounts: sharedCopy(itemCounts(day.item.codes, day.item.size)),
     sessions,
     ...users,
   };
@@ -127,8 +127,8 @@ async function coocRowsCapped(pool: ComputePool, index: DayIndex, limits: Comput
   };
   if (index.nItems <= limits.maxCoocRows) return rowsOf(itemRange(0, index.nItems));
 
-  const candidates = coocCandidates(index.sessions, Math.max(1, limits.minCoocSupport));
-  const ranked = rankCodes(candidates, index.itemCounts, index.nItems, candidates.length);
+  // The ranking runs on the pool too: this thread goes on submitting the other kinds' shards.
+  const ranked = await pool.run('cooc', { kind: 'rank', shard: 0, index: index.sessions, itemCounts: index.itemCounts, minCount: Math.max(1, limits.minCoocSupport) });
   const parts: ScoredRows[] = [];
   let found = 0;
   for (let at = 0; found < limits.maxCoocRows && at < ranked.length; ) {

@@ -21,14 +21,15 @@ import type { Config, ArtifactType, LimitsConfig } from '../config';
 import { addDays, dayCount, dayOfMicros, daysBetween, MICROS_PER_DAY, parseDayFlag, rfc3339Seconds } from '../days';
 import { ErrorCode, ioError, isPipelineError, limitExceeded, notFound, usageError } from '../errors';
 import { encodeArtifact, ArtifactHeader, splitBlob, ARTIFACT_PAYLOAD_FIELD, TypedPayload } from '../io/artifact-codec';
-import { QuotedStrings } from '../io/go-json';
+import { quoteAll } from '../io/go-json';
+import type { ByteDictionarySnapshot } from '../io/byte-dictionary';
 import { CanonicalDay, CanonicalDayBuilder, decodeCanonical, partitionPath } from '../io/canonical';
 import { loadCatalog } from '../io/catalog';
 import { advanceCheckpoint, readCheckpoint } from '../io/checkpoint';
 import { openStorage } from '../io/storage';
 import { CURRENT_VERSION_FILE, readStaged, stageArtifact, stageDir } from '../io/staging';
 import { Counts, createReporter, Reporter, Stage } from '../progress';
-import { computeRows, encodeOnPool, DayIndex, indexDay, indexDayOn } from './coordinator';
+import { computeRows, encodeOnPool, DayIndex, EventKind, indexDay, indexDayOn } from './coordinator';
 import { checkCanonical, checkHardLimits, checkScoredRows } from './gates';
 import { IngestCounts, readDay, ReadDay, writeDay } from './ingest';
 import { contentSimPayload, coocPayload, popularityPayload, userPayload } from '../io/payloads';
@@ -184,7 +185,9 @@ export async function planDays(req: RunRequest): Promise<string[]> {
   return daysBetween(start, end);
 }
 
-const needsPool = (kinds: readonly ArtifactType[]) => kinds.some((k) => k === 'cooc' || k === 'implicit' || k === 'session_seq');
+/** The kinds computed from events by kernels on the pool (popularity and content_sim are not). */
+const isEventKind = (k: ArtifactType): k is EventKind => k === 'cooc' || k === 'implicit' || k === 'session_seq';
+const needsPool = (kinds: readonly ArtifactType[]) => kinds.some(isEventKind);
 
 export async function runPipeline(req: RunRequest): Promise<RunSummary> {
   const command = req.command ?? 'run';
@@ -497,15 +500,27 @@ export async function computeArtifacts(
   stageDirOf: (t: ArtifactType) => string,
 ): Promise<PreparedArtifact[]> {
   const L = config.limits;
-  const items = new QuotedStrings(canonical.item.values);
-  const users = new QuotedStrings(canonical.user.values);
   const computeLimits = {
     minCoocSupport: L.min_cooc_support,
     maxNeighborsPerItem: L.max_neighbors_per_item,
     maxItemsPerUser: L.max_items_per_user,
     maxCoocRows: L.max_items_per_artifact,
   };
+  // The quoted id tables and every event kind's shards go to the pool at once (no worker
+  // idles while one kind finishes). This thread does no long work meanwhile: it must stay
+  // free to hand the next task to whichever worker finishes.
+  const quote = (values: ByteDictionarySnapshot) => (pool ? pool.run('compute', { kind: 'quote', shard: 0, values }) : Promise.resolve(quoteAll(values)));
+  const quoted = Promise.all([quote(canonical.item.utf8), kinds.some((k) => k === 'implicit' || k === 'session_seq') ? quote(canonical.user.utf8) : null]);
+  quoted.catch(() => undefined); // awaited below, with the other kinds
+  const rowsOf = new Map(
+    kinds.filter(isEventKind).map((kind) => {
+      const rows = computeRows(pool!, index, kind, computeLimits, config.engine.shard_rows);
+      rows.catch(() => undefined); // awaited below, with the other kinds
+      return [kind, rows] as const;
+    }),
+  );
   const payloadOf = async (kind: ArtifactType, maxItemsPerRow: number): Promise<TypedPayload> => {
+    const [items, users] = await quoted;
     switch (kind) {
       case 'popularity':
         return popularityPayload(index.itemCounts, items, L.max_items_per_artifact);
@@ -514,14 +529,14 @@ export async function computeArtifacts(
       case 'cooc':
       case 'implicit':
       case 'session_seq': {
-        const rows = await computeRows(pool!, index, kind, computeLimits, config.engine.shard_rows);
+        const rows = await rowsOf.get(kind)!;
         checkScoredRows(kind, rows, maxItemsPerRow);
-        return kind === 'cooc' ? coocPayload(rows, index.itemCounts, items, L.max_items_per_artifact) : userPayload(rows, users, items);
+        return kind === 'cooc' ? coocPayload(rows, index.itemCounts, items, L.max_items_per_artifact) : userPayload(rows, users!, items);
       }
     }
   };
-  // Every kind's shards and its encode task go to the pool at once, so no worker idles
-  // while one artifact finishes; results keep the config's kind order. When one kind fails,
+  // Each kind's encode task goes to the pool as soon as its rows are in; results keep the
+  // config's kind order. When one kind fails,
   // the others are let finish first: an encode task killed by the pool's shutdown would
   // leave its staging temp file behind.
   const settled = await Promise.allSettled(

@@ -1,6 +1,7 @@
 /**
  * Shard planning and result assembly for the coordinator.
  */
+import { itemRange } from '../kernels/cooc';
 import type { ScoredRows } from '../kernels/scored-rows';
 import { sharedInt32 } from '../shared-memory';
 
@@ -55,7 +56,7 @@ export function concatRows(parts: ScoredRows[]): ScoredRows {
 
 /** The same rows ordered by key (rows of several key ranges merged). */
 export function sortRowsByKey(rows: ScoredRows): ScoredRows {
-  const order = Int32Array.from(rows.keys.keys()).sort((a, b) => rows.keys[a] - rows.keys[b]);
+  const order = itemRange(0, rows.keys.length).sort((a, b) => rows.keys[a] - rows.keys[b]);
   const keys = sharedInt32(order.length);
   const offsets = sharedInt32(order.length + 1);
   const codes = sharedInt32(rows.codes.length);

@@ -11,6 +11,7 @@
  * booleans and null; `undefined` object fields are omitted (Go's `omitempty` for our use).
  */
 import { sharedBytes, sharedInt32 } from '../shared-memory';
+import type { ByteDictionarySnapshot } from './byte-dictionary';
 
 // Characters that need escaping: control chars, quote, backslash, <, >, &, U+2028/9, lone surrogates.
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]/;
@@ -56,23 +57,54 @@ export function quoteString(s: string): string {
 }
 
 /**
- * Bytes of a list of strings, each JSON-quoted, with offsets: ids are escaped once per
- * dictionary, not per use. Held in SharedArrayBuffers, so encode tasks on worker threads
- * read the same table without a copy (structured clone keeps the fields, drops the class).
+ * The values of a dictionary, each JSON-quoted, back to back with offsets: ids are escaped
+ * once per dictionary, not per use. Shared arrays, so encode tasks on worker threads read
+ * the same table without a copy.
  */
-export class QuotedStrings {
-  readonly bytes: Uint8Array;
-  readonly offsets: Int32Array;
+export interface QuotedStrings {
+  bytes: Uint8Array;
+  /** Quoted value i is bytes[offsets[i] .. offsets[i+1]). */
+  offsets: Int32Array;
+}
 
-  constructor(values: readonly string[]) {
-    const quoted = values.map(quoteString);
-    this.offsets = sharedInt32(values.length + 1);
-    let total = 0;
-    for (let i = 0; i < quoted.length; i++) this.offsets[i + 1] = total += Buffer.byteLength(quoted[i]);
-    const bytes = sharedBytes(total);
-    for (let i = 0; i < quoted.length; i++) bytes.write(quoted[i], this.offsets[i], 'utf8');
-    this.bytes = bytes;
+/** Plain ASCII that Go copies into a JSON string as it is (not " \\ < > & or a control character). */
+const isPlainByte = (b: number) => b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c && b !== 0x3c && b !== 0x3e && b !== 0x26;
+
+/**
+ * quoteString of every value of a UTF-8 dictionary. A value of plain ASCII (nearly every
+ * id) is copied between quotes straight from the bytes; any other is decoded (invalid
+ * UTF-8 becoming U+FFFD, as when decoded to a string anywhere else) and quoted by
+ * quoteString, so the bytes are the same either way.
+ */
+export function quoteAll(values: ByteDictionarySnapshot): QuotedStrings {
+  const { arena, offsets: at } = values;
+  const n = at.length - 1;
+  const offsets = sharedInt32(n + 1);
+  const escaped = new Map<number, Buffer>();
+  for (let i = 0; i < n; i++) {
+    let plain = true;
+    for (let j = at[i]; j < at[i + 1] && plain; j++) plain = isPlainByte(arena[j]);
+    let len = at[i + 1] - at[i] + 2;
+    if (!plain) {
+      const quoted = Buffer.from(quoteString(Buffer.from(arena.buffer, arena.byteOffset + at[i], at[i + 1] - at[i]).toString('utf8')));
+      escaped.set(i, quoted);
+      len = quoted.length;
+    }
+    offsets[i + 1] = offsets[i] + len;
   }
+  const bytes = sharedBytes(offsets[n]);
+  for (let i = 0; i < n; i++) {
+    let o = offsets[i];
+    const quoted = escaped.get(i);
+    if (quoted) {
+      quoted.copy(bytes, o);
+      continue;
+    }
+    bytes[o++] = 0x22;
+    for (let j = at[i]; j < at[i + 1]; j++) bytes[o++] = arena[j];
+    bytes[o] = 0x22;
+  }
+  return { bytes, offsets };
 }
 
 const NEWLINE_INDENT: Buffer[] = [];

@@ -8,6 +8,7 @@ import type { CatalogItem } from './catalog';
 import type { TypedPayload } from './artifact-codec';
 import type { JsonWriter, QuotedStrings } from './go-json';
 import { rankCodes, rankPositive } from '../kernels/topk';
+import { itemRange } from '../kernels/cooc';
 import type { ScoredRows } from '../kernels/scored-rows';
 import { limitExceeded } from '../errors';
 
@@ -28,7 +29,7 @@ export function popularityPayload(itemCounts: Int32Array, items: QuotedStrings, 
  * exposed items (count desc, id asc), still listed by item id.
  */
 export function coocPayload(rows: ScoredRows, itemCounts: Int32Array, items: QuotedStrings, maxRows: number): RowsPayload {
-  let selected: Int32Array = Int32Array.from(rows.keys.keys());
+  let selected = itemRange(0, rows.keys.length);
   if (rows.keys.length > maxRows) {
     // Rank row positions by their item's exposure count; row position order == item code order.
     const rowCounts = Int32Array.from(rows.keys, (item) => itemCounts[item]);
@@ -39,7 +40,7 @@ export function coocPayload(rows: ScoredRows, itemCounts: Int32Array, items: Quo
 
 /** implicit and session_seq: one entry per user row, in user id order. */
 export function userPayload(rows: ScoredRows, users: QuotedStrings, items: QuotedStrings): RowsPayload {
-  return rowsPayload(rows, Int32Array.from(rows.keys.keys()), 'user_id', users, items, 'score');
+  return rowsPayload(rows, itemRange(0, rows.keys.length), 'user_id', users, items, 'score');
 }
 
 /**

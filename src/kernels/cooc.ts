@@ -1,7 +1,8 @@
 import { ScoredRows, ScoredRowsBuilder, SparseCounter } from './scored-rows';
 import type { Groups } from './group';
 import { groupRows, heapInt32, Int32Alloc } from './group';
-import { sharedInt32 } from '../shared-memory';
+import { sharedCopy, sharedInt32 } from '../shared-memory';
+import { rankCodes } from './topk';
 
 /**
  * Item co-occurrence within sessions (SPEC §5 cooc).
@@ -112,7 +113,16 @@ export function coocCandidates(index: SessionItemIndex, minCount: number): Int32
   return out.slice(0, n);
 }
 
-/** The codes lo..hi-1. */
+/**
+ * The items that may have a cooc row (coocCandidates), most exposed first (count desc, id
+ * asc): the order in which a row cap keeps them. Shared (a pool task's result).
+ */
+export function rankedCandidates(index: SessionItemIndex, itemCounts: Int32Array, minCount: number): Int32Array {
+  const candidates = coocCandidates(index, minCount);
+  return sharedCopy(rankCodes(candidates, itemCounts, index.nItems, candidates.length));
+}
+
+/** The codes (or row positions) lo..hi-1. */
 export function itemRange(lo: number, hi: number): Int32Array {
   const out = new Int32Array(Math.max(0, hi - lo));
   for (let i = 0; i < out.length; i++) out[i] = lo + i;

@@ -10,9 +10,18 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactHeader, encodeArtifact, encodeArtifactToFile, Payload, recomputeVersion } from '../../src/io/artifact-codec';
 import { AtomicFileStream, isTempFile } from '../../src/io/atomic';
-import { compactFromPretty, encodeCompact, encodePretty, JsonCompactor, QuotedStrings } from '../../src/io/go-json';
+import { compactFromPretty, encodeCompact, encodePretty, JsonCompactor, quoteAll } from '../../src/io/go-json';
+
 import { userPayload, coocPayload } from '../../src/io/payloads';
 import { mulberry32 as rng } from '../reference/generate';
+
+/** quoteAll of strings (as a dictionary's UTF-8 values). */
+function quoteStrings(values: string[]) {
+  const bytes = values.map((v) => Buffer.from(v));
+  const offsets = new Int32Array(values.length + 1);
+  bytes.forEach((b, i) => (offsets[i + 1] = offsets[i] + b.length));
+  return quoteAll({ arena: Buffer.concat(bytes), offsets });
+}
 
 
 // Pieces that stress the compactor: escapes (\" \\ \n \u0026), a backslash before a closing
@@ -131,8 +140,8 @@ describe('encodeArtifactToFile (single pass) matches encodeArtifact (two passes)
   it('on typed payloads (user and cooc rows) with awkward ids', () => {
     const r = rng(3);
     const ids = (n: number, p: string) => Array.from({ length: n }, (_, i) => `${p}${i}${weirdString(r)}`).sort();
-    const users = new QuotedStrings(ids(30, 'u'));
-    const items = new QuotedStrings(ids(40, 'i'));
+    const users = quoteStrings(ids(30, 'u'));
+    const items = quoteStrings(ids(40, 'i'));
     const keys: number[] = [];
     const offsets = [0];
     const codes: number[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeCompact, encodePretty, quoteString } from '../../src/io/go-json';
+import { encodeCompact, encodePretty, quoteAll, quoteString } from '../../src/io/go-json';
 
 describe('Go encoding/json string escaping', () => {
   it.each([
@@ -21,6 +21,19 @@ describe('Go encoding/json string escaping', () => {
       if ('<>&'.includes(String.fromCharCode(c)) || (c >= 0xd800 && c <= 0xdfff) || c === 0x2028 || c === 0x2029) continue;
       expect(quoteString(s)).toBe(JSON.stringify(s));
     }
+  });
+});
+
+describe('quoteAll (a dictionary quoted from its UTF-8 bytes)', () => {
+  it('gives quoteString of each value, byte for byte: plain ids, escapes, non-ASCII, U+2028, invalid UTF-8', () => {
+    const values = ['sku-1', '', 'a"b', 'back\\slash', '<b>&', 'tab\there', 'é', '日本', 'line\u2028sep', '\u0001', '😀', 'x'.repeat(300)];
+    const bytes = [...values.map((v) => Buffer.from(v)), Buffer.from([0x61, 0xff, 0x62]), Buffer.from([0xc3])];
+    const offsets = new Int32Array(bytes.length + 1);
+    bytes.forEach((b, i) => (offsets[i + 1] = offsets[i] + b.length));
+    const q = quoteAll({ arena: Buffer.concat(bytes), offsets });
+    const got = bytes.map((_, i) => Buffer.from(q.bytes.subarray(q.offsets[i], q.offsets[i + 1])).toString('utf8'));
+    expect(got).toEqual(bytes.map((b) => quoteString(b.toString('utf8'))));
+    expect(q.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
   });
 });
 

@@ -10,7 +10,7 @@ import { concatRows } from '../../src/engine/shards';
 import { coocPayload, popularityPayload, userPayload } from '../../src/io/payloads';
 import { Payload, payloadValue } from '../../src/io/artifact-codec';
 import { CanonicalDay, CanonicalDayBuilder } from '../../src/io/canonical';
-import { QuotedStrings } from '../../src/io/go-json';
+import { quoteAll } from '../../src/io/go-json';
 import { coocRows, itemRange } from '../../src/kernels/cooc';
 import { implicitRows } from '../../src/kernels/implicit';
 import { sessionSeqRows } from '../../src/kernels/session-seq';
@@ -56,8 +56,8 @@ function materialise(payload: Payload): unknown[] {
 
 function enginePayloads(day: CanonicalDay, L: RefLimits) {
   const index = indexDay(day);
-  const items = new QuotedStrings(day.item.values);
-  const users = new QuotedStrings(day.user.values);
+  const items = quoteAll(day.item.utf8);
+  const users = quoteAll(day.user.utf8);
   const payloads = {
     popularity: popularityPayload(index.itemCounts, items, L.max_items_per_artifact),
     cooc: coocPayload(
@@ -230,7 +230,7 @@ describe('cooc on the pool under the artifact row cap (only the publishable rows
     const day = canonicalOf(events);
     const index = indexDay(day);
     expect(await indexDayOn(pool, day)).toEqual(index); // the pool builds the same index
-    const items = new QuotedStrings(day.item.values);
+    const items = quoteAll(day.item.utf8);
     for (const L of limitsFor(seed)) {
       const limits = {
         minCoocSupport: L.min_cooc_support,

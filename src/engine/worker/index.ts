@@ -9,8 +9,9 @@ import { isPipelineError } from '../../errors';
 import { encodeArtifactToFile } from '../../io/artifact-codec';
 import { mergeColumn } from '../../io/byte-dictionary';
 import { parseBlock } from '../../io/exposure-scan';
+import { quoteAll } from '../../io/go-json';
 import { payloadOfSpec } from '../../io/payloads';
-import { coocRows, indexSessions } from '../../kernels/cooc';
+import { coocRows, indexSessions, rankedCandidates } from '../../kernels/cooc';
 import { groupUserEvents } from '../../kernels/group';
 import { implicitRows } from '../../kernels/implicit';
 import { sessionSeqRows } from '../../kernels/session-seq';
@@ -48,6 +49,10 @@ function runShard(task: ShardTask) {
       return indexSessions(task.sessionCodes, task.nSessions, task.itemCodes, task.nItems);
     case 'users':
       return groupUserEvents(task.userCodes, task.itemCodes, task.tsMicros, task.nUsers);
+    case 'rank':
+      return rankedCandidates(task.index, task.itemCounts, task.minCount);
+    case 'quote':
+      return quoteAll(task.values);
     case 'partition':
       // Loaded on first use: apache-arrow is not needed by most tasks, and workers start cheap.
       return import('../../io/canonical').then((c) => c.writePartition(task.day, task.path));
@@ -74,7 +79,7 @@ function runShard(task: ShardTask) {
  * Test-only fault hook for the reliability tests: RECSYS_WORKER_FAULT=<mode>[:<kind>[:<shard>]]
  * with mode `throw` (the kernel throws), `exit` (process.exit(3) inside the worker) or `oom`
  * (allocates until the worker's heap limit), for every task or only those of one kind
- * (parse, column, sessions, users, partition, cooc, implicit, session_seq, encode) and shard. Read per task: one env lookup. Never set
+ * (parse, column, sessions, users, rank, quote, partition, cooc, implicit, session_seq, encode) and shard. Read per task: one env lookup. Never set
  * in production.
  */
 function injectedFault(task: ShardTask): void {

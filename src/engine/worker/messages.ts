@@ -13,7 +13,8 @@ import type { SessionItemIndex } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
 import type { UserEvents } from '../../kernels/group';
 import type { ErrorCode } from '../../errors';
-import type { CodeRun, SortedColumn } from '../../io/byte-dictionary';
+import type { ByteDictionarySnapshot, CodeRun, SortedColumn } from '../../io/byte-dictionary';
+import type { QuotedStrings } from '../../io/go-json';
 import type { EncodableDay } from '../../io/canonical';
 import type { ParseResult, ScanParams } from '../../io/exposure-scan';
 import type { ArtifactHeader, FileArtifact } from '../../io/artifact-codec';
@@ -77,6 +78,22 @@ export interface UsersTask {
   nUsers: number;
 }
 
+/** Rank the items that may have a cooc row, most exposed first (compute cooc under a row cap). */
+export interface RankTask {
+  kind: 'rank';
+  shard: number;
+  index: SessionItemIndex;
+  itemCounts: Int32Array;
+  minCount: number;
+}
+
+/** JSON-quote every value of a dictionary (compute: the ids the artifacts write). */
+export interface QuoteTask {
+  kind: 'quote';
+  shard: number;
+  values: ByteDictionarySnapshot;
+}
+
 /** Encode a day's canonical partition and replace its file (ingest, while the main thread validates). */
 export interface PartitionTask {
   kind: 'partition';
@@ -98,7 +115,7 @@ export interface EncodeTask {
 
 export type EncodeResult = FileArtifact;
 
-export type ShardTask = CoocTask | UserTask | ParseTask | ColumnTask | SessionsTask | UsersTask | PartitionTask | EncodeTask;
+export type ShardTask = CoocTask | UserTask | ParseTask | ColumnTask | SessionsTask | UsersTask | RankTask | QuoteTask | PartitionTask | EncodeTask;
 
 /** What each kind of task returns. */
 export interface TaskResults {
@@ -109,6 +126,8 @@ export interface TaskResults {
   column: SortedColumn;
   sessions: SessionItemIndex;
   users: UserEvents;
+  rank: Int32Array;
+  quote: QuotedStrings;
   /** The partition file's size in bytes. */
   partition: number;
   encode: EncodeResult;
