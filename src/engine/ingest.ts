@@ -179,8 +179,7 @@ export async function readDay(
     }
   }
 
-  let column = 0;
-  const canonical = pool ? await builder.finishOn((runs) => pool.run('ingest', { kind: 'column', shard: column++, runs })) : builder.finish();
+  const canonical = pool ? await builder.finishOn((column, runs) => pool.run('ingest', { kind: 'column', shard: column, runs })) : builder.finish();
   counts.events = canonical.rows;
   return { tenant, surface, day, input: input.name, counts, canonical, rejections };
 }

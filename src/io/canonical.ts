@@ -93,7 +93,7 @@ function singleValue(id: string): ByteDictionarySnapshot {
 }
 
 /** Runs mergeColumn elsewhere (ingest: on the pool, the day's columns in parallel). */
-export type ColumnMerge = (runs: CodeRun[]) => Promise<SortedColumn>;
+export type ColumnMerge = (column: number, runs: CodeRun[]) => Promise<SortedColumn>;
 
 /**
  * Rows appended together (a parsed block, a whole day, or events added one by one); each
@@ -194,7 +194,11 @@ export class CanonicalDayBuilder {
   /** `finish` with the columns merged by `merge` (all at once: on a pool, in parallel). */
   async finishOn(merge: ColumnMerge): Promise<CanonicalDay> {
     this.closeOpen();
-    return this.assemble(await Promise.all(COLUMN_INDEXES.map((k) => merge(this.runsOf(k)))));
+    // Largest merges first (values summed over the runs), so the pool's last task is a small one.
+    const size = (k: number) => this.runsOf(k).reduce((n, r) => n + r.dict.offsets.length, 0);
+    const columns: Array<Promise<SortedColumn>> = [];
+    for (const k of [...COLUMN_INDEXES].sort((a, b) => size(b) - size(a))) columns[k] = merge(k, this.runsOf(k));
+    return this.assemble(await Promise.all(columns));
   }
 
   private runsOf(k: number): CodeRun[] {
