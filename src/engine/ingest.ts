@@ -187,7 +187,7 @@ export async function readDay(
 /**
  * Replaces the day's canonical partition (and rejects file) atomically, in the background:
  * returns at once a promise that settles when both files are in place. With a pool the
- * partition is encoded and written on a worker, so the caller validates and computes
+ * partition is encoded and written on a worker, so the caller indexes and computes
  * meanwhile (and must await the promise before staging or publishing).
  */
 export function writeDay(config: Config, read: ReadDay, pool?: ComputePool): Promise<void> {

@@ -78,7 +78,7 @@ export function shardLabel(stage: string, task: ShardTask): string {
   if (task.kind === 'parse') return `${stage} (parse): shard ${task.shard}`;
   if (task.kind === 'column') return `${stage} (column merge): ${CANONICAL_COLUMNS[task.shard + 1]}`;
   if (task.kind === 'rank') return `${stage === 'cooc' ? 'compute cooc' : stage} (candidate ranking)`;
-  if (task.kind === 'quote') return `${stage} (id quoting)`;
+  if (task.kind === 'quote') return `${stage} (quoting ${task.shard === 0 ? 'item' : 'user'} ids)`;
   if (task.kind === 'sessions') return `${stage} (session index)`;
   if (task.kind === 'users') return `${stage} (user index)`;
   if (task.kind === 'partition') return `${stage} (partition write): ${task.path}`;

@@ -15,6 +15,7 @@
  * stay done); with `continueOnError` it is reported and skipped, and the checkpoint stops
  * advancing at the day before the first failure so that `--incremental` retries it.
  */
+import { collectGarbage } from '../shared-memory';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Config, ArtifactType, LimitsConfig } from '../config';
@@ -270,6 +271,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
           throw err;
         }
       }
+      collectGarbage(); // the day's shared arrays are garbage now: free them (see collectGarbage)
     }
     if (failed.length > 0 && has('publish')) {
       reporter.notice(`the checkpoint stays before ${failed[0].day}, the first failed day, so that --incremental retries it`);
@@ -301,7 +303,6 @@ interface DayPlan {
   now: () => Date;
   advanceCheckpoint: boolean;
   notice: (message: string) => void;
-  /** Ingests a day (possibly started ahead of time). */
   /** Reads a day (possibly started ahead of time); runDay writes it. */
   ingest: (day: string) => Promise<ReadDay>;
 }
@@ -310,8 +311,8 @@ type Timed = <T>(s: Stage, f: () => Promise<T> | T, counts: (r: T) => Counts) =>
 
 /**
  * The stages of one day; fills `d`. The canonical partition is written in the background
- * (on the pool) while the day validates and computes; it is in place before anything is
- * published, and before the day ends whatever happens.
+ * (on the pool), queued once the validate stage has queued its index tasks; it is in place
+ * before anything is staged or published, and before the day ends whatever happens.
  */
 async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed): Promise<void> {
   const { config, tenant, surface, segment } = req;
@@ -319,8 +320,8 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
   let canonical: CanonicalDay | null = null;
   let prepared: PreparedArtifact[] | null = null;
   // The canonical partition is written in the background (on the pool) while the day
-  // validates and computes: in place before anything is staged or published, and before
-  // the day ends. A failed write fails the day at the first of those points.
+  // indexes and computes: in place before anything is staged or published, and before the
+  // day ends. A failed write fails the day at the first of those points.
   let written: Promise<void> = Promise.resolve();
   let unwritten: ReadDay | null = null;
   const startWrite = () => {
@@ -509,8 +510,10 @@ export async function computeArtifacts(
   // The quoted id tables and every event kind's shards go to the pool at once (no worker
   // idles while one kind finishes). This thread does no long work meanwhile: it must stay
   // free to hand the next task to whichever worker finishes.
-  const quote = (values: ByteDictionarySnapshot) => (pool ? pool.run('compute', { kind: 'quote', shard: 0, values }) : Promise.resolve(quoteAll(values)));
-  const quoted = Promise.all([quote(canonical.item.utf8), kinds.some((k) => k === 'implicit' || k === 'session_seq') ? quote(canonical.user.utf8) : null]);
+  // Shard 0: the item ids; shard 1: the user ids.
+  const quote = (shard: number, values: ByteDictionarySnapshot) =>
+    pool ? pool.run('compute', { kind: 'quote', shard, values }) : Promise.resolve(quoteAll(values));
+  const quoted = Promise.all([quote(0, canonical.item.utf8), kinds.some((k) => k === 'implicit' || k === 'session_seq') ? quote(1, canonical.user.utf8) : null]);
   quoted.catch(() => undefined); // awaited below, with the other kinds
   const rowsOf = new Map(
     kinds.filter(isEventKind).map((kind) => {
@@ -530,6 +533,7 @@ export async function computeArtifacts(
       case 'implicit':
       case 'session_seq': {
         const rows = await rowsOf.get(kind)!;
+        rowsOf.delete(kind); // held by its payload from now on, and dropped with it
         checkScoredRows(kind, rows, maxItemsPerRow);
         return kind === 'cooc' ? coocPayload(rows, index.itemCounts, items, L.max_items_per_artifact) : userPayload(rows, users!, items);
       }

@@ -24,14 +24,6 @@ export class ByteDictionary {
   private slots = new Int32Array(2048); // code + 1; 0 = empty
   size = 0;
 
-  /** Codes of every value of `values`, added when new: `remap[i]` is the code of value i (shared). */
-  codesOf(values: ByteDictionarySnapshot): Int32Array {
-    const { arena, offsets } = values;
-    const remap = sharedInt32(offsets.length - 1);
-    for (let i = 0; i < remap.length; i++) remap[i] = this.codeOf(arena, offsets[i], offsets[i + 1]);
-    return remap;
-  }
-
   /** Code of bytes[start, end), adding it when new. */
   codeOf(bytes: Uint8Array, start: number, end: number): number {
     let h = 0x811c9dc5;
@@ -123,25 +115,32 @@ export interface SortedColumn {
 
 /**
  * A run from a dictionary and its rows' codes (-1 = null): the values sorted into UTF-8
- * byte order (the SPEC's id order) as new exact-size shared arrays, and `codes` rewritten
- * in place to ranks among them. `dict` is only read (it may be a ByteDictionary's view).
+ * byte order (the SPEC's id order), each once, as new exact-size shared arrays, and `codes`
+ * rewritten in place to ranks among them. `dict` is only read (it may be a ByteDictionary's
+ * view); a value it holds twice (a partition written elsewhere) gets one rank.
  */
 export function sortedRun(dict: ByteDictionarySnapshot, codes: Int32Array): CodeRun {
   const { arena, offsets } = dict;
   const n = offsets.length - 1;
   const order = byteOrder(dict);
   const newCode = new Int32Array(n);
-  const sortedOffsets = sharedInt32(n + 1);
-  const sorted = sharedBytes(offsets[n] - offsets[0]);
+  const sortedOffsets = new Int32Array(n + 1);
+  const sorted = new Uint8Array(offsets[n] - offsets[0]);
   let at = 0;
-  for (let rank = 0; rank < n; rank++) {
-    const old = order[rank];
+  let rank = -1;
+  for (let r = 0; r < n; r++) {
+    const old = order[r];
+    const prev = r > 0 ? order[r - 1] : -1;
+    if (prev < 0 || compareBytes(arena, offsets[prev], offsets[prev + 1], arena, offsets[old], offsets[old + 1]) !== 0) {
+      rank++;
+      for (let i = offsets[old]; i < offsets[old + 1]; i++) sorted[at++] = arena[i];
+      sortedOffsets[rank + 1] = at;
+    }
     newCode[old] = rank;
-    for (let i = offsets[old]; i < offsets[old + 1]; i++) sorted[at++] = arena[i];
-    sortedOffsets[rank + 1] = at;
   }
   for (let i = 0; i < codes.length; i++) if (codes[i] >= 0) codes[i] = newCode[codes[i]];
-  return { rows: codes.length, codes, dict: { arena: sorted, offsets: sortedOffsets } };
+  const values = { arena: sharedCopy(sorted.subarray(0, at)), offsets: sharedCopy(sortedOffsets.subarray(0, rank + 2)) };
+  return { rows: codes.length, codes, dict: values };
 }
 
 /**

@@ -327,7 +327,7 @@ function isNull(data: A.Data, i: number): boolean {
 function readDictionary(table: A.Table, name: string, where: string): DictColumn {
   const vec = table.getChild(name);
   if (!vec || !A.DataType.isDictionary(vec.type)) throw badInput(where, `column ${name}: missing or not dictionary-encoded`);
-  const codes = new Int32Array(table.numRows);
+  const codes = sharedInt32(table.numRows);
   let utf8: ByteDictionarySnapshot = { arena: new Uint8Array(0), offsets: new Int32Array(1) };
   let at = 0;
   for (const data of vec.data) {
@@ -335,7 +335,8 @@ function readDictionary(table: A.Table, name: string, where: string): DictColumn
     const src = data.values as Int32Array;
     for (let i = 0; i < data.length; i++) codes[at++] = isNull(data, i) ? -1 : src[i];
   }
-  // Our writer sorts dictionaries; a file from elsewhere may not be sorted: sort it then.
+  // Our writer sorts dictionaries; a file from elsewhere may not be sorted (or hold a
+  // value twice): sort it then, each value once.
   const { arena, offsets } = utf8;
   for (let i = 1; i + 1 < offsets.length; i++) {
     if (compareValues(arena, offsets, i - 1, i) >= 0) {
@@ -348,16 +349,17 @@ function readDictionary(table: A.Table, name: string, where: string): DictColumn
 
 /** Copies the bytes and rebased offsets of a Utf8 Data (its values may start mid-buffer). */
 function utf8Of(data: A.Data): ByteDictionarySnapshot {
-  const offsets = (data.valueOffsets as Int32Array).slice(data.offset, data.offset + data.length + 1);
+  const offsets = sharedCopy((data.valueOffsets as Int32Array).subarray(data.offset, data.offset + data.length + 1));
   const base = offsets[0];
-  const arena = (data.values as Uint8Array).slice(base, offsets[offsets.length - 1]);
+  const arena = sharedCopy((data.values as Uint8Array).subarray(base, offsets[offsets.length - 1]));
   for (let i = 0; i < offsets.length; i++) offsets[i] -= base;
   return { arena, offsets };
 }
 
 /**
  * Decodes a partition written by encodeCanonical. Copies codes and timestamps out of the
- * IPC buffers (one pass per column); dictionary strings are decoded once.
+ * IPC buffers (one pass per column) into shared arrays (the pool's tasks read them);
+ * dictionary strings are decoded once.
  */
 export function decodeCanonical(bytes: Uint8Array, where: string): CanonicalDay {
   let table: A.Table;
@@ -369,14 +371,14 @@ export function decodeCanonical(bytes: Uint8Array, where: string): CanonicalDay 
   const n = table.numRows;
   const tsVec = table.getChild('ts');
   if (!tsVec || tsVec.type.typeId !== A.Type.Timestamp) throw badInput(where, 'column ts: missing or not a timestamp');
-  const tsMicros = new Float64Array(n);
+  const tsMicros = sharedFloat64(n);
   let at = 0;
   for (const data of tsVec.data) {
     const words = new Int32Array((data.values as BigInt64Array).buffer, (data.values as BigInt64Array).byteOffset, data.length * 2);
     for (let i = 0; i < data.length; i++) tsMicros[at++] = words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
   }
   const rankVec = table.getChild('rank');
-  const rank = new Int32Array(n);
+  const rank = sharedInt32(n);
   at = 0;
   for (const data of rankVec?.data ?? []) {
     const src = data.values as Int32Array;

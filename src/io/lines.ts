@@ -25,16 +25,19 @@ const LF = 0x0a;
  */
 export class BlockBuffers {
   private readonly free: Buffer[] = [];
+  private readonly mine = new WeakSet<ArrayBufferLike>();
 
   constructor(readonly size: number) {}
 
   take(): Buffer {
-    return this.free.pop() ?? sharedBytes(this.size);
+    const buf = this.free.pop() ?? sharedBytes(this.size);
+    this.mine.add(buf.buffer);
+    return buf;
   }
 
-  /** Gives back the buffer under `block` (a view from take()); a buffer of another size is left to the GC. */
+  /** Gives back the buffer under `block` when take() made it; any other block is left to the GC. */
   give(block: Uint8Array): void {
-    if (block.buffer.byteLength === this.size) this.free.push(Buffer.from(block.buffer));
+    if (this.mine.has(block.buffer)) this.free.push(Buffer.from(block.buffer));
   }
 }
 
@@ -44,7 +47,7 @@ export class BlockBuffers {
  * (at least one whole line: a longer line makes a longer block).
  *
  * Each block is a view of a SharedArrayBuffer of its own, so a worker parses it where it
- * is (src/shared-memory.ts). Read and gunzip failures (missing file, truncated or corrupt
+ * is (src/shared-memory.ts); with `buffers`, a buffer given back is reused for a later block. Read and gunzip failures (missing file, truncated or corrupt
  * gzip) throw an E_IO PipelineError naming the file.
  */
 export async function* readLineBlocks(path: string, blockBytes: number, buffers?: BlockBuffers): AsyncGenerator<Buffer> {

@@ -3,8 +3,6 @@
  * main-thread side) and keeps its top level cheap: the pool starts workers before the
  * first shard is ready.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { isPipelineError } from '../../errors';
 import { encodeArtifactToFile } from '../../io/artifact-codec';
 import { mergeColumn } from '../../io/byte-dictionary';
@@ -16,27 +14,9 @@ import { groupUserEvents } from '../../kernels/group';
 import { implicitRows } from '../../kernels/implicit';
 import { sessionSeqRows } from '../../kernels/session-seq';
 import { ShardOutcome, ShardTask } from './messages';
+import { collectGarbage } from '../../shared-memory';
 
-/**
- * A full garbage collection of this worker's heap, run after each day-level task (the
- * partition write, an artifact encode: a few per day, ~10 ms each). Tasks hand workers
- * SharedArrayBuffers (raw blocks, the day's columns, indexes) whose memory is freed only
- * once every thread that saw one has collected its wrapper, and a worker's own heap grows
- * too slowly for V8 to collect often: without this, the peak RSS of a 2-worker backfill of
- * 1M-event days went from 0.6 GB after 2 days to 1.0 GB after 15. `gc` is read from a new
- * context because the flag only affects contexts created after it is set.
- */
-const collectGarbage: () => void = (() => {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('gc');
-    if (typeof gc === 'function') return gc as () => void;
-  } catch {
-    // Setting V8 flags at run time is not guaranteed: without gc, memory is reclaimed later.
-  }
-  return () => undefined;
-})();
-
+/** After these (a few per day) the worker collects its garbage: see collectGarbage. */
 const DAY_LEVEL_TASKS: ReadonlySet<ShardTask['kind']> = new Set(['partition', 'encode']);
 
 function runShard(task: ShardTask) {

@@ -3,7 +3,7 @@
  *
  * Every large array of a message lives in a SharedArrayBuffer, and nothing is ever
  * transferred (src/shared-memory.ts says why): structured clone shares them, nothing is
- * copied. Compute inputs are built once per day by the coordinator; a compute shard is a
+ * copied. Compute inputs are built once per day (the index: two tasks); a compute shard is a
  * range of row keys (item codes for cooc, user codes for implicit/session_seq). A parse
  * shard is a block of whole raw lines. Results are exact-size shared typed arrays.
  * Failures come back as plain data, never as thrown subclasses, because structured clone
