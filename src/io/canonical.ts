@@ -10,13 +10,22 @@
  *
  * Same rows in → same bytes out: dictionaries are sorted, and the file holds one record batch.
  */
-import * as A from 'apache-arrow';
+import type * as Arrow from 'apache-arrow';
 import { badInput } from '../errors';
 import { writeFileAtomic } from './atomic';
 import { ByteDictionary, ByteDictionarySnapshot, CodeRun, mergeColumn, snapshotValues, SortedColumn, sortedRun } from './byte-dictionary';
 import type { ParsedBlock } from './exposure-scan';
 import { GrowableColumn } from './growable';
 import { sharedCopy, sharedFloat64, sharedInt32 } from '../shared-memory';
+
+
+/**
+ * apache-arrow, loaded on first use: only partition encodes and decodes need it, and
+ * loading it costs ~45 ms at start-up of every command (a day's partition is written on a
+ * worker, so an ordinary run never loads it on the main thread).
+ */
+let arrowModule: typeof Arrow | undefined;
+const arrow = (): typeof Arrow => (arrowModule ??= require('apache-arrow') as typeof Arrow);
 
 /** A dictionary-encoded string column: codes index `values`; -1 is null. */
 export interface DictColumn {
@@ -258,7 +267,8 @@ function nullableInt32(values: Int32Array): { data: Int32Array; nullCount: numbe
   return { data, nullCount, nullBitmap: bitmap };
 }
 
-function dictionaryData(col: Pick<DictColumn, 'codes' | 'utf8'>, id: number): A.Data {
+function dictionaryData(col: Pick<DictColumn, 'codes' | 'utf8'>, id: number): Arrow.Data {
+  const A = arrow();
   const { arena, offsets } = col.utf8;
   const dictionary = A.makeVector(
     A.makeData({ type: new A.Utf8(), length: offsets.length - 1, nullCount: 0, valueOffsets: offsets, data: arena }),
@@ -280,6 +290,7 @@ export function encodableDay(day: CanonicalDay): EncodableDay {
 
 /** Encodes a day as Arrow IPC file bytes (one record batch). */
 export function encodeCanonical(day: EncodableDay): Uint8Array {
+  const A = arrow();
   const n = day.rows;
   const tsWords = new Int32Array(n * 2); // little-endian int64 as (lo, hi) pairs
   for (let i = 0; i < n; i++) {
@@ -317,21 +328,22 @@ export async function writePartition(day: EncodableDay, path: string): Promise<n
 
 // --- decode -----------------------------------------------------------------------------
 
-function isNull(data: A.Data, i: number): boolean {
+function isNull(data: Arrow.Data, i: number): boolean {
   const bm = data.nullBitmap;
   if (!data.nullCount || !bm || bm.length === 0) return false;
   const j = data.offset + i;
   return (bm[j >> 3] & (1 << (j & 7))) === 0;
 }
 
-function readDictionary(table: A.Table, name: string, where: string): DictColumn {
+function readDictionary(table: Arrow.Table, name: string, where: string): DictColumn {
+  const A = arrow();
   const vec = table.getChild(name);
   if (!vec || !A.DataType.isDictionary(vec.type)) throw badInput(where, `column ${name}: missing or not dictionary-encoded`);
   const codes = sharedInt32(table.numRows);
   let utf8: ByteDictionarySnapshot = { arena: new Uint8Array(0), offsets: new Int32Array(1) };
   let at = 0;
   for (const data of vec.data) {
-    if (at === 0) utf8 = utf8Of((data.dictionary as A.Vector).data[0]);
+    if (at === 0) utf8 = utf8Of((data.dictionary as Arrow.Vector).data[0]);
     const src = data.values as Int32Array;
     for (let i = 0; i < data.length; i++) codes[at++] = isNull(data, i) ? -1 : src[i];
   }
@@ -348,7 +360,7 @@ function readDictionary(table: A.Table, name: string, where: string): DictColumn
 }
 
 /** Copies the bytes and rebased offsets of a Utf8 Data (its values may start mid-buffer). */
-function utf8Of(data: A.Data): ByteDictionarySnapshot {
+function utf8Of(data: Arrow.Data): ByteDictionarySnapshot {
   const offsets = sharedCopy((data.valueOffsets as Int32Array).subarray(data.offset, data.offset + data.length + 1));
   const base = offsets[0];
   const arena = sharedCopy((data.values as Uint8Array).subarray(base, offsets[offsets.length - 1]));
@@ -362,7 +374,8 @@ function utf8Of(data: A.Data): ByteDictionarySnapshot {
  * dictionary strings are decoded once.
  */
 export function decodeCanonical(bytes: Uint8Array, where: string): CanonicalDay {
-  let table: A.Table;
+  const A = arrow();
+  let table: Arrow.Table;
   try {
     table = A.tableFromIPC(bytes);
   } catch (err) {

@@ -17,21 +17,19 @@
  * - Every failure is an E_IO error naming the operation and `s3://<bucket>/<key>`, with the
  *   store's error code, never a stack trace.
  */
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type BucketLocationConstraint,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { BucketLocationConstraint, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import type { S3Config } from '../config';
 import { configError, ioError } from '../errors';
 import { compareUtf8 } from './utf8';
+
+/**
+ * The AWS SDK, loaded on first use: a filesystem-mode run never needs it, and loading it
+ * costs ~50 ms at start-up of every command.
+ */
+let sdkModule: typeof S3Sdk | undefined;
+const sdk = (): typeof S3Sdk => (sdkModule ??= require('@aws-sdk/client-s3') as typeof S3Sdk);
 
 export interface S3BucketOptions {
   /** Tries per request, first one included; default 5 (or AWS_MAX_ATTEMPTS). */
@@ -102,7 +100,7 @@ export class S3Bucket {
     if (cfg.access_key !== '') config.credentials = { accessKeyId: cfg.access_key, secretAccessKey: cfg.secret_key };
     if (opts.maxAttempts !== undefined) config.maxAttempts = opts.maxAttempts;
     else if (!process.env.AWS_MAX_ATTEMPTS) config.maxAttempts = 5;
-    this.client = new S3Client(config);
+    this.client = new (sdk().S3Client)(config);
   }
 
   /** `<prefix>/<rel>`, or `rel` without a prefix. */
@@ -117,7 +115,7 @@ export class S3Bucket {
   /** The object, or null when it (or its bucket) does not exist. */
   async get(key: string, bucket = this.name): Promise<S3Object | null> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const res = await this.client.send(new (sdk().GetObjectCommand)({ Bucket: bucket, Key: key }));
       const bytes = res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
       return { bytes, etag: res.ETag ?? '' };
     } catch (err) {
@@ -132,7 +130,7 @@ export class S3Bucket {
    */
   async stream(key: string): Promise<Readable | null> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      const res = await this.client.send(new (sdk().GetObjectCommand)({ Bucket: this.name, Key: key }));
       return res.Body instanceof Readable ? res.Body : Readable.from([]);
     } catch (err) {
       if (isNotFound(err)) return null;
@@ -148,7 +146,7 @@ export class S3Bucket {
 
   async exists(key: string, bucket = this.name): Promise<boolean> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      await this.client.send(new (sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -180,7 +178,7 @@ export class S3Bucket {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.name, Key: key }));
+      await this.client.send(new (sdk().DeleteObjectCommand)({ Bucket: this.name, Key: key }));
     } catch (err) {
       if (isNotFound(err)) return;
       throw this.error('delete', key, err);
@@ -198,7 +196,7 @@ export class S3Bucket {
     try {
       do {
         const res = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, Delimiter: deep ? undefined : '/', ContinuationToken: token }),
+          new (sdk().ListObjectsV2Command)({ Bucket: this.name, Prefix: prefix, Delimiter: deep ? undefined : '/', ContinuationToken: token }),
         );
         for (const o of res.Contents ?? []) if (o.Key !== undefined) names.push(o.Key.slice(prefix.length));
         token = res.IsTruncated ? res.NextContinuationToken : undefined;
@@ -217,7 +215,7 @@ export class S3Bucket {
 
   private async put(key: string, body: Uint8Array | string, condition: { IfNoneMatch?: string; IfMatch?: string }): Promise<'ok' | 'precondition'> {
     const send = () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentType: 'application/json', ...condition }));
+      this.client.send(new (sdk().PutObjectCommand)({ Bucket: this.name, Key: key, Body: body, ContentType: 'application/json', ...condition }));
     // If-Match on an object that is gone answers 404 NoSuchKey: the condition failed too.
     const failed = (err: unknown) => isPreconditionFailed(err) || (condition.IfMatch !== undefined && errorName(err) === 'NoSuchKey');
     try {
@@ -242,7 +240,7 @@ export class S3Bucket {
     this.created ??= (async () => {
       try {
         await this.client.send(
-          new CreateBucketCommand({
+          new (sdk().CreateBucketCommand)({
             Bucket: this.name,
             ...(this.region !== 'us-east-1' && { CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint } }),
           }),
