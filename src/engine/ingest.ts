@@ -179,9 +179,15 @@ export async function readDay(
     }
   }
 
-  const canonical = pool ? await builder.finishOn((column, runs) => pool.run('ingest', { kind: 'column', shard: column, runs })) : builder.finish();
+  const canonical = await finishDay(builder, 'ingest', pool);
   counts.events = canonical.rows;
   return { tenant, surface, day, input: input.name, counts, canonical, rejections };
+}
+
+/** The builder's day, its columns merged on the pool (in parallel) when there is one. */
+export function finishDay(builder: CanonicalDayBuilder, stage: string, pool?: ComputePool): Promise<CanonicalDay> {
+  if (!pool) return Promise.resolve(builder.finish());
+  return builder.finishOn((column, runs) => pool.run(stage, { kind: 'column', shard: column, runs }));
 }
 
 /**

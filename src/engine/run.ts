@@ -32,7 +32,7 @@ import { CURRENT_VERSION_FILE, readStaged, stageArtifact, stageDir } from '../io
 import { Counts, createReporter, Reporter, Stage } from '../progress';
 import { computeRows, encodeOnPool, DayIndex, EventKind, indexDay, indexDayOn } from './coordinator';
 import { checkCanonical, checkHardLimits, checkScoredRows } from './gates';
-import { IngestCounts, readDay, ReadDay, writeDay } from './ingest';
+import { finishDay, IngestCounts, readDay, ReadDay, writeDay } from './ingest';
 import { contentSimPayload, coocPayload, popularityPayload, userPayload } from '../io/payloads';
 import { ComputePool } from './pool';
 import { PreparedArtifact, publishDay, PublishedArtifact } from './publisher';
@@ -356,7 +356,7 @@ async function runDay(req: RunRequest, p: DayPlan, d: DaySummary, timed: Timed):
             p.notice(`${d.day}: no canonical partition, validated as a day without events (run ingest first if it had some)`);
             today = new CanonicalDayBuilder().finish();
           }
-          const events = w.days === 1 ? today : await windowEvents(config, tenant, surface, w, today, p.notice);
+          const events = w.days === 1 ? today : await windowEvents(config, tenant, surface, w, today, p.notice, p.pool);
           // The index tasks go to the pool first, the partition write behind them: the
           // write is needed only before staging, the index before anything computes.
           const index = validateWindow(config, events, w, p.pool);
@@ -443,6 +443,7 @@ async function windowEvents(
   w: DayWindow,
   today: CanonicalDay,
   notice: (message: string) => void,
+  pool: ComputePool | null,
 ): Promise<CanonicalDay> {
   const builder = new CanonicalDayBuilder();
   for (const day of daysBetween(w.startDay, addDays(w.day, -1))) {
@@ -451,7 +452,7 @@ async function windowEvents(
     else notice(`${w.day}: window day ${day} has no canonical partition, counted as a day without events (ingest it first if it had some)`);
   }
   builder.addDay(today);
-  return builder.finish();
+  return finishDay(builder, 'validate', pool ?? undefined);
 }
 
 /** Canonical gates and hard limits over the window; returns the index compute reads (built on the pool when there is one). */
