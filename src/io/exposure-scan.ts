@@ -75,6 +75,7 @@ const FIELD_BYTES = FIELD_NAMES.map((n) => Buffer.from(n));
 const isWs = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 /** JSON white space plus \v \f: the ASCII part of trimSpace's set. */
 const isTrimAscii = (b: number) => isWs(b) || b === 0x0b || b === 0x0c;
+const isPrintableAscii = (b: number) => b > 0x20 && b < 0x7f;
 /** Lead bytes of the non-ASCII characters trimSpace removes (U+0085, U+00A0, U+1680, U+2000.., U+3000). */
 const isSpaceLead = (b: number) => b === 0xc2 || b === 0xe1 || b === 0xe2 || b === 0xe3;
 
@@ -262,6 +263,8 @@ export class BlockScanner {
       }
       let a = vs[f];
       let z = ve[f];
+      // The common id starts and ends with printable ASCII: nothing to trim.
+      if (a < z && isPrintableAscii(b[a]) && isPrintableAscii(b[z - 1])) continue;
       while (a < z && isTrimAscii(b[a])) a++;
       while (z > a && isTrimAscii(b[z - 1])) z--;
       if (a < z && (isSpaceLead(b[a]) || isSpaceLead(lastCharLead(b, a, z)))) return false;
