@@ -541,8 +541,8 @@ export async function computeArtifacts(
     }
   };
   // Each kind's encode task goes to the pool as soon as its rows are in; results keep the
-  // config's kind order. When one kind fails, the others are let finish first: an encode task killed by the pool's shutdown would
-  // leave its staging temp file behind.
+  // config's kind order. When one kind fails, the others are let finish first: an encode
+  // task killed by the pool's shutdown would leave its staging temp file behind.
   const settled = await Promise.allSettled(
     kinds.map(async (kind): Promise<PreparedArtifact> => {
       const caps = artifactCaps(kind, L);
