@@ -21,7 +21,7 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
-import { S3Bucket } from '../src/io/s3';
+import { S3Bucket } from '../src/io/store/s3/bucket';
 import { generate, GEN_DEFAULTS } from './gen';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A PostgreSQL server for the tests (test/storage/pg-server.ts), on Debian/Ubuntu.
+# A PostgreSQL server for the tests (test/support/pg-server.ts), on Debian/Ubuntu.
 #
 # Idempotent: installs Debian's `postgresql` package if it is missing, starts a cluster
 # (creating one if there is none), creates the role `recsys` (password `recsys`, CREATEDB)

@@ -4,11 +4,11 @@
  */
 import { MICROS_PER_DAY } from '../days';
 import { gateFailed, limitExceeded } from '../errors';
-import type { LimitsConfig } from '../config';
-import type { CanonicalDay } from '../io/canonical';
-import { ARTIFACT_PAYLOAD_FIELD, ArtifactHeader, blobEnvelope, BlobParts, sha256Hex, splitBlob } from '../io/artifact-codec';
+import type { LimitsConfig } from '../config/config';
+import type { CanonicalDay } from '../io/canonical/canonical';
+import { ARTIFACT_PAYLOAD_FIELD, ArtifactHeader, blobEnvelope, BlobParts, sha256Hex, splitBlob } from '../io/artifacts/codec';
 import type { ScoredRows } from '../kernels/scored-rows';
-import type { DayIndex } from './coordinator';
+import type { DayIndex } from './pipeline/coordinator';
 
 /** Canonical data of the window: every event valid and inside the window. */
 export function checkCanonical(day: CanonicalDay, windowStart: number, windowDays: number): void {

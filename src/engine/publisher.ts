@@ -8,16 +8,16 @@
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import { ioError } from '../errors';
-import { objectKey } from '../io/object-store';
-import type { ObjectStore } from '../io/object-store';
-import type { RegistryRecord } from '../io/registry';
-import { openStorage } from '../io/storage';
-import { sha256Hex } from '../io/artifact-codec';
+import { objectKey } from '../io/store/object-store';
+import type { ObjectStore } from '../io/store/object-store';
+import type { RegistryRecord } from '../io/store/registry';
+import { openStorage } from '../io/store/open';
+import { sha256Hex } from '../io/artifacts/codec';
 import { rfc3339Seconds } from '../days';
-import type { Config } from '../config';
+import type { Config } from '../config/config';
 import { BlobExpectation, checkArtifactBlob } from './gates';
 import { faultPoint } from './faults';
-import { removeStalePublishTemps } from './cleanup';
+import { removeStalePublishTemps } from './pipeline/cleanup';
 
 export interface PreparedArtifact {
   expect: BlobExpectation;

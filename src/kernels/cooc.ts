@@ -1,7 +1,7 @@
 import { ScoredRows, ScoredRowsBuilder, SparseCounter } from './scored-rows';
 import type { Groups } from './group';
 import { groupRows, heapInt32, Int32Alloc } from './group';
-import { sharedCopy, sharedInt32 } from '../shared-memory';
+import { sharedCopy, sharedInt32 } from '../engine/threads/shared-memory';
 import { rankCodes } from './topk';
 
 /**

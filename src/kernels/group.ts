@@ -1,4 +1,4 @@
-import { sharedFloat64, sharedInt32 } from '../shared-memory';
+import { sharedFloat64, sharedInt32 } from '../engine/threads/shared-memory';
 
 /**
  * Counting sort of row indices by an integer key (dictionary code): the CSR layout

@@ -1,4 +1,4 @@
-import { sharedCopy } from '../shared-memory';
+import { sharedCopy } from '../engine/threads/shared-memory';
 /**
  * Ranked per-key lists, the output of cooc, implicit and session_seq kernels:
  * row r is key `keys[r]` (item or user code) with items codes[offsets[r] .. offsets[r+1])

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ev, events, Sandbox, STACK_FRAME, summaryRows } from './harness';
+import { ev, events, Sandbox, STACK_FRAME, summaryRows } from '../support/cli-harness';
 
 const DAY = '2026-01-01';
 

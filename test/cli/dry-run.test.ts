@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { estimateLines } from '../../src/engine/plan';
-import { cli, events, Sandbox } from './harness';
+import { estimateLines } from '../../src/engine/ops/dry-run';
+import { cli, events, Sandbox } from '../support/cli-harness';
 
 const sandboxes: Sandbox[] = [];
 const sandbox = () => {

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, events, Sandbox, STACK_FRAME } from './harness';
+import { cli, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
 
 const sb = new Sandbox();
 let config = '';

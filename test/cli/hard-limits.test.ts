@@ -6,9 +6,9 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runPipeline } from '../../src/engine/run';
-import { testConfig } from '../helpers';
-import { ev, Sandbox, STACK_FRAME, versionOfUri } from './harness';
+import { runPipeline } from '../../src/engine/pipeline/run';
+import { testConfig } from '../support/helpers';
+import { ev, Sandbox, STACK_FRAME, versionOfUri } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, events, publishedLines, Sandbox, STACK_FRAME, summaryRows } from './harness';
+import { cli, events, publishedLines, Sandbox, STACK_FRAME, summaryRows } from '../support/cli-harness';
 
 const sandboxes: Sandbox[] = [];
 const sandbox = () => {

@@ -4,9 +4,9 @@
  * --continue-on-error reports a failed day, runs the others and exits 1.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createReporter } from '../../src/progress';
+import { createReporter } from '../../src/engine/pipeline/progress';
 import { PipelineError } from '../../src/errors';
-import { cli, ev, events, publishedLines, Sandbox } from './harness';
+import { cli, ev, events, publishedLines, Sandbox } from '../support/cli-harness';
 
 const sandboxes: Sandbox[] = [];
 const sandbox = () => {

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, events, publishedLines, Sandbox, STACK_FRAME, versionOfUri } from './harness';
+import { cli, events, publishedLines, Sandbox, STACK_FRAME, versionOfUri } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';

@@ -9,8 +9,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SAMPLE_RAW } from '../helpers';
-import { cli, ev, events, publishedLines, Sandbox, summaryRows, versionOfUri } from './harness';
+import { SAMPLE_RAW } from '../support/helpers';
+import { cli, ev, events, publishedLines, Sandbox, summaryRows, versionOfUri } from '../support/cli-harness';
 
 const DAY = '2026-01-01';
 const ALL_KINDS = ['popularity', 'cooc', 'implicit', 'content_sim', 'session_seq'];

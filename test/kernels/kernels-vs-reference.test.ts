@@ -4,17 +4,17 @@
  * that make every cap and the cooc row selection bite.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeRows, indexDay, indexDayOn } from '../../src/engine/coordinator';
-import { ComputePool } from '../../src/engine/pool';
-import { concatRows } from '../../src/engine/shards';
-import { coocPayload, popularityPayload, userPayload } from '../../src/io/payloads';
-import { Payload, payloadValue } from '../../src/io/artifact-codec';
-import { CanonicalDay, CanonicalDayBuilder } from '../../src/io/canonical';
-import { quoteAll } from '../../src/io/go-json';
+import { computeRows, indexDay, indexDayOn } from '../../src/engine/pipeline/coordinator';
+import { ComputePool } from '../../src/engine/threads/pool';
+import { concatRows } from '../../src/engine/pipeline/shards';
+import { coocPayload, popularityPayload, userPayload } from '../../src/io/artifacts/payloads';
+import { Payload, payloadValue } from '../../src/io/artifacts/codec';
+import { CanonicalDay, CanonicalDayBuilder } from '../../src/io/canonical/canonical';
+import { quoteAll } from '../../src/io/artifacts/go-json';
 import { coocRows, itemRange } from '../../src/kernels/cooc';
 import { implicitRows } from '../../src/kernels/implicit';
 import { sessionSeqRows } from '../../src/kernels/session-seq';
-import { generateDayLines, Rng } from '../reference/generate';
+import { generateDayLines, Rng } from '../support/generate';
 import {
   parseRawDay,
   refCooc,
@@ -24,7 +24,7 @@ import {
   RefLimits,
   refSessionSeq,
   tsMicros,
-} from '../reference/reference';
+} from '../support/reference';
 
 const TENANT = 'demo';
 const SURFACE = 'home';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScoredRowsBuilder, SparseCounter } from '../../src/kernels/scored-rows';
 import { rankCodes } from '../../src/kernels/topk';
-import { Rng } from '../reference/generate';
+import { Rng } from '../support/generate';
 
 describe('SparseCounter.flushRow', () => {
   it('equals rankCodes over the kept codes, for short and long rows (seeded)', () => {

@@ -4,17 +4,17 @@
  * first shard is ready.
  */
 import { isPipelineError } from '../../errors';
-import { encodeArtifactToFile } from '../../io/artifact-codec';
-import { mergeColumn } from '../../io/byte-dictionary';
-import { parseBlock } from '../../io/exposure-scan';
-import { quoteAll } from '../../io/go-json';
-import { payloadOfSpec } from '../../io/payloads';
+import { encodeArtifactToFile } from '../../io/artifacts/codec';
+import { mergeColumn } from '../../io/parse/byte-dictionary';
+import { parseBlock } from '../../io/parse/scanner';
+import { quoteAll } from '../../io/artifacts/go-json';
+import { payloadOfSpec } from '../../io/artifacts/payloads';
 import { coocRows, indexSessions, rankedCandidates } from '../../kernels/cooc';
 import { groupUserEvents } from '../../kernels/group';
 import { implicitRows } from '../../kernels/implicit';
 import { sessionSeqRows } from '../../kernels/session-seq';
-import { ShardOutcome, ShardTask } from './messages';
-import { collectGarbage } from '../../shared-memory';
+import { ShardOutcome, ShardTask } from '../threads/messages';
+import { collectGarbage } from '../threads/shared-memory';
 
 /** After these (a few per day) the worker collects its garbage: see collectGarbage. */
 const DAY_LEVEL_TASKS: ReadonlySet<ShardTask['kind']> = new Set(['partition', 'encode']);
@@ -35,7 +35,7 @@ function runShard(task: ShardTask) {
       return quoteAll(task.values);
     case 'partition':
       // Loaded on first use: apache-arrow is not needed by most tasks, and workers start cheap.
-      return import('../../io/canonical').then((c) => c.writePartition(task.day, task.path));
+      return import('../../io/canonical/canonical').then((c) => c.writePartition(task.day, task.path));
     case 'encode':
       return encodeArtifactToFile(task.header, payloadOfSpec(task.spec), task.builtAt, task.stageDir);
     case 'cooc':
@@ -78,7 +78,7 @@ function injectedFault(task: ShardTask): void {
 export default async function computeShard(task: ShardTask): Promise<ShardOutcome> {
   try {
     injectedFault(task);
-    // Results are shared arrays: returned as they are, never transferred (src/shared-memory.ts).
+    // Results are shared arrays: returned as they are, never transferred (src/engine/threads/shared-memory.ts).
     const result = await runShard(task);
     if (DAY_LEVEL_TASKS.has(task.kind)) collectGarbage();
     return { state: 'ok', shard: task.shard, result };

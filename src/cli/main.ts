@@ -1,0 +1,250 @@
+/**
+ * The command line (SPEC §8). Exit codes: 0 success, 1 runtime failure (a step, a gate or
+ * a limit failed), 2 usage or config error. A user mistake never prints a stack trace.
+ *
+ * stdout carries the final summary (or the `--json` object); progress, logs and errors go
+ * to stderr (`--log-format text|json`).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { artifactTypeOf, ArtifactType, configWithOverrides, loadConfig } from '../config/config';
+import { configError, isPipelineError, PipelineError, usageError } from '../errors';
+import { resolve } from 'node:path';
+import { importCatalog } from '../io/postgres/catalog-import';
+import { pathSegment } from '../io/atomic';
+import { checkpointPath } from '../io/store/checkpoint';
+import { S3Bucket } from '../io/store/s3/bucket';
+import { openStorage } from '../io/store/open';
+import { planRun } from '../engine/ops/dry-run';
+import { readHistory, rollback } from '../engine/ops/rollback';
+import { Command as PipelineCommand, runPipeline, RunSummary } from '../engine/pipeline/run';
+import { parseDuration, readStatus } from '../engine/ops/status';
+import { createReporter, LogFormat, Reporter } from '../engine/pipeline/progress';
+import { PACKAGE_VERSION as VERSION } from '../package-root';
+import { formatHistory, formatPlan, formatRollback, formatRunSummary, formatStatus } from './summary';
+
+
+interface ScopeFlags {
+  config: string;
+  tenant: string;
+  surface: string;
+}
+
+interface DayFlags extends ScopeFlags {
+  segment?: string;
+  start?: string;
+  end?: string;
+  incremental?: boolean;
+  workers?: number;
+  windowDays?: number;
+  logFormat: LogFormat;
+  continueOnError?: boolean;
+  dryRun?: boolean;
+  type?: string;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('must be an integer >= 1');
+  return n;
+}
+
+/**
+ * Loads the config and checks the ids that become path segments, before anything is read or
+ * written.
+ */
+function prepare(flags: ScopeFlags & { segment?: string; workers?: number; windowDays?: number }) {
+  const tenant = pathSegment('--tenant', flags.tenant);
+  const surface = pathSegment('--surface', flags.surface);
+  const segment = flags.segment === undefined || flags.segment === '' ? '' : pathSegment('--segment', flags.segment);
+  const config = configWithOverrides(loadConfig(flags.config), { workers: flags.workers, windowDays: flags.windowDays });
+  checkpointPath(config.checkpoint_dir, tenant, surface, segment); // refuses the reserved segment "_" up front
+  openStorage(config); // contacts nothing; a bad object_store.s3 (half-set credentials) fails now, not after compute
+  if (config.raw_source.s3) new S3Bucket(config.raw_source.s3, { configKey: 'raw_source.s3' }); // the same for raw_source.s3
+  return { config, tenant, surface, segment };
+}
+
+/** `--type` (a type or an alias) as an artifact type. */
+function artifactTypeFlag(value: string): ArtifactType {
+  const type = artifactTypeOf(value);
+  if (type === undefined) throw usageError(`--type: unknown artifact type ${JSON.stringify(value)} (valid: popularity, cooc, implicit, content_sim, session_seq; aliases: content, session)`);
+  return type;
+}
+
+/** An error whose message the reporter already printed; main only turns it into the exit code. */
+class Reported {
+  constructor(readonly exitCode: number) {}
+}
+
+/** Runs a command's action with its reporter; a PipelineError is printed through it (text or JSON). */
+async function withReporter(format: LogFormat, action: (reporter: Reporter) => Promise<void>): Promise<void> {
+  const reporter = createReporter({
+    format,
+    write: (s) => process.stderr.write(s),
+    tty: format === 'text' && process.stderr.isTTY === true,
+  });
+  try {
+    await action(reporter);
+  } catch (err) {
+    if (!isPipelineError(err)) throw err;
+    reporter.fatal(err);
+    throw new Reported(err.exitCode);
+  }
+}
+
+/** The error a command with --continue-on-error ends with when some days failed. */
+function daysFailed(s: RunSummary): PipelineError {
+  const total = s.days.length + s.failed.length;
+  const which = s.failed.map((f) => `${f.day} (${f.code})`).join(', ');
+  return new PipelineError(s.failed[0].code, 1, `${s.failed.length} of ${total} day(s) failed: ${which}`);
+}
+
+export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
+  const program = new Command('recsys-pipelines')
+    .description('Turns raw exposure logs into versioned, rollbackable recommendation artifacts.')
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  /** The flags every day-by-day command shares (run and the job steps). */
+  const dayCommand = (name: PipelineCommand, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .requiredOption('--config <path>', 'config file (JSON)')
+      .requiredOption('--tenant <tenant>', 'tenant id')
+      .requiredOption('--surface <surface>', 'surface id')
+      .option('--segment <segment>', 'segment written into the artifacts and the staging path', '')
+      .option('--start <YYYY-MM-DD>', 'first day (inclusive)')
+      .option('--end <YYYY-MM-DD>', 'last day (inclusive); with --incremental defaults to yesterday (UTC)')
+      .option('--incremental', 'start the day after the checkpoint (the last published day)')
+      .addOption(new Option('--workers <n>', 'worker threads (overrides engine.workers)').argParser(positiveInt))
+      .addOption(
+        new Option('--window-days <n>', "each day's artifacts cover the N days ending that day (overrides window_days)").argParser(positiveInt),
+      )
+      .option('--continue-on-error', 'report a failed day and go on with the next one (exit 1 at the end)')
+      .addOption(new Option('--log-format <format>', 'progress and logs on stderr').choices(['text', 'json']).default('text'));
+
+  const runDays = (command: PipelineCommand) => async (flags: DayFlags) =>
+    withReporter(flags.logFormat, async (reporter) => {
+      const { config, tenant, surface, segment } = prepare(flags);
+      const base = { config, tenant, surface, segment, start: flags.start, end: flags.end, incremental: Boolean(flags.incremental) };
+      if (flags.dryRun) {
+        out(formatPlan(await planRun({ ...base, command: command as 'run' | 'ingest' })));
+        return;
+      }
+      let types: ArtifactType[] | undefined;
+      if (command === 'compute') {
+        const type = artifactTypeFlag(flags.type as string);
+        if (!config.artifact_kinds.includes(type)) {
+          throw usageError(`--type ${type} is not in the config's artifact_kinds (${config.artifact_kinds.join(', ')}): publish would never pick it up`);
+        }
+        types = [type];
+      }
+      const summary = await runPipeline({ ...base, command, types, continueOnError: Boolean(flags.continueOnError), reporter });
+      out(formatRunSummary(summary, config.engine.workers));
+      if (summary.failed.length > 0) throw daysFailed(summary);
+    });
+
+  dayCommand('run', 'ingest → validate → compute → publish every day of --start..--end')
+    .option('--dry-run', 'print the plan (days, input files, sizes, estimated events) and write nothing')
+    .action(runDays('run'));
+  dayCommand('ingest', 'raw JSONL → canonical Arrow partition, for every day')
+    .option('--dry-run', 'print the plan (days, input files, sizes, estimated events) and write nothing')
+    .action(runDays('ingest'));
+  dayCommand('validate', 'check the canonical partitions: gates and hard limits').action(runDays('validate'));
+  dayCommand('compute', 'compute one artifact type from the canonical partitions and stage it (no publish)')
+    .requiredOption('--type <type>', 'artifact type: popularity, cooc, implicit, content_sim (content), session_seq (session)')
+    .action(runDays('compute'));
+  dayCommand('publish', 'publish the staged artifacts of every type in artifact_kinds, day by day, and swap the manifest').action(
+    runDays('publish'),
+  );
+
+  const scopeCommand = (name: string, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .requiredOption('--config <path>', 'config file (JSON)')
+      .requiredOption('--tenant <tenant>', 'tenant id')
+      .requiredOption('--surface <surface>', 'surface id');
+
+  scopeCommand('rollback', "point one type's current artifact back at an earlier, still valid version")
+    .requiredOption('--type <type>', 'artifact type (or alias)')
+    .option('--version <version>', 'the version to point at (it must have a registry record)')
+    .option('--previous', 'the version that was current for --type before the current one')
+    .option('--json', 'print the result as one JSON object')
+    .action(async (flags: ScopeFlags & { type: string; version?: string; previous?: boolean; json?: boolean }) => {
+      const { config, tenant, surface } = prepare(flags);
+      const type = artifactTypeFlag(flags.type);
+      const result = await rollback({ config, tenant, surface, type, version: flags.version, previous: flags.previous });
+      out(flags.json ? JSON.stringify(result) + '\n' : formatRollback(result));
+    });
+
+  scopeCommand('history', 'past manifests, the current one, published records and the audit log')
+    .option('--type <type>', 'only this artifact type')
+    .option('--json', 'print one JSON object')
+    .action(async (flags: ScopeFlags & { type?: string; json?: boolean }) => {
+      const { config, tenant, surface } = prepare(flags);
+      const type = flags.type === undefined ? undefined : artifactTypeFlag(flags.type);
+      const history = await readHistory(config, tenant, surface, type);
+      out(flags.json ? JSON.stringify(history) + '\n' : formatHistory(history));
+    });
+
+  scopeCommand('status', 'freshness of the current manifest: exit 0 fresh, 1 stale or missing')
+    .option('--max-age <duration>', 'oldest acceptable manifest: 90s, 30m, 26h, 2d', '26h')
+    .option('--json', 'print one JSON object')
+    .action(async (flags: ScopeFlags & { maxAge: string; json?: boolean }) => {
+      const maxAgeMs = parseDuration(flags.maxAge);
+      const { config, tenant, surface } = prepare(flags);
+      const status = await readStatus(config, tenant, surface, maxAgeMs);
+      out(flags.json ? JSON.stringify(status) + '\n' : formatStatus(status));
+      if (status.state !== 'fresh') throw new Reported(1);
+    });
+
+  const catalog = program.command('catalog').description('catalog commands (Postgres, db.dsn)');
+  catalog
+    .command('import')
+    .description('upsert the catalog (item_id, tags, price, created_at) into Postgres item_tags, namespace = --surface')
+    .requiredOption('--config <path>', 'config file (JSON) with db.dsn')
+    .requiredOption('--tenant <tenant>', 'tenant id (tenants.external_id or id)')
+    .requiredOption('--surface <surface>', 'surface id: the namespace written, and the catalog rows read')
+    .option('--catalog <path>', 'catalog file (default: catalog.path of the config)')
+    .addOption(new Option('--format <format>', 'catalog format (default: catalog.format, or by the file extension)').choices(['csv', 'jsonl']))
+    .action(async (flags: ScopeFlags & { catalog?: string; format?: 'csv' | 'jsonl' }) => {
+      const { config, tenant, surface } = prepare(flags);
+      if (!config.db) throw configError(`db.dsn: not set in ${flags.config}; catalog import writes item_tags in Postgres (see docs/postgres.md)`);
+      const catalogPath = flags.catalog === undefined ? config.catalog?.path : resolve(flags.catalog);
+      if (catalogPath === undefined) throw usageError('--catalog: no catalog file: pass --catalog <path> or set catalog.path in the config');
+      const format =
+        flags.format ??
+        (config.catalog && config.catalog.path === catalogPath ? config.catalog.format : /\.(jsonl|ndjson)$/i.test(catalogPath) ? 'jsonl' : 'csv');
+      const r = await importCatalog(config.db, { tenant, surface, catalogPath, format });
+      out(`catalog import ${tenant}/${surface}: ${r.rows} row(s) upserted into ${r.table} (${r.items} item(s) from ${r.catalog}, tenant_id ${r.tenant_id}, namespace ${r.namespace})\n`);
+    });
+
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => out(`recsys-pipelines ${VERSION}\n`));
+
+  return program;
+}
+
+/** Runs the CLI and resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof Reported) return err.exitCode;
+    if (err instanceof CommanderError) {
+      // --help and --version exit through here with code 0; everything else is usage.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (isPipelineError(err)) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`internal error (please report): ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}

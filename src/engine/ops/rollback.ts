@@ -1,0 +1,171 @@
+/**
+ * Rollback and history of the current manifest (SPEC §6).
+ *
+ * `rollback` points `current.<type>` of one (tenant, surface) back at a version published
+ * before: the target must have a registry record, its blob must exist in the object store
+ * and pass the artifact gate again (every row inspected, against the window, segment… of
+ * its record and the caps of the current config). Only that type's pointer changes, by
+ * the same atomic manifest swap the publisher uses and under the same publisher lock, and
+ * an audit entry {at, action, type, from, to, user, host} is appended. Anything wrong with
+ * the target fails before the manifest is touched.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ArtifactType, Config } from '../../config/config';
+import { gateFailed, notFound, usageError } from '../../errors';
+import type { ObjectStore } from '../../io/store/object-store';
+import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord } from '../../io/store/registry';
+import { openStorage } from '../../io/store/open';
+import { sha256Hex } from '../../io/artifacts/codec';
+import { checkArtifactBlob } from '../gates';
+import { artifactCaps } from '../pipeline/run';
+
+export interface RollbackRequest {
+  config: Config;
+  tenant: string;
+  surface: string;
+  type: ArtifactType;
+  /** Exactly one of `version` and `previous`. */
+  version?: string;
+  /** The artifact that was current for `type` before the current one. */
+  previous?: boolean;
+  now?: () => Date;
+  /** Who rolls back; default $USER, else $LOGNAME, else os.userInfo(). */
+  user?: string;
+  host?: string;
+}
+
+export interface RollbackResult {
+  type: ArtifactType;
+  version: string;
+  from: string | null;
+  to: string;
+  /** False when the target was already current (nothing swapped, no audit entry). */
+  changed: boolean;
+  /** The audit entry's file, when changed. */
+  audit: string | null;
+  manifest: Manifest;
+}
+
+/** The user an audit entry names. */
+export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.USER || env.LOGNAME;
+  if (fromEnv) return fromEnv;
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The version a blob URI names (object key `<tenant>/<surface>/<type>/<version>.json`). */
+export function versionOfUri(uri: string): string {
+  return path.posix.basename(uri).replace(/\.json$/, '');
+}
+
+export async function rollback(req: RollbackRequest): Promise<RollbackResult> {
+  if ((req.version === undefined) === !req.previous) throw usageError('rollback needs exactly one of --version <v> and --previous');
+  const { config, tenant, surface, type } = req;
+  const now = req.now ?? (() => new Date());
+  const { store, registry } = openStorage(config);
+  const release = await registry.acquireLock(tenant, surface);
+  let failed = false;
+  try {
+    // Everything is read under the lock, so no publish can slip in between check and swap.
+    const manifest = await registry.readManifest(tenant, surface);
+    if (manifest === null) throw notFound(`no manifest for ${tenant}/${surface} at ${registry.manifestPath(tenant, surface)}: nothing was published yet`);
+    const from = manifest.current[type] ?? null;
+    const version = req.previous ? await previousVersion(registry, tenant, surface, type, from) : (req.version as string);
+    const record = await registry.readRecord(tenant, surface, type, version);
+    if (record === null) {
+      throw notFound(`${type} version ${version} has no registry record at ${registry.recordPath(tenant, surface, type, version)}`);
+    }
+    await checkTarget(store, record, config);
+    if (record.uri === from) return { type, version, from, to: record.uri, changed: false, audit: null, manifest };
+    const swapped = await registry.swapManifest(tenant, surface, { [type]: record.uri }, now());
+    const entry: AuditEntry = {
+      at: swapped.updated_at,
+      action: 'rollback',
+      type,
+      from,
+      to: record.uri,
+      user: req.user ?? currentUser(),
+      host: req.host ?? os.hostname(),
+    };
+    const audit = await registry.appendAudit(tenant, surface, entry);
+    return { type, version, from, to: record.uri, changed: true, audit, manifest: swapped };
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    // A failed rollback reports its own error, not a failed release.
+    await release().catch((err: unknown) => {
+      if (!failed) throw err;
+    });
+  }
+}
+
+/** The version of the newest replaced manifest whose URI for `type` differs from the current one. */
+async function previousVersion(registry: Registry, tenant: string, surface: string, type: string, current: string | null): Promise<string> {
+  const history = await registry.listHistory(tenant, surface);
+  for (let i = history.length - 1; i >= 0; i--) {
+    const uri = history[i].manifest.current[type];
+    if (uri !== undefined && uri !== current) return versionOfUri(uri);
+  }
+  throw notFound(`--previous: no earlier ${type} in the manifest history of ${tenant}/${surface}`);
+}
+
+/** The target blob exists, is the bytes its record describes, and passes the artifact gate. */
+async function checkTarget(store: ObjectStore, record: RegistryRecord, config: Config): Promise<void> {
+  const type = record.artifact_type as ArtifactType;
+  const blob = await store.get(record.uri); // E_NOT_FOUND naming the URI when missing
+  const what = `rollback target ${type} ${record.version} (${record.uri})`;
+  if (blob.length !== record.size_bytes || sha256Hex(blob) !== record.sha256) {
+    throw gateFailed(what, `blob is not the one its record describes (size or sha256 differ): it is corrupt`);
+  }
+  checkArtifactBlob(
+    blob,
+    {
+      artifactType: type,
+      tenant: record.tenant,
+      surface: record.surface,
+      segment: record.segment ?? '',
+      window: record.window,
+      version: record.version,
+      ...artifactCaps(type, config.limits),
+    },
+    'inspect',
+  );
+}
+
+export interface History {
+  tenant: string;
+  surface: string;
+  manifestPath: string;
+  current: Manifest | null;
+  /** Replaced manifests, oldest first. */
+  history: HistoryEntry[];
+  /** Published versions, oldest first. */
+  records: RegistryRecord[];
+  audit: AuditEntry[];
+}
+
+/** Past manifests, the current one, records and audit entries; with `type`, only what concerns it. */
+export async function readHistory(config: Config, tenant: string, surface: string, type?: ArtifactType): Promise<History> {
+  const { registry } = openStorage(config);
+  const current = await registry.readManifest(tenant, surface);
+  const history = await registry.listHistory(tenant, surface);
+  const records = await registry.listRecords(tenant, surface, type);
+  const audit = (await registry.listAudit(tenant, surface)).filter((a) => type === undefined || a.type === type);
+  const only = (m: Manifest): Manifest =>
+    type === undefined ? m : { ...m, current: m.current[type] === undefined ? {} : { [type]: m.current[type] } };
+  return {
+    tenant,
+    surface,
+    manifestPath: registry.manifestPath(tenant, surface),
+    current: current && only(current),
+    history: history.map((h) => ({ ...h, manifest: only(h.manifest) })),
+    records,
+    audit,
+  };
+}

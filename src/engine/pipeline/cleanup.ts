@@ -1,0 +1,75 @@
+/**
+ * Clean-up of temporary files that a crashed run left behind (SPEC §6: every file is written
+ * to `.<name>.tmp-<pid>-<hex>` in its folder, then renamed into place). Readers already skip
+ * such names; these functions delete the ones whose writer process is gone, in exactly the
+ * folders the next run writes to, so leftovers do not pile up. Temp files of live processes
+ * (another run writing right now) are never touched: see `removeStaleTempFiles`.
+ *
+ * Called at the start of ingesting a day and of publishing a day; a few `readdir`s each.
+ */
+import * as path from 'node:path';
+import type { Config } from '../../config/config';
+import { removeStaleTempFiles } from '../../io/atomic';
+import { partitionPath } from '../../io/canonical/canonical';
+import { checkpointPath } from '../../io/store/checkpoint';
+import { FsObjectStore } from '../../io/store/object-store';
+import { FsRegistry } from '../../io/store/registry';
+import { stageDir } from '../../io/artifacts/staging';
+
+/** What a publish of one day writes: its artifact types, segment and window (RFC 3339). */
+export interface PublishTarget {
+  artifactType: string;
+  segment: string;
+  window: { start: string; end: string };
+}
+
+/**
+ * Best effort: a folder that cannot be listed (not a folder, no permission) is skipped, as
+ * the write that follows reports the problem with its own path.
+ */
+async function clean(dirs: Iterable<string>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const dir of new Set(dirs)) {
+    const names = await removeStaleTempFiles(dir).catch(() => [] as string[]);
+    for (const name of names) removed.push(path.join(dir, name));
+  }
+  return removed;
+}
+
+/** Ingest side: the canonical partition folder and the checkpoint folder of (tenant, surface). Returns the paths removed. */
+export async function removeStaleIngestTemps(config: Config, tenant: string, surface: string, day: string): Promise<string[]> {
+  return clean([
+    path.dirname(partitionPath(config.canonical_dir, tenant, surface, day)),
+    path.dirname(checkpointPath(config.checkpoint_dir, tenant, surface, '')),
+  ]);
+}
+
+/**
+ * Publish side: per artifact type its staging window folder, object store folder and
+ * registry records folder; plus the manifest, history, audit and lock folders of
+ * (tenant, surface). Returns the paths removed.
+ */
+export async function removeStalePublishTemps(
+  config: Config,
+  tenant: string,
+  surface: string,
+  targets: Iterable<PublishTarget>,
+): Promise<string[]> {
+  const store = new FsObjectStore(config.object_store.dir);
+  const registry = new FsRegistry(config.registry_dir);
+  const dirs = [
+    path.dirname(registry.manifestPath(tenant, surface)),
+    registry.historyDir(tenant, surface),
+    registry.auditDir(tenant, surface),
+    path.dirname(registry.lockPath(tenant, surface)),
+  ];
+  for (const t of targets) {
+    const day = (rfc3339: string) => rfc3339.slice(0, 10);
+    dirs.push(
+      stageDir(config.artifacts_dir, tenant, surface, t.segment, t.artifactType, day(t.window.start), day(t.window.end)),
+      path.join(store.root, tenant, surface, t.artifactType),
+      path.dirname(registry.recordPath(tenant, surface, t.artifactType, 'v')),
+    );
+  }
+  return clean(dirs);
+}

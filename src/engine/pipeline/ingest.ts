@@ -1,0 +1,225 @@
+/**
+ * Ingest one (tenant, surface, UTC day): raw JSONL → validated, normalised events →
+ * canonical Arrow partition, replaced atomically (SPEC §1, §3).
+ *
+ * The main thread streams the raw file (gunzipping `.jsonl.gz`) in blocks of whole lines
+ * and hands each block to the worker pool, which parses it into dictionary-coded columns
+ * (src/io/parse/scanner.ts). At most `engine.max_inflight_bytes` of blocks are queued or
+ * being parsed at once: the reader waits, nothing is dropped. Blocks are merged in file
+ * order, so the partition keeps raw input order whatever the number of workers. Each block's
+ * dictionaries come back sorted; at the end each column's are merged on the pool, in parallel.
+ *
+ * Nothing is written until the whole input has been read: with the `fail` policy a bad
+ * line stops the day and the previous partition stays as it was.
+ */
+import { promises as fs } from 'node:fs';
+import { MICROS_PER_DAY } from '../../days';
+import { badInput, limitExceeded, PipelineError } from '../../errors';
+import { writeFileAtomic } from '../../io/atomic';
+import { CanonicalDay, CanonicalDayBuilder, encodableDay, partitionPath, rejectsPath, writePartition } from '../../io/canonical/canonical';
+import { parseBlock, ParseResult, ScanParams } from '../../io/parse/scanner';
+import { encodeCompact } from '../../io/artifacts/go-json';
+import { BlockBuffers } from '../../io/sources/lines';
+import { openRawDay, RawDay, RawOrigin } from '../../io/sources/raw-day';
+import type { Config } from '../../config/config';
+import type { ComputePool } from '../threads/pool';
+import { faultPoint } from '../faults';
+import { removeStaleIngestTemps } from './cleanup';
+
+/** Bytes of raw lines per parse shard: large enough to amortise a task, small enough to balance. */
+export const PARSE_BLOCK_BYTES = 8 << 20;
+
+export interface IngestCounts {
+  /** Non-blank lines read from the input. */
+  lines: number;
+  /** Events kept in the partition. */
+  events: number;
+  skippedOtherTenantSurface: number;
+  skippedOutsideDay: number;
+  /** Rejected lines by rule (only with the quarantine policy; `fail` stops at the first). */
+  rejected: Record<string, number>;
+}
+
+/** A parsed block and where its lines came from (the block's bytes went to a worker). */
+interface ParsedRawBlock {
+  result: ParseResult;
+  origin: RawOrigin;
+}
+
+/**
+ * Parses the blocks of `input` on the pool (or on this thread without one) and yields the
+ * results in input order as soon as each is ready, so the caller merges block k while later
+ * blocks parse, and a merged block's arrays are dropped at once. At most
+ * `engine.max_inflight_bytes` of raw blocks are queued or parsing: the reader waits.
+ */
+async function* parseBlocks(input: RawDay, params: Omit<ScanParams, 'firstBlock'>, config: Config, pool?: ComputePool): AsyncGenerator<ParsedRawBlock> {
+  const queue: Array<{ block: Uint8Array; result: Promise<ParseResult>; origin: ParsedRawBlock['origin'] }> = [];
+  // A block's buffer is reused once its parse has settled: raw memory stays bounded by the
+  // blocks in flight whatever the garbage collectors of the threads do.
+  const buffers = new BlockBuffers(PARSE_BLOCK_BYTES);
+  let inflightBytes = 0;
+  let shard = 0;
+  const settle = async (head: (typeof queue)[number]): Promise<ParseResult> => {
+    try {
+      return await head.result;
+    } finally {
+      inflightBytes -= head.block.length;
+      buffers.give(head.block);
+    }
+  };
+  try {
+    for await (const { bytes: block, ...origin } of input.blocks(PARSE_BLOCK_BYTES, buffers)) {
+      const task = { ...params, firstBlock: shard === 0 };
+      while (queue.length > 0 && inflightBytes + block.length > config.engine.max_inflight_bytes) {
+        const head = queue.shift()!;
+        yield { result: await settle(head), origin: head.origin };
+      }
+      const result = pool ? pool.run('ingest', { kind: 'parse', shard: shard++, block, params: task }) : Promise.resolve(parseBlock(block, task));
+      if (!pool) shard++;
+      result.catch(() => undefined); // awaited in order below; a failure must not go unhandled meanwhile
+      queue.push({ block, result, origin });
+      inflightBytes += block.length;
+    }
+    while (queue.length > 0) {
+      const head = queue.shift()!;
+      yield { result: await settle(head), origin: head.origin };
+    }
+  } finally {
+    // The consumer stopped early (a bad line): let blocks still parsing finish quietly.
+    // Their buffers are not given back: nothing is read any more.
+    await Promise.allSettled(queue.map((q) => q.result));
+  }
+}
+
+/**
+ * A line (or a database row) left out under the quarantine policy, as the rejects file
+ * records it: the line number in the input and, for a database source, the row id.
+ */
+export interface Rejected {
+  line: number;
+  row_id?: string;
+  reason: string;
+  raw: string;
+}
+
+/** A day read and validated line by line, not yet written (see writeDay). */
+export interface ReadDay {
+  tenant: string;
+  surface: string;
+  day: string;
+  input: string | null;
+  counts: IngestCounts;
+  canonical: CanonicalDay;
+  rejections: Rejected[];
+}
+
+/** Reads, parses and checks a day; nothing is written (a backfill reads day k+1 ahead). */
+export async function readDay(
+  config: Config,
+  tenant: string,
+  surface: string,
+  day: string,
+  dayStart: number,
+  pool?: ComputePool,
+  /** Aborted: stop at the next block (the run failed; this day will not be processed). */
+  signal?: AbortSignal,
+): Promise<ReadDay> {
+  const input = await openRawDay(config, tenant, surface, day);
+  const counts: IngestCounts = { lines: 0, events: 0, skippedOtherTenantSurface: 0, skippedOutsideDay: 0, rejected: {} };
+  const builder = new CanonicalDayBuilder();
+  const rejections: Rejected[] = [];
+  const policy = config.ingest.bad_line_policy;
+  const reject = (r: Rejected) => {
+    rejections.push(r);
+    counts.rejected[r.reason] = (counts.rejected[r.reason] ?? 0) + 1;
+  };
+
+  const params = { tenant, surface, dayStart, dayEnd: dayStart + MICROS_PER_DAY, failFast: policy === 'fail' };
+  let lineBase = 0; // physical lines before the current block
+  for await (const { result, origin } of parseBlocks(input, params, config, pool)) {
+    if (signal?.aborted) throw new Error(`reading ${day} stopped: the run failed`);
+    const { parsed, badLine } = result;
+    const at = (line: number) => input.where(origin, lineBase, line);
+    // Rows of a database source that gave no lines at all (placed after `before` lines of the block).
+    const badRows = origin.badRows ?? [];
+    const firstBadRow = badRows.find((row) => !badLine || row.before < badLine.line);
+    if (policy === 'fail' && firstBadRow) throw badInput(firstBadRow.where, firstBadRow.rule);
+    if (badLine) throw badInput(at(badLine.line), badLine.rule);
+    const blockRejects = parsed.rejections.map((r) => ({
+      order: r.line,
+      rejected: { line: lineBase + r.line, ...(origin.rowIds && { row_id: origin.rowIds[r.line - 1] }), reason: r.reason, raw: r.raw },
+    }));
+    for (const row of badRows) {
+      blockRejects.push({ order: row.before + 0.5, rejected: { line: lineBase + row.before, row_id: row.rowId, reason: row.rule, raw: row.raw } });
+      counts.lines++;
+    }
+    for (const r of blockRejects.sort((a, b) => a.order - b.order)) reject(r.rejected);
+    counts.lines += parsed.nonBlank;
+    counts.skippedOtherTenantSurface += parsed.skippedOtherTenantSurface;
+    counts.skippedOutsideDay += parsed.skippedOutsideDay;
+    builder.addBlock(parsed, tenant, surface);
+    lineBase += parsed.lines;
+    // The hard limit stops the read as soon as it is crossed: memory stays bounded by it.
+    if (builder.rows > config.limits.max_events_per_run) {
+      throw limitExceeded('max_events_per_run', builder.rows, config.limits.max_events_per_run);
+    }
+  }
+
+  if (rejections.length > 0) {
+    const fraction = rejections.length / counts.lines;
+    const max = config.ingest.max_rejected_fraction;
+    if (fraction > max) {
+      const first = rejections[0];
+      throw new PipelineError(
+        'E_BAD_INPUT',
+        1,
+        `bad input: ${input.name ?? ''}: ${rejections.length} of ${counts.lines} lines rejected ` +
+          `(${(fraction * 100).toFixed(2)}% > ingest.max_rejected_fraction ${max}); first at line ${first.line}: ${first.reason}`,
+      );
+    }
+  }
+
+  const canonical = await finishDay(builder, 'ingest', pool);
+  counts.events = canonical.rows;
+  return { tenant, surface, day, input: input.name, counts, canonical, rejections };
+}
+
+/** The builder's day, its columns merged on the pool (in parallel) when there is one. */
+export function finishDay(builder: CanonicalDayBuilder, stage: string, pool?: ComputePool): Promise<CanonicalDay> {
+  if (!pool) return Promise.resolve(builder.finish());
+  return builder.finishOn((column, runs) => pool.run(stage, { kind: 'column', shard: column, runs }));
+}
+
+/**
+ * Replaces the day's canonical partition (and rejects file) atomically, in the background:
+ * returns at once a promise that settles when both files are in place. With a pool the
+ * partition is encoded and written on a worker, so the caller indexes and computes
+ * meanwhile (and must await the promise before staging or publishing).
+ */
+export function writeDay(config: Config, read: ReadDay, pool?: ComputePool): Promise<void> {
+  const { tenant, surface, day, canonical, rejections } = read;
+  const partition = partitionPath(config.canonical_dir, tenant, surface, day);
+  const rejects = rejectsPath(config.canonical_dir, tenant, surface, day);
+  const write = async () => {
+    faultPoint('after-ingest-parse');
+    // Only temp files of dead writers go, so the clean-up may run alongside our own write.
+    const cleaned = removeStaleIngestTemps(config, tenant, surface, day);
+    try {
+      if (canonical.rows === 0) await removeIfPresent(partition);
+      else if (pool) await pool.run('ingest', { kind: 'partition', shard: 0, day: encodableDay(canonical), path: partition });
+      else await writePartition(canonical, partition);
+    } finally {
+      await cleaned;
+    }
+    faultPoint('after-partition-write');
+    if (rejections.length > 0) await writeFileAtomic(rejects, rejections.map((r) => encodeCompact(r) + '\n').join(''));
+    else await removeIfPresent(rejects);
+  };
+  const written = write();
+  written.catch(() => undefined); // awaited by the caller; must not go unhandled meanwhile
+  return written;
+}
+
+async function removeIfPresent(path: string): Promise<void> {
+  await fs.rm(path, { force: true });
+}

@@ -1,0 +1,271 @@
+/**
+ * Every command the docs show is run against the sample data.
+ *
+ * From README.md and docs/*.md (not docs/runbooks/), every line of a ```sh block (also
+ * bash/shell) that starts with `npx recsys-pipelines` or `node bin/recsys-pipelines.js` is
+ * run, in document order, in a sandbox per page: a temp folder holding a copy of configs/
+ * and testdata/, used as the working directory, so `--config configs/local.json` writes
+ * under `<sandbox>/.out/local`. A trailing `# exit N` comment states the exit code the doc
+ * promises; without one the command must exit 0. Lines continued with `\` are joined.
+ * `npm start` (alone or in `npm ci && npm start`) runs package.json's start script, which
+ * must itself be such a command; other npm commands are not run.
+ *
+ * The commands must be plain (no pipes, redirections, `&&`, variables or substitutions), so
+ * that what the doc shows is exactly what runs.
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, normalize } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/helpers';
+
+const BIN = join(REPO_ROOT, 'bin', 'recsys-pipelines.js');
+const PREFIXES = ['npx recsys-pipelines', 'node bin/recsys-pipelines.js'];
+
+/** `npm start` as package.json defines it. */
+function npmStartCommand(): string {
+  const start: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts.start;
+  if (!PREFIXES.some((p) => start.startsWith(p + ' '))) throw new Error(`package.json "start" is not a recsys-pipelines command: ${start}`);
+  return start;
+}
+
+export interface DocCommand {
+  /** 1-based line of the command's first line in the page. */
+  line: number;
+  /** The command as the doc shows it (continuations joined, comment removed). */
+  text: string;
+  /** Arguments after the program. */
+  args: string[];
+  expectedExit: number;
+}
+
+/** Splits a command line into words like sh does for plain words, '…' and "…" (no expansion). */
+export function shellWords(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "'") {
+      const end = text.indexOf("'", i + 1);
+      if (end < 0) throw new Error(`unterminated ' in: ${text}`);
+      word += text.slice(i + 1, end);
+      i = end;
+      inWord = true;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < text.length && text[j] !== '"'; j++) {
+        if (text[j] === '\\' && j + 1 < text.length && '"\\$`'.includes(text[j + 1])) j++;
+        word += text[j];
+      }
+      if (j >= text.length) throw new Error(`unterminated " in: ${text}`);
+      i = j;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < text.length) {
+      word += text[++i];
+      inWord = true;
+    } else if (c === ' ' || c === '\t') {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** Removes an unquoted `# …` comment; returns the command and the comment. */
+function splitComment(text: string): { command: string; comment: string } {
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === quote) quote = '';
+      else if (c === '\\' && quote === '"') i++;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '\\') i++;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) return { command: text.slice(0, i).trimEnd(), comment: text.slice(i + 1).trim() };
+  }
+  return { command: text.trimEnd(), comment: '' };
+}
+
+/** The CLI commands of a Markdown page's sh blocks, in order. */
+export function extractCommands(markdown: string): DocCommand[] {
+  const lines = markdown.split('\n');
+  const out: DocCommand[] = [];
+  let fence: string | null = null;
+  let isShell = false;
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i];
+    const open = /^\s*(```+|~~~+)\s*([\w-]*)/.exec(raw);
+    if (fence === null) {
+      if (open) {
+        fence = open[1];
+        isShell = ['sh', 'bash', 'shell'].includes(open[2].toLowerCase());
+      }
+      continue;
+    }
+    if (raw.trim().startsWith(fence) && raw.trim().replace(/[`~]/g, '') === '') {
+      fence = null;
+      continue;
+    }
+    if (!isShell) continue;
+    // Join continuation lines.
+    const first = i;
+    let text = raw.trim();
+    while (text.endsWith('\\') && i + 1 < lines.length) text = text.slice(0, -1) + ' ' + lines[++i].trim();
+    const { comment, command: written } = splitComment(text);
+    let command = written;
+    if (command.startsWith('npm ') && command.split('&&').some((part) => part.trim() === 'npm start')) command = npmStartCommand();
+    const prefix = PREFIXES.find((p) => command === p || command.startsWith(p + ' '));
+    if (!prefix) continue;
+    const exit = /\bexits?(?: code)? (\d+)\b/.exec(comment);
+    out.push({
+      line: first + 1,
+      text: command,
+      args: shellWords(command.slice(prefix.length)),
+      expectedExit: exit ? Number(exit[1]) : 0,
+    });
+  }
+  return out;
+}
+
+/** The pages whose commands are checked: README.md and docs/*.md (runbooks are not). */
+function pages(): string[] {
+  const docs = readdirSync(join(REPO_ROOT, 'docs'))
+    .filter((n) => n.endsWith('.md'))
+    .sort()
+    .map((n) => join('docs', n));
+  return ['README.md', ...docs];
+}
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], cwd: string): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NODE_OPTIONS: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const sandboxes: string[] = [];
+afterAll(() => {
+  for (const dir of sandboxes) rmSync(dir, { recursive: true, force: true });
+});
+
+function sandbox(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'recsys-docs-'));
+  sandboxes.push(dir);
+  cpSync(join(REPO_ROOT, 'configs'), join(dir, 'configs'), { recursive: true });
+  cpSync(join(REPO_ROOT, 'testdata'), join(dir, 'testdata'), { recursive: true });
+  return dir;
+}
+
+describe('extractCommands', () => {
+  it('finds CLI lines of sh blocks only, joins continuations and reads "# exit N"', () => {
+    const md = [
+      '```sh',
+      'npm ci',
+      'npm ci && npm start   # sample',
+      'npm test',
+      'npx recsys-pipelines run --config configs/local.json \\',
+      '  --start 2026-01-01   # full pipeline',
+      'node bin/recsys-pipelines.js status --config "configs/local.json"  # exit 1',
+      '```',
+      '```text',
+      'npx recsys-pipelines not-a-command',
+      '```',
+      '```',
+      'npx recsys-pipelines also-not-run',
+      '```',
+    ].join('\n');
+    expect(extractCommands(md)).toEqual([
+      { line: 3, text: npmStartCommand(), args: shellWords(npmStartCommand().replace(/^node bin\/recsys-pipelines\.js /, '')), expectedExit: 0 },
+      { line: 5, text: 'npx recsys-pipelines run --config configs/local.json  --start 2026-01-01', args: ['run', '--config', 'configs/local.json', '--start', '2026-01-01'], expectedExit: 0 },
+      { line: 7, text: 'node bin/recsys-pipelines.js status --config "configs/local.json"', args: ['status', '--config', 'configs/local.json'], expectedExit: 1 },
+    ]);
+  });
+});
+
+describe('commands shown in the docs work on the sample data', () => {
+  const all = pages().map((page) => ({ page, commands: extractCommands(readFileSync(join(REPO_ROOT, page), 'utf8')) }));
+
+  it('the docs show commands at all (the extraction is not silently empty)', () => {
+    const total = all.reduce((n, p) => n + p.commands.length, 0);
+    expect(total).toBeGreaterThanOrEqual(30);
+    for (const page of ['README.md', 'docs/run-locally.md', 'docs/operate-daily.md', 'docs/backfill.md', 'docs/rollback.md', 'docs/cli.md']) {
+      expect(all.find((p) => p.page === page)?.commands.length ?? 0, page).toBeGreaterThan(0);
+    }
+  });
+
+  for (const { page, commands } of all) {
+    if (commands.length === 0) continue;
+    it.concurrent(`${page}: ${commands.length} command(s), in order`, async () => {
+      const cwd = sandbox();
+      for (const c of commands) {
+        const where = `${page}:${c.line}: ${c.text}`;
+        expect(/[|;&<>`$]/.test(c.text.replace(/'[^']*'|"[^"]*"/g, '')), `${where}: keep doc commands plain (no pipes, redirections, variables)`).toBe(false);
+        const r = await runCli(c.args, cwd);
+        const detail = `${where}\n(sandbox ${cwd})\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+        expect(r.code, detail).toBe(c.expectedExit);
+        expect(r.stderr, detail).not.toMatch(/internal error|\n {4}at /);
+      }
+    });
+  }
+});
+
+/** GitHub's anchor of a heading: lower-case, punctuation dropped, spaces to hyphens. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+/** Anchors of a Markdown file's headings (outside code blocks). */
+function anchors(markdown: string): Set<string> {
+  const out = new Set<string>();
+  let inFence = false;
+  for (const line of markdown.split('\n')) {
+    if (/^\s*(```|~~~)/.test(line)) inFence = !inFence;
+    const h = !inFence && /^#{1,6}\s+(.*)$/.exec(line);
+    if (h) out.add(slug(h[1]));
+  }
+  return out;
+}
+
+describe('links between the docs', () => {
+  it('every relative link of README.md and docs/*.md names an existing file and heading', () => {
+    const broken: string[] = [];
+    for (const page of pages()) {
+      const text = readFileSync(join(REPO_ROOT, page), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1];
+        if (/^[a-z]+:/.test(target)) continue;
+        const [file, anchor] = target.split('#');
+        const path = file === '' ? join(REPO_ROOT, page) : normalize(join(REPO_ROOT, dirname(page), file));
+        if (!existsSync(path)) broken.push(`${page}: ${target} (no such file)`);
+        else if (anchor !== undefined && !anchors(readFileSync(path, 'utf8')).has(anchor)) broken.push(`${page}: ${target} (no such heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});

@@ -1,0 +1,240 @@
+/**
+ * Harness for the CLI behaviour tests: a sandbox folder per test (raw input, config and every
+ * output under os.tmpdir()), the real CLI run in a child process, and small readers for what
+ * a run leaves on disk (manifest, partitions, checkpoint, summary table on stdout).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { REPO_ROOT } from './helpers';
+
+export const BIN = join(REPO_ROOT, 'bin', 'recsys-pipelines.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/recsys-pipelines.js <args>` and captures everything. */
+export function cli(args: string[], opts: { cwd?: string } = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd,
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * `cli`, asynchronously: for tests whose servers (S3 on loopback) live in the test process
+ * and must keep serving while the CLI runs.
+ */
+export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Text that shows a JavaScript stack trace leaked to the user. */
+export const STACK_FRAME = '    at ';
+
+export interface EventFields {
+  v?: unknown;
+  ts?: unknown;
+  tenant?: unknown;
+  surface?: unknown;
+  session_id?: unknown;
+  item_id?: unknown;
+  user_id?: unknown;
+  request_id?: unknown;
+  rank?: unknown;
+}
+
+/** One raw exposure line; defaults: v 1, tenant demo, surface home, 2026-01-01T08:00:00Z, session s1, item i1. */
+export function ev(f: EventFields & Record<string, unknown> = {}): string {
+  const base: Record<string, unknown> = {
+    v: 1,
+    ts: '2026-01-01T08:00:00Z',
+    tenant: 'demo',
+    surface: 'home',
+    session_id: 's1',
+    item_id: 'i1',
+  };
+  const out: Record<string, unknown> = { ...base, ...f };
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return JSON.stringify(out);
+}
+
+/** `n` events on `day`, spread over the day; fields may depend on the index. */
+export function events(day: string, n: number, f: (i: number) => EventFields = () => ({})): string[] {
+  return Array.from({ length: n }, (_, i) => {
+    const sec = 3600 + i * 7;
+    const hh = String(Math.floor(sec / 3600)).padStart(2, '0');
+    const mm = String(Math.floor((sec % 3600) / 60)).padStart(2, '0');
+    const ss = String(sec % 60).padStart(2, '0');
+    return ev({ ts: `${day}T${hh}:${mm}:${ss}Z`, session_id: `s${i % 3}`, item_id: `i${i % 4}`, user_id: `u${i % 2}`, rank: i, ...f(i) });
+  });
+}
+
+export interface PublishedLine {
+  day: string;
+  type: string;
+  version: string;
+}
+
+/** The `published:` lines of a run summary. */
+export function publishedLines(stdout: string): PublishedLine[] {
+  const out: PublishedLine[] = [];
+  for (const m of stdout.matchAll(/^\s+(\d{4}-\d\d-\d\d)\s+(\S+)\s+([0-9a-f]{64})\s+\d+ bytes$/gm)) {
+    out.push({ day: m[1], type: m[2], version: m[3] });
+  }
+  return out;
+}
+
+export interface SummaryRow {
+  day: string;
+  lines: number;
+  events: number;
+  skippedTenantSurface: number;
+  skippedOutsideDay: number;
+  rejected: number;
+}
+
+/** The per-day rows of the summary table (day, lines, events, skip:tenant/surface, skip:outside-day, rejected). */
+export function summaryRows(stdout: string): SummaryRow[] {
+  const out: SummaryRow[] = [];
+  for (const m of stdout.matchAll(/^(\d{4}-\d\d-\d\d)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s/gm)) {
+    out.push({
+      day: m[1],
+      lines: Number(m[2]),
+      events: Number(m[3]),
+      skippedTenantSurface: Number(m[4]),
+      skippedOutsideDay: Number(m[5]),
+      rejected: Number(m[6]),
+    });
+  }
+  return out;
+}
+
+/** The version a `file://…/<version>.json` URI points at. */
+export const versionOfUri = (uri: string) => basename(uri, '.json');
+
+export interface Manifest {
+  v: number;
+  tenant: string;
+  surface: string;
+  current: Record<string, string>;
+  updated_at: string;
+}
+
+/** One temp folder holding raw input, configs and every output of a test. */
+export class Sandbox {
+  readonly dir: string;
+  readonly raw: string;
+  readonly out: string;
+
+  constructor(prefix = 'recsys-cli-') {
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+    this.raw = join(this.dir, 'raw');
+    this.out = join(this.dir, 'out');
+    mkdirSync(this.raw, { recursive: true });
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Writes a config (out_dir and raw_source.dir preset; `extra` merged over them, `limits`/`ingest` merged key by key). */
+  config(extra: Record<string, unknown> = {}, name = 'config.json'): string {
+    const cfg: Record<string, unknown> = {
+      out_dir: this.out,
+      raw_source: { type: 'fs', dir: this.raw },
+      artifact_kinds: ['popularity'],
+      ...extra,
+    };
+    const file = join(this.dir, name);
+    writeFileSync(file, JSON.stringify(cfg, null, 2));
+    return file;
+  }
+
+  dayFile(day: string, tenant = 'demo', surface = 'home'): string {
+    return join(this.raw, tenant, surface, `exposure.${day}.jsonl`);
+  }
+
+  writeDay(day: string, lines: string[], tenant = 'demo', surface = 'home'): string {
+    const file = this.dayFile(day, tenant, surface);
+    mkdirSync(join(this.raw, tenant, surface), { recursive: true });
+    writeFileSync(file, lines.join('\n') + '\n');
+    return file;
+  }
+
+  removeDay(day: string, tenant = 'demo', surface = 'home'): void {
+    rmSync(this.dayFile(day, tenant, surface), { force: true });
+  }
+
+  /** `run --config … --tenant demo --surface home --start … --end … --workers 1 [extra]`. */
+  run(config: string, start: string, end: string, extra: string[] = []): CliResult {
+    return cli(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', start, '--end', end, '--workers', '1', ...extra]);
+  }
+
+  get manifestPath(): string {
+    return join(this.out, 'registry', 'current', 'demo', 'home', 'manifest.json');
+  }
+
+  manifestText(): string | null {
+    return existsSync(this.manifestPath) ? readFileSync(this.manifestPath, 'utf8') : null;
+  }
+
+  manifest(): Manifest {
+    return JSON.parse(readFileSync(this.manifestPath, 'utf8')) as Manifest;
+  }
+
+  /** The blob the manifest points at for `type`, parsed. */
+  currentBlob(type: string): { window: { start: string; end: string }; build: { version: string }; [k: string]: unknown } {
+    const uri = this.manifest().current[type];
+    return JSON.parse(readFileSync(uri.replace(/^file:\/\//, ''), 'utf8'));
+  }
+
+  partitionPath(day: string): string {
+    return join(this.out, 'canonical', 'demo', 'home', 'exposures', `${day}.arrow`);
+  }
+
+  rejectsPath(day: string): string {
+    return join(this.out, 'canonical', 'demo', 'home', 'exposures', `${day}.rejects.jsonl`);
+  }
+
+  get checkpointPath(): string {
+    return join(this.out, 'checkpoints', 'demo', 'home', '_.json');
+  }
+
+  /** `last_day` of the checkpoint, or null without one. */
+  checkpoint(): string | null {
+    return existsSync(this.checkpointPath) ? (JSON.parse(readFileSync(this.checkpointPath, 'utf8')).last_day as string) : null;
+  }
+
+  get lockPath(): string {
+    return join(this.out, 'registry', 'locks', 'demo', 'home.lock');
+  }
+
+  recordPath(type: string, version: string): string {
+    return join(this.out, 'registry', 'records', 'demo', 'home', type, `${version}.json`);
+  }
+
+  blobPath(type: string, version: string): string {
+    return join(this.out, 'objectstore', 'demo', 'home', type, `${version}.json`);
+  }
+}
