@@ -28,7 +28,7 @@ import type { ConfigInput, Config } from '../../../src/config/config';
 import { readCanonicalDay, runPipeline, type RunSummary } from '../../../src/engine/pipeline/run';
 import { isPipelineError, type PipelineError } from '../../../src/errors';
 import { partitionPath, rejectsPath } from '../../../src/io/canonical/canonical';
-import { FsRegistry } from '../../../src/io/store/registry';
+import { FsRegistry } from '../../../src/io/store/fs/registry';
 import { tempDir, testConfig } from '../../support/helpers';
 
 const DAY = '2026-01-01';

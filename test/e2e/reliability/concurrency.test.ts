@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FsRegistry } from '../../../src/io/store/registry';
+import { FsRegistry } from '../../../src/io/store/fs/registry';
 import { isPidAlive } from '../../../src/io/atomic';
 import { ChildResult, checkManifest, checkRecords, genDay, STACK_FRAME, tempFilesUnder, Workspace } from '../../support/reliability';
 

@@ -8,10 +8,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/config';
-import { currentUser, readHistory, rollback, RollbackRequest, versionOfUri } from '../../../src/engine/ops/rollback';
+import { readHistory } from '../../../src/engine/ops/history';
+import { currentUser, rollback, RollbackRequest, versionOfUri } from '../../../src/engine/ops/rollback';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { isPipelineError, PipelineError } from '../../../src/errors';
-import { FsRegistry } from '../../../src/io/store/registry';
+import { FsRegistry } from '../../../src/io/store/fs/registry';
 import { cli, events } from '../../support/cli-harness';
 import { tempDir, testConfig } from '../../support/helpers';
 

@@ -3,7 +3,8 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FsRegistry, type RegistryRecord } from '../../../src/io/store/registry';
+import { FsRegistry } from '../../../../src/io/store/fs/registry';
+import type { RegistryRecord } from '../../../../src/io/store/registry';
 
 let dir: string;
 let registry: FsRegistry;
