@@ -5,7 +5,7 @@
 import { MICROS_PER_DAY } from '../days';
 import { gateFailed, limitExceeded } from '../errors';
 import type { LimitsConfig } from '../config/config';
-import type { CanonicalDay } from '../io/canonical/canonical';
+import type { CanonicalDay } from '../io/canonical/day';
 import { ARTIFACT_PAYLOAD_FIELD, ArtifactHeader, blobEnvelope, BlobParts, sha256Hex, splitBlob } from '../io/artifacts/codec';
 import type { ScoredRows } from '../kernels/scored-rows';
 import type { DayIndex } from './pipeline/coordinator';

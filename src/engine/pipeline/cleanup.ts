@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import type { Config } from '../../config/config';
 import { removeStaleTempFiles } from '../../io/atomic';
-import { partitionPath } from '../../io/canonical/canonical';
+import { partitionPath } from '../../io/canonical/partitions';
 import { checkpointPath } from '../../io/store/checkpoint';
 import { FsObjectStore } from '../../io/store/fs/object-store';
 import { FsRegistry } from '../../io/store/fs/registry';

@@ -7,7 +7,7 @@
  * an implicit/session_seq shard is a range of user codes with all of their events. Rows
  * never need merging, so the output is the same for any worker count or shard size.
  */
-import type { CanonicalDay } from '../../io/canonical/canonical';
+import type { CanonicalDay } from '../../io/canonical/day';
 import { coocItemWork, indexSessions, itemRange, maxSessionItems, SessionItemIndex } from '../../kernels/cooc';
 import { sharedCopy } from '../threads/shared-memory';
 import { groupUserEvents, UserEvents } from '../../kernels/group';

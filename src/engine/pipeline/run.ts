@@ -24,7 +24,10 @@ import { ErrorCode, ioError, isPipelineError, limitExceeded, notFound, usageErro
 import { encodeArtifact, ArtifactHeader, splitBlob, ARTIFACT_PAYLOAD_FIELD, TypedPayload } from '../../io/artifacts/codec';
 import { quoteAll } from '../../io/artifacts/go-json';
 import type { ByteDictionarySnapshot } from '../../io/parse/byte-dictionary';
-import { CanonicalDay, CanonicalDayBuilder, decodeCanonical, partitionPath } from '../../io/canonical/canonical';
+import { decodeCanonical } from '../../io/canonical/arrow-codec';
+import { CanonicalDayBuilder } from '../../io/canonical/builder';
+import type { CanonicalDay } from '../../io/canonical/day';
+import { partitionPath } from '../../io/canonical/partitions';
 import { loadCatalog } from '../../io/sources/catalog';
 import { advanceCheckpoint, readCheckpoint } from '../../io/store/checkpoint';
 import { openStorage } from '../../io/store/open';

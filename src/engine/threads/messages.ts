@@ -15,7 +15,7 @@ import type { UserEvents } from '../../kernels/group';
 import type { ErrorCode } from '../../errors';
 import type { ByteDictionarySnapshot, CodeRun, SortedColumn } from '../../io/parse/byte-dictionary';
 import type { QuotedStrings } from '../../io/artifacts/go-json';
-import type { EncodableDay } from '../../io/canonical/canonical';
+import type { EncodableDay } from '../../io/canonical/day';
 import type { ParseResult, ScanParams } from '../../io/parse/scanner';
 import type { ArtifactHeader, FileArtifact } from '../../io/artifacts/codec';
 import type { RowsPayloadSpec } from '../../io/artifacts/payloads';

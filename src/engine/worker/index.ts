@@ -35,7 +35,7 @@ function runShard(task: ShardTask) {
       return quoteAll(task.values);
     case 'partition':
       // Loaded on first use: apache-arrow is not needed by most tasks, and workers start cheap.
-      return import('../../io/canonical/canonical').then((c) => c.writePartition(task.day, task.path));
+      return import('../../io/canonical/partitions').then((c) => c.writePartition(task.day, task.path));
     case 'encode':
       return encodeArtifactToFile(task.header, payloadOfSpec(task.spec), task.builtAt, task.stageDir);
     case 'cooc':

@@ -27,7 +27,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ConfigInput, Config } from '../../../src/config/config';
 import { readCanonicalDay, runPipeline, type RunSummary } from '../../../src/engine/pipeline/run';
 import { isPipelineError, type PipelineError } from '../../../src/errors';
-import { partitionPath, rejectsPath } from '../../../src/io/canonical/canonical';
+import { partitionPath, rejectsPath } from '../../../src/io/canonical/partitions';
 import { FsRegistry } from '../../../src/io/store/fs/registry';
 import { tempDir, testConfig } from '../../support/helpers';
 

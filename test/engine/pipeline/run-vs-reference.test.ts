@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PARSE_BLOCK_BYTES } from '../../../src/engine/pipeline/ingest';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { ARTIFACT_PAYLOAD_FIELD, ArtifactHeader, encodeArtifact, hashedJson, sha256Hex } from '../../../src/io/artifacts/codec';
-import { decodeCanonical } from '../../../src/io/canonical/canonical';
+import { decodeCanonical } from '../../../src/io/canonical/arrow-codec';
 import { tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, Rng, writeRawLayout } from '../../support/generate';
 import { EVENT_KINDS, parseRawDay, RefEvent, refPayload, RefLimits, tsMicros } from '../../support/reference';

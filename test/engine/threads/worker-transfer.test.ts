@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { indexDay } from '../../../src/engine/pipeline/coordinator';
 import computeShard from '../../../src/engine/worker/index';
 import { ShardOutcome, ShardTask } from '../../../src/engine/threads/messages';
-import { CanonicalDayBuilder } from '../../../src/io/canonical/canonical';
+import { CanonicalDayBuilder } from '../../../src/io/canonical/builder';
 import { parseBlock } from '../../../src/io/parse/scanner';
 import { readLineBlocks } from '../../../src/io/sources/lines';
 import { coocRows, indexSessions, itemRange } from '../../../src/kernels/cooc';
