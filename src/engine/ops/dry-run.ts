@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { ArtifactType } from '../../config/config';
 import { ioError } from '../../errors';
-import { openRawDay, resolveRawFiles } from '../../io/sources/raw-day';
+import { resolveRawFiles } from '../../io/sources/fs';
+import { openRawDay } from '../../io/sources/raw-day';
 import { planDays, RunRequest } from '../pipeline/run';
 
 export const ESTIMATE_HEAD_BYTES = 64 * 1024;
