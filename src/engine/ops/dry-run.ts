@@ -15,7 +15,7 @@ import { resolveRawFiles } from '../../io/sources/fs';
 import { openRawDay } from '../../io/sources/raw-day';
 import { planDays, RunRequest } from '../pipeline/run';
 
-export const ESTIMATE_HEAD_BYTES = 64 * 1024;
+const ESTIMATE_HEAD_BYTES = 64 * 1024;
 
 export interface DayInputPlan {
   day: string;

@@ -20,7 +20,7 @@ export type RawInput =
   | { kind: 'day'; path: string }
   | { kind: 'none'; expected: string };
 
-export const FLAT_FILE = 'exposure.jsonl';
+const FLAT_FILE = 'exposure.jsonl';
 
 /**
  * `<tenant>/<surface>/exposure.YYYY-MM-DD.jsonl`, the per-day name under the source's

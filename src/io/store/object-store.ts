@@ -47,7 +47,7 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * bytes, or the same content apart from `build.built_at` (a rerun of a day re-encodes the
  * same version with a new build time). Compared by recomputed version, on bytes.
  */
-export function sameBlob(stored: Uint8Array, offered: Uint8Array): boolean {
+function sameBlob(stored: Uint8Array, offered: Uint8Array): boolean {
   if (bytesEqual(stored, offered)) return true;
   const a = recomputeVersion(stored);
   return a !== null && a === recomputeVersion(offered);

@@ -6,7 +6,9 @@
 import * as os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { Registry } from '../../../src/io/store/registry';
-import { acquireLock, LockHolder, LockSite, parseLockHolder, withPublisherLock } from '../../../src/io/store/lock';
+import { acquireLock, LockHolder, LockSite, withPublisherLock } from '../../../src/io/store/lock';
+
+const holderOf = (text: string) => JSON.parse(text) as LockHolder;
 
 /** A lock in memory; `stale` is its stale-lock rule, `breakable` whether it breaks stale locks. */
 class MemorySite implements LockSite {
@@ -70,10 +72,10 @@ describe('lock protocol', () => {
     const text = site.text!;
     expect(Object.keys(JSON.parse(text))).toEqual(['pid', 'host', 'started_at', 'token']);
     expect(text).toContain('\n  "pid": ');
-    expect(parseLockHolder(text)).toMatchObject({ pid: process.pid, host: os.hostname() });
+    expect(holderOf(text)).toMatchObject({ pid: process.pid, host: os.hostname() });
     await release();
     await acquireLock(site);
-    expect(parseLockHolder(site.text!)!.token).not.toBe(parseLockHolder(text)!.token);
+    expect(holderOf(site.text!)!.token).not.toBe(holderOf(text)!.token);
   });
 
   it('a held lock is E_LOCKED with the site message; release frees it, and releasing twice is harmless', async () => {
@@ -112,7 +114,7 @@ describe('lock protocol', () => {
     site.text = foreign(1);
     await acquireLock(site);
     expect(site.broken).toEqual([foreign(1)]);
-    expect(parseLockHolder(site.text!)!.pid).toBe(process.pid);
+    expect(holderOf(site.text!)!.pid).toBe(process.pid);
   });
 
   it('a site that does not break stale locks reports them, and keeps them', async () => {
@@ -135,10 +137,14 @@ describe('lock protocol', () => {
     await expect(release()).rejects.toThrow('store gone; lock left behind');
   });
 
-  it('parseLockHolder: null for anything but a holder; token optional', () => {
-    expect(parseLockHolder('garbage')).toBeNull();
-    expect(parseLockHolder('{"pid":"1","host":"h","started_at":"t"}')).toBeNull();
-    expect(parseLockHolder('{"pid":1,"host":"h","started_at":"t","token":5}')).toEqual({ pid: 1, host: 'h', started_at: 't', token: undefined });
+  it('a lock that is not a holder (wrong field types, not JSON) is reported as unreadable', async () => {
+    const site = new MemorySite(() => 'never asked');
+    for (const text of ['garbage', '{"pid":"1","host":"h","started_at":"t"}', 'null']) {
+      site.text = text;
+      expect((await failure(acquireLock(site))).message).toBe('held by garbage');
+    }
+    site.text = '{"pid":7,"host":"h","started_at":"t","token":5}'; // a token is optional
+    expect((await failure(acquireLock(site))).message).toBe('held by 7 (stale: never asked)');
   });
 });
 
@@ -148,7 +154,7 @@ describe('withPublisherLock', () => {
   it('runs the work under the lock and releases it', async () => {
     const site = new MemorySite();
     const seen = await withPublisherLock(registryOn(site), 't', 's', async () => site.text);
-    expect(parseLockHolder(seen!)!.pid).toBe(process.pid);
+    expect(holderOf(seen!)!.pid).toBe(process.pid);
     expect(site.text).toBeNull();
   });
 

@@ -40,7 +40,7 @@ export interface S3RegistryOptions {
   staleLockMs?: number;
 }
 
-export const DEFAULT_STALE_LOCK_MS = 3_600_000;
+const DEFAULT_STALE_LOCK_MS = 3_600_000;
 
 export class S3Registry implements Registry {
   readonly bucket: S3Bucket;

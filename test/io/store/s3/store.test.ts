@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../../../src/config/config';
 import { encodePretty } from '../../../../src/io/artifacts/go-json';
-import { endpointUrl, parseS3Uri, S3Bucket } from '../../../../src/io/store/s3/bucket';
+import { parseS3Uri, S3Bucket } from '../../../../src/io/store/s3/bucket';
 import { S3ObjectStore } from '../../../../src/io/store/s3/object-store';
 import { S3Registry } from '../../../../src/io/store/s3/registry';
 import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../../support/helpers';
@@ -316,11 +316,13 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
 });
 
 describe('S3 settings (no server)', () => {
-  it('endpoint host:port takes its scheme from use_ssl; a URL stays as it is', () => {
-    expect(endpointUrl('minio:9000', false)).toBe('http://minio:9000');
-    expect(endpointUrl('minio:9000', true)).toBe('https://minio:9000');
-    expect(endpointUrl('https://s3.example.test', false)).toBe('https://s3.example.test');
-    expect(endpointUrl('', true)).toBe('');
+  it('endpoint host:port takes its scheme from use_ssl; a URL stays as it is; none is AWS itself', () => {
+    const endpoint = (endpoint: string, use_ssl: boolean) =>
+      new S3Bucket({ endpoint, use_ssl, bucket: 'b', access_key: '', secret_key: '', region: '', prefix: '' }).endpoint;
+    expect(endpoint('minio:9000', false)).toBe('http://minio:9000');
+    expect(endpoint('minio:9000', true)).toBe('https://minio:9000');
+    expect(endpoint('https://s3.example.test', false)).toBe('https://s3.example.test');
+    expect(endpoint('', true)).toBe('AWS S3 (us-east-1)');
   });
 
   it('s3:// URIs split into bucket and key; anything else is not one', () => {
