@@ -10,19 +10,7 @@ import { availableParallelism } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { configError, describeCause, usageError } from '../errors';
-
-/** Artifact types in canonical order: output order of `artifact_kinds` and of publishing. */
-export const ARTIFACT_TYPES = ['popularity', 'cooc', 'implicit', 'content_sim', 'session_seq'] as const;
-export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
-
-/** Short spellings accepted in `artifact_kinds`. */
-const ARTIFACT_ALIASES: Readonly<Record<string, ArtifactType>> = { content: 'content_sim', session: 'session_seq' };
-
-/** The artifact type a name or alias (`content`, `session`) stands for, or undefined. */
-export function artifactTypeOf(name: string): ArtifactType | undefined {
-  if ((ARTIFACT_TYPES as readonly string[]).includes(name)) return name as ArtifactType;
-  return Object.prototype.hasOwnProperty.call(ARTIFACT_ALIASES, name) ? ARTIFACT_ALIASES[name] : undefined;
-}
+import { artifactAliases, ARTIFACT_TYPES, artifactType, artifactTypeOf, describeArtifactTypes, type ArtifactType } from '../engine/artifact-types';
 
 const MiB = 1024 * 1024;
 /** More threads than this only costs memory (one V8 heap each) on any machine we run on. */
@@ -253,7 +241,7 @@ const limitsSchema = z.strictObject({
   min_events_per_run: int(0).optional(),
 });
 
-const artifactKindNames = [...ARTIFACT_TYPES, ...Object.keys(ARTIFACT_ALIASES)] as [string, ...string[]];
+const artifactKindNames = [...ARTIFACT_TYPES, ...artifactAliases().map(([alias]) => alias)] as [string, ...string[]];
 
 const configSchema = z.strictObject({
   out_dir: pathString.optional(),
@@ -287,7 +275,7 @@ const configSchema = z.strictObject({
   artifact_kinds: z
     .array(
       z.enum(artifactKindNames, {
-        error: `unknown artifact kind (valid: ${ARTIFACT_TYPES.join(', ')}; aliases: ${Object.keys(ARTIFACT_ALIASES).join(', ')})`,
+        error: `unknown artifact kind (valid: ${describeArtifactTypes()})`,
       }),
     )
     .min(1, { error: 'expected at least one artifact kind' })
@@ -456,8 +444,9 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
       format: input.catalog.format ?? (ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : 'csv'),
     };
   }
-  if (selected.has('content_sim') && catalog === undefined) {
-    throw fail('catalog.path', 'required when artifact_kinds includes "content_sim"');
+  const needsCatalog = artifact_kinds.find((t) => artifactType(t).needs.catalog);
+  if (needsCatalog !== undefined && catalog === undefined) {
+    throw fail('catalog.path', `required when artifact_kinds includes "${needsCatalog}"`);
   }
 
   const l = input.limits ?? {};

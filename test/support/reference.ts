@@ -267,3 +267,6 @@ export function refPayload(kind: EventKind, events: RefEvent[], limits: RefLimit
       return refSessionSeq(events, limits);
   }
 }
+
+/** The payload key of each artifact type's blob, as docs/contract.md §5 fixes it (compared against, never derived from, the implementation). */
+export const PAYLOAD_FIELD = { popularity: 'items', cooc: 'neighbors', implicit: 'users', content_sim: 'items', session_seq: 'users' } as const;

@@ -11,14 +11,15 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ArtifactType, Config } from '../../config/config';
+import type { ArtifactType } from '../artifact-types';
+import type { Config } from '../../config/config';
 import { gateFailed, notFound, usageError } from '../../errors';
 import type { ObjectStore } from '../../io/store/object-store';
 import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord } from '../../io/store/registry';
 import { openStorage } from '../../io/store/open';
 import { sha256Hex } from '../../io/artifacts/codec';
 import { checkArtifactBlob } from '../gates';
-import { artifactCaps } from '../pipeline/run';
+import { artifactType } from '../artifact-types';
 
 export interface RollbackRequest {
   config: Config;
@@ -127,12 +128,13 @@ async function checkTarget(store: ObjectStore, record: RegistryRecord, config: C
     blob,
     {
       artifactType: type,
+      payloadField: artifactType(type).payloadField,
       tenant: record.tenant,
       surface: record.surface,
       segment: record.segment ?? '',
       window: record.window,
       version: record.version,
-      ...artifactCaps(type, config.limits),
+      ...artifactType(type).caps(config.limits),
     },
     'inspect',
   );

@@ -66,7 +66,7 @@ export async function removeStalePublishTemps(
   for (const t of targets) {
     const day = (rfc3339: string) => rfc3339.slice(0, 10);
     dirs.push(
-      stageDir(config.artifacts_dir, tenant, surface, t.segment, t.artifactType, day(t.window.start), day(t.window.end)),
+      stageDir(config.artifacts_dir, { tenant, surface, segment: t.segment, type: t.artifactType, startDay: day(t.window.start), endDay: day(t.window.end) }),
       path.join(store.root, tenant, surface, t.artifactType),
       path.dirname(registry.recordPath(tenant, surface, t.artifactType, 'v')),
     );

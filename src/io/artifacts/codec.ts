@@ -5,18 +5,10 @@
  * blob    = pretty JSON with build = {built_at, version, source_hash: version}.
  */
 import { createHash } from 'node:crypto';
-import type { ArtifactType } from '../../config/config';
+import type { ArtifactType } from '../../engine/artifact-types';
 import { join } from 'node:path';
 import { AtomicFileStream } from '../atomic';
 import { compactFromPretty, JsonCompactor, JsonWriter } from './go-json';
-
-export const ARTIFACT_PAYLOAD_FIELD: Readonly<Record<ArtifactType, string>> = {
-  popularity: 'items',
-  cooc: 'neighbors',
-  implicit: 'users',
-  content_sim: 'items',
-  session_seq: 'users',
-} as const;
 
 
 export interface ArtifactWindow {
@@ -26,6 +18,8 @@ export interface ArtifactWindow {
 
 export interface ArtifactHeader {
   artifactType: ArtifactType;
+  /** The payload's key in the blob (the type's `payloadField`). */
+  payloadField: string;
   tenant: string;
   surface: string;
   segment: string;
@@ -67,7 +61,7 @@ function writeBody(w: JsonWriter, h: ArtifactHeader, payload: Payload): void {
   w.key('surface').string(h.surface);
   if (h.segment !== '') w.key('segment').string(h.segment);
   w.key('window').beginObject().key('start').string(h.window.start).key('end').string(h.window.end).endObject();
-  w.key(ARTIFACT_PAYLOAD_FIELD[h.artifactType]);
+  w.key(h.payloadField);
   if (Array.isArray(payload)) w.value(payload);
   else (payload as TypedPayload).write(w);
 }

@@ -24,9 +24,9 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Client } from 'pg';
-import type { ArtifactType, DbConfig } from '../../config/config';
+import { artifactType, type ArtifactType } from '../../engine/artifact-types';
+import type { DbConfig } from '../../config/config';
 import { ioError, isPipelineError, PipelineError } from '../../errors';
-import { ARTIFACT_PAYLOAD_FIELD } from '../artifacts/codec';
 import { connectPg, ensureTenant, pgError, quoteTable } from './client';
 import type { PreparedArtifact } from '../../engine/publisher';
 
@@ -263,7 +263,7 @@ class RowScanner {
     private readonly type: 'popularity' | 'cooc',
     private readonly where: string,
   ) {
-    const field = JSON.stringify(ARTIFACT_PAYLOAD_FIELD[type]);
+    const field = JSON.stringify(artifactType(type).payloadField);
     this.payloadOpen = Buffer.from(`  ${field}: [`);
     this.payloadEmpty = Buffer.from(`  ${field}: [],`);
     this.neighborIndent = type === 'cooc' ? 10 : -1;

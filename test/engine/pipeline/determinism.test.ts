@@ -8,10 +8,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shardCount } from '../../../src/engine/pipeline/coordinator';
+import { shardCount } from '../../../src/engine/pipeline/compute';
 import { PARSE_BLOCK_BYTES } from '../../../src/engine/pipeline/ingest';
-import { runPipeline, RunSummary } from '../../../src/engine/pipeline/run';
-import { planRanges } from '../../../src/engine/pipeline/shards';
+import type { RunSummary } from '../../../src/engine/pipeline/request';
+import { runPipeline } from '../../../src/engine/pipeline/run';
+import { planRanges } from '../../../src/engine/artifact-types/shards';
 import { tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, Rng, writeRawLayout } from '../../support/generate';
 import { EVENT_KINDS } from '../../support/reference';

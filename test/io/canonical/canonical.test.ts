@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CanonicalDay, CanonicalDayBuilder, CanonicalEventInput, decodeCanonical, encodeCanonical } from '../../../src/io/canonical/canonical';
 import { parseBlock } from '../../../src/io/parse/scanner';
 import { generateDayLines } from '../../support/generate';
-import { ComputePool } from '../../../src/engine/threads/pool';
+import { WorkerPool } from '../../../src/engine/threads/pool';
 
 const DAY_START = Date.UTC(2026, 0, 1) * 1000;
 const PARAMS = { tenant: 'demo', surface: 'home', dayStart: DAY_START, dayEnd: DAY_START + 86_400_000_000, failFast: false, firstBlock: true };
@@ -76,12 +76,12 @@ describe('CanonicalDayBuilder', () => {
       return b;
     };
     const want = build().finish();
-    const pool = new ComputePool({ workers: 2, workerHeapMb: 256 });
+    const pool = new WorkerPool({ workers: 2, workerHeapMb: 256 });
     try {
       const columns: number[] = [];
       const got = await build().finishOn((column, runs) => {
         columns.push(column);
-        return pool.run('ingest', { kind: 'column', shard: column, runs });
+        return pool.run('ingest', { task: 'merge', column, runs });
       });
       expect([...columns].sort()).toEqual([0, 1, 2, 3, 4, 5]);
       expect(rowsOf(got)).toEqual(rowsOf(want));
