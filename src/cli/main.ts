@@ -1,5 +1,5 @@
 /**
- * The command line (SPEC §8). Exit codes: 0 success, 1 runtime failure (a step, a gate or
+ * The command line (docs/contract.md §8). Exit codes: 0 success, 1 runtime failure (a step, a gate or
  * a limit failed), 2 usage or config error. A user mistake never prints a stack trace.
  *
  * stdout carries the final summary (or the `--json` object); progress, logs and errors go

@@ -1,5 +1,5 @@
 /**
- * Config file (SPEC §7): a JSON file with snake_case keys, as in the Go tool, plus the
+ * Config file (docs/contract.md §7): a JSON file with snake_case keys, as in the Go tool, plus the
  * project's `engine`, `ingest` and `db` sections. `ConfigInput` is what a user writes;
  * `Config` is the filled result: every default applied, legacy keys folded in, aliases
  * resolved, every path absolute. Unknown or ill-typed keys are a config error (exit 2)
@@ -49,7 +49,7 @@ export interface S3Config {
   use_ssl: boolean;
 }
 
-/** Postgres exposure log of the online service (STORAGE.md). */
+/** Postgres exposure log of the online service (docs/storage-contract.md §3). */
 export interface PostgresSourceConfig {
   /** Required, e.g. `postgres://user:pass@host:5432/db?sslmode=disable`. */
   dsn: string;
@@ -90,7 +90,7 @@ export interface CatalogConfig {
 }
 
 /**
- * Guardrails (SPEC §7). All are non-negative integers and 0 is taken literally (a hard
+ * Guardrails (docs/contract.md §7). All are non-negative integers and 0 is taken literally (a hard
  * limit of 0 refuses any event). Hard limits stop the day with `limit exceeded`, exit 1,
  * nothing published; caps trim the output.
  */
@@ -123,7 +123,7 @@ export interface LimitsConfig {
   min_events_per_run: number;
 }
 
-/** The parallel engine (project extension, SPEC §7). */
+/** The parallel engine (project extension, docs/contract.md §7). */
 export interface EngineConfig {
   /**
    * Worker threads, integer >= 1. Default `os.availableParallelism()`. Output does not
@@ -151,7 +151,7 @@ export interface EngineConfig {
   worker_heap_mb: number;
 }
 
-/** Malformed raw lines (SPEC §1). */
+/** Malformed raw lines (docs/contract.md §1). */
 export interface IngestConfig {
   /**
    * Default `"fail"`: the first bad line stops the day before anything is written,
@@ -166,7 +166,7 @@ export interface IngestConfig {
   max_rejected_fraction: number;
 }
 
-/** Postgres signal tables (STORAGE.md). */
+/** Postgres signal tables (docs/storage-contract.md §4). */
 export interface DbConfig {
   /** The connection string; the whole `db` section is `undefined` when it is absent or empty. */
   dsn: string;
@@ -197,7 +197,7 @@ export interface Config {
   catalog?: CatalogConfig;
   /**
    * Days of events each artifact covers, ending with the run day, integer >= 1. Default 1
-   * (SPEC §2). Larger windows smooth sparse traffic but read N partitions per day.
+   * (docs/contract.md §2). Larger windows smooth sparse traffic but read N partitions per day.
    */
   window_days: number;
   limits: LimitsConfig;
@@ -325,7 +325,7 @@ type ParsedInput = z.output<typeof configSchema>;
 
 /**
  * Reads and validates a JSON config file. `path` is relative to `cwd`, and so are the
- * relative paths inside the file (SPEC §7). Throws a PipelineError E_CONFIG (exit 2).
+ * relative paths inside the file (docs/contract.md §7). Throws a PipelineError E_CONFIG (exit 2).
  */
 export function loadConfig(path: string, cwd = process.cwd()): Config {
   const file = resolve(cwd, path);

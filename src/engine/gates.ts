@@ -1,5 +1,5 @@
 /**
- * Validation gates (SPEC §4). A failed gate throws (E_LIMIT for a hard limit, E_GATE
+ * Validation gates (docs/contract.md §4). A failed gate throws (E_LIMIT for a hard limit, E_GATE
  * otherwise) before anything of the day is published.
  */
 import { MICROS_PER_DAY } from '../days';
@@ -31,7 +31,7 @@ export function checkCanonical(day: CanonicalDay, windowStart: number, windowDay
   }
 }
 
-/** Hard limits on the window's events (SPEC §7). */
+/** Hard limits on the window's events (docs/contract.md §7). */
 export function checkHardLimits(index: DayIndex, limits: LimitsConfig): void {
   const checks: Array<[string, number, number]> = [
     ['max_events_per_run', index.events, limits.max_events_per_run],
@@ -55,7 +55,7 @@ export interface BlobExpectation extends ArtifactHeader {
 }
 
 /**
- * Checks a blob before its record is written (SPEC §4): v, type, tenant, surface, segment,
+ * Checks a blob before its record is written (docs/contract.md §4): v, type, tenant, surface, segment,
  * window, build, and the version recomputed from the blob's own bytes equals the expected
  * one. `rows: 'inspect'` also parses the payload and checks every row (no empty ids, no
  * negative counts/scores, size caps): the publisher of a staged blob does this; `run`

@@ -1,5 +1,5 @@
 /**
- * The single writer that commits one day's artifacts (SPEC §6), holding the
+ * The single writer that commits one day's artifacts (docs/contract.md §6), holding the
  * (tenant, surface) publisher lock for the whole day:
  *   write every blob → re-read and validate it → write its registry record → swap the
  *   manifest last.

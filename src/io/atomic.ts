@@ -1,5 +1,5 @@
 /**
- * Crash-safe file writes for the filesystem storage layer (SPEC §6): every file is written
+ * Crash-safe file writes for the filesystem storage layer (docs/contract.md §6): every file is written
  * to a temporary file in the same folder, fsynced, moved into place, then the folder is
  * fsynced, so a reader (or a crash) sees either the old file or the complete new one.
  *

@@ -5,7 +5,7 @@ import { sharedCopy, sharedInt32 } from '../engine/threads/shared-memory';
 import { rankCodes } from './topk';
 
 /**
- * Item co-occurrence within sessions (SPEC §5 cooc).
+ * Item co-occurrence within sessions (docs/contract.md §5 cooc).
  *
  * The session → distinct-items lists and their inverse (item → sessions) are built once
  * by the coordinator and shared read-only with every worker. A shard is a range of item

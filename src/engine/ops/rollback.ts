@@ -1,5 +1,5 @@
 /**
- * Rollback and history of the current manifest (SPEC §6).
+ * Rollback and history of the current manifest (docs/contract.md §6).
  *
  * `rollback` points `current.<type>` of one (tenant, surface) back at a version published
  * before: the target must have a registry record, its blob must exist in the object store

@@ -1,5 +1,5 @@
 /**
- * Clean-up of temporary files that a crashed run left behind (SPEC §6: every file is written
+ * Clean-up of temporary files that a crashed run left behind (docs/contract.md §6: every file is written
  * to `.<name>.tmp-<pid>-<hex>` in its folder, then renamed into place). Readers already skip
  * such names; these functions delete the ones whose writer process is gone, in exactly the
  * folders the next run writes to, so leftovers do not pile up. Temp files of live processes

@@ -1,6 +1,6 @@
 /**
  * Ingest one (tenant, surface, UTC day): raw JSONL → validated, normalised events →
- * canonical Arrow partition, replaced atomically (SPEC §1, §3).
+ * canonical Arrow partition, replaced atomically (docs/contract.md §1, §3).
  *
  * The main thread streams the raw file (gunzipping `.jsonl.gz`) in blocks of whole lines
  * and hands each block to the worker pool, which parses it into dictionary-coded columns

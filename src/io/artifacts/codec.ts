@@ -1,5 +1,5 @@
 /**
- * Artifact JSON (SPEC §5): field order, version hash and published blob bytes.
+ * Artifact JSON (docs/contract.md §5): field order, version hash and published blob bytes.
  *
  * version = sha256(compact JSON with build = {"built_at":"","version":""});
  * blob    = pretty JSON with build = {built_at, version, source_hash: version}.
@@ -46,7 +46,7 @@ const HASHED_BUILD: Build = { built_at: '', version: '' };
 /** The compact bytes of the hashed build section and the closing brace: how every version's hashed bytes end. */
 const HASHED_BUILD_TAIL = ',"build":{"built_at":"","version":""}}';
 
-/** Writes the artifact in the SPEC's field order. */
+/** Writes the artifact in the field order of docs/contract.md §5. */
 function writeArtifact(w: JsonWriter, h: ArtifactHeader, payload: Payload, build: Build): void {
   writeBody(w, h, payload);
   writeBuild(w, build);

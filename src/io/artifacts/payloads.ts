@@ -1,5 +1,5 @@
 /**
- * Kernel rows (dictionary codes) → artifact payloads (SPEC §5) that write themselves into
+ * Kernel rows (dictionary codes) → artifact payloads (docs/contract.md §5) that write themselves into
  * the JSON writer straight from the typed arrays: no per-row JS objects. Codes are ranks
  * in UTF-8 byte order, so rows already come out in "id asc" order. Ids are escaped once
  * per dictionary (QuotedStrings), not once per occurrence.

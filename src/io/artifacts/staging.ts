@@ -1,5 +1,5 @@
 /**
- * Staging area for job mode and `run` (SPEC §6): a computed artifact waits here until
+ * Staging area for job mode and `run` (docs/contract.md §6): a computed artifact waits here until
  * `publish` copies it to the object store.
  *
  * `<artifacts_dir>/<tenant>/<surface>/<segment>/<type>/<start>_<end>/<version>.json` plus

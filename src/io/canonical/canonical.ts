@@ -1,12 +1,12 @@
 /**
- * Canonical partitions (SPEC §3): one Arrow IPC file per (tenant, surface, UTC day) at
+ * Canonical partitions (docs/contract.md §3): one Arrow IPC file per (tenant, surface, UTC day) at
  * `<canonical_dir>/<tenant>/<surface>/exposures/YYYY-MM-DD.arrow`, readable by pyarrow,
  * DuckDB and Polars.
  *
  * Schema: ts Timestamp(µs, UTC); tenant, surface, session_id, item_id, user_id, request_id
  * as Dictionary<Int32, Utf8> (user_id/request_id nullable); rank Int32 (nullable).
  * Every dictionary is sorted in UTF-8 byte order, so a dictionary code IS the id's rank in
- * the SPEC's "id asc" order: kernels compare codes, never strings. Rows keep raw input order.
+ * the "id asc" order of docs/contract.md §5: kernels compare codes, never strings. Rows keep raw input order.
  *
  * Same rows in → same bytes out: dictionaries are sorted, and the file holds one record batch.
  */
@@ -67,7 +67,7 @@ function dictColumn(codes: Int32Array, utf8: ByteDictionarySnapshot): DictColumn
   };
 }
 
-/** Byte order of values a and b of a snapshot (UTF-8 byte order is the SPEC's id order). */
+/** Byte order of values a and b of a snapshot (UTF-8 byte order is the id order of docs/contract.md §5). */
 function compareValues(arena: Uint8Array, offsets: Int32Array, a: number, b: number): number {
   let i = offsets[a];
   let j = offsets[b];

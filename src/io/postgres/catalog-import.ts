@@ -1,5 +1,5 @@
 /**
- * `catalog import` (STORAGE.md "Postgres signals"): the catalog upserted into the
+ * `catalog import` (docs/storage-contract.md §4): the catalog upserted into the
  * service's `item_tags` table.
  *
  * The catalog is read with the content_sim rules (src/io/sources/catalog.ts: same columns, tags

@@ -1,6 +1,6 @@
 /**
  * Postgres plumbing shared by the raw source (`raw_source.postgres`), the signal tables
- * and `catalog import` (`db`), per STORAGE.md: connections with a statement timeout,
+ * and `catalog import` (`db`), per docs/storage-contract.md: connections with a statement timeout,
  * the tenant lookup, and errors a person can act on (never a stack trace, never a
  * password in a message).
  */
@@ -59,7 +59,7 @@ export function pgError(action: string, target: string, err: unknown): PipelineE
   } else if (code === '3D000') {
     hint = '; the database does not exist';
   } else if (code === '42P01') {
-    hint = '; the table does not exist: create the schema of STORAGE.md (or check the table names in the config)';
+    hint = '; the table does not exist: create the schema of docs/storage-contract.md §3, §4 (or check the table names in the config)';
   } else if (code === '57014') {
     hint = '; the statement ran longer than the statement timeout';
   }

@@ -1,5 +1,5 @@
 /**
- * Postgres signals (STORAGE.md "Postgres signals"): with `db.dsn`, after a day's artifacts
+ * Postgres signals (docs/storage-contract.md §4): with `db.dsn`, after a day's artifacts
  * are published, popularity and cooc are upserted into the service's signal tables:
  *
  *   popularity → item_popularity_daily (tenant_id, namespace, item_id, day, score = count)
@@ -195,7 +195,7 @@ export interface ScoredRow {
  * popularity `{item_id, count}` → (item, '', count); cooc `{item_id, items: [{item_id,
  * count}]}` → one (item, neighbour, count) per neighbour.
  *
- * Reads the published pretty layout line by line (SPEC §5: two-space indent, one key per
+ * Reads the published pretty layout line by line (docs/contract.md §5: two-space indent, one key per
  * line; the publisher has checked the blob before this runs): payload elements at depth
  * 2 (6 spaces before their keys), cooc neighbours at depth 4 (10 spaces). Only `item_id`
  * values are JSON-decoded. A blob in another layout is an E_IO error naming it.

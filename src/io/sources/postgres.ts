@@ -1,5 +1,5 @@
 /**
- * The Postgres raw source (`raw_source.type: "postgres"`, STORAGE.md): the online
+ * The Postgres raw source (`raw_source.type: "postgres"`, docs/storage-contract.md §3): the online
  * service's exposure log. Rows of the run's tenant and surface with `occurred_at` in the
  * day, in (`occurred_at`, `id`) order, read through a server-side cursor in batches.
  *

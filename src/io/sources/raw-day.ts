@@ -1,11 +1,11 @@
 /**
  * Where a (tenant, surface, UTC day)'s raw exposures come from, by `raw_source.type`:
- * files under `raw_source.dir` (SPEC §1), per-day objects in an S3 bucket, or the online
- * service's Postgres exposure log (STORAGE.md). Every source hands ingest the same thing:
+ * files under `raw_source.dir` (docs/contract.md §1), per-day objects in an S3 bucket, or the online
+ * service's Postgres exposure log (docs/storage-contract.md §3). Every source hands ingest the same thing:
  * blocks of whole JSONL lines, parsed and checked by the same code and the same bad-input
  * policy.
  *
- * Which raw file holds a (tenant, surface, day) under `raw_source.dir` (SPEC §1):
+ * Which raw file holds a (tenant, surface, day) under `raw_source.dir` (docs/contract.md §1):
  * - `<dir>/exposure.jsonl` (flat layout) is the single input for every day;
  * - else `<dir>/<tenant>/<surface>/exposure.YYYY-MM-DD.jsonl`, else its `.jsonl.gz` twin
  *   (when both exist the plain file wins);
@@ -70,7 +70,7 @@ function noInput(): RawDay {
 }
 
 /**
- * `<prefix>/<tenant>/<surface>/exposure.YYYY-MM-DD.jsonl`, else its `.jsonl.gz` twin (STORAGE.md),
+ * `<prefix>/<tenant>/<surface>/exposure.YYYY-MM-DD.jsonl`, else its `.jsonl.gz` twin (docs/storage-contract.md §2),
  * streamed; a missing object is a day without events.
  */
 async function s3Day(bucket: S3Bucket, tenant: string, surface: string, day: string): Promise<RawDay> {

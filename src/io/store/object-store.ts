@@ -1,5 +1,5 @@
 /**
- * Object store for published blobs (SPEC §6). Keys are `<tenant>/<surface>/<type>/<version>.json`;
+ * Object store for published blobs (docs/contract.md §6). Keys are `<tenant>/<surface>/<type>/<version>.json`;
  * blobs are immutable: putting an existing key never rewrites it.
  *
  * `FsObjectStore` keeps blobs under a folder and names them `file://<absolute path>`

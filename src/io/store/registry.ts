@@ -1,5 +1,5 @@
 /**
- * Filesystem registry (SPEC §6): append-only records of published blobs, the current
+ * Filesystem registry (docs/contract.md §6): append-only records of published blobs, the current
  * manifest per (tenant, surface), its history, a rollback/publish audit log and the
  * one-publisher-at-a-time lock.
  *

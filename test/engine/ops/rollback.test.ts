@@ -1,5 +1,5 @@
 /**
- * Rollback (SPEC §6): `current.<type>` back to an older, still-present, still-valid blob,
+ * Rollback (docs/contract.md §6): `current.<type>` back to an older, still-present, still-valid blob,
  * atomically, only that type, with an audit entry; anything wrong with the target leaves
  * the manifest byte-identical. `history` lists manifests, records and audit entries.
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC §5: identical input and limits → identical bytes, whatever the number of workers or
+ * docs/contract.md §5: identical input and limits → identical bytes, whatever the number of workers or
  * the shard size. One generated day large enough that shard_rows = 1024 cuts it into many
  * shards (and whose raw file spans several parse blocks, parsed in parallel and merged), run with workers 1/2/3 × shard_rows 1024/large and a fixed `now`: every published
  * blob (and staged copy) must be byte-identical across the six runs. Plus planRanges'

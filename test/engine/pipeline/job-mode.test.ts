@@ -1,5 +1,5 @@
 /**
- * Job mode (SPEC §8): ingest → validate → compute (one type each, staged) → publish gives the
+ * Job mode (docs/contract.md §8): ingest → validate → compute (one type each, staged) → publish gives the
  * same versions as `run`; compute stages and never publishes; publish reads what is staged,
  * inspects every row, and names what is missing; --continue-on-error skips a failed day.
  */

@@ -120,7 +120,7 @@ describe('runPipeline vs the reference', () => {
       expect(d.counts.skippedOutsideDay).toBe(ref.skippedOutsideDay);
       expect(d.published.map((p) => p.type)).toEqual([...EVENT_KINDS]);
 
-      // SPEC §3: the canonical partition holds the day's events, normalised, in raw input order.
+      // docs/contract.md §3: the canonical partition holds the day's events, normalised, in raw input order.
       const partition = join(config.canonical_dir, TENANT, SURFACE, 'exposures', `${d.day}.arrow`);
       if (ref.events.length === 0) expect(existsSync(partition)).toBe(false);
       else expect(canonicalRows(readFileSync(partition))).toEqual(ref.events.map(refRow));
@@ -147,7 +147,7 @@ describe('runPipeline vs the reference', () => {
         expect(blob.build).toEqual({ built_at: '2026-03-30T04:05:06Z', version, source_hash: version });
         // Byte for byte: the engine's streaming encoding equals the reference payload encoded as plain values.
         expect(text, `${d.day} ${kind} blob bytes`).toBe(encodeArtifact(header, want, '2026-03-30T04:05:06Z').blob.toString('utf8'));
-        // The envelope, in SPEC order.
+        // The envelope, in the order of docs/contract.md.
         const keys = ['v', 'artifact_type', 'tenant', 'surface', ...(c.segment ? ['segment'] : []), 'window', PAYLOAD_FIELD[kind], 'build'];
         expect(Object.keys(blob)).toEqual(keys);
         expect(blob).toMatchObject({ v: 1, artifact_type: kind, tenant: TENANT, surface: SURFACE, window });
@@ -171,7 +171,7 @@ describe('runPipeline vs the reference', () => {
 });
 
 describe('ids written as lone-surrogate escapes', () => {
-  // SPEC §5 orders ids by their UTF-8 bytes, and a lone surrogate has no UTF-8 encoding: Go's
+  // docs/contract.md §5 orders ids by their UTF-8 bytes, and a lone surrogate has no UTF-8 encoding: Go's
   // decoder (the tool operators migrate from) turns "\ud800" into U+FFFD, and the engine's
   // own encoder prints it as U+FFFD too. So "x\ud800", "x\udc00" and "x\ufffd" are one item,
   // published once with the summed count, never as three rows with the same item_id.
@@ -203,7 +203,7 @@ describe('ids written as lone-surrogate escapes', () => {
 });
 
 describe('white space around ids', () => {
-  // SPEC §1 trims "white space". Unicode's White_Space (and Go's strings.TrimSpace, which the
+  // docs/contract.md §1 trims "white space". Unicode's White_Space (and Go's strings.TrimSpace, which the
   // migrating operators' ids went through) includes U+0085 NEL and not U+FEFF; JS trim() is
   // the other way round. "sku\u0085" must be the id "sku"; "\ufeffsku" must stay distinct.
   it('are trimmed as Unicode White_Space (NEL yes, U+FEFF no), as the reference reads them', async () => {

@@ -1,5 +1,5 @@
 /**
- * Postgres signals (STORAGE.md "Postgres signals", docs/postgres.md) against a real
+ * Postgres signals (docs/storage-contract.md §4, docs/postgres.md) against a real
  * PostgreSQL (test/support/pg-server.ts: a fresh database with the service's schema),
  * through the real CLI on the worked example's data: after each day's publish, popularity
  * and cooc are upserted into item_popularity_daily / item_covisit_daily.

@@ -1,5 +1,5 @@
 /**
- * The S3 raw source (`raw_source.type: "s3"`, STORAGE.md) against a real S3 server on
+ * The S3 raw source (`raw_source.type: "s3"`, docs/storage-contract.md §2) against a real S3 server on
  * loopback (s3rver, see s3-server.ts), through the real CLI: per-day objects, plain and
  * gzipped, streamed through the same parser and bad-input policy as files.
  */

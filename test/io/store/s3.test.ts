@@ -1,5 +1,5 @@
 /**
- * The S3-compatible object store and registry (STORAGE.md) against a real S3 server on
+ * The S3-compatible object store and registry (docs/storage-contract.md §1) against a real S3 server on
  * loopback (s3rver, with S3's conditional writes added in front: see s3-server.ts), through
  * the real CLI in child processes and through S3Registry/S3ObjectStore in process.
  *

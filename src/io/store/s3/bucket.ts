@@ -1,5 +1,5 @@
 /**
- * One bucket of an S3-compatible store (STORAGE.md), the plumbing under S3ObjectStore and
+ * One bucket of an S3-compatible store (docs/storage-contract.md §1), the plumbing under S3ObjectStore and
  * S3Registry: the client built from an `S3Config`, keys under the configured prefix,
  * `s3://<bucket>/<key>` URIs, conditional writes, and errors a person can act on.
  *

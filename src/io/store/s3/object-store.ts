@@ -1,5 +1,5 @@
 /**
- * Object store on an S3-compatible bucket (STORAGE.md, SPEC §6). Blob key
+ * Object store on an S3-compatible bucket (docs/storage-contract.md §1, docs/contract.md §6). Blob key
  * `<prefix>/<tenant>/<surface>/<type>/<version>.json` (no leading slash without a prefix),
  * URI `s3://<bucket>/<key>`.
  *

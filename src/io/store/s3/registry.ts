@@ -1,6 +1,6 @@
 /**
- * The registry (SPEC §6) in the object store's bucket, beside the blobs, so the online
- * service reads the manifest where it reads the artifacts (STORAGE.md):
+ * The registry (docs/contract.md §6) in the object store's bucket, beside the blobs, so the online
+ * service reads the manifest where it reads the artifacts (docs/storage-contract.md):
  *
  *   <prefix>/registry/records/<tenant>/<surface>/<type>/<version>.json
  *   <prefix>/registry/current/<tenant>/<surface>/manifest.json
