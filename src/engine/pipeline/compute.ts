@@ -110,12 +110,13 @@ function lazyQuote(pool: WorkerPool | null, ids: 'item' | 'user', values: ByteDi
 }
 
 /** `ctx.runKernel` of a type: its kernel as a pool task (shards numbered in call order), or on this thread without a pool. */
-export function kernelRunner(pool: WorkerPool | null, def: AnyArtifactTypeDef): ComputeContext<unknown, unknown>['runKernel'] {
+export function kernelRunner(pool: WorkerPool | null, def: Pick<AnyArtifactTypeDef, 'kernel'> & { name: string }): ComputeContext<unknown, unknown>['runKernel'] {
   const { kernel } = def;
   let shard = 0;
   return async (input, label) => {
     if (kernel === null) throw new Error(`artifact type ${def.name} has no kernel`);
-    const task = { task: 'kernel' as const, type: def.name, shard: label === undefined ? shard++ : -1, label, input };
+    // A type outside the table (a test's) runs only without a pool: the worker would not find it.
+    const task = { task: 'kernel' as const, type: def.name as ArtifactType, shard: label === undefined ? shard++ : -1, label, input };
     return pool ? pool.run(`compute ${def.name}`, task) : kernel(input);
   };
 }
