@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
-import { parseConfig } from '../src/config/config';
+import { parseConfig } from '../src/config/load';
 import { indexDay } from '../src/kernels/day-index';
 import { publishDay } from '../src/engine/publisher';
 import { userPayload } from '../src/io/artifacts/payloads';

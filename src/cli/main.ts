@@ -6,7 +6,7 @@
  * to stderr (`--log-format text|json`).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { configWithOverrides, loadConfig } from '../config/config';
+import { configWithOverrides, loadConfig } from '../config/load';
 import { ARTIFACT_TYPE_DEFS, artifactTypeOf, describeArtifactTypes, type ArtifactType } from '../engine/artifact-types';
 import { configError, isPipelineError, PipelineError, usageError } from '../errors';
 import { resolve } from 'node:path';

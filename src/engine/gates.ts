@@ -4,7 +4,7 @@
  */
 import { MICROS_PER_DAY } from '../days';
 import { gateFailed, limitExceeded } from '../errors';
-import type { LimitsConfig } from '../config/config';
+import type { LimitsConfig } from '../config/types';
 import type { CanonicalDay } from '../io/canonical/canonical';
 import { ArtifactHeader, blobEnvelope, BlobParts, sha256Hex, splitBlob } from '../io/artifacts/codec';
 import type { DayIndex } from '../kernels/day-index';

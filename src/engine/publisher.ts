@@ -14,7 +14,7 @@ import type { RegistryRecord } from '../io/store/registry';
 import { openStorage } from '../io/store/open';
 import { sha256Hex } from '../io/artifacts/codec';
 import { rfc3339Seconds } from '../days';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { BlobExpectation, checkArtifactBlob } from './gates';
 import { faultPoint } from './faults';
 import { removeStalePublishTemps } from './pipeline/cleanup';

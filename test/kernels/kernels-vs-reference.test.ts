@@ -8,7 +8,7 @@ import { cooc, type CoocTask } from '../../src/engine/artifact-types/cooc';
 import type { ScoredRows } from '../../src/kernels/scored-rows';
 import { rankPositive } from '../../src/kernels/topk';
 import { concatRows } from '../../src/engine/artifact-types/shards';
-import type { LimitsConfig } from '../../src/config/config';
+import type { LimitsConfig } from '../../src/config/types';
 import { kernelRunner, shardCount } from '../../src/engine/pipeline/compute';
 import { indexDayOn } from '../../src/engine/pipeline/validate';
 import { WorkerPool } from '../../src/engine/threads/pool';

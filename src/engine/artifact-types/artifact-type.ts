@@ -8,7 +8,7 @@
  * (planning shards, assembling the payload), `kernel` inside a worker. So they import
  * only kernels, payload encoders and this folder: never the pool, the store or Postgres.
  */
-import type { LimitsConfig } from '../../config/config';
+import type { LimitsConfig } from '../../config/types';
 import type { TypedPayload } from '../../io/artifacts/codec';
 import type { QuotedStrings } from '../../io/artifacts/go-json';
 import type { CatalogItem } from '../../io/sources/catalog';

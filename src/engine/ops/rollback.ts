@@ -12,7 +12,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ArtifactType } from '../artifact-types';
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import { gateFailed, notFound, usageError } from '../../errors';
 import type { ObjectStore } from '../../io/store/object-store';
 import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord } from '../../io/store/registry';

@@ -8,7 +8,7 @@
  * Called at the start of ingesting a day and of publishing a day; a few `readdir`s each.
  */
 import * as path from 'node:path';
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import { removeStaleTempFiles } from '../../io/atomic';
 import { partitionPath } from '../../io/canonical/canonical';
 import { checkpointPath } from '../../io/store/checkpoint';

@@ -3,7 +3,7 @@
  * the whole command) and the day with its window (DayContext).
  */
 import type { ArtifactType } from '../artifact-types';
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import type { CatalogItem } from '../../io/sources/catalog';
 import type { Scope } from '../../scope';
 import type { WorkerPool } from '../threads/pool';

@@ -21,7 +21,7 @@ import { parseBlock, ParseResult, ScanParams } from '../../io/parse/scanner';
 import { encodeCompact } from '../../io/artifacts/go-json';
 import { BlockBuffers } from '../../io/sources/lines';
 import { openRawDay, RawDay, RawOrigin } from '../../io/sources/raw-day';
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import type { WorkerPool } from '../threads/pool';
 import { faultPoint } from '../faults';
 import { removeStaleIngestTemps } from './cleanup';

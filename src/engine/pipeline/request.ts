@@ -3,7 +3,7 @@
  * (RunSummary): the interface between the CLI and the day loop.
  */
 import type { ArtifactType } from '../artifact-types';
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import type { ErrorCode } from '../../errors';
 import type { PublishedArtifact } from '../publisher';
 import type { SignalCounts } from '../../io/postgres/signals';

@@ -4,7 +4,7 @@
  * (docs/contract.md §4, §7).
  */
 import { promises as fs } from 'node:fs';
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import { addDays, daysBetween } from '../../days';
 import { ioError } from '../../errors';
 import { CanonicalDay, CanonicalDayBuilder, decodeCanonical, partitionPath } from '../../io/canonical/canonical';

@@ -14,7 +14,7 @@
  * deleted.
  */
 import type { Client } from 'pg';
-import type { DbConfig } from '../../config/config';
+import type { DbConfig } from '../../config/types';
 import { loadCatalogRecords, type CatalogRecord } from '../sources/catalog';
 import { quoteTable } from './client';
 import { BATCH_ROWS, statementError, withTenantTransaction } from './signals';

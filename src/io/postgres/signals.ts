@@ -25,7 +25,7 @@
 import { createReadStream } from 'node:fs';
 import type { Client } from 'pg';
 import { artifactType, type ArtifactType } from '../../engine/artifact-types';
-import type { DbConfig } from '../../config/config';
+import type { DbConfig } from '../../config/types';
 import { ioError, isPipelineError, PipelineError } from '../../errors';
 import { connectPg, ensureTenant, pgError, quoteTable } from './client';
 import type { PreparedArtifact } from '../../engine/publisher';

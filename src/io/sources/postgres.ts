@@ -13,7 +13,7 @@
  * bad row of its own (`RawBlock.badRows`).
  */
 import Cursor from 'pg-cursor';
-import type { PostgresSourceConfig } from '../../config/config';
+import type { PostgresSourceConfig } from '../../config/types';
 import { dayStartMicros, MICROS_PER_DAY } from '../../days';
 import { sharedBytes } from '../../engine/threads/shared-memory';
 import { connectPg, findTenant, pgError, quoteTable } from '../postgres/client';

@@ -13,7 +13,7 @@
  */
 import * as fs from 'fs';
 import * as nodePath from 'path';
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import { dayStartMicros } from '../../days';
 import { ioError, usageError } from '../../errors';
 import { pathSegment } from '../atomic';

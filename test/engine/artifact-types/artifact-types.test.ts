@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { itemReach, type ReachShard } from '../../../docs/examples/item-reach';
-import type { LimitsConfig } from '../../../src/config/config';
+import type { LimitsConfig } from '../../../src/config/types';
 import { ARTIFACT_TYPE_DEFS, ARTIFACT_TYPES, artifactType, artifactTypeOf } from '../../../src/engine/artifact-types';
 import { defineArtifactType } from '../../../src/engine/artifact-types/artifact-type';
 import { kernelRunner } from '../../../src/engine/pipeline/compute';

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/config/config';
+import type { Config } from '../../../src/config/types';
 import { currentUser, readHistory, rollback, RollbackRequest, versionOfUri } from '../../../src/engine/ops/rollback';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { isPipelineError, PipelineError } from '../../../src/errors';

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/config/config';
+import type { Config } from '../../../src/config/types';
 import type { RunRequest, RunSummary } from '../../../src/engine/pipeline/request';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { artifactHeader, dayWindow } from '../../../src/engine/pipeline/window';

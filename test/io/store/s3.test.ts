@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { S3Config } from '../../../src/config/config';
+import type { S3Config } from '../../../src/config/types';
 import { encodePretty } from '../../../src/io/artifacts/go-json';
 import { endpointUrl, parseS3Uri, S3Bucket } from '../../../src/io/store/s3/bucket';
 import { S3ObjectStore } from '../../../src/io/store/s3/object-store';

@@ -20,7 +20,7 @@
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { BucketLocationConstraint, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import type { S3Config } from '../../../config/config';
+import type { S3Config } from '../../../config/types';
 import { configError, ioError } from '../../../errors';
 import { compareUtf8 } from '../../parse/utf8';
 

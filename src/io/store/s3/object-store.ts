@@ -8,7 +8,7 @@
  * concurrent writer won the race) the stored bytes are compared with `sameBlob`, which
  * accepts the same artifact with another `build.built_at`, and anything else is E_IO.
  */
-import type { S3Config } from '../../../config/config';
+import type { S3Config } from '../../../config/types';
 import { ioError, notFound, unsupported } from '../../../errors';
 import { ObjectStore, sameBlob } from '../object-store';
 import { parseS3Uri, S3Bucket } from './bucket';

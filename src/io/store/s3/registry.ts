@@ -28,7 +28,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
-import type { S3Config } from '../../../config/config';
+import type { S3Config } from '../../../config/types';
 import { rfc3339Seconds } from '../../../days';
 import { ioError, isPipelineError, lockedError, PipelineError } from '../../../errors';
 import { isPidAlive, pathSegment } from '../../atomic';
