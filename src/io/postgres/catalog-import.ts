@@ -16,8 +16,8 @@
 import type { Client } from 'pg';
 import type { DbConfig } from '../../config/types';
 import { loadCatalogRecords, type CatalogRecord } from '../sources/catalog';
-import { quoteTable } from './client';
-import { BATCH_ROWS, statementError, withTenantTransaction } from './signals';
+import { quoteTable, statementError, withTenantTransaction } from './client';
+import { BATCH_ROWS } from './signals';
 
 export const ITEM_TAGS_TABLE = 'item_tags';
 
