@@ -128,7 +128,7 @@ export interface EngineConfig {
   shard_rows: number;
   /**
    * Backpressure ceiling on the bytes of shards in flight (queued or running), integer
-   * >= 1 MiB. Default 256 MiB. The coordinator stops reading input while at the ceiling,
+   * >= 1 MiB. Default 256 MiB. The main thread stops reading input while at the ceiling,
    * so main-thread memory stays bounded whatever the input size; too low starves workers.
    */
   max_inflight_bytes: number;
