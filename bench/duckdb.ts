@@ -2,7 +2,7 @@
  * The DuckDB side of the end-to-end benchmark (never a runtime dependency):
  *   node dist/bench/duckdb.js <events.jsonl> <out-dir> <threads>
  * Loads the JSONL into a table once, then computes popularity, cooc, implicit and
- * session_seq with the SPEC's semantics and default caps (min_cooc_support 2,
+ * session_seq with the semantics of docs/contract.md §5 and default caps (min_cooc_support 2,
  * max_neighbors_per_item 50, max_items_per_artifact 1000, max_items_per_user 500), writing
  * each as JSON. Prints {load_ms, queries_ms, per_query_ms} as JSON on stdout.
  */

@@ -17,8 +17,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
-import { parseConfig } from '../src/config/config';
-import { indexDay } from '../src/engine/pipeline/coordinator';
+import { parseConfig } from '../src/config/load';
+import { indexDay } from '../src/kernels/day-index';
 import { publishDay } from '../src/engine/publisher';
 import { userPayload } from '../src/io/artifacts/payloads';
 import { encodeArtifact, ArtifactHeader } from '../src/io/artifacts/codec';
@@ -103,7 +103,7 @@ async function kernels(): Promise<KernelFigure[]> {
   const items = quoteAll(day.item.utf8);
   const users = quoteAll(day.user.utf8);
   const implicit = implicitRows(index.userOffsets, index.userItems, index.nItems, 0, index.nUsers, 500);
-  const header: ArtifactHeader = { artifactType: 'implicit', tenant: 'demo', surface: 'home', segment: '', window: { start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z' } };
+  const header: ArtifactHeader = { artifactType: 'implicit', payloadField: 'users', tenant: 'demo', surface: 'home', segment: '', window: { start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z' } };
   const candidates = Int32Array.from({ length: index.nItems }, (_, i) => i);
   const blockLines = block.toString('utf8').split('\n').filter((l) => l.length > 0);
   const pubDir = mkdtempSync(join(tmpdir(), 'bench-publish-'));

@@ -12,7 +12,7 @@
  * scripts/pg-test-server.sh starts one); a fresh database is created and dropped.
  * Uploading the object and loading the rows happen before the timed runs.
  *
- * The Postgres source has no user ids (STORAGE.md), so its implicit and session_seq are
+ * The Postgres source has no user ids (docs/storage-contract.md §3), so its implicit and session_seq are
  * empty; its rows group each generated request's events (ts of the request's first event).
  */
 import { spawn } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
  * Errors a user or a scheduler acts on. Each carries a stable `code` (tests assert it)
- * and the process exit code (SPEC §8: 1 runtime failure, 2 usage or config error).
+ * and the process exit code (docs/contract.md §8: 1 runtime failure, 2 usage or config error).
  * Messages name the thing: file and line, config key path, limit with observed and allowed values.
  * Factories create fresh errors so stack traces point at the caller.
  */

@@ -1,12 +1,13 @@
 /**
- * The command line (SPEC §8). Exit codes: 0 success, 1 runtime failure (a step, a gate or
+ * The command line (docs/contract.md §8). Exit codes: 0 success, 1 runtime failure (a step, a gate or
  * a limit failed), 2 usage or config error. A user mistake never prints a stack trace.
  *
  * stdout carries the final summary (or the `--json` object); progress, logs and errors go
  * to stderr (`--log-format text|json`).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { artifactTypeOf, ArtifactType, configWithOverrides, loadConfig } from '../config/config';
+import { configWithOverrides, loadConfig } from '../config/load';
+import { ARTIFACT_TYPE_DEFS, artifactTypeOf, describeArtifactTypes, type ArtifactType } from '../engine/artifact-types';
 import { configError, isPipelineError, PipelineError, usageError } from '../errors';
 import { resolve } from 'node:path';
 import { importCatalog } from '../io/postgres/catalog-import';
@@ -17,7 +18,8 @@ import { openStorage } from '../io/store/open';
 import { planRun } from '../engine/ops/dry-run';
 import { readHistory } from '../engine/ops/history';
 import { rollback } from '../engine/ops/rollback';
-import { Command as PipelineCommand, runPipeline, RunSummary } from '../engine/pipeline/run';
+import type { PipelineCommand, RunSummary } from '../engine/pipeline/request';
+import { runPipeline } from '../engine/pipeline/run';
 import { parseDuration, readStatus } from '../engine/ops/status';
 import { createReporter, LogFormat, Reporter } from '../engine/pipeline/progress';
 import { PACKAGE_VERSION as VERSION } from '../package-root';
@@ -67,9 +69,12 @@ function prepare(flags: ScopeFlags & { segment?: string; workers?: number; windo
 /** `--type` (a type or an alias) as an artifact type. */
 function artifactTypeFlag(value: string): ArtifactType {
   const type = artifactTypeOf(value);
-  if (type === undefined) throw usageError(`--type: unknown artifact type ${JSON.stringify(value)} (valid: popularity, cooc, implicit, content_sim, session_seq; aliases: content, session)`);
+  if (type === undefined) throw usageError(`--type: unknown artifact type ${JSON.stringify(value)} (valid: ${describeArtifactTypes()})`);
   return type;
 }
+
+/** `popularity, cooc, …, content_sim (content), …`: the types for --help. */
+const TYPE_CHOICES = ARTIFACT_TYPE_DEFS.map((d) => (d.aliases.length ? `${d.name} (${d.aliases.join(', ')})` : d.name)).join(', ');
 
 /** An error whose message the reporter already printed; main only turns it into the exit code. */
 class Reported {
@@ -154,7 +159,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .action(runDays('ingest'));
   dayCommand('validate', 'check the canonical partitions: gates and hard limits').action(runDays('validate'));
   dayCommand('compute', 'compute one artifact type from the canonical partitions and stage it (no publish)')
-    .requiredOption('--type <type>', 'artifact type: popularity, cooc, implicit, content_sim (content), session_seq (session)')
+    .requiredOption('--type <type>', `artifact type: ${TYPE_CHOICES}`)
     .action(runDays('compute'));
   dayCommand('publish', 'publish the staged artifacts of every type in artifact_kinds, day by day, and swap the manifest').action(
     runDays('publish'),

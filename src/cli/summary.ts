@@ -2,7 +2,7 @@
 import type { RunPlan } from '../engine/ops/dry-run';
 import type { History } from '../engine/ops/history';
 import { versionOfUri, type RollbackResult } from '../engine/ops/rollback';
-import type { RunSummary } from '../engine/pipeline/run';
+import type { RunSummary } from '../engine/pipeline/request';
 import { formatDuration, type Status } from '../engine/ops/status';
 
 const fmtMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms)}ms`);

@@ -1,14 +1,14 @@
 /**
- * Validation gates (SPEC §4). A failed gate throws (E_LIMIT for a hard limit, E_GATE
+ * Validation gates (docs/contract.md §4). A failed gate throws (E_LIMIT for a hard limit, E_GATE
  * otherwise) before anything of the day is published.
  */
 import { MICROS_PER_DAY } from '../days';
 import { gateFailed, limitExceeded } from '../errors';
-import type { LimitsConfig } from '../config/config';
+import type { LimitsConfig } from '../config/types';
 import type { CanonicalDay } from '../io/canonical/day';
-import { ARTIFACT_PAYLOAD_FIELD, ArtifactHeader, blobEnvelope, BlobParts, sha256Hex, splitBlob } from '../io/artifacts/codec';
-import type { ScoredRows } from '../kernels/scored-rows';
-import type { DayIndex } from './pipeline/coordinator';
+import { ArtifactHeader, blobEnvelope, BlobParts, sha256Hex, splitBlob } from '../io/artifacts/codec';
+import type { DayIndex } from '../kernels/day-index';
+import { artifactType } from './artifact-types';
 
 /** Canonical data of the window: every event valid and inside the window. */
 export function checkCanonical(day: CanonicalDay, windowStart: number, windowDays: number): void {
@@ -31,7 +31,7 @@ export function checkCanonical(day: CanonicalDay, windowStart: number, windowDay
   }
 }
 
-/** Hard limits on the window's events (SPEC §7). */
+/** Hard limits on the window's events (docs/contract.md §7). */
 export function checkHardLimits(index: DayIndex, limits: LimitsConfig): void {
   const checks: Array<[string, number, number]> = [
     ['max_events_per_run', index.events, limits.max_events_per_run],
@@ -54,27 +54,16 @@ export interface BlobExpectation extends ArtifactHeader {
   sha256?: string;
 }
 
-/** Kernel output before encoding: per-row caps and non-negative scores, on the typed arrays. */
-export function checkScoredRows(kind: string, rows: ScoredRows, maxItemsPerRow: number): void {
-  for (let r = 0; r < rows.keys.length; r++) {
-    const n = rows.offsets[r + 1] - rows.offsets[r];
-    if (n > maxItemsPerRow) throw gateFailed(`artifact ${kind}`, `row ${r} has ${n} items > ${maxItemsPerRow}`);
-  }
-  for (let j = 0; j < rows.scores.length; j++) {
-    if (rows.scores[j] < 0) throw gateFailed(`artifact ${kind}`, `negative score at ${j}`);
-  }
-}
-
 /**
- * Checks a blob before its record is written (SPEC §4): v, type, tenant, surface, segment,
+ * Checks a blob before its record is written (docs/contract.md §4): v, type, tenant, surface, segment,
  * window, build, and the version recomputed from the blob's own bytes equals the expected
  * one. `rows: 'inspect'` also parses the payload and checks every row (no empty ids, no
  * negative counts/scores, size caps): the publisher of a staged blob does this; `run`
- * checks rows on the typed arrays before encoding (checkScoredRows) and skips the parse.
+ * checks rows on the typed arrays before encoding (each type's compute step) and skips the parse.
  */
 export function checkArtifactBlob(blob: Uint8Array, want: BlobExpectation, rows: 'inspect' | 'skip', blobSha256?: string): void {
   const fail = (detail: string) => gateFailed(`artifact ${want.artifactType} ${want.version}`, detail);
-  const field = ARTIFACT_PAYLOAD_FIELD[want.artifactType];
+  const field = want.payloadField;
   // Fast path (run): the encoder derived the version from the payload and hashed the bytes
   // it wrote; when the stored copy is exactly those bytes, header, build and a SHA-256
   // comparison prove it without re-deriving the version from hundreds of MB of JSON. A
@@ -103,38 +92,9 @@ export function checkArtifactBlob(blob: Uint8Array, want: BlobExpectation, rows:
   }
   if (!Array.isArray(payload)) throw fail(`${field} must be an array`);
   if (payload.length > want.maxRows) throw fail(`${field} has ${payload.length} rows > ${want.maxRows}`);
-  for (const row of payload) checkRow(row, want, fail);
-}
-function checkRow(row: unknown, want: BlobExpectation, fail: (d: string) => Error): void {
-  const r = row as Record<string, unknown>;
-  const id = (v: unknown, what: string) => {
-    if (typeof v !== 'string' || v === '') throw fail(`empty or missing ${what}`);
-  };
-  const nonNegative = (v: unknown, what: string) => {
-    if (typeof v !== 'number' || !(v >= 0)) throw fail(`negative or missing ${what}`);
-  };
-  switch (want.artifactType) {
-    case 'popularity':
-      id(r.item_id, 'item_id');
-      nonNegative(r.count, 'count');
-      return;
-    case 'content_sim':
-      id(r.item_id, 'item_id');
-      if (!Array.isArray(r.tags) || r.tags.length === 0 || r.tags.some((t) => typeof t !== 'string' || t === '')) {
-        throw fail(`item ${String(r.item_id)} has no tags or an empty tag`);
-      }
-      return;
-    case 'cooc':
-    case 'implicit':
-    case 'session_seq': {
-      const isCooc = want.artifactType === 'cooc';
-      id(isCooc ? r.item_id : r.user_id, isCooc ? 'item_id' : 'user_id');
-      if (!Array.isArray(r.items)) throw fail('items must be an array');
-      if (r.items.length > want.maxItemsPerRow) throw fail(`a row has ${r.items.length} items > ${want.maxItemsPerRow}`);
-      for (const it of r.items as Array<Record<string, unknown>>) {
-        id(it.item_id, 'item_id');
-        nonNegative(isCooc ? it.count : it.score, isCooc ? 'count' : 'score');
-      }
-    }
+  const { checkRow } = artifactType(want.artifactType);
+  for (const row of payload) {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw fail(`${field} has a row that is not an object`);
+    checkRow(row as Record<string, unknown>, want, fail);
   }
 }

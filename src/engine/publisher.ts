@@ -1,5 +1,5 @@
 /**
- * The single writer that commits one day's artifacts (SPEC §6), holding the
+ * The single writer that commits one day's artifacts (docs/contract.md §6), holding the
  * (tenant, surface) publisher lock for the whole day:
  *   write every blob → re-read and validate it → write its registry record → swap the
  *   manifest last.
@@ -15,7 +15,7 @@ import { withPublisherLock } from '../io/store/lock';
 import { openStorage } from '../io/store/open';
 import { sha256Hex } from '../io/artifacts/codec';
 import { rfc3339Seconds } from '../days';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { BlobExpectation, checkArtifactBlob } from './gates';
 import { faultPoint } from './faults';
 import { removeStalePublishTemps } from './pipeline/cleanup';

@@ -1,5 +1,5 @@
 /**
- * Crash-safe file writes for the filesystem storage layer (SPEC §6). Every write takes the
+ * Crash-safe file writes for the filesystem storage layer (docs/contract.md §6). Every write takes the
  * same steps: a temporary file beside the target (folders created), written and fsynced,
  * put into place (renamed over the target, or hard-linked where nothing may be replaced),
  * then the folder fsynced; on failure the temp file is removed and the error is an E_IO

@@ -5,10 +5,10 @@ import { sharedCopy, sharedInt32 } from '../engine/threads/shared-memory';
 import { rankCodes } from './topk';
 
 /**
- * Item co-occurrence within sessions (SPEC §5 cooc).
+ * Item co-occurrence within sessions (docs/contract.md §5 cooc).
  *
  * The session → distinct-items lists and their inverse (item → sessions) are built once
- * by the coordinator and shared read-only with every worker. A shard is a range of item
+ * by the validate stage and shared read-only with every worker. A shard is a range of item
  * codes (or, under a row cap, a list of them): the worker computes the complete neighbour row of each item by
  * walking that item's sessions, so rows never need merging across shards and the result
  * is the same for any number of shards. Work per item is the sum of the sizes of its

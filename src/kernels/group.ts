@@ -6,7 +6,7 @@ import { sharedFloat64, sharedInt32 } from '../engine/threads/shared-memory';
  * row order. Rows whose key is negative (anonymous user) are left out.
  *
  * Allocates `offsets` (nKeys + 1) and `rows` (number of non-negative keys); `alloc` lets
- * the coordinator place them in SharedArrayBuffers that workers read without copying.
+ * the main thread place them in SharedArrayBuffers that workers read without copying.
  */
 export interface Groups {
   /** Rows of key k are rows[offsets[k] .. offsets[k+1]). */

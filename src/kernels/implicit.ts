@@ -1,7 +1,7 @@
 import { ScoredRows, ScoredRowsBuilder, SparseCounter } from './scored-rows';
 
 /**
- * Per-user item exposure counts (SPEC §5 implicit) for users [userLo, userHi).
+ * Per-user item exposure counts (docs/contract.md §5 implicit) for users [userLo, userHi).
  * `userOffsets`/`userItems` are the item codes of each user's events (CSR by user code,
  * anonymous events excluded). Every user in the range has at least one event, so every
  * user gets a row. Allocates one SparseCounter(nItems) plus the output.

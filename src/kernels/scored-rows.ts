@@ -79,7 +79,7 @@ export class SparseCounter {
   }
 }
 
-/** Growable builder of ScoredRows (amortised doubling; one shared copy at finish, read by the coordinator). */
+/** Growable builder of ScoredRows (amortised doubling; one shared copy at finish, read by the main thread). */
 export class ScoredRowsBuilder {
   private keys: number[] = [];
   private offsets: number[] = [0];

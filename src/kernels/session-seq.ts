@@ -1,7 +1,7 @@
 import { ScoredRows, ScoredRowsBuilder, SparseCounter } from './scored-rows';
 
 /**
- * Next-item signals (SPEC §5 session_seq) for users [userLo, userHi): each user's events
+ * Next-item signals (docs/contract.md §5 session_seq) for users [userLo, userHi): each user's events
  * ordered by timestamp (ties: canonical row order), and every consecutive pair adds 1 to
  * the later event's item. `userItems`/`userTs` hold each user's events in canonical row
  * order (CSR by user code), so a stable sort by ts is the required order; most users'

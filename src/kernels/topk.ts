@@ -1,6 +1,6 @@
 /**
  * Ranking by (score desc, code asc). Dictionary codes are assigned in UTF-8 byte order of
- * the ids, so "code asc" is exactly the SPEC's "id asc" tie-break.
+ * the ids, so "code asc" is exactly the "id asc" tie-break of docs/contract.md §5.
  *
  * Each candidate is packed into one float64 key, score * nCodes + (nCodes - 1 - code):
  * a plain descending numeric sort of the keys is the ranking. Exact while

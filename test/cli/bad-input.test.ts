@@ -1,5 +1,5 @@
 /**
- * Malformed raw lines (SPEC §1): never silently dropped. Default policy `fail` stops the day
+ * Malformed raw lines (docs/contract.md §1): never silently dropped. Default policy `fail` stops the day
  * before anything is written (exit 1, file:line and the rule in the message); `quarantine`
  * writes a rejects file next to the partition and carries on while under
  * `ingest.max_rejected_fraction`.

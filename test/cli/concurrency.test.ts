@@ -1,5 +1,5 @@
 /**
- * One publisher per (tenant, surface) (SPEC §6): a run that finds the lock held by a live
+ * One publisher per (tenant, surface) (docs/contract.md §6): a run that finds the lock held by a live
  * process fails clearly (exit 1) and leaves the manifest alone; a stale lock of an exited
  * process on this host is recovered. Lock file: `<registry_dir>/locks/<tenant>/<surface>.lock`
  * with `{pid, host, started_at, token}` (src/io/store/lock.ts).

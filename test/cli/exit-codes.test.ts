@@ -1,5 +1,5 @@
 /**
- * SPEC §8 exit codes through the real CLI: 0 success, 2 usage or config error (message names
+ * docs/contract.md §8 exit codes through the real CLI: 0 success, 2 usage or config error (message names
  * the flag, key path or file; never a stack trace; nothing written), 1 runtime failure.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Hard limits (SPEC §4, §7): crossing one stops the day with
+ * Hard limits (docs/contract.md §4, §7): crossing one stops the day with
  * `limit exceeded: <name> (<observed> > <limit>)`, exit 1, nothing published for that day;
  * days before it in the same run stay published. A limit equal to the observed value passes.
  */

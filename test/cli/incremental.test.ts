@@ -1,5 +1,5 @@
 /**
- * `run --incremental` (SPEC §8): start = the day after the checkpoint; the first incremental
+ * `run --incremental` (docs/contract.md §8): start = the day after the checkpoint; the first incremental
  * run needs --start; the checkpoint advances after each successful day.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

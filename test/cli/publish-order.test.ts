@@ -1,5 +1,5 @@
 /**
- * Publish order (SPEC §4, §6): blobs → validate → records → manifest swap last. Any failure
+ * Publish order (docs/contract.md §4, §6): blobs → validate → records → manifest swap last. Any failure
  * before the swap (a gate, a limit, a failed write of a blob, record or history entry) leaves
  * the previous manifest byte-identical and the checkpoint where it was; the manifest's
  * `current` keeps the types a run did not publish.
@@ -168,7 +168,7 @@ describe('the manifest', () => {
     expect(Object.keys(after)).toEqual(Object.keys(before));
   });
 
-  it('has the SPEC shape: v, tenant, surface, current (sorted keys), updated_at; two-space indent; every URI a stored blob with a record', () => {
+  it('has the shape of docs/contract.md §6: v, tenant, surface, current (sorted keys), updated_at; two-space indent; every URI a stored blob with a record', () => {
     const sb = sandbox();
     sb.writeDay(DAY1, events(DAY1, 12));
     sb.writeDay(DAY2, events(DAY2, 20));

@@ -1,5 +1,5 @@
 /**
- * Idempotent reruns (SPEC §3, §5, §6): same raw input → byte-identical canonical partition and
+ * Idempotent reruns (docs/contract.md §3, §5, §6): same raw input → byte-identical canonical partition and
  * the same versions, whatever the worker count; registry records and blobs are never
  * rewritten; a rerun replaces a partition (never duplicates events); a day without events
  * publishes empty artifacts and has no partition.

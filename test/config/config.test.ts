@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ARTIFACT_TYPES, configWithOverrides, loadConfig, parseConfig, type Config } from '../../src/config/config';
+import { configWithOverrides, loadConfig, parseConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/types';
+import { ARTIFACT_TYPES } from '../../src/engine/artifact-types';
 import { PipelineError } from '../../src/errors';
 
 const CWD = '/w';

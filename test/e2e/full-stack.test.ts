@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { S3Config } from '../../src/config/config';
+import type { S3Config } from '../../src/config/types';
 import { S3Bucket } from '../../src/io/store/s3/bucket';
 import { cliAsync as cli } from '../support/cli-harness';
 import { EXAMPLE_EXPECTED, SAMPLE_RAW, tempDir } from '../support/helpers';

@@ -1,5 +1,5 @@
 /**
- * Review findings (SPEC / operator expectations), each fixed; the tests keep them fixed.
+ * Review findings (docs/contract.md / operator expectations), each fixed; the tests keep them fixed.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ describe('review: raw integer fields', () => {
   const line = (extra: string) =>
     `{"ts":"2026-01-01T08:00:00Z","tenant":"t","surface":"s","session_id":"a","item_id":"i",${extra}}`;
 
-  // Finding "v/rank accept JSON numbers with a fraction or exponent": SPEC §1 says v and rank
+  // Finding "v/rank accept JSON numbers with a fraction or exponent": docs/contract.md §1 says v and rank
   // are integers; Go's encoding/json refuses 1.0 or 1e0 for an int field, so the Go tool
   // rejected such lines. Here they are accepted (both in parseExposureLine and the byte scanner,
   // which hands them to parseExposureLine).

@@ -5,6 +5,7 @@ import { ArtifactHeader, encodeArtifact } from '../../src/io/artifacts/codec';
 
 const header: ArtifactHeader = {
   artifactType: 'popularity',
+  payloadField: 'items',
   tenant: 't',
   surface: 's',
   segment: 'web',

@@ -4,9 +4,15 @@
  * that make every cap and the cooc row selection bite.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeRows, indexDay, indexDayOn } from '../../src/engine/pipeline/coordinator';
-import { ComputePool } from '../../src/engine/threads/pool';
-import { concatRows } from '../../src/engine/pipeline/shards';
+import { cooc, type CoocTask } from '../../src/engine/artifact-types/cooc';
+import type { ScoredRows } from '../../src/kernels/scored-rows';
+import { rankPositive } from '../../src/kernels/topk';
+import { concatRows } from '../../src/engine/artifact-types/shards';
+import type { LimitsConfig } from '../../src/config/types';
+import { kernelRunner, shardCount } from '../../src/engine/pipeline/compute';
+import { indexDayOn } from '../../src/engine/pipeline/validate';
+import { WorkerPool } from '../../src/engine/threads/pool';
+import { indexDay } from '../../src/kernels/day-index';
 import { coocPayload, popularityPayload, userPayload } from '../../src/io/artifacts/payloads';
 import { Payload, payloadValue } from '../../src/io/artifacts/codec';
 import { CanonicalDayBuilder } from '../../src/io/canonical/builder';
@@ -60,7 +66,7 @@ function enginePayloads(day: CanonicalDay, L: RefLimits) {
   const items = quoteAll(day.item.utf8);
   const users = quoteAll(day.user.utf8);
   const payloads = {
-    popularity: popularityPayload(index.itemCounts, items, L.max_items_per_artifact),
+    popularity: popularityPayload(rankPositive(index.itemCounts, L.max_items_per_artifact), index.itemCounts, items),
     cooc: coocPayload(
       coocRows(index.sessions, itemRange(0, index.nItems), L.min_cooc_support, L.max_neighbors_per_item),
       index.itemCounts,
@@ -222,8 +228,23 @@ describe('kernels + payload builders vs the reference', () => {
   });
 });
 
+/** Full limits with the reference's four settings; every other limit out of the way. */
+function limitsConfig(L: RefLimits): LimitsConfig {
+  const big = 1e9;
+  return {
+    max_days_backfill: big,
+    max_events_per_run: big,
+    max_sessions_per_run: big,
+    max_items_per_session: big,
+    max_distinct_items_per_run: big,
+    max_users_per_run: big,
+    min_events_per_run: 0,
+    ...L,
+  };
+}
+
 describe('cooc on the pool under the artifact row cap (only the publishable rows computed) vs the reference', () => {
-  const pool = new ComputePool({ workers: 2, workerHeapMb: 256 });
+  const pool = new WorkerPool({ workers: 2, workerHeapMb: 256 });
   afterAll(() => pool.close());
 
   it.each(SEEDS.slice(0, 12))('seed %i: the capped cooc payload equals the reference for every limit setting and shard size', async (seed) => {
@@ -233,15 +254,18 @@ describe('cooc on the pool under the artifact row cap (only the publishable rows
     expect(await indexDayOn(pool, day)).toEqual(index); // the pool builds the same index
     const items = quoteAll(day.item.utf8);
     for (const L of limitsFor(seed)) {
-      const limits = {
-        minCoocSupport: L.min_cooc_support,
-        maxNeighborsPerItem: L.max_neighbors_per_item,
-        maxItemsPerUser: L.max_items_per_user,
-        maxCoocRows: L.max_items_per_artifact,
-      };
-      const rows = await computeRows(pool, index, 'cooc', limits, 1 + rng.int(200));
-      expect(rows.keys.length, JSON.stringify(L)).toBeLessThanOrEqual(Math.max(0, L.max_items_per_artifact));
-      const got = payloadValue(coocPayload(rows, index.itemCounts, items, L.max_items_per_artifact));
+      const limits = limitsConfig(L);
+      const payload = await cooc.compute({
+        index,
+        limits,
+        caps: cooc.caps(limits),
+        shards: shardCount(index.events, 1 + rng.int(200)),
+        itemIds: async () => items,
+        userIds: () => Promise.reject(new Error('cooc reads no user ids')),
+        catalog: [],
+        runKernel: kernelRunner(pool, cooc) as (input: CoocTask, label?: string) => Promise<ScoredRows | Int32Array>,
+      });
+      const got = payloadValue(payload);
       expect(got, `cooc ${JSON.stringify(L)}`).toEqual(refCooc(events, L));
     }
   });

@@ -1,5 +1,5 @@
 /**
- * Seeded generator of small adversarial raw exposure days (SPEC §1), for property tests
+ * Seeded generator of small adversarial raw exposure days (docs/contract.md §1), for property tests
  * against the reference. Everything derives from one seed (mulberry32), so a failure
  * reproduces from the seed printed in the test name.
  *

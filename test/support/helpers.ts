@@ -2,7 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, type Config, type ConfigInput } from '../../src/config/config';
+import { parseConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/types';
+import type { ConfigInput } from '../../src/config/schema';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 /** The worked example of ../shared/examples/small: raw events and catalog under testdata/, expected output under test/fixtures. */

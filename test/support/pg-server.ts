@@ -2,7 +2,7 @@
  * PostgreSQL for the tests: a fresh, uniquely named database per test file
  * (`recsys_t_<random>`) on the server of RECSYS_TEST_PG_DSN (default
  * postgres://recsys:recsys@127.0.0.1:5432/recsys_test; the role needs CREATEDB), with the
- * schema of STORAGE.md (test/fixtures/postgres-schema.sql) applied.
+ * schema of docs/storage-contract.md §3, §4 (test/fixtures/postgres-schema.sql) applied.
  *
  * scripts/pg-test-server.sh installs and starts such a server on Debian and prints the
  * variable; .ci/run does that, so CI always runs the Postgres tests.
@@ -103,7 +103,7 @@ export function pgSkipReason(file: string): Promise<string | null> {
 }
 
 /**
- * A fresh database with the schema of STORAGE.md, or null when the server is unreachable
+ * A fresh database with the schema of docs/storage-contract.md §3, §4, or null when the server is unreachable
  * (see pgSkipReason). Errors after the server answered (no CREATEDB, bad schema) throw.
  */
 export async function pgTestDatabase(file: string): Promise<TestPg | null> {

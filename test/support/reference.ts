@@ -1,5 +1,5 @@
 /**
- * A slow, obviously-correct reference for the event-derived artifacts of SPEC §5
+ * A slow, obviously-correct reference for the event-derived artifacts of docs/contract.md §5
  * (popularity, cooc, implicit, session_seq). Plain Maps keyed by strings, plain arrays,
  * `Buffer.compare` for "id asc". No dictionary codes, no typed arrays, no sharding:
  * nothing in here shares code or tricks with src/.
@@ -21,7 +21,7 @@ export interface RefEvent {
   rank?: number;
 }
 
-/** "asc" on ids: byte order of the UTF-8 encodings (SPEC §5). */
+/** "asc" on ids: byte order of the UTF-8 encodings (docs/contract.md §5). */
 export function compareIds(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
@@ -84,7 +84,7 @@ export function trimWhiteSpace(s: string): string {
 }
 
 /**
- * A tiny parser for *valid* raw lines (SPEC §1): blank lines ignored, ids trimmed, an
+ * A tiny parser for *valid* raw lines (docs/contract.md §1): blank lines ignored, ids trimmed, an
  * empty user_id is anonymous, tenant/surface must equal the run's, ts must fall in the day.
  * Keeps input order (the canonical row order).
  */
@@ -159,7 +159,7 @@ export function refPopularity(events: RefEvent[], limits: RefLimits): ItemCount[
   return ranked.slice(0, limits.max_items_per_artifact).map(([item_id, count]) => ({ item_id, count }));
 }
 
-/** cooc, literally as SPEC §5 words it. */
+/** cooc, literally as docs/contract.md §5 words it. */
 export function refCooc(events: RefEvent[], limits: RefLimits): CoocRow[] {
   // Per session, the set of distinct items.
   const sessions = new Map<string, Set<string>>();
@@ -267,3 +267,6 @@ export function refPayload(kind: EventKind, events: RefEvent[], limits: RefLimit
       return refSessionSeq(events, limits);
   }
 }
+
+/** The payload key of each artifact type's blob, as docs/contract.md §5 fixes it (compared against, never derived from, the implementation). */
+export const PAYLOAD_FIELD = { popularity: 'items', cooc: 'neighbors', implicit: 'users', content_sim: 'items', session_seq: 'users' } as const;

@@ -248,7 +248,7 @@ export interface ManifestView {
 }
 
 /**
- * What a reader of the live pointer sees: the manifest parses with the SPEC shape, and every
+ * What a reader of the live pointer sees: the manifest parses with the shape of docs/contract.md §6, and every
  * URI in it names a complete blob of that type, tenant and surface that validates.
  * Returns null when there is no manifest. Throws on anything broken.
  */

@@ -9,11 +9,12 @@
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import type { ArtifactType } from '../../config/config';
+import type { ArtifactType } from '../artifact-types';
 import { ioError } from '../../errors';
 import { resolveRawFiles } from '../../io/sources/fs';
 import { openRawDay } from '../../io/sources/raw-day';
-import { planDays, RunRequest } from '../pipeline/run';
+import type { RunRequest } from '../pipeline/request';
+import { resolveDays } from '../pipeline/window';
 
 const ESTIMATE_HEAD_BYTES = 64 * 1024;
 
@@ -45,7 +46,7 @@ export interface RunPlan {
 
 export async function planRun(req: RunRequest & { command: 'run' | 'ingest' }): Promise<RunPlan> {
   const { config } = req;
-  const days = await planDays(req);
+  const days = await resolveDays(req);
   const estimates = new Map<string, { bytes: number; lines: number }>();
   const plans: DayInputPlan[] = [];
   for (const day of days) {

@@ -1,9 +1,10 @@
 /**
- * The history of the current manifest of a (tenant, surface) (SPEC §6): past manifests,
+ * The history of the current manifest of a (tenant, surface) (docs/contract.md §6): past manifests,
  * the current one, published versions and the audit log of publishes and rollbacks, as
  * `history` prints them.
  */
-import type { ArtifactType, Config } from '../../config/config';
+import type { ArtifactType } from '../artifact-types';
+import type { Config } from '../../config/types';
 import type { AuditEntry, HistoryEntry, Manifest, RegistryRecord } from '../../io/store/registry';
 import { openStorage } from '../../io/store/open';
 

@@ -1,5 +1,5 @@
 /**
- * Rollback of the current manifest (SPEC §6); its history is read by history.ts.
+ * Rollback of the current manifest (docs/contract.md §6); its history is read by history.ts.
  *
  * `rollback` points `current.<type>` of one (tenant, surface) back at a version published
  * before: the target must have a registry record, its blob must exist in the object store
@@ -11,7 +11,8 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ArtifactType, Config } from '../../config/config';
+import type { ArtifactType } from '../artifact-types';
+import type { Config } from '../../config/types';
 import { gateFailed, notFound, usageError } from '../../errors';
 import type { ObjectStore } from '../../io/store/object-store';
 import { withPublisherLock } from '../../io/store/lock';
@@ -19,7 +20,7 @@ import type { AuditEntry, Manifest, Registry, RegistryRecord } from '../../io/st
 import { openStorage } from '../../io/store/open';
 import { sha256Hex } from '../../io/artifacts/codec';
 import { checkArtifactBlob } from '../gates';
-import { artifactCaps } from '../pipeline/run';
+import { artifactType } from '../artifact-types';
 
 export interface RollbackRequest {
   config: Config;
@@ -118,12 +119,13 @@ async function checkTarget(store: ObjectStore, record: RegistryRecord, config: C
     blob,
     {
       artifactType: type,
+      payloadField: artifactType(type).payloadField,
       tenant: record.tenant,
       surface: record.surface,
       segment: record.segment ?? '',
       window: record.window,
       version: record.version,
-      ...artifactCaps(type, config.limits),
+      ...artifactType(type).caps(config.limits),
     },
     'inspect',
   );

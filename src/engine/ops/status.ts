@@ -7,7 +7,7 @@
  * read to report its size and checked against its record (size and sha256, as publish
  * wrote them; a blob that differs is reported as a problem).
  */
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import { isPipelineError, usageError } from '../../errors';
 import { sha256Hex } from '../../io/artifacts/codec';
 import { openStorage } from '../../io/store/open';

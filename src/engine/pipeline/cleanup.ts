@@ -1,5 +1,5 @@
 /**
- * Clean-up of temporary files that a crashed run left behind (SPEC §6: every file is written
+ * Clean-up of temporary files that a crashed run left behind (docs/contract.md §6: every file is written
  * to `.<name>.tmp-<pid>-<hex>` in its folder, then renamed into place). Readers already skip
  * such names; these functions delete the ones whose writer process is gone, in exactly the
  * folders the next run writes to, so leftovers do not pile up. Temp files of live processes
@@ -8,7 +8,7 @@
  * Called at the start of ingesting a day and of publishing a day; a few `readdir`s each.
  */
 import * as path from 'node:path';
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import { removeStaleTempFiles } from '../../io/atomic';
 import { partitionPath } from '../../io/canonical/partitions';
 import { checkpointPath } from '../../io/store/checkpoint';
@@ -66,7 +66,7 @@ export async function removeStalePublishTemps(
   for (const t of targets) {
     const day = (rfc3339: string) => rfc3339.slice(0, 10);
     dirs.push(
-      stageDir(config.artifacts_dir, tenant, surface, t.segment, t.artifactType, day(t.window.start), day(t.window.end)),
+      stageDir(config.artifacts_dir, { tenant, surface, segment: t.segment, type: t.artifactType, startDay: day(t.window.start), endDay: day(t.window.end) }),
       path.join(store.root, tenant, surface, t.artifactType),
       path.dirname(registry.recordPath(tenant, surface, t.artifactType, 'v')),
     );

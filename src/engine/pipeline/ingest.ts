@@ -1,6 +1,6 @@
 /**
  * Ingest one (tenant, surface, UTC day): raw JSONL → validated, normalised events →
- * canonical Arrow partition, replaced atomically (SPEC §1, §3).
+ * canonical Arrow partition, replaced atomically (docs/contract.md §1, §3).
  *
  * The main thread streams the raw file (gunzipping `.jsonl.gz`) in blocks of whole lines
  * and hands each block to the worker pool, which parses it into dictionary-coded columns
@@ -23,8 +23,8 @@ import { parseBlock, ParseResult, ScanParams } from '../../io/parse/scanner';
 import { encodeCompact } from '../../io/artifacts/go-json';
 import { BlockBuffers } from '../../io/sources/lines';
 import { openRawDay, RawDay, RawOrigin } from '../../io/sources/raw-day';
-import type { Config } from '../../config/config';
-import type { ComputePool } from '../threads/pool';
+import type { Config } from '../../config/types';
+import type { WorkerPool } from '../threads/pool';
 import { faultPoint } from '../faults';
 import { removeStaleIngestTemps } from './cleanup';
 
@@ -54,7 +54,7 @@ interface ParsedRawBlock {
  * blocks parse, and a merged block's arrays are dropped at once. At most
  * `engine.max_inflight_bytes` of raw blocks are queued or parsing: the reader waits.
  */
-async function* parseBlocks(input: RawDay, params: Omit<ScanParams, 'firstBlock'>, config: Config, pool?: ComputePool): AsyncGenerator<ParsedRawBlock> {
+async function* parseBlocks(input: RawDay, params: Omit<ScanParams, 'firstBlock'>, config: Config, pool?: WorkerPool): AsyncGenerator<ParsedRawBlock> {
   const queue: Array<{ block: Uint8Array; result: Promise<ParseResult>; origin: ParsedRawBlock['origin'] }> = [];
   // A block's buffer is reused once its parse has settled: raw memory stays bounded by the
   // blocks in flight whatever the garbage collectors of the threads do.
@@ -76,7 +76,7 @@ async function* parseBlocks(input: RawDay, params: Omit<ScanParams, 'firstBlock'
         const head = queue.shift()!;
         yield { result: await settle(head), origin: head.origin };
       }
-      const result = pool ? pool.run('ingest', { kind: 'parse', shard: shard++, block, params: task }) : Promise.resolve(parseBlock(block, task));
+      const result = pool ? pool.run('ingest', { task: 'parse', shard: shard++, block, params: task }) : Promise.resolve(parseBlock(block, task));
       if (!pool) shard++;
       result.catch(() => undefined); // awaited in order below; a failure must not go unhandled meanwhile
       queue.push({ block, result, origin });
@@ -122,7 +122,7 @@ export async function readDay(
   surface: string,
   day: string,
   dayStart: number,
-  pool?: ComputePool,
+  pool?: WorkerPool,
   /** Aborted: stop at the next block (the run failed; this day will not be processed). */
   signal?: AbortSignal,
 ): Promise<ReadDay> {
@@ -181,15 +181,15 @@ export async function readDay(
     }
   }
 
-  const canonical = await finishDay(builder, 'ingest', pool);
+  const canonical = await buildDay(builder, 'ingest', pool);
   counts.events = canonical.rows;
   return { tenant, surface, day, input: input.name, counts, canonical, rejections };
 }
 
-/** The builder's day, its columns merged on the pool (in parallel) when there is one. */
-export function finishDay(builder: CanonicalDayBuilder, stage: string, pool?: ComputePool): Promise<CanonicalDay> {
+/** The builder's day: its dictionary columns merged, on the pool (in parallel) when there is one. */
+export function buildDay(builder: CanonicalDayBuilder, stage: string, pool?: WorkerPool): Promise<CanonicalDay> {
   if (!pool) return Promise.resolve(builder.finish());
-  return builder.finishOn((column, runs) => pool.run(stage, { kind: 'column', shard: column, runs }));
+  return builder.finishOn((column, runs) => pool.run(stage, { task: 'merge', column, runs }));
 }
 
 /**
@@ -198,7 +198,7 @@ export function finishDay(builder: CanonicalDayBuilder, stage: string, pool?: Co
  * partition is encoded and written on a worker, so the caller indexes and computes
  * meanwhile (and must await the promise before staging or publishing).
  */
-export function writeDay(config: Config, read: ReadDay, pool?: ComputePool): Promise<void> {
+export function writeDay(config: Config, read: ReadDay, pool?: WorkerPool): Promise<void> {
   const { tenant, surface, day, canonical, rejections } = read;
   const partition = partitionPath(config.canonical_dir, tenant, surface, day);
   const rejects = rejectsPath(config.canonical_dir, tenant, surface, day);
@@ -208,7 +208,7 @@ export function writeDay(config: Config, read: ReadDay, pool?: ComputePool): Pro
     const cleaned = removeStaleIngestTemps(config, tenant, surface, day);
     try {
       if (canonical.rows === 0) await removeIfPresent(partition);
-      else if (pool) await pool.run('ingest', { kind: 'partition', shard: 0, day: encodableDay(canonical), path: partition });
+      else if (pool) await pool.run('ingest', { task: 'partition', day: encodableDay(canonical), path: partition });
       else await writePartition(canonical, partition);
     } finally {
       await cleaned;

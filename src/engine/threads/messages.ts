@@ -1,111 +1,74 @@
 /**
- * Everything that crosses the thread boundary between the coordinator and a worker.
+ * Everything that crosses the thread boundary between the main thread and a worker: the
+ * tasks (a union on `task`), what each returns, and the outcome envelope.
  *
  * Every large array of a message lives in a SharedArrayBuffer, and nothing is ever
- * transferred (src/engine/threads/shared-memory.ts says why): structured clone shares them, nothing is
- * copied. Compute inputs are built once per day (the index: two tasks); a compute shard is a
- * range of row keys (item codes for cooc, user codes for implicit/session_seq). A parse
- * shard is a block of whole raw lines. Results are exact-size shared typed arrays.
- * Failures come back as plain data, never as thrown subclasses, because structured clone
- * drops error classes.
+ * transferred (src/engine/threads/shared-memory.ts says why): structured clone shares
+ * them, nothing is copied. Failures come back as plain data, never as thrown subclasses,
+ * because structured clone drops error classes.
  */
-import type { SessionItemIndex } from '../../kernels/cooc';
-import type { ScoredRows } from '../../kernels/scored-rows';
-import type { UserEvents } from '../../kernels/group';
 import type { ErrorCode } from '../../errors';
-import type { ByteDictionarySnapshot, CodeRun, SortedColumn } from '../../io/parse/byte-dictionary';
-import type { QuotedStrings } from '../../io/artifacts/go-json';
-import type { EncodableDay } from '../../io/canonical/day';
-import type { ParseResult, ScanParams } from '../../io/parse/scanner';
 import type { ArtifactHeader, FileArtifact } from '../../io/artifacts/codec';
+import type { QuotedStrings } from '../../io/artifacts/go-json';
 import type { RowsPayloadSpec } from '../../io/artifacts/payloads';
+import type { EncodableDay } from '../../io/canonical/day';
+import type { ByteDictionarySnapshot, CodeRun, SortedColumn } from '../../io/parse/byte-dictionary';
+import type { ParseResult, ScanParams } from '../../io/parse/scanner';
+import type { ItemIndex } from '../../kernels/day-index';
+import type { UserEvents } from '../../kernels/group';
+import type { ArtifactType } from '../artifact-types';
 
-export interface CoocTask {
-  kind: 'cooc';
-  shard: number;
-  index: SessionItemIndex;
-  /** Item codes, ascending. */
-  items: Int32Array;
-  minSupport: number;
-  maxNeighbors: number;
-}
-
-export interface UserTask {
-  kind: 'implicit' | 'session_seq';
-  shard: number;
-  nItems: number;
-  userOffsets: Int32Array;
-  userItems: Int32Array;
-  /** Present for session_seq only. */
-  userTs?: Float64Array;
-  lo: number;
-  hi: number;
-  maxItemsPerUser: number;
-}
-
+/** Parse one block of whole raw lines (ingest); `shard` is the block's number in the input. */
 export interface ParseTask {
-  kind: 'parse';
+  task: 'parse';
   shard: number;
   block: Uint8Array;
   params: ScanParams;
 }
 
-/** Merge one of the day's columns: its runs' sorted dictionaries into one, its rows' codes to match (ingest). */
-export interface ColumnTask {
-  kind: 'column';
-  /** The column (0 tenant .. 5 request_id). */
-  shard: number;
+/** Merge one of the day's dictionary columns: its runs' sorted dictionaries into one, its rows' codes to match. */
+export interface MergeTask {
+  task: 'merge';
+  /** The dictionary column: 0 tenant … 5 request_id (CANONICAL_COLUMNS[column + 1]). */
+  column: number;
   runs: CodeRun[];
 }
 
-/** Index a day's events by session (validate: the cooc kernels' input). */
-export interface SessionsTask {
-  kind: 'sessions';
-  shard: number;
+/** Index a window's events by session, and count them by item (validate). */
+export interface ItemsTask {
+  task: 'items';
   sessionCodes: Int32Array;
   nSessions: number;
   itemCodes: Int32Array;
   nItems: number;
 }
 
-/** Group a day's events by user (validate: the implicit and session_seq kernels' input). */
+/** Group a window's events by user (validate: the per-user kernels' input). */
 export interface UsersTask {
-  kind: 'users';
-  shard: number;
+  task: 'users';
   userCodes: Int32Array;
   itemCodes: Int32Array;
   tsMicros: Float64Array;
   nUsers: number;
 }
 
-/** Rank the items that may have a cooc row, most exposed first (compute cooc under a row cap). */
-export interface RankTask {
-  kind: 'rank';
-  shard: number;
-  index: SessionItemIndex;
-  itemCounts: Int32Array;
-  minCount: number;
-}
-
 /** JSON-quote every value of a dictionary (compute: the ids the artifacts write). */
 export interface QuoteTask {
-  kind: 'quote';
-  shard: number;
+  task: 'quote';
+  ids: 'item' | 'user';
   values: ByteDictionarySnapshot;
 }
 
 /** Encode a day's canonical partition and replace its file (ingest, while the main thread validates). */
 export interface PartitionTask {
-  kind: 'partition';
-  shard: number;
+  task: 'partition';
   day: EncodableDay;
   path: string;
 }
 
-/** Encode one artifact (version hash + published blob) from its rows payload. */
+/** Encode one artifact (version hash + published blob) from its rows payload, into its staging folder. */
 export interface EncodeTask {
-  kind: 'encode';
-  shard: number;
+  task: 'encode';
   header: ArtifactHeader;
   spec: RowsPayloadSpec;
   builtAt: string;
@@ -113,26 +76,34 @@ export interface EncodeTask {
   stageDir: string;
 }
 
-export type EncodeResult = FileArtifact;
+/** One task of an artifact type's kernel (src/engine/artifact-types/<type>.ts). */
+export interface KernelTask {
+  task: 'kernel';
+  type: ArtifactType;
+  /** The shard's number among the type's tasks for the window (-1: a task that is not a shard, see `label`). */
+  shard: number;
+  /** Names a task that is not one shard of rows (`candidate ranking`). */
+  label?: string;
+  /** The type's kernel input (the compiler ties it to the type in its module). */
+  input: unknown;
+}
 
-export type ShardTask = CoocTask | UserTask | ParseTask | ColumnTask | SessionsTask | UsersTask | RankTask | QuoteTask | PartitionTask | EncodeTask;
+export type WorkerTask = ParseTask | MergeTask | ItemsTask | UsersTask | QuoteTask | PartitionTask | EncodeTask | KernelTask;
 
-/** What each kind of task returns. */
+/** What each task returns. */
 export interface TaskResults {
-  cooc: ScoredRows;
-  implicit: ScoredRows;
-  session_seq: ScoredRows;
   parse: ParseResult;
-  column: SortedColumn;
-  sessions: SessionItemIndex;
+  merge: SortedColumn;
+  items: ItemIndex;
   users: UserEvents;
-  rank: Int32Array;
   quote: QuotedStrings;
   /** The partition file's size in bytes. */
   partition: number;
-  encode: EncodeResult;
+  encode: FileArtifact;
+  /** The type's kernel output. */
+  kernel: unknown;
 }
 
-export type ShardOutcome =
-  | { state: 'ok'; shard: number; result: TaskResults[ShardTask['kind']] }
-  | { state: 'failed'; shard: number; code: ErrorCode; exitCode?: 1 | 2; message: string };
+export type TaskOutcome<R = TaskResults[WorkerTask['task']]> =
+  | { state: 'ok'; result: R }
+  | { state: 'failed'; code: ErrorCode; exitCode?: 1 | 2; message: string };

@@ -12,7 +12,7 @@ import { PACKAGE_ROOT } from '../../package-root';
 import { Piscina } from 'piscina';
 import { PipelineError, workerError } from '../../errors';
 import { CANONICAL_COLUMNS } from '../../io/canonical/day';
-import { ShardOutcome, ShardTask, TaskResults } from './messages';
+import type { TaskOutcome, TaskResults, WorkerTask } from './messages';
 
 export const WORKER_SCRIPT = join(PACKAGE_ROOT, 'dist', 'src', 'engine', 'worker', 'index.js');
 
@@ -22,7 +22,7 @@ export interface PoolOptions {
   workerHeapMb: number;
 }
 
-export class ComputePool {
+export class WorkerPool {
   private readonly piscina: Piscina;
 
   constructor(readonly options: PoolOptions) {
@@ -42,21 +42,23 @@ export class ComputePool {
     this.piscina.on('error', () => undefined);
   }
 
-  /** Runs one shard; a failure (thrown in the kernel, worker exit, out of heap) is an E_WORKER error naming stage and shard. */
-  async run<T extends ShardTask>(stage: string, task: T): Promise<TaskResults[T['kind']]> {
-    const where = shardLabel(stage, task);
-    let outcome: ShardOutcome;
+  /**
+   * Runs one task; a failure (thrown in the task, worker exit, out of heap) is an E_WORKER
+   * error naming the pipeline stage and the task (`taskLabel`).
+   */
+  async run<T extends WorkerTask>(stage: string, task: T): Promise<TaskResults[T['task']]> {
+    let outcome: TaskOutcome;
     try {
-      outcome = await this.piscina.run(task);
+      outcome = (await this.piscina.run(task)) as TaskOutcome;
     } catch (err) {
-      throw workerError(`${where} failed: ${describeWorkerFailure(err, this.options.workerHeapMb)}`);
+      throw workerError(`${taskLabel(stage, task)} failed: ${describeWorkerFailure(err, this.options.workerHeapMb)}`);
     }
     if (outcome.state === 'failed') {
       // A pipeline error raised in the task (E_IO naming a path) is the user's error, as it is.
       if (outcome.exitCode !== undefined) throw new PipelineError(outcome.code, outcome.exitCode, outcome.message);
-      throw workerError(`${where} failed: ${outcome.message}`);
+      throw workerError(`${taskLabel(stage, task)} failed: ${outcome.message}`);
     }
-    return outcome.result as TaskResults[T['kind']];
+    return outcome.result as TaskResults[T['task']];
   }
 
   async close(): Promise<void> {
@@ -64,17 +66,30 @@ export class ComputePool {
   }
 }
 
-/** `ingest (parse): shard 3`, `compute cooc: shard 0`: the pipeline stage, the task kind and the shard. */
-export function shardLabel(stage: string, task: ShardTask): string {
-  if (task.kind === 'parse') return `${stage} (parse): shard ${task.shard}`;
-  if (task.kind === 'column') return `${stage} (column merge): ${CANONICAL_COLUMNS[task.shard + 1]}`;
-  if (task.kind === 'rank') return `${stage === 'cooc' ? 'compute cooc' : stage} (candidate ranking)`;
-  if (task.kind === 'quote') return `${stage} (quoting ${task.shard === 0 ? 'item' : 'user'} ids)`;
-  if (task.kind === 'sessions') return `${stage} (session index)`;
-  if (task.kind === 'users') return `${stage} (user index)`;
-  if (task.kind === 'partition') return `${stage} (partition write): ${task.path}`;
-  const name = stage === task.kind ? `compute ${stage}` : stage;
-  return `${name}: shard ${task.shard}`;
+/**
+ * What a failed task is called in its error: the pipeline stage and the task, e.g.
+ * `ingest (parse): shard 3`, `compute cooc: shard 0`, `compute cooc (candidate ranking)`,
+ * `validate (session index)`, `ingest (partition write): <path>`.
+ */
+export function taskLabel(stage: string, t: WorkerTask): string {
+  switch (t.task) {
+    case 'parse':
+      return `${stage} (parse): shard ${t.shard}`;
+    case 'merge':
+      return `${stage} (column merge): ${CANONICAL_COLUMNS[t.column + 1]}`;
+    case 'items':
+      return `${stage} (session index)`;
+    case 'users':
+      return `${stage} (user index)`;
+    case 'quote':
+      return `${stage} (quoting ${t.ids} ids)`;
+    case 'partition':
+      return `${stage} (partition write): ${t.path}`;
+    case 'encode':
+      return `${stage}: shard 0`;
+    case 'kernel':
+      return t.label === undefined ? `${stage}: shard ${t.shard}` : `${stage} (${t.label})`;
+  }
 }
 
 /**

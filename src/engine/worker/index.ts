@@ -1,72 +1,65 @@
 /**
- * Worker-thread entry. Imports kernels and the pure raw parser only (nothing from the
- * main-thread side) and keeps its top level cheap: the pool starts workers before the
- * first shard is ready.
+ * Worker-thread entry: runs one task of src/engine/threads/messages.ts. Imports parsing,
+ * the canonical and artifact codecs, kernels and the artifact types only (never the store,
+ * the registry or Postgres: the lint rule `worker boundary` keeps it so) and keeps its top
+ * level cheap: the pool starts workers before the first task is ready.
  */
 import { isPipelineError } from '../../errors';
 import { encodeArtifactToFile } from '../../io/artifacts/codec';
-import { mergeColumn } from '../../io/parse/byte-dictionary';
-import { parseBlock } from '../../io/parse/scanner';
 import { quoteAll } from '../../io/artifacts/go-json';
 import { payloadOfSpec } from '../../io/artifacts/payloads';
-import { coocRows, indexSessions, rankedCandidates } from '../../kernels/cooc';
+import { mergeColumn } from '../../io/parse/byte-dictionary';
+import { parseBlock } from '../../io/parse/scanner';
+import { indexItems } from '../../kernels/day-index';
 import { groupUserEvents } from '../../kernels/group';
-import { implicitRows } from '../../kernels/implicit';
-import { sessionSeqRows } from '../../kernels/session-seq';
-import { ShardOutcome, ShardTask } from '../threads/messages';
+import { artifactType } from '../artifact-types';
+import type { TaskOutcome, TaskResults, WorkerTask } from '../threads/messages';
 import { collectGarbage } from '../threads/shared-memory';
 
 /** After these (a few per day) the worker collects its garbage: see collectGarbage. */
-const DAY_LEVEL_TASKS: ReadonlySet<ShardTask['kind']> = new Set(['partition', 'encode']);
+const DAY_LEVEL_TASKS: ReadonlySet<WorkerTask['task']> = new Set(['partition', 'encode']);
 
-function runShard(task: ShardTask) {
-  switch (task.kind) {
+function runTask(t: WorkerTask): unknown {
+  switch (t.task) {
     case 'parse':
-      return parseBlock(task.block, task.params);
-    case 'column':
-      return mergeColumn(task.runs);
-    case 'sessions':
-      return indexSessions(task.sessionCodes, task.nSessions, task.itemCodes, task.nItems);
+      return parseBlock(t.block, t.params);
+    case 'merge':
+      return mergeColumn(t.runs);
+    case 'items':
+      return indexItems(t.sessionCodes, t.nSessions, t.itemCodes, t.nItems);
     case 'users':
-      return groupUserEvents(task.userCodes, task.itemCodes, task.tsMicros, task.nUsers);
-    case 'rank':
-      return rankedCandidates(task.index, task.itemCounts, task.minCount);
+      return groupUserEvents(t.userCodes, t.itemCodes, t.tsMicros, t.nUsers);
     case 'quote':
-      return quoteAll(task.values);
+      return quoteAll(t.values);
     case 'partition':
       // Loaded on first use: apache-arrow is not needed by most tasks, and workers start cheap.
-      return import('../../io/canonical/partitions').then((c) => c.writePartition(task.day, task.path));
+      return import('../../io/canonical/partitions').then((c) => c.writePartition(t.day, t.path));
     case 'encode':
-      return encodeArtifactToFile(task.header, payloadOfSpec(task.spec), task.builtAt, task.stageDir);
-    case 'cooc':
-      return coocRows(task.index, task.items, task.minSupport, task.maxNeighbors);
-    case 'implicit':
-      return implicitRows(task.userOffsets, task.userItems, task.nItems, task.lo, task.hi, task.maxItemsPerUser);
-    case 'session_seq':
-      return sessionSeqRows(
-        task.userOffsets,
-        task.userItems,
-        task.userTs as Float64Array,
-        task.nItems,
-        task.lo,
-        task.hi,
-        task.maxItemsPerUser,
-      );
+      return encodeArtifactToFile(t.header, payloadOfSpec(t.spec), t.builtAt, t.stageDir);
+    case 'kernel': {
+      const { kernel } = artifactType(t.type);
+      if (kernel === null) throw new Error(`artifact type ${t.type} has no kernel`);
+      return kernel(t.input);
+    }
   }
 }
 
+/** The name the fault hook matches: the task, or for a kernel task its artifact type. */
+const faultName = (t: WorkerTask) => (t.task === 'kernel' ? t.type : t.task);
+
 /**
- * Test-only fault hook for the reliability tests: RECSYS_WORKER_FAULT=<mode>[:<kind>[:<shard>]]
- * with mode `throw` (the kernel throws), `exit` (process.exit(3) inside the worker) or `oom`
- * (allocates until the worker's heap limit), for every task or only those of one kind
- * (parse, column, sessions, users, rank, quote, partition, cooc, implicit, session_seq, encode) and shard. Read per task: one env lookup. Never set
- * in production.
+ * Test-only fault hook for the reliability tests: RECSYS_WORKER_FAULT=<mode>[:<name>[:<shard>]]
+ * with mode `throw` (the task throws), `exit` (process.exit(3) inside the worker) or `oom`
+ * (allocates until the worker's heap limit), for every task or only those of one name (a
+ * task: parse, merge, items, users, quote, partition, encode; or an artifact type for its
+ * kernel tasks: cooc, implicit, …) and shard. Read per task: one env lookup. Never set in
+ * production.
  */
-function injectedFault(task: ShardTask): void {
+function injectedFault(t: WorkerTask): void {
   const spec = process.env.RECSYS_WORKER_FAULT;
   if (!spec) return;
-  const [mode, kind, shard] = spec.split(':');
-  if ((kind && kind !== task.kind) || (shard && Number(shard) !== task.shard)) return;
+  const [mode, name, shard] = spec.split(':');
+  if ((name && name !== faultName(t)) || (shard && Number(shard) !== ('shard' in t ? t.shard : 0))) return;
   if (mode === 'throw') throw new Error(`injected fault (RECSYS_WORKER_FAULT=${spec})`);
   if (mode === 'exit') process.exit(3);
   if (mode === 'oom') {
@@ -75,16 +68,16 @@ function injectedFault(task: ShardTask): void {
   }
 }
 
-export default async function computeShard(task: ShardTask): Promise<ShardOutcome> {
+export default async function runWorkerTask(t: WorkerTask): Promise<TaskOutcome> {
   try {
-    injectedFault(task);
-    // Results are shared arrays: returned as they are, never transferred (src/engine/threads/shared-memory.ts).
-    const result = await runShard(task);
-    if (DAY_LEVEL_TASKS.has(task.kind)) collectGarbage();
-    return { state: 'ok', shard: task.shard, result };
+    injectedFault(t);
+    // Results are shared arrays: returned as they are, never transferred (shared-memory.ts).
+    const result = (await runTask(t)) as TaskResults[WorkerTask['task']];
+    if (DAY_LEVEL_TASKS.has(t.task)) collectGarbage();
+    return { state: 'ok', result };
   } catch (err) {
     // A pipeline error (an unwritable partition: E_IO naming the path) keeps its code and exit code.
-    if (isPipelineError(err)) return { state: 'failed', shard: task.shard, code: err.code, exitCode: err.exitCode, message: err.message };
-    return { state: 'failed', shard: task.shard, code: 'E_WORKER', message: (err as Error)?.message ?? String(err) };
+    if (isPipelineError(err)) return { state: 'failed', code: err.code, exitCode: err.exitCode, message: err.message };
+    return { state: 'failed', code: 'E_WORKER', message: (err as Error)?.message ?? String(err) };
   }
 }

@@ -1,22 +1,14 @@
 /**
- * Artifact JSON (SPEC §5): field order, version hash and published blob bytes.
+ * Artifact JSON (docs/contract.md §5): field order, version hash and published blob bytes.
  *
  * version = sha256(compact JSON with build = {"built_at":"","version":""});
  * blob    = pretty JSON with build = {built_at, version, source_hash: version}.
  */
 import { createHash } from 'node:crypto';
-import type { ArtifactType } from '../../config/config';
+import type { ArtifactType } from '../../engine/artifact-types';
 import { join } from 'node:path';
 import { AtomicFileStream } from '../atomic';
 import { compactFromPretty, JsonCompactor, JsonWriter } from './go-json';
-
-export const ARTIFACT_PAYLOAD_FIELD: Readonly<Record<ArtifactType, string>> = {
-  popularity: 'items',
-  cooc: 'neighbors',
-  implicit: 'users',
-  content_sim: 'items',
-  session_seq: 'users',
-} as const;
 
 
 export interface ArtifactWindow {
@@ -26,6 +18,8 @@ export interface ArtifactWindow {
 
 export interface ArtifactHeader {
   artifactType: ArtifactType;
+  /** The payload's key in the blob (the type's `payloadField`). */
+  payloadField: string;
   tenant: string;
   surface: string;
   segment: string;
@@ -52,7 +46,7 @@ const HASHED_BUILD: Build = { built_at: '', version: '' };
 /** The compact bytes of the hashed build section and the closing brace: how every version's hashed bytes end. */
 const HASHED_BUILD_TAIL = ',"build":{"built_at":"","version":""}}';
 
-/** Writes the artifact in the SPEC's field order. */
+/** Writes the artifact in the field order of docs/contract.md §5. */
 function writeArtifact(w: JsonWriter, h: ArtifactHeader, payload: Payload, build: Build): void {
   writeBody(w, h, payload);
   writeBuild(w, build);
@@ -67,7 +61,7 @@ function writeBody(w: JsonWriter, h: ArtifactHeader, payload: Payload): void {
   w.key('surface').string(h.surface);
   if (h.segment !== '') w.key('segment').string(h.segment);
   w.key('window').beginObject().key('start').string(h.window.start).key('end').string(h.window.end).endObject();
-  w.key(ARTIFACT_PAYLOAD_FIELD[h.artifactType]);
+  w.key(h.payloadField);
   if (Array.isArray(payload)) w.value(payload);
   else (payload as TypedPayload).write(w);
 }

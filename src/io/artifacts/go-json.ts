@@ -1,5 +1,5 @@
 /**
- * JSON encoding byte-compatible with Go's `encoding/json` (SPEC §5): the artifact version
+ * JSON encoding byte-compatible with Go's `encoding/json` (docs/contract.md §5): the artifact version
  * is a SHA-256 over these bytes, so one differing escape changes every version.
  *
  * Differences from JSON.stringify: `<` `>` `&` become \u003c \u003e \u0026, U+2028/U+2029

@@ -1,5 +1,5 @@
 /**
- * Kernel rows (dictionary codes) → artifact payloads (SPEC §5) that write themselves into
+ * Kernel rows (dictionary codes) → artifact payloads (docs/contract.md §5) that write themselves into
  * the JSON writer straight from the typed arrays: no per-row JS objects. Codes are ranks
  * in UTF-8 byte order, so rows already come out in "id asc" order. Ids are escaped once
  * per dictionary (QuotedStrings), not once per occurrence.
@@ -7,13 +7,13 @@
 import type { CatalogItem } from '../sources/catalog';
 import type { TypedPayload } from './codec';
 import type { JsonWriter, QuotedStrings } from './go-json';
-import { rankCodes, rankPositive } from '../../kernels/topk';
+import { rankCodes } from '../../kernels/topk';
 import { itemRange } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';
 import { limitExceeded } from '../../errors';
 
-export function popularityPayload(itemCounts: Int32Array, items: QuotedStrings, maxItems: number): TypedPayload {
-  const ranked = rankPositive(itemCounts, maxItems);
+/** popularity rows: the `ranked` item codes with their counts. */
+export function popularityPayload(ranked: Int32Array, itemCounts: Int32Array, items: QuotedStrings): TypedPayload {
   return {
     length: ranked.length,
     write(w) {
@@ -165,7 +165,7 @@ function rowTemplates(pretty: boolean, depth: number, keyField: string, scoreFie
 }
 
 /** content_sim from the catalog (already filtered, normalised and sorted by loadCatalog). */
-export function contentSimPayload(catalog: CatalogItem[], maxItems: number): TypedPayload {
+export function contentSimPayload(catalog: readonly CatalogItem[], maxItems: number): TypedPayload {
   if (catalog.length > maxItems) throw limitExceeded('max_items_per_artifact', catalog.length, maxItems);
   return {
     length: catalog.length,

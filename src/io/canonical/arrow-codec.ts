@@ -1,5 +1,5 @@
 /**
- * A canonical day as an Arrow IPC file (SPEC §3), readable by pyarrow, DuckDB and Polars.
+ * A canonical day as an Arrow IPC file (docs/contract.md §3), readable by pyarrow, DuckDB and Polars.
  *
  * Schema: ts Timestamp(µs, UTC); tenant, surface, session_id, item_id, user_id, request_id
  * as Dictionary<Int32, Utf8> (user_id/request_id nullable); rank Int32 (nullable).
@@ -20,7 +20,7 @@ import { CanonicalDay, DictColumn, dictColumn, EncodableDay } from './day';
 let arrowModule: typeof Arrow | undefined;
 const arrow = (): typeof Arrow => (arrowModule ??= require('apache-arrow') as typeof Arrow);
 
-/** Byte order of values a and b of a snapshot (UTF-8 byte order is the SPEC's id order). */
+/** Byte order of values a and b of a snapshot (UTF-8 byte order is the id order of docs/contract.md §5). */
 function compareValues(arena: Uint8Array, offsets: Int32Array, a: number, b: number): number {
   let i = offsets[a];
   let j = offsets[b];

@@ -1,12 +1,12 @@
 /**
- * The canonical day (SPEC §3): a (tenant, surface, UTC day)'s validated events as typed
+ * The canonical day (docs/contract.md §3): a (tenant, surface, UTC day)'s validated events as typed
  * arrays, the input of every kernel, and the columns of its partition file (partitions.ts,
  * arrow-codec.ts).
  *
  * Columns: ts (UTC epoch µs); tenant, surface, session_id, item_id, user_id, request_id as
  * dictionary-encoded strings (user_id/request_id nullable); rank (nullable). Every
  * dictionary is sorted in UTF-8 byte order, so a dictionary code IS the id's rank in the
- * SPEC's "id asc" order: kernels compare codes, never strings. Rows keep raw input order.
+ * "id asc" order of docs/contract.md §5: kernels compare codes, never strings. Rows keep raw input order.
  */
 import { ByteDictionarySnapshot, snapshotValues } from '../parse/byte-dictionary';
 

@@ -1,5 +1,5 @@
 /**
- * Canonical partitions (SPEC §3): one Arrow IPC file per (tenant, surface, UTC day) at
+ * Canonical partitions (docs/contract.md §3): one Arrow IPC file per (tenant, surface, UTC day) at
  * `<canonical_dir>/<tenant>/<surface>/exposures/YYYY-MM-DD.arrow` (arrow-codec.ts), and
  * beside it the day's quarantined bad lines, `YYYY-MM-DD.rejects.jsonl`.
  */

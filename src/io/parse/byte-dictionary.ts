@@ -117,7 +117,7 @@ export interface SortedColumn {
 
 /**
  * A run from a dictionary and its rows' codes (-1 = null): the values sorted into UTF-8
- * byte order (the SPEC's id order), each once, as new exact-size shared arrays, and `codes`
+ * byte order (the id order of docs/contract.md §5), each once, as new exact-size shared arrays, and `codes`
  * rewritten in place to ranks among them. `dict` is only read (it may be a ByteDictionary's
  * view); a value it holds twice (a partition written elsewhere) gets one rank.
  */

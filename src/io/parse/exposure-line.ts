@@ -1,5 +1,5 @@
 /**
- * Validation and normalisation of one raw exposure line (SPEC §1).
+ * Validation and normalisation of one raw exposure line (docs/contract.md §1).
  *
  * Hot path (millions of lines): one JSON.parse, no regex, no intermediate strings for the
  * timestamp (parsed by char codes), one result object and one event object per line.
@@ -224,7 +224,7 @@ export function parseRfc3339Micros(s: string): number | null {
 
 /**
  * Whether the top-level `key` of a JSON object text holds a number written with a
- * fraction or exponent (`1.0`, `1e0`): JSON.parse makes those integers, but SPEC §1 says
+ * fraction or exponent (`1.0`, `1e0`): JSON.parse makes those integers, but docs/contract.md §1 says
  * integer and Go's encoding/json refuses them for an int field. Only called on lines that
  * parsed, so the text is valid JSON; the last occurrence wins, as in JSON.parse.
  */

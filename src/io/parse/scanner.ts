@@ -1,5 +1,5 @@
 /**
- * Parses a block of raw JSONL lines into dictionary-coded columns (SPEC §1), on a worker
+ * Parses a block of raw JSONL lines into dictionary-coded columns (docs/contract.md §1), on a worker
  * thread or the main thread. Runs per line:
  *
  * - fast path: a byte-level scanner for the common shape (one flat object, string and

@@ -1,6 +1,6 @@
 /**
  * The one id comparator of the project: "asc" on ids means byte order of their UTF-8
- * encoding (SPEC §5).
+ * encoding (docs/contract.md §5).
  *
  * JS `<` / default sort compare UTF-16 code units, which differ from UTF-8 byte order
  * when a surrogate pair (U+10000..) meets a BMP char in U+E000..U+FFFF: '𝄞' (D834 DD1E)

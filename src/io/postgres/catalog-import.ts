@@ -1,5 +1,5 @@
 /**
- * `catalog import` (STORAGE.md "Postgres signals"): the catalog upserted into the
+ * `catalog import` (docs/storage-contract.md §4): the catalog upserted into the
  * service's `item_tags` table.
  *
  * The catalog is read with the content_sim rules (src/io/sources/catalog.ts: same columns, tags
@@ -14,10 +14,10 @@
  * deleted.
  */
 import type { Client } from 'pg';
-import type { DbConfig } from '../../config/config';
+import type { DbConfig } from '../../config/types';
 import { loadCatalogRecords, type CatalogRecord } from '../sources/catalog';
-import { quoteTable } from './client';
-import { BATCH_ROWS, statementError, withTenantTransaction } from './signals';
+import { quoteTable, statementError, withTenantTransaction } from './client';
+import { BATCH_ROWS } from './signals';
 
 export const ITEM_TAGS_TABLE = 'item_tags';
 

@@ -1,11 +1,12 @@
 /**
  * Postgres plumbing shared by the raw source (`raw_source.postgres`), the signal tables
- * and `catalog import` (`db`), per STORAGE.md: connections with a statement timeout,
+ * and `catalog import` (`db`), per docs/storage-contract.md: connections with a statement timeout,
  * the tenant lookup, and errors a person can act on (never a stack trace, never a
  * password in a message).
  */
 import type { Client } from 'pg';
-import { configError, ioError, PipelineError } from '../../errors';
+import type { DbConfig } from '../../config/types';
+import { configError, ioError, isPipelineError, PipelineError } from '../../errors';
 
 export interface PgOptions {
   /** Where the DSN came from, for messages: `db.dsn`, `raw_source.postgres.dsn`. */
@@ -59,7 +60,7 @@ export function pgError(action: string, target: string, err: unknown): PipelineE
   } else if (code === '3D000') {
     hint = '; the database does not exist';
   } else if (code === '42P01') {
-    hint = '; the table does not exist: create the schema of STORAGE.md (or check the table names in the config)';
+    hint = '; the table does not exist: create the schema of docs/storage-contract.md §3, §4 (or check the table names in the config)';
   } else if (code === '57014') {
     hint = '; the statement ran longer than the statement timeout';
   }
@@ -114,3 +115,51 @@ export async function ensureTenant(client: Client, tenantTable: string, tenant: 
   if (created === null) throw pgError('create the tenant in', tenantTable, new Error('the inserted tenant is not visible'));
   return created;
 }
+
+/** The tenants table of the service's schema (docs/storage-contract.md §4). */
+export const TENANT_TABLE = 'tenants';
+
+/** The E_IO error of a statement (a PipelineError passes through), naming the statement timeout when that is what stopped it. */
+export function statementError(db: DbConfig, action: string, target: string, err: unknown): PipelineError {
+  if (isPipelineError(err)) return err;
+  const e = pgError(action, target, err);
+  if ((err as { code?: string })?.code === '57014') {
+    return new PipelineError(e.code, e.exitCode, `${e.message} (db.statement_timeout_s = ${db.statement_timeout_s})`);
+  }
+  return e;
+}
+
+/**
+ * Connects with `db` (statement timeout set), opens one transaction, finds the tenant (or
+ * creates it with `db.auto_create_tenant`) and runs `work` with its id; commits when
+ * `work` resolves, rolls back otherwise. Errors are PipelineErrors naming the server or
+ * the table.
+ */
+export async function withTenantTransaction<T>(
+  db: DbConfig,
+  tenant: string,
+  work: (client: Client, tenantId: string) => Promise<T>,
+): Promise<T> {
+  const client = await connectPg(db.dsn, { configKey: 'db.dsn', statementTimeoutS: db.statement_timeout_s });
+  try {
+    await client.query('BEGIN').catch((err) => {
+      throw statementError(db, 'begin a transaction on', 'db.dsn', err);
+    });
+    try {
+      const tenantId = await ensureTenant(client, quoteTable(TENANT_TABLE, 'db'), tenant, db.auto_create_tenant).catch((err) => {
+        throw statementError(db, 'look up the tenant in', TENANT_TABLE, err);
+      });
+      const result = await work(client, tenantId);
+      await client.query('COMMIT').catch((err) => {
+        throw statementError(db, 'commit the transaction on', 'db.dsn', err);
+      });
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+

@@ -1,5 +1,5 @@
 /**
- * Catalog loader for the content_sim artifact (SPEC §5).
+ * Catalog loader for the content_sim artifact (docs/contract.md §5).
  *
  * CSV (RFC 4180, with a header) or JSON Lines. Rules:
  * - columns (header names trimmed, case-insensitive): `item_id` (aliases `itemid`, `id`),

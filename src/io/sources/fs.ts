@@ -1,5 +1,5 @@
 /**
- * The filesystem raw source (`raw_source.type: "fs"`, SPEC §1). Which raw file holds a
+ * The filesystem raw source (`raw_source.type: "fs"`, docs/contract.md §1). Which raw file holds a
  * (tenant, surface, day) under `raw_source.dir`:
  * - `<dir>/exposure.jsonl` (flat layout) is the single input for every day;
  * - else `<dir>/<tenant>/<surface>/exposure.YYYY-MM-DD.jsonl`, else its `.jsonl.gz` twin

@@ -1,5 +1,5 @@
 /**
- * The Postgres raw source (`raw_source.type: "postgres"`, STORAGE.md): the online
+ * The Postgres raw source (`raw_source.type: "postgres"`, docs/storage-contract.md §3): the online
  * service's exposure log. Rows of the run's tenant and surface with `occurred_at` in the
  * day, in (`occurred_at`, `id`) order, read through a server-side cursor in batches.
  *
@@ -13,7 +13,7 @@
  * bad row of its own (`RawBlock.badRows`).
  */
 import Cursor from 'pg-cursor';
-import type { PostgresSourceConfig } from '../../config/config';
+import type { PostgresSourceConfig } from '../../config/types';
 import { dayStartMicros, MICROS_PER_DAY } from '../../days';
 import { sharedBytes } from '../../engine/threads/shared-memory';
 import { connectPg, findTenant, pgError, quoteTable } from '../postgres/client';

@@ -1,11 +1,11 @@
 /**
  * Where a (tenant, surface, UTC day)'s raw exposures come from, by `raw_source.type`:
- * files under `raw_source.dir` (fs.ts, SPEC §1), per-day objects in an S3 bucket (s3.ts),
- * or the online service's Postgres exposure log (postgres.ts, STORAGE.md). Every source
+ * files under `raw_source.dir` (fs.ts, docs/contract.md §1), per-day objects in an S3 bucket (s3.ts),
+ * or the online service's Postgres exposure log (postgres.ts, docs/storage-contract.md). Every source
  * hands ingest the same thing, a RawDay: blocks of whole JSONL lines (lines.ts), parsed
  * and checked by the same code and the same bad-input policy.
  */
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import { fsDay } from './fs';
 import type { BlockBuffers } from './lines';
 import { postgresDay } from './postgres';

@@ -1,10 +1,10 @@
 /**
- * The S3 raw source (`raw_source.type: "s3"`, STORAGE.md): the file layout of fs.ts in a
+ * The S3 raw source (`raw_source.type: "s3"`, docs/storage-contract.md §2): the file layout of fs.ts in a
  * bucket, `<prefix>/<tenant>/<surface>/exposure.YYYY-MM-DD.jsonl`, else its `.jsonl.gz`
  * twin, one object per UTC day, streamed (never held whole as text). A missing day object
  * means the day has no events.
  */
-import type { S3Config } from '../../config/config';
+import type { S3Config } from '../../config/types';
 import { ioError } from '../../errors';
 import { S3Bucket } from '../store/s3/bucket';
 import { rawDayName } from './fs';

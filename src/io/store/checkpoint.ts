@@ -1,5 +1,5 @@
 /**
- * Checkpoint for `run --incremental` (SPEC §8): the last day whose artifacts were published
+ * Checkpoint for `run --incremental` (docs/contract.md §8): the last day whose artifacts were published
  * for (tenant, surface, segment). The next incremental run starts the day after it.
  *
  * File: `<checkpoint_dir>/<tenant>/<surface>/<segment or "_">.json`, content

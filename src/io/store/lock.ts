@@ -1,5 +1,5 @@
 /**
- * The one-publisher lock of a (tenant, surface) (SPEC §6), one protocol for both registry
+ * The one-publisher lock of a (tenant, surface) (docs/contract.md §6), one protocol for both registry
  * backends. A backend provides where the lock lives and its stale-lock rule (`LockSite`:
  * a file created by hard link in fs/registry.ts, an object written with `If-None-Match: *`
  * in s3/registry.ts); taking, waiting, the holder format and release are here.

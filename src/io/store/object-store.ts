@@ -1,5 +1,5 @@
 /**
- * Object store for published blobs (SPEC §6): the interface and what every backend shares.
+ * Object store for published blobs (docs/contract.md §6): the interface and what every backend shares.
  * Keys are `<tenant>/<surface>/<type>/<version>.json`; blobs are immutable: putting an
  * existing key never rewrites it. Backends: fs/object-store.ts (a folder, `file://` URIs)
  * and s3/object-store.ts (a bucket, `s3://` URIs).

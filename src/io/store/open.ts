@@ -4,7 +4,7 @@
  *   s3  S3ObjectStore + S3Registry, both in `object_store.s3.bucket` (one client)
  * Nothing is contacted until the first read or write.
  */
-import type { Config } from '../../config/config';
+import type { Config } from '../../config/types';
 import { configError } from '../../errors';
 import { FsObjectStore } from './fs/object-store';
 import { FsRegistry } from './fs/registry';

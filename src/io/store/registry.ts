@@ -1,5 +1,5 @@
 /**
- * The registry (SPEC §6): append-only records of published blobs, the current manifest per
+ * The registry (docs/contract.md §6): append-only records of published blobs, the current manifest per
  * (tenant, surface), its history, a rollback/publish audit log and the one-publisher-at-a-time
  * lock. This file holds the interface and the model; the backends are fs/registry.ts (under
  * `registry_dir`) and s3/registry.ts (under `registry/` in the object store's bucket), with

@@ -24,8 +24,11 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ConfigInput, Config } from '../../../src/config/config';
-import { readCanonicalDay, runPipeline, type RunSummary } from '../../../src/engine/pipeline/run';
+import type { ConfigInput } from '../../../src/config/schema';
+import type { Config } from '../../../src/config/types';
+import type { RunSummary } from '../../../src/engine/pipeline/request';
+import { runPipeline } from '../../../src/engine/pipeline/run';
+import { readCanonicalDay } from '../../../src/engine/pipeline/validate';
 import { isPipelineError, type PipelineError } from '../../../src/errors';
 import { partitionPath, rejectsPath } from '../../../src/io/canonical/partitions';
 import { FsRegistry } from '../../../src/io/store/fs/registry';
@@ -239,7 +242,7 @@ async function expectQuarantined(box: Box, bad: Piece[], rule: string): Promise<
   expect(readRejects(box.rejects(config))).toEqual(
     bad.map((b, k) => ({ line: badLines[k], reason: rule, raw: rule === R_UTF8 ? '' : textOf(b) })),
   );
-  expect((await readCanonicalDay(config, TENANT, SURFACE, DAY))!.rows).toBe(bad.length + 1);
+  expect((await readCanonicalDay(config, { tenant: TENANT, surface: SURFACE }, DAY))!.rows).toBe(bad.length + 1);
   expect(existsSync(box.manifest(config))).toBe(true);
 }
 
@@ -339,7 +342,7 @@ async function outcome(pieces: Piece[], eol = '\n') {
     versions: versions(summary),
     partition: readFileSync(box.partition(config)),
     counts: summary.days[0].counts!,
-    canonical: (await readCanonicalDay(config, TENANT, SURFACE, DAY))!,
+    canonical: (await readCanonicalDay(config, { tenant: TENANT, surface: SURFACE }, DAY))!,
   };
 }
 
@@ -449,7 +452,7 @@ describe('a single line of 100 MB', () => {
       const config = box.config();
       const summary = await box.run(config);
       expect(summary.days[0].counts).toMatchObject({ lines: AFTER.length + 3, events: AFTER.length + 3, rejected: {} });
-      const day = (await readCanonicalDay(config, TENANT, SURFACE, DAY))!;
+      const day = (await readCanonicalDay(config, { tenant: TENANT, surface: SURFACE }, DAY))!;
       expect(day.rows).toBe(AFTER.length + 3);
       // raw order kept: good(2), the huge event (= good(1)'s ids), then AFTER, then good(3)
       const items = (k: number) => day.item.values[day.item.codes[k]];
@@ -563,7 +566,7 @@ describe('fixed bugs', () => {
       expect(result.message).toMatch(/:2: rank/);
       return;
     }
-    const day = (await readCanonicalDay(config, TENANT, SURFACE, DAY))!;
+    const day = (await readCanonicalDay(config, { tenant: TENANT, surface: SURFACE }, DAY))!;
     expect(Array.from(day.rank)).toEqual([1, big[0], big[1], big[0]]);
   });
 });

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../../src/errors';
-import { ComputePool } from '../../../src/engine/threads/pool';
+import { WorkerPool } from '../../../src/engine/threads/pool';
 import type { ParseTask } from '../../../src/engine/threads/messages';
 import { checkManifest, genDay, listDir, STACK_FRAME, tempFilesUnder, Workspace } from '../../support/reliability';
 
@@ -79,7 +79,7 @@ describe.concurrent('a failing worker fails the run cleanly', () => {
   });
 });
 
-describe('ComputePool maps each worker failure to E_WORKER (in process)', () => {
+describe('WorkerPool maps each worker failure to E_WORKER (in process)', () => {
   const saved = process.env.RECSYS_WORKER_FAULT;
   afterEach(() => {
     if (saved === undefined) delete process.env.RECSYS_WORKER_FAULT;
@@ -87,7 +87,7 @@ describe('ComputePool maps each worker failure to E_WORKER (in process)', () => 
   });
 
   const parseTask = (shard: number): ParseTask => ({
-    kind: 'parse',
+    task: 'parse',
     shard,
     block: new TextEncoder().encode(genDay(DAY1, 3).join('\n') + '\n'),
     params: {
@@ -107,7 +107,7 @@ describe('ComputePool maps each worker failure to E_WORKER (in process)', () => 
   ])('%s in a parse task → E_WORKER, exit code 1, stage and shard named; close() is prompt', async (mode, message) => {
     // Worker threads copy the environment when they start: set it before the pool exists.
     process.env.RECSYS_WORKER_FAULT = `${mode}:parse:4`;
-    const pool = new ComputePool({ workers: 1, workerHeapMb: 64 });
+    const pool = new WorkerPool({ workers: 1, workerHeapMb: 64 });
     try {
       const healthy = await pool.run('ingest', parseTask(0));
       expect(healthy.parsed.nonBlank).toBe(3);

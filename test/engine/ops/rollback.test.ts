@@ -1,5 +1,5 @@
 /**
- * Rollback (SPEC §6): `current.<type>` back to an older, still-present, still-valid blob,
+ * Rollback (docs/contract.md §6): `current.<type>` back to an older, still-present, still-valid blob,
  * atomically, only that type, with an audit entry; anything wrong with the target leaves
  * the manifest byte-identical. `history` lists manifests, records and audit entries.
  */
@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/config/config';
+import type { Config } from '../../../src/config/types';
 import { readHistory } from '../../../src/engine/ops/history';
 import { currentUser, rollback, RollbackRequest, versionOfUri } from '../../../src/engine/ops/rollback';
 import { runPipeline } from '../../../src/engine/pipeline/run';

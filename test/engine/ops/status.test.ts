@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/config/config';
+import type { Config } from '../../../src/config/types';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { formatDuration, parseDuration, readStatus } from '../../../src/engine/ops/status';
 import { isPipelineError } from '../../../src/errors';

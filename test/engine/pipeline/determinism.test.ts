@@ -1,5 +1,5 @@
 /**
- * SPEC §5: identical input and limits → identical bytes, whatever the number of workers or
+ * docs/contract.md §5: identical input and limits → identical bytes, whatever the number of workers or
  * the shard size. One generated day large enough that shard_rows = 1024 cuts it into many
  * shards (and whose raw file spans several parse blocks, parsed in parallel and merged), run with workers 1/2/3 × shard_rows 1024/large and a fixed `now`: every published
  * blob (and staged copy) must be byte-identical across the six runs. Plus planRanges'
@@ -8,10 +8,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shardCount } from '../../../src/engine/pipeline/coordinator';
+import { shardCount } from '../../../src/engine/pipeline/compute';
 import { PARSE_BLOCK_BYTES } from '../../../src/engine/pipeline/ingest';
-import { runPipeline, RunSummary } from '../../../src/engine/pipeline/run';
-import { planRanges } from '../../../src/engine/pipeline/shards';
+import type { RunSummary } from '../../../src/engine/pipeline/request';
+import { runPipeline } from '../../../src/engine/pipeline/run';
+import { planRanges } from '../../../src/engine/artifact-types/shards';
 import { tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, Rng, writeRawLayout } from '../../support/generate';
 import { EVENT_KINDS } from '../../support/reference';

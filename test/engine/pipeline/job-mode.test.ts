@@ -1,13 +1,15 @@
 /**
- * Job mode (SPEC §8): ingest → validate → compute (one type each, staged) → publish gives the
+ * Job mode (docs/contract.md §8): ingest → validate → compute (one type each, staged) → publish gives the
  * same versions as `run`; compute stages and never publishes; publish reads what is staged,
  * inspects every row, and names what is missing; --continue-on-error skips a failed day.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/config/config';
-import { artifactHeader, dayWindow, runPipeline, RunRequest, RunSummary } from '../../../src/engine/pipeline/run';
+import type { Config } from '../../../src/config/types';
+import type { RunRequest, RunSummary } from '../../../src/engine/pipeline/request';
+import { runPipeline } from '../../../src/engine/pipeline/run';
+import { artifactHeader, dayWindow } from '../../../src/engine/pipeline/window';
 import { encodeArtifact } from '../../../src/io/artifacts/codec';
 import { isPipelineError, PipelineError } from '../../../src/errors';
 import { readStaged, stageArtifact } from '../../../src/io/artifacts/staging';
@@ -127,7 +129,7 @@ describe('job steps in process', () => {
     }
     expect(existsSync(c.registry_dir)).toBe(false);
     expect(existsSync(c.object_store.dir)).toBe(false);
-    const staged = await readStaged(c.artifacts_dir, 'demo', 'home', '', 'cooc', D1, D2);
+    const staged = await readStaged(c.artifacts_dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: D1, endDay: D2 });
     expect(JSON.parse(staged!.bytes.toString()).build.built_at).toBe('2026-01-05T10:00:00Z');
 
     const s = await runPipeline(base(c, { command: 'publish', now: () => publishedAt }));
@@ -157,13 +159,13 @@ describe('job steps in process', () => {
     // A self-consistent blob (its version is the hash of its payload) that only a row check rejects.
     const header = artifactHeader({ tenant: 'demo', surface: 'home', segment: '' }, dayWindow(D1), 'popularity');
     const bad = encodeArtifact(header, [{ item_id: 'i1', count: -1 }], '2026-01-05T00:00:00Z');
-    await stageArtifact(c.artifacts_dir, 'demo', 'home', '', 'popularity', D1, D2, bad.version, bad.blob);
+    await stageArtifact(c.artifacts_dir, { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: D1, endDay: D2 }, bad.version, bad.blob);
     const err = await failure(runPipeline(base(c, { command: 'publish' })));
     expect(err.code).toBe('E_GATE');
     expect(existsSync(join(c.registry_dir, 'current'))).toBe(false);
     // The same blob with a valid count publishes: the failure was the row check.
     const good = encodeArtifact(header, [{ item_id: 'i1', count: 1 }], '2026-01-05T00:00:00Z');
-    await stageArtifact(c.artifacts_dir, 'demo', 'home', '', 'popularity', D1, D2, good.version, good.blob);
+    await stageArtifact(c.artifacts_dir, { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: D1, endDay: D2 }, good.version, good.blob);
     const s = await runPipeline(base(c, { command: 'publish' }));
     expect(s.days[0].published[0].version).toBe(good.version);
   });

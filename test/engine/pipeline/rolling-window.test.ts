@@ -7,10 +7,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../../src/engine/pipeline/run';
-import { ARTIFACT_PAYLOAD_FIELD } from '../../../src/io/artifacts/codec';
 import { tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, writeRawLayout } from '../../support/generate';
-import { EVENT_KINDS, parseRawDay, refPayload, RefLimits } from '../../support/reference';
+import { EVENT_KINDS, PAYLOAD_FIELD, parseRawDay, refPayload, RefLimits } from '../../support/reference';
 
 const TENANT = 'acme';
 const SURFACE = 'home';
@@ -44,7 +43,7 @@ describe('window_days 2', () => {
         const blob = JSON.parse(readFileSync(p.uri.slice('file://'.length), 'utf8'));
         const start = i === 0 ? '2026-04-30' : windowDays[0];
         expect(blob.window).toEqual({ start: `${start}T00:00:00Z`, end: `${DAYS[i + 1] ?? '2026-05-04'}T00:00:00Z` });
-        expect(blob[ARTIFACT_PAYLOAD_FIELD[p.type as (typeof EVENT_KINDS)[number]]], `${d.day} ${p.type}`).toEqual(
+        expect(blob[PAYLOAD_FIELD[p.type as (typeof EVENT_KINDS)[number]]], `${d.day} ${p.type}`).toEqual(
           refPayload(p.type as (typeof EVENT_KINDS)[number], events, LIMITS),
         );
       }

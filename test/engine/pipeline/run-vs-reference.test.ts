@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PARSE_BLOCK_BYTES } from '../../../src/engine/pipeline/ingest';
 import { runPipeline } from '../../../src/engine/pipeline/run';
-import { ARTIFACT_PAYLOAD_FIELD, ArtifactHeader, encodeArtifact, hashedJson, sha256Hex } from '../../../src/io/artifacts/codec';
+import { ArtifactHeader, encodeArtifact, hashedJson, sha256Hex } from '../../../src/io/artifacts/codec';
 import { decodeCanonical } from '../../../src/io/canonical/arrow-codec';
 import { tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, Rng, writeRawLayout } from '../../support/generate';
-import { EVENT_KINDS, parseRawDay, RefEvent, refPayload, RefLimits, tsMicros } from '../../support/reference';
+import { EVENT_KINDS, PAYLOAD_FIELD, parseRawDay, RefEvent, refPayload, RefLimits, tsMicros } from '../../support/reference';
 
 const TENANT = 'acme';
 const SURFACE = 'home';
@@ -120,7 +120,7 @@ describe('runPipeline vs the reference', () => {
       expect(d.counts.skippedOutsideDay).toBe(ref.skippedOutsideDay);
       expect(d.published.map((p) => p.type)).toEqual([...EVENT_KINDS]);
 
-      // SPEC §3: the canonical partition holds the day's events, normalised, in raw input order.
+      // docs/contract.md §3: the canonical partition holds the day's events, normalised, in raw input order.
       const partition = join(config.canonical_dir, TENANT, SURFACE, 'exposures', `${d.day}.arrow`);
       if (ref.events.length === 0) expect(existsSync(partition)).toBe(false);
       else expect(canonicalRows(readFileSync(partition))).toEqual(ref.events.map(refRow));
@@ -140,15 +140,15 @@ describe('runPipeline vs the reference', () => {
         const text = readFileSync(path, 'utf8');
         const blob = JSON.parse(text);
 
-        expect(blob[ARTIFACT_PAYLOAD_FIELD[kind]], `${d.day} ${kind}`).toEqual(want);
-        const header: ArtifactHeader = { artifactType: kind, tenant: TENANT, surface: SURFACE, segment: c.segment, window };
+        expect(blob[PAYLOAD_FIELD[kind]], `${d.day} ${kind}`).toEqual(want);
+        const header: ArtifactHeader = { artifactType: kind, payloadField: PAYLOAD_FIELD[kind], tenant: TENANT, surface: SURFACE, segment: c.segment, window };
         const version = sha256Hex(hashedJson(header, want));
         expect(p.version, `${d.day} ${kind} version`).toBe(version);
         expect(blob.build).toEqual({ built_at: '2026-03-30T04:05:06Z', version, source_hash: version });
         // Byte for byte: the engine's streaming encoding equals the reference payload encoded as plain values.
         expect(text, `${d.day} ${kind} blob bytes`).toBe(encodeArtifact(header, want, '2026-03-30T04:05:06Z').blob.toString('utf8'));
-        // The envelope, in SPEC order.
-        const keys = ['v', 'artifact_type', 'tenant', 'surface', ...(c.segment ? ['segment'] : []), 'window', ARTIFACT_PAYLOAD_FIELD[kind], 'build'];
+        // The envelope, in the order of docs/contract.md.
+        const keys = ['v', 'artifact_type', 'tenant', 'surface', ...(c.segment ? ['segment'] : []), 'window', PAYLOAD_FIELD[kind], 'build'];
         expect(Object.keys(blob)).toEqual(keys);
         expect(blob).toMatchObject({ v: 1, artifact_type: kind, tenant: TENANT, surface: SURFACE, window });
         if (c.segment) expect(blob.segment).toBe(c.segment);
@@ -164,14 +164,14 @@ describe('runPipeline vs the reference', () => {
     if (c.missingSecondDay) {
       for (const p of last.published) {
         const blob = JSON.parse(readFileSync(p.uri.slice('file://'.length), 'utf8'));
-        expect(blob[ARTIFACT_PAYLOAD_FIELD[p.type as (typeof EVENT_KINDS)[number]]]).toEqual([]);
+        expect(blob[PAYLOAD_FIELD[p.type as (typeof EVENT_KINDS)[number]]]).toEqual([]);
       }
     }
   });
 });
 
 describe('ids written as lone-surrogate escapes', () => {
-  // SPEC §5 orders ids by their UTF-8 bytes, and a lone surrogate has no UTF-8 encoding: Go's
+  // docs/contract.md §5 orders ids by their UTF-8 bytes, and a lone surrogate has no UTF-8 encoding: Go's
   // decoder (the tool operators migrate from) turns "\ud800" into U+FFFD, and the engine's
   // own encoder prints it as U+FFFD too. So "x\ud800", "x\udc00" and "x\ufffd" are one item,
   // published once with the summed count, never as three rows with the same item_id.
@@ -197,13 +197,13 @@ describe('ids written as lone-surrogate escapes', () => {
     for (const p of summary.days[0].published) {
       const kind = p.type as (typeof EVENT_KINDS)[number];
       const blob = JSON.parse(readFileSync(p.uri.slice('file://'.length), 'utf8'));
-      expect(blob[ARTIFACT_PAYLOAD_FIELD[kind]], kind).toEqual(refPayload(kind, ref.events, limits));
+      expect(blob[PAYLOAD_FIELD[kind]], kind).toEqual(refPayload(kind, ref.events, limits));
     }
   });
 });
 
 describe('white space around ids', () => {
-  // SPEC §1 trims "white space". Unicode's White_Space (and Go's strings.TrimSpace, which the
+  // docs/contract.md §1 trims "white space". Unicode's White_Space (and Go's strings.TrimSpace, which the
   // migrating operators' ids went through) includes U+0085 NEL and not U+FEFF; JS trim() is
   // the other way round. "sku\u0085" must be the id "sku"; "\ufeffsku" must stay distinct.
   it('are trimmed as Unicode White_Space (NEL yes, U+FEFF no), as the reference reads them', async () => {

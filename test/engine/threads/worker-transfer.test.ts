@@ -9,13 +9,13 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
-import { indexDay } from '../../../src/engine/pipeline/coordinator';
-import computeShard from '../../../src/engine/worker/index';
-import { ShardOutcome, ShardTask } from '../../../src/engine/threads/messages';
+import { indexDay, indexItems } from '../../../src/kernels/day-index';
+import runWorkerTask from '../../../src/engine/worker/index';
+import type { TaskOutcome, WorkerTask } from '../../../src/engine/threads/messages';
 import { CanonicalDayBuilder } from '../../../src/io/canonical/builder';
 import { parseBlock } from '../../../src/io/parse/scanner';
 import { readLineBlocks } from '../../../src/io/sources/lines';
-import { coocRows, indexSessions, itemRange } from '../../../src/kernels/cooc';
+import { coocRows, itemRange } from '../../../src/kernels/cooc';
 import { groupUserEvents } from '../../../src/kernels/group';
 import { mergeColumn } from '../../../src/io/parse/byte-dictionary';
 import { implicitRows } from '../../../src/kernels/implicit';
@@ -90,7 +90,7 @@ function results(): Array<[string, unknown]> {
     ['parse', parseBlock(Buffer.from(RAW), scanParams)],
     ['parse, anonymous only', parseBlock(Buffer.from(anonymousOnly), scanParams)],
     ['column', mergeColumn(blocks.map(({ item }) => ({ rows: item.codes.length, codes: item.codes, dict: item.dict })))],
-    ['sessions', indexSessions(day.session.codes, day.session.size, day.item.codes, day.item.size)],
+    ['items', indexItems(day.session.codes, day.session.size, day.item.codes, day.item.size)],
     ['users', groupUserEvents(day.user.codes, day.item.codes, day.tsMicros, day.user.size)],
   ];
 }
@@ -110,16 +110,16 @@ describe('shard results are shared, never transferred', () => {
   it.each(results())('%s: posting it keeps the sender attached and delivers the same memory', async (_kind, result) => {
     const before = structuredClone(result);
     const arrays = typedArrays(result);
-    const received = (await post({ state: 'ok', shard: 3, result })) as ShardOutcome & { state: 'ok' };
-    expect(received.shard).toBe(3);
+    const received = (await post({ state: 'ok', result })) as TaskOutcome & { state: 'ok' };
     expect(received.result).toEqual(before);
     expectSameMemory(arrays, typedArrays(received.result));
   });
 
   it('the worker entry returns a plain outcome (no transfer wrapper)', async () => {
     const ix = smallIndex();
-    const task: ShardTask = { kind: 'implicit', shard: 0, nItems: ix.nItems, userOffsets: ix.userOffsets, userItems: ix.userItems, lo: 0, hi: ix.nUsers, maxItemsPerUser: 3 };
-    const outcome = await computeShard(task);
+    const input = { nItems: ix.nItems, userOffsets: ix.userOffsets, userItems: ix.userItems, lo: 0, hi: ix.nUsers, maxItemsPerUser: 3 };
+    const task: WorkerTask = { task: 'kernel', type: 'implicit', shard: 0, input };
+    const outcome = await runWorkerTask(task);
     expect(Object.getOwnPropertySymbols(outcome)).toEqual([]);
     expect(outcome.state).toBe('ok');
     expect(typedArrays(outcome).every((a) => a.buffer instanceof SharedArrayBuffer)).toBe(true);
@@ -157,16 +157,16 @@ describe('parse tasks are shared, never transferred', () => {
     for (const b of blocks) expect(b.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(new Set(blocks.map((b) => b.buffer)).size).toBe(blocks.length);
 
-    const task: ShardTask = { kind: 'parse', shard: 1, block: blocks[1], params: { ...scanParams, firstBlock: false } };
-    const received = (await post(task)) as ShardTask & { kind: 'parse' };
+    const task: WorkerTask = { task: 'parse', shard: 1, block: blocks[1], params: { ...scanParams, firstBlock: false } };
+    const received = (await post(task)) as WorkerTask & { task: 'parse' };
     expect(blocks[1].byteLength).toBeGreaterThan(0);
     expect(Buffer.from(received.block).equals(blocks[1])).toBe(true);
     expectSameMemory([blocks[1]], [received.block]);
   });
 
-  it('the coordinator compute inputs are shared too', () => {
+  it('the day index (the compute inputs) is shared too', () => {
     const ix = smallIndex();
-    const shared = [ix.sessions.sessionOffsets, ix.sessions.sessionItems, ix.sessions.itemSessionOffsets, ix.sessions.itemSessions, ix.userOffsets, ix.userItems, ix.userTs];
+    const shared = [ix.itemCounts, ix.sessions.sessionOffsets, ix.sessions.sessionItems, ix.sessions.itemSessionOffsets, ix.sessions.itemSessions, ix.userOffsets, ix.userItems, ix.userTs];
     for (const a of shared) expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
   });
 });

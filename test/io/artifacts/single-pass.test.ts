@@ -4,6 +4,7 @@
  * whatever the chunking, and the streaming compactor must equal compactFromPretty at every
  * split point, including inside strings, escapes and multi-byte UTF-8 sequences.
  */
+import { PAYLOAD_FIELD } from '../../support/reference';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +128,7 @@ describe('encodeArtifactToFile (single pass) matches encodeArtifact (two passes)
     for (let round = 0; round < 25; round++) {
       const h: ArtifactHeader = {
         artifactType: 'popularity',
+        payloadField: 'items',
         tenant: 't' + weirdString(r).replace(/[^a-z]/g, ''),
         surface: 's',
         segment: round % 2 ? '' : 'seg ' + weirdString(r),
@@ -156,14 +158,14 @@ describe('encodeArtifactToFile (single pass) matches encodeArtifact (two passes)
       offsets.push(codes.length);
     }
     const rows = { keys: Int32Array.from(keys), offsets: Int32Array.from(offsets), codes: Int32Array.from(codes), scores: Int32Array.from(scores) };
-    const header = (t: ArtifactHeader['artifactType']): ArtifactHeader => ({ artifactType: t, tenant: 'demo', surface: 'home', segment: '', window: { start: 'a', end: 'b' } });
+    const header = (t: ArtifactHeader['artifactType']): ArtifactHeader => ({ artifactType: t, payloadField: PAYLOAD_FIELD[t], tenant: 'demo', surface: 'home', segment: '', window: { start: 'a', end: 'b' } });
     check(header('implicit'), () => userPayload(rows, users, items), [1, 5, 64, undefined]);
     const coocRows = { ...rows, keys: Int32Array.from(keys, (k) => k + 5) };
     check(header('cooc'), () => coocPayload(coocRows, new Int32Array(40).fill(1), items, 10), [2, 33, undefined]);
   });
 
   it('on an empty payload', () => {
-    check({ artifactType: 'session_seq', tenant: 't', surface: 's', segment: '', window: { start: '', end: '' } }, () => [], [1, undefined]);
+    check({ artifactType: 'session_seq', payloadField: 'users', tenant: 't', surface: 's', segment: '', window: { start: '', end: '' } }, () => [], [1, undefined]);
   });
 });
 

@@ -27,43 +27,43 @@ const bytesOf = (text: string) => new Uint8Array(Buffer.from(text, 'utf8'));
 
 describe('staging', () => {
   it('lays out <artifacts>/<tenant>/<surface>/<segment>/<type>/<start>_<end>/<version>.json, dropping an empty segment', () => {
-    expect(stagePath(dir, 'demo', 'home', 'eu', 'cooc', '2026-01-01', '2026-01-01', 'abc')).toBe(
+    expect(stagePath(dir, { tenant: 'demo', surface: 'home', segment: 'eu', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }, 'abc')).toBe(
       path.join(dir, 'demo', 'home', 'eu', 'cooc', '2026-01-01_2026-01-01', 'abc.json'),
     );
-    expect(stagePath(dir, 'demo', 'home', '', 'cooc', '2026-01-01', '2026-01-03', 'abc')).toBe(
+    expect(stagePath(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-03' }, 'abc')).toBe(
       path.join(dir, 'demo', 'home', 'cooc', '2026-01-01_2026-01-03', 'abc.json'),
     );
   });
 
   it('writes the blob and current.version, and reads them back', async () => {
-    const blob = await stageArtifact(dir, 'demo', 'home', '', 'popularity', '2026-01-01', '2026-01-01', 'v1', bytesOf('{"a":1}'));
+    const blob = await stageArtifact(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: '2026-01-01', endDay: '2026-01-01' }, 'v1', bytesOf('{"a":1}'));
     const folder = path.dirname(blob);
     expect((await fsp.readdir(folder)).sort()).toEqual(['current.version', 'v1.json']);
     expect(await fsp.readFile(path.join(folder, 'current.version'), 'utf8')).toBe('v1\n');
-    const staged = await readStaged(dir, 'demo', 'home', '', 'popularity', '2026-01-01', '2026-01-01');
+    const staged = await readStaged(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: '2026-01-01', endDay: '2026-01-01' });
     expect(staged?.version).toBe('v1');
     expect(Buffer.from(staged!.bytes).toString('utf8')).toBe('{"a":1}');
   });
 
   it('points current.version at the newest staged version', async () => {
-    await stageArtifact(dir, 'demo', 'home', 'eu', 'cooc', '2026-01-01', '2026-01-01', 'v1', bytesOf('one'));
-    await stageArtifact(dir, 'demo', 'home', 'eu', 'cooc', '2026-01-01', '2026-01-01', 'v2', bytesOf('two'));
-    const staged = await readStaged(dir, 'demo', 'home', 'eu', 'cooc', '2026-01-01', '2026-01-01');
+    await stageArtifact(dir, { tenant: 'demo', surface: 'home', segment: 'eu', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }, 'v1', bytesOf('one'));
+    await stageArtifact(dir, { tenant: 'demo', surface: 'home', segment: 'eu', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }, 'v2', bytesOf('two'));
+    const staged = await readStaged(dir, { tenant: 'demo', surface: 'home', segment: 'eu', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' });
     expect(staged?.version).toBe('v2');
     expect(Buffer.from(staged!.bytes).toString('utf8')).toBe('two');
     // Another segment, type or window has nothing staged.
-    expect(await readStaged(dir, 'demo', 'home', '', 'cooc', '2026-01-01', '2026-01-01')).toBeNull();
-    expect(await readStaged(dir, 'demo', 'home', 'eu', 'cooc', '2026-01-02', '2026-01-02')).toBeNull();
+    expect(await readStaged(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' })).toBeNull();
+    expect(await readStaged(dir, { tenant: 'demo', surface: 'home', segment: 'eu', type: 'cooc', startDay: '2026-01-02', endDay: '2026-01-02' })).toBeNull();
   });
 
   it('reports a current.version naming a missing blob as E_IO', async () => {
-    const blob = await stageArtifact(dir, 'demo', 'home', '', 'cooc', '2026-01-01', '2026-01-01', 'v1', bytesOf('x'));
+    const blob = await stageArtifact(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }, 'v1', bytesOf('x'));
     await fsp.unlink(blob);
-    expect(await codeOf(readStaged(dir, 'demo', 'home', '', 'cooc', '2026-01-01', '2026-01-01'))).toBe('E_IO');
+    expect(await codeOf(readStaged(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }))).toBe('E_IO');
   });
 
   it('refuses window days that are not dates', async () => {
-    expect(() => stagePath(dir, 'demo', 'home', '', 'cooc', '2026-13-01', '2026-01-01', 'v1')).toThrow(
+    expect(() => stagePath(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-13-01', endDay: '2026-01-01' }, 'v1')).toThrow(
       expect.objectContaining({ code: 'E_USAGE' }),
     );
   });
@@ -71,6 +71,6 @@ describe('staging', () => {
   it('fails with E_IO when the artifacts folder cannot be written', async () => {
     const blocker = path.join(dir, 'blocker');
     await fsp.writeFile(blocker, 'x');
-    expect(await codeOf(stageArtifact(blocker, 'demo', 'home', '', 'cooc', '2026-01-01', '2026-01-01', 'v1', bytesOf('x')))).toBe('E_IO');
+    expect(await codeOf(stageArtifact(blocker, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }, 'v1', bytesOf('x')))).toBe('E_IO');
   });
 });

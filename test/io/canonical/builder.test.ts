@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeCanonical } from '../../../src/io/canonical/arrow-codec';
 import { CanonicalDayBuilder } from '../../../src/io/canonical/builder';
 import { parseExposureLine, type ExposureEvent } from '../../../src/io/parse/exposure-line';
-import { ComputePool } from '../../../src/engine/threads/pool';
+import { WorkerPool } from '../../../src/engine/threads/pool';
 import { blockOf, expectSortedDictionaries, LINES, rowsOf } from './fixture';
 
 /** The events of lines, one by one, through the block scanner's reading. */
@@ -57,12 +57,12 @@ describe('CanonicalDayBuilder', () => {
       return b;
     };
     const want = build().finish();
-    const pool = new ComputePool({ workers: 2, workerHeapMb: 256 });
+    const pool = new WorkerPool({ workers: 2, workerHeapMb: 256 });
     try {
       const columns: number[] = [];
       const got = await build().finishOn((column, runs) => {
         columns.push(column);
-        return pool.run('ingest', { kind: 'column', shard: column, runs });
+        return pool.run('ingest', { task: 'merge', column, runs });
       });
       expect([...columns].sort()).toEqual([0, 1, 2, 3, 4, 5]);
       expect(rowsOf(got)).toEqual(rowsOf(want));

@@ -1,5 +1,5 @@
 /**
- * `catalog import` (STORAGE.md "Postgres signals", docs/postgres.md) against a real
+ * `catalog import` (docs/storage-contract.md §4, docs/postgres.md) against a real
  * PostgreSQL (test/support/pg-server.ts), through the real CLI: the catalog upserted into
  * item_tags (tenant_id, namespace = --surface, item_id, tags, price, created_at).
  */

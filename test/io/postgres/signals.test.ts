@@ -1,5 +1,5 @@
 /**
- * Postgres signals (STORAGE.md "Postgres signals", docs/postgres.md) against a real
+ * Postgres signals (docs/storage-contract.md §4, docs/postgres.md) against a real
  * PostgreSQL (test/support/pg-server.ts: a fresh database with the service's schema),
  * through the real CLI on the worked example's data: after each day's publish, popularity
  * and cooc are upserted into item_popularity_daily / item_covisit_daily.
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../../src/io/store/checkpoint';
-import { ScoredRow, scanArtifactRows } from '../../../src/io/postgres/signals';
+import { type SignalRow, scanArtifactRows } from '../../../src/io/postgres/artifact-rows';
 import { EXAMPLE_EXPECTED, tempDir } from '../../support/helpers';
 import { cli, CliResult, publishedVersions, readPublished, runArgs, STACK_FRAME, writeConfig } from '../../support/pg-helpers';
 import { pgSkipReason, pgTestDatabase, TestPg } from '../../support/pg-server';
@@ -24,7 +24,7 @@ const FILE = 'test/io/postgres/signals.test.ts';
 describe('rows read from published blobs (scanArtifactRows, no server)', () => {
   const fixture = (name: string) => join(EXAMPLE_EXPECTED, name);
   const scan = async (blob: Uint8Array | { path: string; size: number }, type: 'popularity' | 'cooc', batch: number, slice?: number) => {
-    const batches: ScoredRow[][] = [];
+    const batches: SignalRow[][] = [];
     await scanArtifactRows(blob, type, batch, async (rows) => void batches.push(rows), slice);
     return batches;
   };

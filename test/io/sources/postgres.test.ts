@@ -1,5 +1,5 @@
 /**
- * The Postgres raw source (`raw_source.type: "postgres"`, STORAGE.md) against a real
+ * The Postgres raw source (`raw_source.type: "postgres"`, docs/storage-contract.md §3) against a real
  * server (see pg-server.ts), through the real CLI: the service's exposure_events rows
  * become the same canonical events and artifacts as the equivalent JSONL file, bad rows
  * are handled like bad lines, and messages name the table and row id.

@@ -1,5 +1,5 @@
 /**
- * The S3 raw source (`raw_source.type: "s3"`, STORAGE.md) against a real S3 server on
+ * The S3 raw source (`raw_source.type: "s3"`, docs/storage-contract.md §2) against a real S3 server on
  * loopback (s3rver, see s3-server.ts), through the real CLI: per-day objects, plain and
  * gzipped, streamed through the same parser and bad-input policy as files.
  */
@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { S3Config } from '../../../src/config/config';
+import type { S3Config } from '../../../src/config/types';
 import { S3Bucket } from '../../../src/io/store/s3/bucket';
 import { cliAsync as cli, events, ev, publishedLines, STACK_FRAME } from '../../support/cli-harness';
 import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../support/helpers';

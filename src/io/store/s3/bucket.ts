@@ -1,5 +1,5 @@
 /**
- * One bucket of an S3-compatible store (STORAGE.md), the plumbing under S3ObjectStore and
+ * One bucket of an S3-compatible store (docs/storage-contract.md §1), the plumbing under S3ObjectStore and
  * S3Registry: the client built from an `S3Config`, keys under the configured prefix,
  * `s3://<bucket>/<key>` URIs, conditional writes, and errors a person can act on.
  *
@@ -20,7 +20,7 @@
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { BucketLocationConstraint, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import type { S3Config } from '../../../config/config';
+import type { S3Config } from '../../../config/types';
 import { configError, ioError } from '../../../errors';
 import { compareUtf8 } from '../../parse/utf8';
 

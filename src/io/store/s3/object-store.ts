@@ -1,5 +1,5 @@
 /**
- * Object store on an S3-compatible bucket (STORAGE.md, SPEC §6). Blob key
+ * Object store on an S3-compatible bucket (docs/storage-contract.md §1, docs/contract.md §6). Blob key
  * `<prefix>/<tenant>/<surface>/<type>/<version>.json` (no leading slash without a prefix),
  * URI `s3://<bucket>/<key>`.
  *
@@ -9,7 +9,7 @@
  * accepts the same artifact with another `build.built_at`, and anything else is E_IO
  * (checkExistingBlob).
  */
-import type { S3Config } from '../../../config/config';
+import type { S3Config } from '../../../config/types';
 import { ioError, notFound, unsupported } from '../../../errors';
 import { checkExistingBlob, ObjectStore } from '../object-store';
 import { parseS3Uri, S3Bucket } from './bucket';

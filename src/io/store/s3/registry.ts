@@ -1,6 +1,6 @@
 /**
- * The registry (SPEC §6) in the object store's bucket, beside the blobs, so the online
- * service reads the manifest where it reads the artifacts (STORAGE.md):
+ * The registry (docs/contract.md §6) in the object store's bucket, beside the blobs, so the online
+ * service reads the manifest where it reads the artifacts (docs/storage-contract.md):
  *
  *   <prefix>/registry/records/<tenant>/<surface>/<type>/<version>.json
  *   <prefix>/registry/current/<tenant>/<surface>/manifest.json
@@ -26,7 +26,7 @@
  * gone; a younger one as held. (FsRegistry removes a lock whose pid is dead on the same
  * host; a publisher killed mid-publish on S3 therefore needs that one manual step.)
  */
-import type { S3Config } from '../../../config/config';
+import type { S3Config } from '../../../config/types';
 import { ioError, isPipelineError, lockedError, PipelineError } from '../../../errors';
 import { isPidAlive, pathSegment } from '../../atomic';
 import { encodePretty } from '../../artifacts/go-json';

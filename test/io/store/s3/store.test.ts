@@ -1,5 +1,5 @@
 /**
- * The S3-compatible object store and registry (STORAGE.md) against a real S3 server on
+ * The S3-compatible object store and registry (docs/storage-contract.md §1) against a real S3 server on
  * loopback (s3rver, with S3's conditional writes added in front: see s3-server.ts), through
  * the real CLI in child processes and through S3Registry/S3ObjectStore in process.
  *
@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { S3Config } from '../../../../src/config/config';
+import type { S3Config } from '../../../../src/config/types';
 import { encodePretty } from '../../../../src/io/artifacts/go-json';
 import { parseS3Uri, S3Bucket } from '../../../../src/io/store/s3/bucket';
 import { S3ObjectStore } from '../../../../src/io/store/s3/object-store';

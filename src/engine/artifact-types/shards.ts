@@ -1,5 +1,5 @@
 /**
- * Shard planning and result assembly for the coordinator.
+ * Shard planning and result assembly for the artifact types' compute steps.
  */
 import { itemRange } from '../../kernels/cooc';
 import type { ScoredRows } from '../../kernels/scored-rows';

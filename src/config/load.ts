@@ -1,0 +1,208 @@
+/**
+ * Loading a config file: JSON → schema (schema.ts) → the filled Config (types.ts). A config
+ * file is JSON with snake_case keys, as in the Go tool, plus the project's `engine`,
+ * `ingest` and `db` sections. Unknown or ill-typed keys are a config error (exit 2) whose
+ * message names the full key path.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { extname, join, resolve } from 'node:path';
+import { configError, describeCause, usageError } from '../errors';
+import { ARTIFACT_TYPES, artifactType, artifactTypeOf, type ArtifactType } from '../engine/artifact-types';
+import { checkConfigInput, jsonErrorPosition, type ParsedInput, type S3Input } from './schema';
+import type { CatalogConfig, Config, DbConfig, EngineConfig, IngestConfig, LimitsConfig, ObjectStoreConfig, RawSourceConfig, S3Config } from './types';
+import { MAX_WORKERS } from './types';
+
+const MiB = 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Reads and validates a JSON config file. `path` is relative to `cwd`, and so are the
+ * relative paths inside the file (docs/contract.md §7). Throws a PipelineError E_CONFIG (exit 2).
+ */
+export function loadConfig(path: string, cwd = process.cwd()): Config {
+  const file = resolve(cwd, path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw configError(`config error in ${path}: cannot read config file ${file}: ${describeCause(cause)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (cause) {
+    throw configError(`config error in ${path}: invalid JSON${jsonErrorPosition(text, cause)}: ${describeCause(cause)}`);
+  }
+  return parseConfig(raw, cwd, path);
+}
+
+/** Validates an already-parsed config value; `source` names it in error messages. */
+export function parseConfig(raw: unknown, cwd = process.cwd(), source = '<config>'): Config {
+  return fill(checkConfigInput(raw, source), resolve(cwd), source);
+}
+
+/** Applies CLI overrides (`--workers`) on top of a loaded config; returns a new object. */
+export function configWithOverrides(c: Config, o: { workers?: number; windowDays?: number }): Config {
+  for (const [flag, v] of [['--workers', o.workers], ['--window-days', o.windowDays]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw usageError(`${flag}: expected an integer >= 1, got ${v}`);
+  }
+  if (o.workers !== undefined && o.workers > MAX_WORKERS) {
+    throw usageError(`--workers: expected an integer from 1 to ${MAX_WORKERS}, got ${o.workers}`);
+  }
+  return {
+    ...c,
+    engine: o.workers === undefined ? c.engine : { ...c.engine, workers: o.workers },
+    window_days: o.windowDays ?? c.window_days,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Defaults and cross-key rules
+// ---------------------------------------------------------------------------------------
+
+function fill(input: ParsedInput, cwd: string, source: string): Config {
+  const fail = (keyPath: string, problem: string) => configError(`config error in ${source}: ${keyPath}: ${problem}`);
+  const abs = (p: string) => resolve(cwd, p);
+  const outDir = abs(input.out_dir ?? '.out');
+
+  // raw_source, with the legacy raw_events_dir = raw_source {type: "fs", dir}
+  const rawIn = input.raw_source ?? {};
+  const rawType = rawIn.type === 'minio' ? 's3' : (rawIn.type ?? 'fs');
+  let rawDir = rawIn.dir === undefined ? undefined : abs(rawIn.dir);
+  if (input.raw_events_dir !== undefined) {
+    const legacy = abs(input.raw_events_dir);
+    if (rawType !== 'fs') {
+      throw fail('raw_events_dir', `conflicts with raw_source.type "${rawIn.type}" (raw_events_dir is the legacy form of raw_source {type: "fs", dir}); keep one`);
+    }
+    if (rawDir !== undefined && rawDir !== legacy) {
+      throw fail('raw_events_dir', `conflicts with raw_source.dir ("${input.raw_events_dir}" vs "${rawIn.dir}"); keep one`);
+    }
+    rawDir = legacy;
+  }
+  const raw_source: RawSourceConfig = { type: rawType };
+  if (rawType === 'fs') {
+    if (rawDir === undefined) throw fail('raw_source.dir', 'required when raw_source.type is "fs" (or give the legacy raw_events_dir)');
+    raw_source.dir = rawDir;
+  } else if (rawType === 's3') {
+    raw_source.s3 = fillS3(rawIn.s3, 'raw_source.s3', fail);
+  } else {
+    const pg = rawIn.postgres;
+    if (!pg?.dsn) throw fail('raw_source.postgres.dsn', 'required when raw_source.type is "postgres"');
+    raw_source.postgres = {
+      dsn: pg.dsn,
+      tenant_table: pg.tenant_table ?? 'tenants',
+      exposure_table: pg.exposure_table ?? 'exposure_events',
+    };
+  }
+
+  // object_store, with the legacy object_store_dir = object_store.dir
+  const storeIn = input.object_store ?? {};
+  const storeType = storeIn.type === 'minio' ? 's3' : (storeIn.type ?? 'fs');
+  let storeDir = storeIn.dir === undefined ? undefined : abs(storeIn.dir);
+  if (input.object_store_dir !== undefined) {
+    const legacy = abs(input.object_store_dir);
+    if (storeDir !== undefined && storeDir !== legacy) {
+      throw fail('object_store_dir', `conflicts with object_store.dir ("${input.object_store_dir}" vs "${storeIn.dir}"); keep one`);
+    }
+    storeDir = legacy;
+  }
+  const object_store: ObjectStoreConfig = { type: storeType, dir: storeDir ?? join(outDir, 'objectstore') };
+  if (storeType === 's3') object_store.s3 = fillS3(storeIn.s3, 'object_store.s3', fail);
+
+  // artifact kinds: aliases resolved, duplicates dropped, canonical order
+  const selected = new Set<ArtifactType>(
+    (input.artifact_kinds ?? ['popularity', 'cooc']).map((k) => artifactTypeOf(k) as ArtifactType),
+  );
+  const artifact_kinds = ARTIFACT_TYPES.filter((t) => selected.has(t));
+
+  let catalog: CatalogConfig | undefined;
+  if (input.catalog !== undefined) {
+    if (input.catalog.path === undefined) throw fail('catalog.path', 'required when catalog is given');
+    const ext = extname(input.catalog.path).toLowerCase();
+    catalog = {
+      path: abs(input.catalog.path),
+      format: input.catalog.format ?? (ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : 'csv'),
+    };
+  }
+  const needsCatalog = artifact_kinds.find((t) => artifactType(t).needs.catalog);
+  if (needsCatalog !== undefined && catalog === undefined) {
+    throw fail('catalog.path', `required when artifact_kinds includes "${needsCatalog}"`);
+  }
+
+  const l = input.limits ?? {};
+  const limits: LimitsConfig = {
+    max_days_backfill: l.max_days_backfill ?? 365,
+    max_events_per_run: l.max_events_per_run ?? 1_000_000,
+    max_sessions_per_run: l.max_sessions_per_run ?? 1_000_000,
+    max_items_per_session: l.max_items_per_session ?? 200,
+    max_distinct_items_per_run: l.max_distinct_items_per_run ?? 2_000_000,
+    max_neighbors_per_item: l.max_neighbors_per_item ?? 50,
+    max_items_per_artifact: l.max_items_per_artifact ?? 1000,
+    min_cooc_support: l.min_cooc_support ?? 2,
+    max_users_per_run: l.max_users_per_run ?? 100_000,
+    max_items_per_user: l.max_items_per_user ?? 500,
+    min_events_per_run: l.min_events_per_run ?? 0,
+  };
+
+  const e = input.engine ?? {};
+  const engine: EngineConfig = {
+    workers: e.workers ?? availableParallelism(),
+    shard_rows: e.shard_rows ?? 262_144,
+    max_inflight_bytes: e.max_inflight_bytes ?? 256 * MiB,
+    worker_heap_mb: e.worker_heap_mb ?? 2048,
+  };
+
+  const ingest: IngestConfig = {
+    bad_line_policy: input.ingest?.bad_line_policy ?? 'fail',
+    max_rejected_fraction: input.ingest?.max_rejected_fraction ?? 0.01,
+  };
+
+  // An empty dsn disables the signal upsert, as in the Go tool.
+  const db: DbConfig | undefined = input.db?.dsn
+    ? {
+        dsn: input.db.dsn,
+        auto_create_tenant: input.db.auto_create_tenant ?? false,
+        statement_timeout_s: input.db.statement_timeout_s ?? 30,
+      }
+    : undefined;
+
+  return {
+    out_dir: outDir,
+    raw_source,
+    canonical_dir: input.canonical_dir === undefined ? join(outDir, 'canonical') : abs(input.canonical_dir),
+    checkpoint_dir: input.checkpoint_dir === undefined ? join(outDir, 'checkpoints') : abs(input.checkpoint_dir),
+    artifacts_dir: input.artifacts_dir === undefined ? join(outDir, 'artifacts') : abs(input.artifacts_dir),
+    object_store,
+    registry_dir: input.registry_dir === undefined ? join(outDir, 'registry') : abs(input.registry_dir),
+    artifact_kinds,
+    ...(catalog && { catalog }),
+    window_days: input.window_days ?? 1,
+    limits,
+    engine,
+    ingest,
+    ...(db && { db }),
+  };
+}
+
+function fillS3(
+  s3: S3Input | undefined,
+  at: string,
+  fail: (keyPath: string, problem: string) => Error,
+): S3Config {
+  if (!s3?.bucket) throw fail(`${at}.bucket`, `required when ${at.replace(/\.s3$/, '.type')} is "s3" or "minio"`);
+  const endpoint = s3.endpoint ?? '';
+  return {
+    endpoint,
+    bucket: s3.bucket,
+    access_key: s3.access_key ?? '',
+    secret_key: s3.secret_key ?? '',
+    region: s3.region || 'us-east-1',
+    prefix: (s3.prefix ?? '').replace(/^\/+|\/+$/g, ''),
+    use_ssl: s3.use_ssl ?? /^https:\/\//i.test(endpoint),
+  };
+}
+

@@ -1,0 +1,98 @@
+/**
+ * What a pipeline command is asked to do (RunRequest) and what it reports back
+ * (RunSummary): the interface between the CLI and the day loop.
+ */
+import type { ArtifactType } from '../artifact-types';
+import type { Config } from '../../config/types';
+import type { ErrorCode } from '../../errors';
+import type { PublishedArtifact } from '../publisher';
+import type { SignalCounts } from '../../io/postgres/signals';
+import type { IngestCounts } from './ingest';
+import type { Reporter, Stage } from './progress';
+
+export type { Stage } from './progress';
+
+/** The day-by-day commands: `run` and the job steps. */
+export type PipelineCommand = 'run' | 'ingest' | 'validate' | 'compute' | 'publish';
+
+/** The stages each command runs for every day, in order. */
+export const COMMAND_STAGES: Readonly<Record<PipelineCommand, readonly Stage[]>> = {
+  run: ['ingest', 'validate', 'compute', 'publish'],
+  ingest: ['ingest'],
+  validate: ['validate'],
+  compute: ['validate', 'compute'],
+  publish: ['publish'],
+};
+
+export interface RunRequest {
+  config: Config;
+  tenant: string;
+  surface: string;
+  segment: string;
+  start?: string;
+  end?: string;
+  incremental: boolean;
+  /** Default 'run'. */
+  command?: PipelineCommand;
+  /** The types compute and publish handle; default `config.artifact_kinds` (`compute --type` gives one). */
+  types?: ArtifactType[];
+  /** Report a failed day and go on with the next one (the command still fails at the end). */
+  continueOnError?: boolean;
+  /** Progress on stderr; default: text lines to `log`. */
+  reporter?: Reporter;
+  /** Sink of the default text reporter, one line per call (no trailing newline). */
+  log?: (line: string) => void;
+  now?: () => Date;
+}
+
+/** Size of a validated window (what the hard limits looked at). */
+export interface WindowCounts {
+  events: number;
+  sessions: number;
+  items: number;
+  users: number;
+  max_items_per_session: number;
+}
+
+export interface StagedInfo {
+  type: ArtifactType;
+  version: string;
+  bytes: number;
+  path: string;
+}
+
+export interface DaySummary {
+  day: string;
+  /** The raw file ingest read (null: no file, the day has no events, or ingest did not run). */
+  input: string | null;
+  /** Ingest counts; null when the command does not ingest. */
+  counts: IngestCounts | null;
+  /** Validated window; null when the command does not validate. */
+  window: WindowCounts | null;
+  /** Milliseconds per stage (0 for stages the command does not run). */
+  ms: Record<Stage, number>;
+  staged: StagedInfo[];
+  published: PublishedArtifact[];
+  /** Rows upserted into the Postgres signal tables after publish (with db.dsn). */
+  signals?: SignalCounts;
+}
+
+export interface DayFailure {
+  day: string;
+  stage: Stage;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface RunSummary {
+  command: PipelineCommand;
+  stages: readonly Stage[];
+  tenant: string;
+  surface: string;
+  segment: string;
+  /** Days that completed, in order. */
+  days: DaySummary[];
+  /** Days that failed (only more than one with continueOnError). */
+  failed: DayFailure[];
+  manifest: string;
+}
