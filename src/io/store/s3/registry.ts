@@ -43,7 +43,6 @@ import {
   LockOptions,
   Manifest,
   nextManifest,
-  parseJson,
   parseLockHolder,
   parseManifest,
   parseAudit,
