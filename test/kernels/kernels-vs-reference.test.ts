@@ -25,6 +25,7 @@ import {
   refSessionSeq,
   tsMicros,
 } from '../support/reference';
+import { pairs } from '../support/helpers';
 
 const TENANT = 'demo';
 const SURFACE = 'home';
@@ -137,7 +138,7 @@ function limitsFor(seed: number): RefLimits[] {
       [1, 1],
       [3, 2],
       [50, 500],
-    ]) {
+    ] as const) {
       out.push({
         min_cooc_support,
         max_neighbors_per_item,
@@ -201,9 +202,9 @@ describe('kernels + payload builders vs the reference', () => {
       }
       for (const ts of perUser.values()) {
         if (ts.length === 1) singleEventUsers++;
-        for (let i = 1; i < ts.length; i++) {
-          if (ts[i] === ts[i - 1]) ties++;
-          if (ts[i] < ts[i - 1]) outOfOrder++;
+        for (const [previous, next] of pairs(ts)) {
+          if (next === previous) ties++;
+          if (next < previous) outOfOrder++;
         }
       }
       for (const its of perSession.values()) if (new Set(its).size < its.length) repeated++;

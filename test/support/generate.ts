@@ -13,6 +13,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { must } from './helpers';
 
 /** mulberry32: small seeded PRNG. */
 export function mulberry32(seed: number): () => number {
@@ -38,7 +39,7 @@ export class Rng {
     return this.next() < p;
   }
   pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
+    return must(xs[this.int(xs.length)], 'an element to pick (the list is empty)');
   }
 }
 

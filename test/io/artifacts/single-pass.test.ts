@@ -19,7 +19,8 @@ import { mulberry32 as rng } from '../../support/generate';
 function quoteStrings(values: string[]) {
   const bytes = values.map((v) => Buffer.from(v));
   const offsets = new Int32Array(values.length + 1);
-  bytes.forEach((b, i) => (offsets[i + 1] = offsets[i] + b.length));
+  let end = 0;
+  bytes.forEach((b, i) => (offsets[i + 1] = end += b.length));
   return quoteAll({ arena: Buffer.concat(bytes), offsets });
 }
 

@@ -8,6 +8,7 @@ import { CanonicalDay, CanonicalDayBuilder, CanonicalEventInput, decodeCanonical
 import { parseBlock } from '../../../src/io/parse/scanner';
 import { generateDayLines } from '../../support/generate';
 import { ComputePool } from '../../../src/engine/threads/pool';
+import { must, pairs } from '../../support/helpers';
 
 const DAY_START = Date.UTC(2026, 0, 1) * 1000;
 const PARAMS = { tenant: 'demo', surface: 'home', dayStart: DAY_START, dayEnd: DAY_START + 86_400_000_000, failFast: false, firstBlock: true };
@@ -16,14 +17,17 @@ const LINES = RAW.split('\n').filter((l) => l !== '');
 
 /** Rows of a day as plain values (null ids as ''). */
 function rowsOf(day: CanonicalDay): unknown[] {
-  const v = (c: CanonicalDay['item'], i: number) => (c.codes[i] < 0 ? '' : c.values[c.codes[i]]);
+  const v = (c: CanonicalDay['item'], i: number) => {
+    const code = must(c.codes[i], 'a code per row');
+    return code < 0 ? '' : must(c.values[code], 'a dictionary value per code');
+  };
   return Array.from({ length: day.rows }, (_, i) => [day.tsMicros[i], v(day.tenant, i), v(day.surface, i), v(day.session, i), v(day.item, i), v(day.user, i), v(day.request, i), day.rank[i]]);
 }
 
 function expectSortedDictionaries(day: CanonicalDay): void {
   for (const c of [day.tenant, day.surface, day.session, day.item, day.user, day.request]) {
     const bytes = c.values.map((s) => Buffer.from(s));
-    for (let i = 1; i < bytes.length; i++) expect(Buffer.compare(bytes[i - 1], bytes[i])).toBeLessThan(0);
+    for (const [previous, next] of pairs(bytes)) expect(Buffer.compare(previous, next)).toBeLessThan(0);
   }
 }
 
@@ -42,7 +46,7 @@ function eventsOf(lines: string[]): CanonicalEventInput[] {
 
 describe('CanonicalDayBuilder', () => {
   it('same rows and dictionaries whether rows come one by one, in blocks, as days, or mixed', () => {
-    const thirds = [LINES.slice(0, 800), LINES.slice(800, 1600), LINES.slice(1600)];
+    const thirds = [LINES.slice(0, 800), LINES.slice(800, 1600), LINES.slice(1600)] as const;
     const oneByOne = new CanonicalDayBuilder();
     for (const e of eventsOf(LINES)) oneByOne.add(e);
     const want = oneByOne.finish();
@@ -108,12 +112,13 @@ describe('CanonicalDayBuilder', () => {
     // Rewrite item_id's dictionary: reversed, with the first row's value repeated at the end;
     // rows of that value alternate between its two copies.
     const n = day.item.size;
-    const dup = day.item.codes[0];
+    const dup = must(day.item.codes[0], 'a first row');
     const order = [...Array(n).keys()].reverse();
-    const values = [...order.map((c) => day.item.values[c]), day.item.values[dup]];
+    const values = [...order, dup].map((c) => must(day.item.values[c], `dictionary value ${c}`));
     const arena = Buffer.concat(values.map((v) => Buffer.from(v)));
     const offsets = new Int32Array(values.length + 1);
-    values.forEach((v, i) => (offsets[i + 1] = offsets[i] + Buffer.byteLength(v)));
+    let end = 0;
+    values.forEach((v, i) => (offsets[i + 1] = end += Buffer.byteLength(v)));
     let flip = 0;
     const codes = Int32Array.from(day.item.codes, (c) => (c === dup && flip++ % 2 === 1 ? n : n - 1 - c));
     const foreign = { ...day, item: { ...day.item, codes, utf8: { arena: new Uint8Array(arena), offsets } } };

@@ -50,7 +50,7 @@ function scanned(text: string, p: ScanParams): Expected {
     const values = snapshotValues(c.dict);
     return Array.from(c.codes, (code) => (code < 0 ? '' : values[code]));
   };
-  const [session, item, user, request] = [parsed.session, parsed.item, parsed.user, parsed.request].map(decode);
+  const [session, item, user, request] = [decode(parsed.session), decode(parsed.item), decode(parsed.user), decode(parsed.request)];
   return {
     events: Array.from(parsed.tsMicros, (ts, i) => [ts, session[i], item[i], user[i], request[i], parsed.rank[i]] as Expected['events'][number]),
     rejections: parsed.rejections.map((r) => [r.line, r.reason] as [number, string]),
