@@ -13,7 +13,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { must } from './helpers';
 
 /** mulberry32: small seeded PRNG. */
 export function mulberry32(seed: number): () => number {
@@ -39,7 +38,9 @@ export class Rng {
     return this.next() < p;
   }
   pick<T>(xs: readonly T[]): T {
-    return must(xs[this.int(xs.length)], 'an element to pick (the list is empty)');
+    if (xs.length === 0) throw new Error('pick from an empty list');
+    // In range, so an element of xs (which may itself be undefined: pick([undefined, '0'])).
+    return xs[this.int(xs.length)] as T;
   }
 }
 
