@@ -80,7 +80,7 @@ describe('--log-format json', () => {
       expect(Number.isNaN(Date.parse(rec.ts as string))).toBe(false);
       expect(typeof rec.ms).toBe('number');
     }
-    expect(records.map((x) => `${x.day} ${x.stage}`)).toEqual(DAYS.flatMap((d) => STAGES.map((s) => `${d} ${s}`)));
+    expect(records.map((x) => `${String(x.day)} ${String(x.stage)}`)).toEqual(DAYS.flatMap((d) => STAGES.map((s) => `${d} ${s}`)));
     const ingest = records.find((x) => x.day === DAYS[1] && x.stage === 'ingest')!;
     expect(ingest.counts).toMatchObject({ events: 7, lines: 7, rejected: 0 });
     const publish = records.find((x) => x.day === DAYS[1] && x.stage === 'publish')!;

@@ -13,8 +13,10 @@ import { S3Bucket } from '../../src/io/store/s3/bucket';
 import { cliAsync as cli } from '../support/cli-harness';
 import { EXAMPLE_EXPECTED, must, SAMPLE_RAW, tempDir } from '../support/helpers';
 import { publishedVersions, runArgs, writeConfig } from '../support/pg-helpers';
-import { pgSkipReason, pgTestDatabase, TestPg } from '../support/pg-server';
-import { ACCESS_KEY, SECRET_KEY, startS3, TestS3 } from '../support/s3-server';
+import type { TestPg } from '../support/pg-server';
+import { pgSkipReason, pgTestDatabase } from '../support/pg-server';
+import type { TestS3 } from '../support/s3-server';
+import { ACCESS_KEY, SECRET_KEY, startS3 } from '../support/s3-server';
 
 const FILE = 'test/e2e/full-stack.test.ts';
 const pgSkip = await pgSkipReason(FILE);

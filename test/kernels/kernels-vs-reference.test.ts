@@ -8,20 +8,23 @@ import { computeRows, indexDay, indexDayOn } from '../../src/engine/pipeline/coo
 import { ComputePool } from '../../src/engine/threads/pool';
 import { concatRows } from '../../src/engine/pipeline/shards';
 import { coocPayload, popularityPayload, userPayload } from '../../src/io/artifacts/payloads';
-import { Payload, payloadValue } from '../../src/io/artifacts/codec';
-import { CanonicalDay, CanonicalDayBuilder } from '../../src/io/canonical/canonical';
+import type { Payload } from '../../src/io/artifacts/codec';
+import { payloadValue } from '../../src/io/artifacts/codec';
+import type { CanonicalDay } from '../../src/io/canonical/canonical';
+import { CanonicalDayBuilder } from '../../src/io/canonical/canonical';
 import { quoteAll } from '../../src/io/artifacts/go-json';
 import { coocRows, itemRange } from '../../src/kernels/cooc';
 import { implicitRows } from '../../src/kernels/implicit';
 import { sessionSeqRows } from '../../src/kernels/session-seq';
 import { generateDayLines, Rng } from '../support/generate';
+import type {
+  RefEvent,
+  RefLimits} from '../support/reference';
 import {
   parseRawDay,
   refCooc,
   refImplicit,
   refPopularity,
-  RefEvent,
-  RefLimits,
   refSessionSeq,
   tsMicros,
 } from '../support/reference';

@@ -10,7 +10,8 @@ import { hostname } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsRegistry } from '../../../src/io/store/registry';
 import { isPidAlive } from '../../../src/io/atomic';
-import { ChildResult, checkManifest, checkRecords, genDay, STACK_FRAME, tempFilesUnder, Workspace } from '../../support/reliability';
+import type { ChildResult } from '../../support/reliability';
+import { checkManifest, checkRecords, genDay, STACK_FRAME, tempFilesUnder, Workspace } from '../../support/reliability';
 import { must } from '../../support/helpers';
 
 const DAY0 = '2026-06-01';

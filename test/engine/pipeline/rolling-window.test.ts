@@ -10,7 +10,8 @@ import { runPipeline } from '../../../src/engine/pipeline/run';
 import { ARTIFACT_PAYLOAD_FIELD } from '../../../src/io/artifacts/codec';
 import { must, tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, writeRawLayout } from '../../support/generate';
-import { EVENT_KINDS, parseRawDay, refPayload, RefLimits } from '../../support/reference';
+import type { RefLimits } from '../../support/reference';
+import { EVENT_KINDS, parseRawDay, refPayload } from '../../support/reference';
 
 const TENANT = 'acme';
 const SURFACE = 'home';

@@ -7,11 +7,12 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MessageChannel, MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { indexDay } from '../../../src/engine/pipeline/coordinator';
 import computeShard from '../../../src/engine/worker/index';
-import { ShardOutcome, ShardTask } from '../../../src/engine/threads/messages';
+import type { ShardOutcome, ShardTask } from '../../../src/engine/threads/messages';
 import { CanonicalDayBuilder } from '../../../src/io/canonical/canonical';
 import { parseBlock } from '../../../src/io/parse/scanner';
 import { readLineBlocks } from '../../../src/io/sources/lines';

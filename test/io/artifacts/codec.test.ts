@@ -2,13 +2,23 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ARTIFACT_PAYLOAD_FIELD, hashedJson, sha256Hex, encodeArtifact, ArtifactHeader } from '../../../src/io/artifacts/codec';
+import type { ArtifactHeader } from '../../../src/io/artifacts/codec';
+import { ARTIFACT_PAYLOAD_FIELD, hashedJson, sha256Hex, encodeArtifact } from '../../../src/io/artifacts/codec';
 import { EXAMPLE_EXPECTED } from '../../support/helpers';
 
 const expectedDir = EXAMPLE_EXPECTED;
 const hashed = readdirSync(expectedDir).filter((f) => f.endsWith('.hashed.json'));
 
-function headerOf(a: Record<string, any>): ArtifactHeader {
+/** The header fields of a stored blob, as written (snake_case). */
+interface StoredHeader {
+  artifact_type: ArtifactHeader['artifactType'];
+  tenant: string;
+  surface: string;
+  segment?: string;
+  window: ArtifactHeader['window'];
+}
+
+function headerOf(a: StoredHeader): ArtifactHeader {
   return { artifactType: a.artifact_type, tenant: a.tenant, surface: a.surface, segment: a.segment ?? '', window: a.window };
 }
 

@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ArtifactHeader, encodeArtifact, encodeArtifactToFile, Payload, recomputeVersion } from '../../../src/io/artifacts/codec';
+import type { ArtifactHeader, Payload } from '../../../src/io/artifacts/codec';
+import { encodeArtifact, encodeArtifactToFile, recomputeVersion } from '../../../src/io/artifacts/codec';
 import { AtomicFileStream, isTempFile } from '../../../src/io/atomic';
 import { compactFromPretty, encodeCompact, encodePretty, JsonCompactor, quoteAll } from '../../../src/io/artifacts/go-json';
 

@@ -4,7 +4,8 @@
  * and codes that are ranks; and the Arrow partition round-trips.
  */
 import { describe, expect, it } from 'vitest';
-import { CanonicalDay, CanonicalDayBuilder, CanonicalEventInput, decodeCanonical, encodeCanonical } from '../../../src/io/canonical/canonical';
+import type { CanonicalDay, CanonicalEventInput } from '../../../src/io/canonical/canonical';
+import { CanonicalDayBuilder, decodeCanonical, encodeCanonical } from '../../../src/io/canonical/canonical';
 import { parseBlock } from '../../../src/io/parse/scanner';
 import { generateDayLines } from '../../support/generate';
 import { ComputePool } from '../../../src/engine/threads/pool';

@@ -50,7 +50,7 @@ describe('mergeSorted and mergeColumn (a day column from runs with sorted dictio
       Buffer.concat([Buffer.from(rng.pick(stems)), Buffer.from(Array.from({ length: rng.int(4) }, () => rng.pick([0x30 + rng.int(3), 0x61, 0x80, 0xff])))]),
     );
     const distinct = [...new Map(values.map((v) => [v.toString('latin1'), v])).values()];
-    return distinct.sort(Buffer.compare);
+    return distinct.sort((a, b) => Buffer.compare(a, b));
   }
 
   for (const seed of [1, 2, 3, 4, 5]) {
@@ -58,7 +58,7 @@ describe('mergeSorted and mergeColumn (a day column from runs with sorted dictio
       const rng = new Rng(seed);
       const runs = Array.from({ length: rng.int(10) }, () => sortedValues(rng, rng.int(200)));
       const { merged, remaps } = mergeSorted(runs.map(snapshotOf));
-      const want = [...new Map(runs.flat().map((v) => [v.toString('latin1'), v])).values()].sort(Buffer.compare);
+      const want = [...new Map(runs.flat().map((v) => [v.toString('latin1'), v])).values()].sort((a, b) => Buffer.compare(a, b));
       const got = Array.from({ length: merged.offsets.length - 1 }, (_, i) => Buffer.from(merged.arena.subarray(merged.offsets[i], merged.offsets[i + 1])));
       expect(got).toEqual(want);
       runs.forEach((values, x) => expect([...must(remaps[x])]).toEqual(values.map((v) => want.findIndex((w) => w.equals(v)))));

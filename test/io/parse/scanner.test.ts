@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { snapshotValues } from '../../../src/io/parse/byte-dictionary';
 import { isBlankLine, parseExposureLine } from '../../../src/io/parse/exposure-line';
-import { parseBlock, ScanParams } from '../../../src/io/parse/scanner';
+import type { ScanParams } from '../../../src/io/parse/scanner';
+import { parseBlock } from '../../../src/io/parse/scanner';
 import { generateDayLines, Rng } from '../../support/generate';
 
 const DAY_START = Date.UTC(2026, 0, 1) * 1000;

@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_EXPECTED, must, SAMPLE_CATALOG, tempDir } from '../../support/helpers';
-import { cli, CliResult, STACK_FRAME, writeConfig } from '../../support/pg-helpers';
-import { pgSkipReason, pgTestDatabase, TestPg } from '../../support/pg-server';
+import type { CliResult } from '../../support/pg-helpers';
+import { cli, STACK_FRAME, writeConfig } from '../../support/pg-helpers';
+import type { TestPg } from '../../support/pg-server';
+import { pgSkipReason, pgTestDatabase } from '../../support/pg-server';
 
 const FILE = 'test/io/postgres/catalog-import.test.ts';
 const skip = await pgSkipReason(FILE);

@@ -13,10 +13,13 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../../src/io/store/checkpoint';
-import { ScoredRow, scanArtifactRows } from '../../../src/io/postgres/signals';
+import type { ScoredRow } from '../../../src/io/postgres/signals';
+import { scanArtifactRows } from '../../../src/io/postgres/signals';
 import { EXAMPLE_EXPECTED, must, tempDir } from '../../support/helpers';
-import { cli, CliResult, publishedVersions, readPublished, runArgs, STACK_FRAME, writeConfig } from '../../support/pg-helpers';
-import { pgSkipReason, pgTestDatabase, TestPg } from '../../support/pg-server';
+import type { CliResult } from '../../support/pg-helpers';
+import { cli, publishedVersions, readPublished, runArgs, STACK_FRAME, writeConfig } from '../../support/pg-helpers';
+import type { TestPg } from '../../support/pg-server';
+import { pgSkipReason, pgTestDatabase } from '../../support/pg-server';
 import { closedPort } from '../../support/s3-server';
 
 const FILE = 'test/io/postgres/signals.test.ts';
@@ -25,7 +28,16 @@ describe('rows read from published blobs (scanArtifactRows, no server)', () => {
   const fixture = (name: string) => join(EXAMPLE_EXPECTED, name);
   const scan = async (blob: Uint8Array | { path: string; size: number }, type: 'popularity' | 'cooc', batch: number, slice?: number) => {
     const batches: ScoredRow[][] = [];
-    await scanArtifactRows(blob, type, batch, async (rows) => void batches.push(rows), slice);
+    await scanArtifactRows(
+      blob,
+      type,
+      batch,
+      (rows) => {
+        batches.push(rows);
+        return Promise.resolve();
+      },
+      slice,
+    );
     return batches;
   };
 

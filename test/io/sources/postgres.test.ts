@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync as cli, publishedLines, STACK_FRAME, summaryRows } from '../../support/cli-harness';
 import { must, tempDir } from '../../support/helpers';
 import { writeConfig } from '../../support/pg-helpers';
-import { pgSkipReason, pgTestDatabase, TestPg } from '../../support/pg-server';
+import type { TestPg } from '../../support/pg-server';
+import { pgSkipReason, pgTestDatabase } from '../../support/pg-server';
 import { closedPort } from '../../support/s3-server';
 
 const FILE = 'test/io/sources/postgres.test.ts';
