@@ -78,7 +78,15 @@ describe('the real worker side', () => {
       const config = (await eslint.calculateConfigForFile(file)) as { rules?: Record<string, unknown> } | undefined;
       return RULE in (config?.rules ?? {});
     };
-    for (const file of ['src/engine/worker/index.ts', 'src/kernels/cooc.ts', 'src/io/parse/scanner.ts', 'src/io/canonical/canonical.ts', 'src/io/artifacts/codec.ts', 'src/engine/threads/messages.ts', 'src/io/atomic.ts']) {
+    for (const file of [
+      'src/engine/worker/index.ts',
+      'src/kernels/cooc.ts',
+      'src/io/parse/scanner.ts',
+      'src/io/canonical/canonical.ts',
+      'src/io/artifacts/codec.ts',
+      'src/engine/threads/messages.ts',
+      'src/io/atomic.ts',
+    ]) {
       expect(await on(file), file).toBe(true);
     }
     for (const file of ['src/io/artifacts/staging.ts', 'src/engine/threads/pool.ts', 'src/engine/pipeline/run.ts', 'src/io/store/open.ts']) {

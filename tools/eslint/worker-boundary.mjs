@@ -50,7 +50,9 @@ const rule = {
     /** The forbidden entry that `specifier` resolves into, if any. Packages are never forbidden. */
     function match(specifier) {
       if (!specifier.startsWith('.') && !isAbsolute(specifier)) return null;
-      const target = resolve(fromDir, specifier).replace(/\.(c|m)?(t|j)s$/, '').replace(/[\\/]index$/, '');
+      const target = resolve(fromDir, specifier)
+        .replace(/\.(c|m)?(t|j)s$/, '')
+        .replace(/[\\/]index$/, '');
       return rules.find((r) => target === r.abs || target.startsWith(r.abs + sep)) ?? null;
     }
 
