@@ -86,6 +86,10 @@ export default defineConfig(
     },
   },
   {
+    files: ['**/*.js'],
+    languageOptions: { sourceType: 'commonjs' }, // package.json "type": "commonjs"
+  },
+  {
     files: WORKER_SIDE,
     ignores: WORKER_SIDE_EXCEPT,
     plugins: { recsys },
