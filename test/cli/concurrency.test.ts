@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, CliResult, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import type { CliResult } from '../support/cli-harness';
+import { BIN, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
@@ -42,7 +43,7 @@ function writeLock(sb: Sandbox, holder: Record<string, unknown> | string): strin
 /** The pid of a process that has exited (and been reaped). */
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', '']);
-  return r.pid as number;
+  return r.pid;
 }
 
 describe('publisher lock', () => {

@@ -3,6 +3,7 @@
  * elsewhere (unsorted dictionaries) decodes to the same rows with sorted dictionaries.
  */
 import { describe, expect, it } from 'vitest';
+import { must } from '../../support/helpers';
 import { decodeCanonical, encodeCanonical } from '../../../src/io/canonical/arrow-codec';
 import { CanonicalDayBuilder } from '../../../src/io/canonical/builder';
 import { blockOf, expectSortedDictionaries, LINES, rowsOf } from './fixture';
@@ -24,12 +25,12 @@ describe('Arrow codec', () => {
     // Rewrite item_id's dictionary: reversed, with the first row's value repeated at the end;
     // rows of that value alternate between its two copies.
     const n = day.item.size;
-    const dup = day.item.codes[0];
+    const dup = must(day.item.codes[0]);
     const order = [...Array(n).keys()].reverse();
-    const values = [...order.map((c) => day.item.values[c]), day.item.values[dup]];
+    const values = [...order.map((c) => must(day.item.values[c])), must(day.item.values[dup])];
     const arena = Buffer.concat(values.map((v) => Buffer.from(v)));
     const offsets = new Int32Array(values.length + 1);
-    values.forEach((v, i) => (offsets[i + 1] = offsets[i] + Buffer.byteLength(v)));
+    values.forEach((v, i) => (offsets[i + 1] = must(offsets[i]) + Buffer.byteLength(v)));
     let flip = 0;
     const codes = Int32Array.from(day.item.codes, (c) => (c === dup && flip++ % 2 === 1 ? n : n - 1 - c));
     const foreign = { ...day, item: { ...day.item, codes, utf8: { arena: new Uint8Array(arena), offsets } } };

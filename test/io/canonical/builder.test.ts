@@ -4,6 +4,7 @@
  * and codes that are ranks.
  */
 import { describe, expect, it } from 'vitest';
+import { must } from '../../support/helpers';
 import { encodeCanonical } from '../../../src/io/canonical/arrow-codec';
 import { CanonicalDayBuilder } from '../../../src/io/canonical/builder';
 import { parseExposureLine, type ExposureEvent } from '../../../src/io/parse/exposure-line';
@@ -34,12 +35,12 @@ describe('CanonicalDayBuilder', () => {
     for (const t of thirds) blocks.addBlock(blockOf(t), 'demo', 'home');
 
     const mixed = new CanonicalDayBuilder();
-    for (const e of eventsOf(thirds[0])) mixed.add(e);
-    mixed.addBlock(blockOf(thirds[1]), 'demo', 'home');
+    for (const e of eventsOf(must(thirds[0]))) mixed.add(e);
+    mixed.addBlock(blockOf(must(thirds[1])), 'demo', 'home');
     const earlier = new CanonicalDayBuilder();
-    earlier.addBlock(blockOf(thirds[2].slice(0, 300)), 'demo', 'home');
+    earlier.addBlock(blockOf(must(thirds[2]).slice(0, 300)), 'demo', 'home');
     mixed.addDay(earlier.finish());
-    for (const e of eventsOf(thirds[2].slice(300))) mixed.add(e);
+    for (const e of eventsOf(must(thirds[2]).slice(300))) mixed.add(e);
     expect(mixed.rows).toBe(want.rows);
 
     for (const got of [blocks.finish(), mixed.finish()]) {

@@ -1,5 +1,6 @@
 /** A generated day of lines and helpers to compare canonical days, for the tests beside this file. */
 import { expect } from 'vitest';
+import { must } from '../../support/helpers';
 import type { CanonicalDay } from '../../../src/io/canonical/day';
 import { parseBlock } from '../../../src/io/parse/scanner';
 import { generateDayLines } from '../../support/generate';
@@ -11,14 +12,17 @@ export const LINES = RAW.split('\n').filter((l) => l !== '');
 
 /** Rows of a day as plain values (null ids as ''). */
 export function rowsOf(day: CanonicalDay): unknown[] {
-  const v = (c: CanonicalDay['item'], i: number) => (c.codes[i] < 0 ? '' : c.values[c.codes[i]]);
+  const v = (c: CanonicalDay['item'], i: number) => {
+    const code = must(c.codes[i]);
+    return code < 0 ? '' : c.values[code];
+  };
   return Array.from({ length: day.rows }, (_, i) => [day.tsMicros[i], v(day.tenant, i), v(day.surface, i), v(day.session, i), v(day.item, i), v(day.user, i), v(day.request, i), day.rank[i]]);
 }
 
 export function expectSortedDictionaries(day: CanonicalDay): void {
   for (const c of [day.tenant, day.surface, day.session, day.item, day.user, day.request]) {
     const bytes = c.values.map((s) => Buffer.from(s));
-    for (let i = 1; i < bytes.length; i++) expect(Buffer.compare(bytes[i - 1], bytes[i])).toBeLessThan(0);
+    for (let i = 1; i < bytes.length; i++) expect(Buffer.compare(must(bytes[i - 1]), must(bytes[i]))).toBeLessThan(0);
   }
 }
 

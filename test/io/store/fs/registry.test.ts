@@ -43,7 +43,7 @@ function record(type: string, version: string, publishedAt: string, segment?: st
     size_bytes: 120,
     published_at: publishedAt,
     built_at: '2026-01-02T00:00:00Z',
-    window: { end: '2026-01-02T00:00:00Z', start: '2026-01-01T00:00:00Z' } as RegistryRecord['window'],
+    window: { end: '2026-01-02T00:00:00Z', start: '2026-01-01T00:00:00Z' },
     uri: `file:///store/demo/home/${type}/${version}.json`,
     version,
     artifact_type: type,
