@@ -21,7 +21,8 @@ import { rollback } from '../engine/ops/rollback';
 import type { PipelineCommand, RunSummary } from '../engine/pipeline/request';
 import { runPipeline } from '../engine/pipeline/run';
 import { parseDuration, readStatus } from '../engine/ops/status';
-import { createReporter, LogFormat, Reporter } from '../engine/pipeline/progress';
+import type { LogFormat, Reporter } from '../engine/pipeline/progress';
+import { createReporter } from '../engine/pipeline/progress';
 import { PACKAGE_VERSION as VERSION } from '../package-root';
 import { formatHistory, formatPlan, formatRollback, formatRunSummary, formatStatus } from './summary';
 
@@ -77,8 +78,10 @@ function artifactTypeFlag(value: string): ArtifactType {
 const TYPE_CHOICES = ARTIFACT_TYPE_DEFS.map((d) => (d.aliases.length ? `${d.name} (${d.aliases.join(', ')})` : d.name)).join(', ');
 
 /** An error whose message the reporter already printed; main only turns it into the exit code. */
-class Reported {
-  constructor(readonly exitCode: number) {}
+class Reported extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit code ${exitCode} (already reported)`);
+  }
 }
 
 /** Runs a command's action with its reporter; a PipelineError is printed through it (text or JSON). */

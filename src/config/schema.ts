@@ -227,7 +227,8 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  return String(value);
+  // What is left of a parsed JSON value: a number or a boolean (undefined for a missing key).
+  return value === undefined ? 'undefined' : JSON.stringify(value);
 }
 
 /** ` at line L, column C` from V8's `… at position N` (Node 20), else ``. */

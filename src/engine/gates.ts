@@ -6,7 +6,8 @@ import { MICROS_PER_DAY } from '../days';
 import { gateFailed, limitExceeded } from '../errors';
 import type { LimitsConfig } from '../config/types';
 import type { CanonicalDay } from '../io/canonical/day';
-import { ArtifactHeader, blobEnvelope, BlobParts, sha256Hex, splitBlob } from '../io/artifacts/codec';
+import type { ArtifactHeader, BlobParts} from '../io/artifacts/codec';
+import { blobEnvelope, sha256Hex, splitBlob } from '../io/artifacts/codec';
 import type { DayIndex } from '../kernels/day-index';
 import { artifactType } from './artifact-types';
 
@@ -92,9 +93,9 @@ export function checkArtifactBlob(blob: Uint8Array, want: BlobExpectation, rows:
   }
   if (!Array.isArray(payload)) throw fail(`${field} must be an array`);
   if (payload.length > want.maxRows) throw fail(`${field} has ${payload.length} rows > ${want.maxRows}`);
-  const { checkRow } = artifactType(want.artifactType);
+  const type = artifactType(want.artifactType);
   for (const row of payload) {
     if (typeof row !== 'object' || row === null || Array.isArray(row)) throw fail(`${field} has a row that is not an object`);
-    checkRow(row as Record<string, unknown>, want, fail);
+    type.checkRow(row as Record<string, unknown>, want, fail);
   }
 }

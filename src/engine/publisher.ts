@@ -16,7 +16,8 @@ import { openStorage } from '../io/store/open';
 import { sha256Hex } from '../io/artifacts/codec';
 import { rfc3339Seconds } from '../days';
 import type { Config } from '../config/types';
-import { BlobExpectation, checkArtifactBlob } from './gates';
+import type { BlobExpectation} from './gates';
+import { checkArtifactBlob } from './gates';
 import { faultPoint } from './faults';
 import { removeStalePublishTemps } from './pipeline/cleanup';
 

@@ -1,6 +1,7 @@
-import { ScoredRows, ScoredRowsBuilder, SparseCounter } from './scored-rows';
-import type { Groups } from './group';
-import { groupRows, heapInt32, Int32Alloc } from './group';
+import type { ScoredRows} from './scored-rows';
+import { ScoredRowsBuilder, SparseCounter } from './scored-rows';
+import type { Groups , Int32Alloc } from './group';
+import { groupRows, heapInt32 } from './group';
 import { sharedCopy, sharedInt32 } from '../engine/threads/shared-memory';
 import { rankCodes } from './topk';
 

@@ -1,4 +1,5 @@
-import { ScoredRows, ScoredRowsBuilder, SparseCounter } from './scored-rows';
+import type { ScoredRows} from './scored-rows';
+import { ScoredRowsBuilder, SparseCounter } from './scored-rows';
 
 /**
  * Per-user item exposure counts (docs/contract.md §5 implicit) for users [userLo, userHi).

@@ -1,4 +1,5 @@
-import { ScoredRows, ScoredRowsBuilder, SparseCounter } from './scored-rows';
+import type { ScoredRows} from './scored-rows';
+import { ScoredRowsBuilder, SparseCounter } from './scored-rows';
 
 /**
  * Next-item signals (docs/contract.md §5 session_seq) for users [userLo, userHi): each user's events

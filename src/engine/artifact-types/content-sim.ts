@@ -18,6 +18,6 @@ export const contentSim = defineArtifactType<'content_sim'>({
       throw fail(`item ${String(row.item_id)} has no tags or an empty tag`);
     }
   },
-  compute: async (ctx) => contentSimPayload(ctx.catalog, ctx.limits.max_items_per_artifact),
+  compute: (ctx) => Promise.resolve(contentSimPayload(ctx.catalog, ctx.limits.max_items_per_artifact)),
   kernel: null,
 });

@@ -113,11 +113,11 @@ function lazyQuote(pool: WorkerPool | null, ids: 'item' | 'user', values: ByteDi
 export function kernelRunner(pool: WorkerPool | null, def: Pick<AnyArtifactTypeDef, 'kernel'> & { name: string }): ComputeContext<unknown, unknown>['runKernel'] {
   const { kernel } = def;
   let shard = 0;
-  return async (input, label) => {
-    if (kernel === null) throw new Error(`artifact type ${def.name} has no kernel`);
+  return (input, label) => {
+    if (kernel === null) return Promise.reject(new Error(`artifact type ${def.name} has no kernel`));
     // A type outside the table (a test's) runs only without a pool: the worker would not find it.
     const task = { task: 'kernel' as const, type: def.name as ArtifactType, shard: label === undefined ? shard++ : -1, label, input };
-    return pool ? pool.run(`compute ${def.name}`, task) : kernel(input);
+    return pool ? pool.run(`compute ${def.name}`, task) : Promise.resolve(kernel(input) as unknown);
   };
 }
 

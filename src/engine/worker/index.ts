@@ -13,7 +13,7 @@ import { parseBlock } from '../../io/parse/scanner';
 import { indexItems } from '../../kernels/day-index';
 import { groupUserEvents } from '../../kernels/group';
 import { artifactType } from '../artifact-types';
-import type { TaskOutcome, TaskResults, WorkerTask } from '../threads/messages';
+import type { TaskOutcome, WorkerTask } from '../threads/messages';
 import { collectGarbage } from '../threads/shared-memory';
 
 /** After these (a few per day) the worker collects its garbage: see collectGarbage. */
@@ -72,7 +72,7 @@ export default async function runWorkerTask(t: WorkerTask): Promise<TaskOutcome>
   try {
     injectedFault(t);
     // Results are shared arrays: returned as they are, never transferred (shared-memory.ts).
-    const result = (await runTask(t)) as TaskResults[WorkerTask['task']];
+    const result = (await runTask(t));
     if (DAY_LEVEL_TASKS.has(t.task)) collectGarbage();
     return { state: 'ok', result };
   } catch (err) {

@@ -183,8 +183,8 @@ export function splitBlob(blob: Uint8Array, payloadField: string): BlobParts | n
   const buildAt = compact.lastIndexOf(',"build":{');
   if (fieldAt < 0 || buildAt < fieldAt || compact[compact.length - 1] !== 0x7d) return null;
   try {
-    const header = JSON.parse(compact.subarray(0, fieldAt).toString('utf8') + '}');
-    const build = JSON.parse('{' + compact.subarray(buildAt + 1, compact.length - 1).toString('utf8') + '}').build;
+    const header = JSON.parse(compact.subarray(0, fieldAt).toString('utf8') + '}') as Record<string, unknown>;
+    const { build } = JSON.parse('{' + compact.subarray(buildAt + 1, compact.length - 1).toString('utf8') + '}') as { build: Record<string, unknown> };
     const payloadStart = fieldAt + payloadField.length + 4;
     return {
       header,
@@ -225,8 +225,8 @@ export function blobEnvelope(blob: Uint8Array, payloadField: string): Pick<BlobP
   const buildAt = bytes.lastIndexOf(',\n  "build": ');
   if (fieldAt < 0 || buildAt < fieldAt) return null;
   try {
-    const header = JSON.parse(bytes.toString('utf8', 0, fieldAt) + '}');
-    const build = JSON.parse('{' + bytes.toString('utf8', buildAt + 1)).build;
+    const header = JSON.parse(bytes.toString('utf8', 0, fieldAt) + '}') as Record<string, unknown> | null;
+    const { build } = JSON.parse('{' + bytes.toString('utf8', buildAt + 1)) as { build?: Record<string, unknown> };
     return header && build ? { header, build } : null;
   } catch {
     return null;
@@ -240,5 +240,5 @@ export function payloadValue(payload: Payload): unknown[] {
   const w = new JsonWriter(false, (c) => chunks.push(c));
   (payload as TypedPayload).write(w);
   w.flush();
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown[];
 }

@@ -309,7 +309,7 @@ export class JsonWriter {
     }
     if (typeof v === 'object') {
       this.beginObject();
-      for (const k of Object.keys(v as object)) {
+      for (const k of Object.keys(v)) {
         const x = (v as Record<string, unknown>)[k];
         if (x !== undefined) this.key(k).value(x);
       }

@@ -8,9 +8,11 @@
  */
 import type * as Arrow from 'apache-arrow';
 import { badInput } from '../../errors';
-import { ByteDictionarySnapshot, sortedRun } from '../parse/byte-dictionary';
+import type { ByteDictionarySnapshot} from '../parse/byte-dictionary';
+import { sortedRun } from '../parse/byte-dictionary';
 import { sharedCopy, sharedFloat64, sharedInt32 } from '../../engine/threads/shared-memory';
-import { CanonicalDay, DictColumn, dictColumn, EncodableDay } from './day';
+import type { CanonicalDay, DictColumn, EncodableDay } from './day';
+import { dictColumn } from './day';
 
 /**
  * apache-arrow, loaded on first use: only partition encodes and decodes need it, and
@@ -18,6 +20,7 @@ import { CanonicalDay, DictColumn, dictColumn, EncodableDay } from './day';
  * worker, so an ordinary run never loads it on the main thread).
  */
 let arrowModule: typeof Arrow | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (see above)
 const arrow = (): typeof Arrow => (arrowModule ??= require('apache-arrow') as typeof Arrow);
 
 /** Byte order of values a and b of a snapshot (UTF-8 byte order is the id order of docs/contract.md §5). */

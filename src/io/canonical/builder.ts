@@ -1,12 +1,14 @@
 /**
  * Builds a canonical day (day.ts) from a day's validated events, in raw input order.
  */
-import { ByteDictionary, ByteDictionarySnapshot, CodeRun, mergeColumn, SortedColumn, sortedRun } from '../parse/byte-dictionary';
+import type { ByteDictionarySnapshot, CodeRun, SortedColumn} from '../parse/byte-dictionary';
+import { ByteDictionary, mergeColumn, sortedRun } from '../parse/byte-dictionary';
 import type { ExposureEvent } from '../parse/exposure-line';
 import type { ParsedBlock } from '../parse/scanner';
 import { GrowableColumn } from '../parse/growable';
 import { sharedCopy, sharedFloat64, sharedInt32 } from '../../engine/threads/shared-memory';
-import { CanonicalDay, DictColumn, dictColumn } from './day';
+import type { CanonicalDay, DictColumn} from './day';
+import { dictColumn } from './day';
 
 /** The six id columns, tenant .. request_id. */
 const COLUMN_INDEXES = [0, 1, 2, 3, 4, 5];

@@ -8,7 +8,8 @@
  * dictionary is sorted in UTF-8 byte order, so a dictionary code IS the id's rank in the
  * "id asc" order of docs/contract.md §5: kernels compare codes, never strings. Rows keep raw input order.
  */
-import { ByteDictionarySnapshot, snapshotValues } from '../parse/byte-dictionary';
+import type { ByteDictionarySnapshot} from '../parse/byte-dictionary';
+import { snapshotValues } from '../parse/byte-dictionary';
 
 /** A dictionary-encoded string column: codes index `values`; -1 is null. */
 export interface DictColumn {

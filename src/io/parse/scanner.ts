@@ -12,7 +12,8 @@
  * property test in test/io/parse/scanner.test.ts holds the two together.
  */
 import { isUtf8 } from 'node:buffer';
-import { ByteDictionary, ByteDictionarySnapshot, sortedRun } from './byte-dictionary';
+import type { ByteDictionarySnapshot} from './byte-dictionary';
+import { ByteDictionary, sortedRun } from './byte-dictionary';
 import { isBlankLine, MAX_RANK, parseExposureLine, parseRfc3339Micros } from './exposure-line';
 import { GrowableColumn } from './growable';
 
@@ -58,6 +59,8 @@ export interface ParsedBlock {
 }
 
 const enum F {
+  /** Not a known field. */
+  NONE = -1,
   V,
   TS,
   TENANT,
@@ -189,7 +192,7 @@ export class BlockScanner {
       if (b[i] !== 0x22) return false;
       const ks = ++i;
       const field = knownKey(b, ks, e);
-      if (field >= 0) i += FIELD_BYTES[field].length;
+      if (field !== F.NONE) i += FIELD_BYTES[field].length;
       else for (let c = b[i]; c !== 0x22; c = b[++i]) if (c === 0x5c || c < 0x20 || i >= e) return false;
       if (i >= e) return false;
       i++;
@@ -203,7 +206,7 @@ export class BlockScanner {
         for (let c = b[i]; c !== 0x22; c = b[++i]) if (c === 0x5c || c < 0x20 || i >= e) return false;
         if (i >= e) return false;
         if (field === F.V || field === F.RANK) return false;
-        if (field >= 0) {
+        if (field !== F.NONE) {
           vs[field] = s0;
           ve[field] = i;
         }
@@ -219,19 +222,19 @@ export class BlockScanner {
         else return false;
         const nb = b[i];
         if (nb === 0x2e || nb === 0x65 || nb === 0x45 || i - d0 > 15) return false;
-        if (field >= 0) {
+        if (field !== F.NONE) {
           if (field !== F.V && field !== F.RANK) return false;
           vs[field] = d0;
           this.valNum[field] = negative ? -n : n;
         }
       } else if (c === 0x6e && b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c) {
         i += 4;
-        if (field >= 0) {
+        if (field !== F.NONE) {
           if (field !== F.USER && field !== F.REQUEST && field !== F.RANK) return false;
           vs[field] = -2;
         }
-      } else if (field < 0 && c === 0x74 && b[i + 1] === 0x72 && b[i + 2] === 0x75 && b[i + 3] === 0x65) i += 4;
-      else if (field < 0 && c === 0x66 && b[i + 1] === 0x61 && b[i + 2] === 0x6c && b[i + 3] === 0x73 && b[i + 4] === 0x65) i += 5;
+      } else if (field === F.NONE && c === 0x74 && b[i + 1] === 0x72 && b[i + 2] === 0x75 && b[i + 3] === 0x65) i += 4;
+      else if (field === F.NONE && c === 0x66 && b[i + 1] === 0x61 && b[i + 2] === 0x6c && b[i + 3] === 0x73 && b[i + 4] === 0x65) i += 5;
       else return false;
       while (i < e && b[i] <= 0x20 && isWs(b[i])) i++;
       if (b[i] === 0x2c) {
@@ -325,9 +328,9 @@ export class BlockScanner {
   }
 }
 
-/** The known field whose quoted name (closing quote included) starts at b[s], or -1. */
-function knownKey(b: Buffer, s: number, e: number): number {
-  let f: number;
+/** The known field whose quoted name (closing quote included) starts at b[s], or F.NONE. */
+function knownKey(b: Buffer, s: number, e: number): F {
+  let f: F;
   switch (b[s]) {
     case 0x76 /* v */:
       f = F.V;
@@ -348,11 +351,11 @@ function knownKey(b: Buffer, s: number, e: number): number {
       f = b[s + 1] === 0x65 ? F.REQUEST : F.RANK;
       break;
     default:
-      return -1;
+      return F.NONE;
   }
   const name = FIELD_BYTES[f];
-  if (s + name.length >= e || b[s + name.length] !== 0x22) return -1;
-  for (let k = 1; k < name.length; k++) if (b[s + k] !== name[k]) return -1;
+  if (s + name.length >= e || b[s + name.length] !== 0x22) return F.NONE;
+  for (let k = 1; k < name.length; k++) if (b[s + k] !== name[k]) return F.NONE;
   return f;
 }
 

@@ -4,6 +4,7 @@
  * the tenant lookup, and errors a person can act on (never a stack trace, never a
  * password in a message).
  */
+import type * as Pg from 'pg';
 import type { Client } from 'pg';
 import type { DbConfig } from '../../config/types';
 import { configError, ioError, isPipelineError, PipelineError } from '../../errors';
@@ -25,7 +26,8 @@ export async function connectPg(dsn: string, opts: PgOptions): Promise<Client> {
   let client: Client;
   try {
     // Loaded on first use: a run without a database never needs it (~30 ms at start-up).
-    const { Client: PgClient } = require('pg') as typeof import('pg');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (see above)
+    const { Client: PgClient } = require('pg') as typeof Pg;
     client = new PgClient({
       connectionString: dsn,
       connectionTimeoutMillis: 10_000,

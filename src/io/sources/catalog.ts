@@ -33,7 +33,7 @@
  * content_sim (loadCatalog) never looks at those columns.
  */
 import { isBlankLine, trimSpace } from '../parse/exposure-line';
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import { badInput, ioError } from '../../errors';
 import { compareUtf8 } from '../parse/utf8';
 
@@ -238,7 +238,7 @@ function loadJsonl(path: string, text: string, acc: Accumulator): void {
       if (!Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string')) {
         throw badInput(where, 'tags: must be an array of strings');
       }
-      tags = r.tags as string[];
+      tags = r.tags;
     }
     acc.add(lineNo, r.item_id, namespace, tags, () => ({ price: priceOf(where, r.price), createdAt: createdAtOf(where, r.created_at) }));
   }

@@ -9,9 +9,9 @@
  * the block. The whole input is never held at once, only the blocks in flight; with
  * BlockBuffers, a plain file's blocks reuse the buffers of blocks already parsed.
  */
-import * as fs from 'fs';
-import * as zlib from 'zlib';
-import { pipeline, type Readable } from 'stream';
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+import { pipeline, type Readable } from 'node:stream';
 import { ioError, isPipelineError } from '../../errors';
 import { sharedBytes } from '../../engine/threads/shared-memory';
 

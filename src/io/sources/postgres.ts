@@ -145,7 +145,7 @@ function rowProblem(response: unknown): string | null {
   if (items === undefined) return 'response.items: required';
   if (!Array.isArray(items)) return 'response.items: must be an array';
   for (let i = 0; i < items.length; i++) {
-    const it = items[i];
+    const it: unknown = items[i];
     if (it === null || typeof it !== 'object' || Array.isArray(it)) return `response.items[${i}]: not an object`;
   }
   return null;

@@ -51,7 +51,7 @@ function isStringMap(value: unknown): value is Record<string, string> {
     value !== null &&
     typeof value === 'object' &&
     !Array.isArray(value) &&
-    Object.values(value as object).every((v) => typeof v === 'string')
+    Object.values(value).every((v) => typeof v === 'string')
   );
 }
 

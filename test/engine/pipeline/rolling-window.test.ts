@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { must, tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, writeRawLayout } from '../../support/generate';
-import { EVENT_KINDS, PAYLOAD_FIELD, parseRawDay, refPayload, RefLimits } from '../../support/reference';
+import type { RefLimits } from '../../support/reference';
+import { EVENT_KINDS, PAYLOAD_FIELD, parseRawDay, refPayload } from '../../support/reference';
 
 const TENANT = 'acme';
 const SURFACE = 'home';

@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PARSE_BLOCK_BYTES } from '../../../src/engine/pipeline/ingest';
 import { runPipeline } from '../../../src/engine/pipeline/run';
-import { ArtifactHeader, encodeArtifact, hashedJson, sha256Hex } from '../../../src/io/artifacts/codec';
+import type { ArtifactHeader} from '../../../src/io/artifacts/codec';
+import { encodeArtifact, hashedJson, sha256Hex } from '../../../src/io/artifacts/codec';
 import { decodeCanonical } from '../../../src/io/canonical/arrow-codec';
 import { must, tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, Rng, writeRawLayout } from '../../support/generate';
-import { EVENT_KINDS, PAYLOAD_FIELD, parseRawDay, RefEvent, refPayload, RefLimits, tsMicros } from '../../support/reference';
+import type { RefEvent, RefLimits} from '../../support/reference';
+import { EVENT_KINDS, PAYLOAD_FIELD, parseRawDay, refPayload, tsMicros } from '../../support/reference';
 
 const TENANT = 'acme';
 const SURFACE = 'home';

@@ -2,7 +2,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hashedJson, sha256Hex, encodeArtifact, ArtifactHeader } from '../../../src/io/artifacts/codec';
+import type { ArtifactHeader } from '../../../src/io/artifacts/codec';
+import { hashedJson, sha256Hex, encodeArtifact } from '../../../src/io/artifacts/codec';
 import { PAYLOAD_FIELD } from '../../support/reference';
 import { EXAMPLE_EXPECTED } from '../../support/helpers';
 

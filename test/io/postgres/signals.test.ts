@@ -15,8 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../../src/io/store/checkpoint';
 import { type SignalRow, scanArtifactRows } from '../../../src/io/postgres/artifact-rows';
 import { EXAMPLE_EXPECTED, must, tempDir } from '../../support/helpers';
-import { cli, CliResult, publishedVersions, readPublished, runArgs, STACK_FRAME, writeConfig } from '../../support/pg-helpers';
-import { pgSkipReason, pgTestDatabase, TestPg } from '../../support/pg-server';
+import type { CliResult} from '../../support/pg-helpers';
+import { cli, publishedVersions, readPublished, runArgs, STACK_FRAME, writeConfig } from '../../support/pg-helpers';
+import type { TestPg } from '../../support/pg-server';
+import { pgSkipReason, pgTestDatabase } from '../../support/pg-server';
 import { closedPort } from '../../support/s3-server';
 
 const FILE = 'test/io/postgres/signals.test.ts';

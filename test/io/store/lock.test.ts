@@ -6,7 +6,8 @@
 import * as os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { Registry } from '../../../src/io/store/registry';
-import { acquireLock, LockHolder, LockSite, withPublisherLock } from '../../../src/io/store/lock';
+import type { LockHolder, LockSite} from '../../../src/io/store/lock';
+import { acquireLock, withPublisherLock } from '../../../src/io/store/lock';
 
 const holderOf = (text: string) => JSON.parse(text) as LockHolder;
 
@@ -75,7 +76,7 @@ describe('lock protocol', () => {
     expect(holderOf(text)).toMatchObject({ pid: process.pid, host: os.hostname() });
     await release();
     await acquireLock(site);
-    expect(holderOf(site.text!)!.token).not.toBe(holderOf(text)!.token);
+    expect(holderOf(site.text!).token).not.toBe(holderOf(text).token);
   });
 
   it('a held lock is E_LOCKED with the site message; release frees it, and releasing twice is harmless', async () => {
@@ -114,7 +115,7 @@ describe('lock protocol', () => {
     site.text = foreign(1);
     await acquireLock(site);
     expect(site.broken).toEqual([foreign(1)]);
-    expect(holderOf(site.text!)!.pid).toBe(process.pid);
+    expect(holderOf(site.text).pid).toBe(process.pid);
   });
 
   it('a site that does not break stale locks reports them, and keeps them', async () => {
@@ -154,7 +155,7 @@ describe('withPublisherLock', () => {
   it('runs the work under the lock and releases it', async () => {
     const site = new MemorySite();
     const seen = await withPublisherLock(registryOn(site), 't', 's', async () => site.text);
-    expect(holderOf(seen!)!.pid).toBe(process.pid);
+    expect(holderOf(seen!).pid).toBe(process.pid);
     expect(site.text).toBeNull();
   });
 

@@ -8,7 +8,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ioError, notFound, unsupported } from '../../../errors';
 import { fsyncDir, pathSegment, writeFileExclusiveAtomic } from '../../atomic';
-import { checkExistingBlob, ObjectStore } from '../object-store';
+import type { ObjectStore } from '../object-store';
+import { checkExistingBlob } from '../object-store';
 
 const FILE_SCHEME = 'file://';
 

@@ -11,8 +11,10 @@ import { ioError } from '../../../errors';
 import { isPidAlive, isTempFile, pathSegment, tempPathFor, writeFileAtomic, writeFileExclusiveAtomic } from '../../atomic';
 import { encodePretty } from '../../artifacts/go-json';
 import { compareUtf8 } from '../../parse/utf8';
-import { acquireLock, LockHolder, LockOptions, LockSite } from '../lock';
-import { AuditEntry, compactTime, HistoryEntry, Manifest, nextManifest, Registry, RegistryRecord, SEQ_DIGITS, SEQ_RE, sortRecords } from '../registry';
+import type { LockHolder, LockOptions, LockSite } from '../lock';
+import { acquireLock } from '../lock';
+import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord} from '../registry';
+import { compactTime, nextManifest, SEQ_DIGITS, SEQ_RE, sortRecords } from '../registry';
 import { canonicalAudit, canonicalRecord, parseAudit, parseManifest, parseRecord } from '../registry-json';
 
 export class FsRegistry implements Registry {

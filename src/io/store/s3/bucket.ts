@@ -29,6 +29,7 @@ import { compareUtf8 } from '../../parse/utf8';
  * costs ~50 ms at start-up of every command.
  */
 let sdkModule: typeof S3Sdk | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (see above)
 const sdk = (): typeof S3Sdk => (sdkModule ??= require('@aws-sdk/client-s3') as typeof S3Sdk);
 
 export interface S3BucketOptions {

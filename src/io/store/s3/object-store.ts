@@ -11,7 +11,8 @@
  */
 import type { S3Config } from '../../../config/types';
 import { ioError, notFound, unsupported } from '../../../errors';
-import { checkExistingBlob, ObjectStore } from '../object-store';
+import type { ObjectStore } from '../object-store';
+import { checkExistingBlob } from '../object-store';
 import { parseS3Uri, S3Bucket } from './bucket';
 
 export class S3ObjectStore implements ObjectStore {

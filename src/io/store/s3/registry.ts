@@ -30,8 +30,10 @@ import type { S3Config } from '../../../config/types';
 import { ioError, isPipelineError, lockedError, PipelineError } from '../../../errors';
 import { isPidAlive, pathSegment } from '../../atomic';
 import { encodePretty } from '../../artifacts/go-json';
-import { acquireLock, LockHolder, LockOptions, LockSite } from '../lock';
-import { AuditEntry, compactTime, HistoryEntry, Manifest, nextManifest, Registry, RegistryRecord, SEQ_DIGITS, SEQ_RE, sortRecords } from '../registry';
+import type { LockHolder, LockOptions, LockSite } from '../lock';
+import { acquireLock } from '../lock';
+import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord} from '../registry';
+import { compactTime, nextManifest, SEQ_DIGITS, SEQ_RE, sortRecords } from '../registry';
 import { canonicalAudit, canonicalRecord, parseAudit, parseManifest, parseRecord } from '../registry-json';
 import { S3Bucket } from './bucket';
 

@@ -15,8 +15,10 @@ import { parseS3Uri, S3Bucket } from '../../../../src/io/store/s3/bucket';
 import { S3ObjectStore } from '../../../../src/io/store/s3/object-store';
 import { S3Registry } from '../../../../src/io/store/s3/registry';
 import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../../support/helpers';
-import { cliAsync as cli, CliResult, STACK_FRAME } from '../../../support/cli-harness';
-import { ACCESS_KEY, closedPort, SECRET_KEY, startS3, TestS3 } from '../../../support/s3-server';
+import type { CliResult} from '../../../support/cli-harness';
+import { cliAsync as cli, STACK_FRAME } from '../../../support/cli-harness';
+import type { TestS3 } from '../../../support/s3-server';
+import { ACCESS_KEY, closedPort, SECRET_KEY, startS3 } from '../../../support/s3-server';
 
 const TYPES = ['content_sim', 'cooc', 'implicit', 'popularity', 'session_seq'];
 const golden = readFileSync(join(EXAMPLE_EXPECTED, 'versions.txt'), 'utf8')
