@@ -121,10 +121,8 @@ export function runMetrics(o: RunOutcome, opts: RunMetricsOptions): Registry {
   const ok = o.errorCode === null;
   const finished = o.finishedAtMs / 1000;
 
-  new Gauge({ name: METRIC.buildInfo, help: 'Always 1; the version of recsys-pipelines that ran.', labelNames: ['version'], registers: [registry] }).set(
-    { version: o.version },
-    1,
-  );
+  // Scoped like the rest: two textfiles in one collector folder must not hold the same series.
+  gauge(METRIC.buildInfo, 'Always 1; the version of recsys-pipelines that ran last.', ['version']).set({ ...scope, version: o.version }, 1);
   gauge(METRIC.lastRunTimestamp, 'End of the last run, success or failure (Unix seconds).').set(scope, finished);
   const lastSuccess = ok ? finished : carriedSeconds(opts.carried, 'lastSuccessMs');
   const lastFailure = ok ? carriedSeconds(opts.carried, 'lastFailureMs') : finished;
