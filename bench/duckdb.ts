@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ load_ms: loadMs, queries_ms: queriesMs, per_query_ms: perQuery }) + '\n');
 }
 
-main().catch((err) => {
-  process.stderr.write(`duckdb bench failed: ${err?.message ?? err}\n`);
+main().catch((err: unknown) => {
+  process.stderr.write(`duckdb bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;
 });

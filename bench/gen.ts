@@ -145,8 +145,8 @@ if (require.main === module) {
   const t0 = Date.now();
   generate(opts).then(
     (paths) => console.log(`wrote ${opts.days} day(s) × ${opts.events} events in ${Date.now() - t0} ms: ${paths.join(', ')}`),
-    (err) => {
-      console.error(`error: ${err.message}`);
+    (err: unknown) => {
+      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = 2;
     },
   );

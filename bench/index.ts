@@ -22,7 +22,9 @@ import { indexDay } from '../src/kernels/day-index';
 import { publishDay } from '../src/engine/publisher';
 import { userPayload } from '../src/io/artifacts/payloads';
 import { encodeArtifact, ArtifactHeader } from '../src/io/artifacts/codec';
-import { CanonicalDay, CanonicalDayBuilder, decodeCanonical, encodeCanonical } from '../src/io/canonical/canonical';
+import { decodeCanonical, encodeCanonical } from '../src/io/canonical/arrow-codec';
+import { CanonicalDayBuilder } from '../src/io/canonical/builder';
+import type { CanonicalDay } from '../src/io/canonical/day';
 import { parseBlock } from '../src/io/parse/scanner';
 import { parseExposureLine } from '../src/io/parse/exposure-line';
 import { quoteAll } from '../src/io/artifacts/go-json';
@@ -145,7 +147,7 @@ async function kernels(): Promise<KernelFigure[]> {
     await fn();
     const first = performance.now() - t0;
     const bench = new Bench({ time: 1500, iterations: 5, warmup: false });
-    bench.add(name, fn as () => void);
+    bench.add(name, fn);
     await bench.run();
     const r = bench.tasks[0].result as unknown as { latency: { mean: number; p50: number; samplesCount?: number; samples?: number[] } };
     const samples = r.latency.samplesCount ?? r.latency.samples?.length ?? 0;
@@ -244,7 +246,9 @@ function duckdb(file: string, threads: number): Record<string, number> & { peak_
   const out = mkdtempSync(join(tmpdir(), 'bench-duckdb-'));
   const r = timed(process.execPath, [join(__dirname, 'duckdb.js'), file, out, String(threads)]);
   rmSync(out, { recursive: true, force: true });
-  return { ...JSON.parse(r.stdout.trim().split('\n').pop() as string), peak_rss_mb: r.rssMb };
+  const figures = JSON.parse(r.stdout.trim().split('\n').pop() as string) as ReturnType<typeof duckdb>;
+  figures.peak_rss_mb = r.rssMb;
+  return figures;
 }
 
 function table(rows: Array<Record<string, string | number | null>>): string {
@@ -328,7 +332,7 @@ async function main(): Promise<void> {
   console.log(`\nfigures written to ${path}`);
 }
 
-main().catch((err) => {
-  console.error(`bench failed: ${err?.stack ?? err}`);
+main().catch((err: unknown) => {
+  console.error(`bench failed: ${err instanceof Error ? err.stack : String(err)}`);
   process.exitCode = 1;
 });

@@ -24,8 +24,10 @@ import { Client } from 'pg';
 import { S3Bucket } from '../src/io/store/s3/bucket';
 import { generate, GEN_DEFAULTS } from './gen';
 
+/** s3rver ships no types: the part of its API this bench uses. */
+type S3rverServer = { run(): Promise<{ port: number }>; close(): Promise<void> };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver');
+const S3rver = require('s3rver') as new (options: { port: number; address: string; silent: boolean; directory: string }) => S3rverServer;
 
 const ROOT = join(__dirname, '..', '..');
 const DAY = '2026-01-01';
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(`bench:storage failed: ${err?.stack ?? err}`);
+main().catch((err: unknown) => {
+  console.error(`bench:storage failed: ${err instanceof Error ? err.stack : String(err)}`);
   process.exitCode = 1;
 });

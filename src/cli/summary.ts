@@ -1,6 +1,7 @@
 /** The short human summaries commands print on stdout (progress and logs go to stderr). */
 import type { RunPlan } from '../engine/ops/dry-run';
-import { versionOfUri, type History, type RollbackResult } from '../engine/ops/rollback';
+import type { History } from '../engine/ops/history';
+import { versionOfUri, type RollbackResult } from '../engine/ops/rollback';
 import type { RunSummary } from '../engine/pipeline/request';
 import { formatDuration, type Status } from '../engine/ops/status';
 

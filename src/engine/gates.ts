@@ -5,7 +5,7 @@
 import { MICROS_PER_DAY } from '../days';
 import { gateFailed, limitExceeded } from '../errors';
 import type { LimitsConfig } from '../config/types';
-import type { CanonicalDay } from '../io/canonical/canonical';
+import type { CanonicalDay } from '../io/canonical/day';
 import { ArtifactHeader, blobEnvelope, BlobParts, sha256Hex, splitBlob } from '../io/artifacts/codec';
 import type { DayIndex } from '../kernels/day-index';
 import { artifactType } from './artifact-types';

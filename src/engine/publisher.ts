@@ -11,6 +11,7 @@ import { ioError } from '../errors';
 import { objectKey } from '../io/store/object-store';
 import type { ObjectStore } from '../io/store/object-store';
 import type { RegistryRecord } from '../io/store/registry';
+import { withPublisherLock } from '../io/store/lock';
 import { openStorage } from '../io/store/open';
 import { sha256Hex } from '../io/artifacts/codec';
 import { rfc3339Seconds } from '../days';
@@ -45,9 +46,7 @@ export async function publishDay(
   afterSwap?: () => Promise<void>,
 ): Promise<PublishedArtifact[]> {
   const { store, registry } = openStorage(config);
-  const release = await registry.acquireLock(tenant, surface);
-  let failed = false;
-  try {
+  return withPublisherLock(registry, tenant, surface, async () => {
     await removeStalePublishTemps(config, tenant, surface, artifacts.map((a) => a.expect));
     const published: Array<PublishedArtifact & { record: RegistryRecord }> = [];
     for (const a of artifacts) {
@@ -98,16 +97,7 @@ export async function publishDay(
     faultPoint('after-manifest-swap');
     await afterSwap?.();
     return published.map(({ type, version, uri, bytes }) => ({ type, version, uri, bytes }));
-  } catch (err) {
-    failed = true;
-    throw err;
-  } finally {
-    // When the day failed, its own error is the one to report, not a failed release (an
-    // object store that went away fails both).
-    await release().catch((err: unknown) => {
-      if (!failed) throw err;
-    });
-  }
+  });
 }
 
 async function readBlob(file: string): Promise<Uint8Array> {

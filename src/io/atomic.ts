@@ -1,7 +1,12 @@
 /**
- * Crash-safe file writes for the filesystem storage layer (docs/contract.md §6): every file is written
- * to a temporary file in the same folder, fsynced, moved into place, then the folder is
- * fsynced, so a reader (or a crash) sees either the old file or the complete new one.
+ * Crash-safe file writes for the filesystem storage layer (docs/contract.md §6). Every write takes the
+ * same steps: a temporary file beside the target (folders created), written and fsynced,
+ * put into place (renamed over the target, or hard-linked where nothing may be replaced),
+ * then the folder fsynced; on failure the temp file is removed and the error is an E_IO
+ * error naming the target. A reader (or a crash) sees either the old file or the complete
+ * new one. `writeThroughTemp` takes those steps for whole buffers (writeFileAtomic,
+ * writeFileExclusiveAtomic); AtomicFileStream takes them synchronously, chunk by chunk,
+ * for worker threads.
  *
  * Temporary files are named `.<basename>.tmp-<pid>-<random>`. Readers of our folders must
  * skip them (`isTempFile`); a crash can leave one behind, and `removeStaleTempFiles` clears
@@ -90,20 +95,26 @@ async function removeQuietly(file: string): Promise<void> {
 }
 
 /**
- * Replaces `target` with `data` atomically (temp file in the same folder → fsync → rename
- * → fsync folder), creating missing folders. On failure the temp file is removed, the
- * previous `target` (if any) is left as it was, and an E_IO error naming `target` is thrown.
+ * The steps of every buffered atomic write: `data` written and fsynced in a temp file
+ * beside `target` (missing folders created), `place` puts that temp file into place and
+ * removes its temp name, then the folder is fsynced when a name was created. On failure
+ * the temp file is removed and an E_IO error naming `target` is thrown.
  */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+async function writeThroughTemp(
+  target: string,
+  data: string | Uint8Array,
+  place: (temp: string) => Promise<'created' | 'exists'>,
+): Promise<'created' | 'exists'> {
   const dir = path.dirname(target);
   let temp: string | undefined;
   try {
     await fs.mkdir(dir, { recursive: true });
     temp = tempPathFor(target);
     await writeTemp(temp, data);
-    await fs.rename(temp, target);
+    const outcome = await place(temp);
     temp = undefined;
-    await fsyncDir(dir);
+    if (outcome === 'created') await fsyncDir(dir);
+    return outcome;
   } catch (err) {
     if (temp !== undefined) await removeQuietly(temp);
     throw ioError('write', target, err);
@@ -111,9 +122,43 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
 }
 
 /**
+ * Replaces `target` with `data` atomically (temp file in the same folder → fsync → rename
+ * → fsync folder), creating missing folders. On failure the temp file is removed, the
+ * previous `target` (if any) is left as it was, and an E_IO error naming `target` is thrown.
+ */
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await writeThroughTemp(target, data, async (temp) => {
+    await fs.rename(temp, target);
+    return 'created';
+  });
+}
+
+/**
+ * Creates `target` with `data` only if it does not exist yet, for immutable files (blobs,
+ * registry records, history entries, locks). The content is written and fsynced in a temp
+ * file first and then hard-linked into place: `link` fails with EEXIST instead of replacing,
+ * and the file appears complete or not at all. Returns 'exists' (leaving the existing file
+ * untouched) when `target` was already there.
+ */
+export async function writeFileExclusiveAtomic(target: string, data: string | Uint8Array): Promise<'created' | 'exists'> {
+  return writeThroughTemp(target, data, async (temp) => {
+    let outcome: 'created' | 'exists' = 'created';
+    try {
+      await fs.link(temp, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      outcome = 'exists';
+    }
+    await fs.unlink(temp);
+    return outcome;
+  });
+}
+
+/**
  * A file written chunk by chunk as its bytes are produced, then committed like
- * writeFileAtomic (temp file → fsync → rename → fsync folder). Synchronous, for worker
- * threads that encode large artifacts straight to disk instead of holding them in memory.
+ * writeFileAtomic (temp file → fsync → rename → fsync folder), with the same steps as
+ * writeThroughTemp taken synchronously: for worker threads that encode large artifacts
+ * straight to disk instead of holding them in memory.
  *
  * The final name may be given at commit time when it depends on the bytes written (a
  * content hash); it must be in the same folder as the name given to the constructor, which
@@ -184,37 +229,6 @@ export class AtomicFileStream {
     } catch {
       // already gone
     }
-  }
-}
-
-/**
- * Creates `target` with `data` only if it does not exist yet, for immutable files (blobs,
- * registry records, history entries, locks). The content is written and fsynced in a temp
- * file first and then hard-linked into place: `link` fails with EEXIST instead of replacing,
- * and the file appears complete or not at all. Returns 'exists' (leaving the existing file
- * untouched) when `target` was already there.
- */
-export async function writeFileExclusiveAtomic(target: string, data: string | Uint8Array): Promise<'created' | 'exists'> {
-  const dir = path.dirname(target);
-  let temp: string | undefined;
-  try {
-    await fs.mkdir(dir, { recursive: true });
-    temp = tempPathFor(target);
-    await writeTemp(temp, data);
-    let outcome: 'created' | 'exists' = 'created';
-    try {
-      await fs.link(temp, target);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      outcome = 'exists';
-    }
-    await fs.unlink(temp);
-    temp = undefined;
-    if (outcome === 'created') await fsyncDir(dir);
-    return outcome;
-  } catch (err) {
-    if (temp !== undefined) await removeQuietly(temp);
-    throw ioError('write', target, err);
   }
 }
 

@@ -5,7 +5,7 @@
  * every array lives in a SharedArrayBuffer, so compute shards on any worker read it without
  * a copy.
  */
-import type { CanonicalDay } from '../io/canonical/canonical';
+import type { CanonicalDay } from '../io/canonical/day';
 import { sharedInt32 } from '../engine/threads/shared-memory';
 import { indexSessions, maxSessionItems, type SessionItemIndex } from './cooc';
 import { groupUserEvents, type UserEvents } from './group';

@@ -111,8 +111,8 @@ describe('policy quarantine', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { line: number; reason: string; raw?: string });
     expect(rejects.map((x) => x.line)).toEqual([4, 8]);
-    expect(rejects[0].reason).toContain('rank');
-    expect(rejects[1].reason).toContain('JSON');
+    expect(rejects[0]?.reason).toContain('rank');
+    expect(rejects[1]?.reason).toContain('JSON');
     const [row] = summaryRows(r.stdout);
     expect(row).toMatchObject({ day: DAY, lines: 11, events: 9, rejected: 2 });
     expect(existsSync(sb.partitionPath(DAY))).toBe(true);

@@ -2,14 +2,15 @@
  * One publisher per (tenant, surface) (docs/contract.md §6): a run that finds the lock held by a live
  * process fails clearly (exit 1) and leaves the manifest alone; a stale lock of an exited
  * process on this host is recovered. Lock file: `<registry_dir>/locks/<tenant>/<surface>.lock`
- * with `{pid, host, started_at, token}` (src/io/store/registry.ts).
+ * with `{pid, host, started_at, token}` (src/io/store/lock.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, CliResult, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import type { CliResult } from '../support/cli-harness';
+import { BIN, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
@@ -42,7 +43,7 @@ function writeLock(sb: Sandbox, holder: Record<string, unknown> | string): strin
 /** The pid of a process that has exited (and been reaped). */
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', '']);
-  return r.pid as number;
+  return r.pid;
 }
 
 describe('publisher lock', () => {

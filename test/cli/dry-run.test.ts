@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { estimateLines } from '../../src/engine/ops/dry-run';
 import { cli, events, Sandbox } from '../support/cli-harness';
+import { must } from '../support/helpers';
 
 const sandboxes: Sandbox[] = [];
 const sandbox = () => {
@@ -27,10 +28,10 @@ interface PlanRow {
 
 function planRows(stdout: string): PlanRow[] {
   return [...stdout.matchAll(/^(\d{4}-\d\d-\d\d)\s+(\d+)\s+(\d+)\s+(.+)$/gm)].map((m) => ({
-    day: m[1],
+    day: must(m[1]),
     bytes: Number(m[2]),
     estimated: Number(m[3]),
-    input: m[4],
+    input: must(m[4]),
   }));
 }
 
@@ -51,7 +52,7 @@ describe('--dry-run', () => {
     expect(rows.map((x) => x.day)).toEqual(['2026-01-01', '2026-01-02', '2026-01-03']);
     expect(rows[0]).toEqual({ day: '2026-01-01', bytes: statSync(small).size, estimated: 37, input: small });
     expect(rows[1]).toMatchObject({ bytes: 0, estimated: 0 });
-    expect(rows[1].input).toContain('missing');
+    expect(rows[1]?.input).toContain('missing');
     expect(rows[2]).toEqual({ day: '2026-01-03', bytes: statSync(gz).size, estimated: 11, input: gz });
     expect(existsSync(sb.out)).toBe(false);
   });

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/engine/pipeline/run';
-import { testConfig } from '../support/helpers';
+import { must, testConfig } from '../support/helpers';
 import { ev, Sandbox, STACK_FRAME, versionOfUri } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
@@ -243,7 +243,7 @@ describe('runPipeline in process', () => {
     });
     const logs: string[] = [];
     const first = await runPipeline({ config, tenant: 'demo', surface: 'home', segment: '', start: DAY1, end: DAY1, incremental: false, log: (l) => logs.push(l) });
-    const day1Version = first.days[0].published[0].version;
+    const day1Version = must(first.days[0]?.published[0], 'the first day published').version;
     await expect(
       runPipeline({ config, tenant: 'demo', surface: 'home', segment: '', start: DAY1, end: DAY2, incremental: false, log: (l) => logs.push(l) }),
     ).rejects.toMatchObject({ code: 'E_LIMIT', message: 'limit exceeded: max_events_per_run (9 > 8)' });

@@ -16,7 +16,7 @@ const sandbox = () => {
 };
 afterAll(() => sandboxes.forEach((s) => s.cleanup()));
 
-const DAYS = ['2026-01-01', '2026-01-02'];
+const DAYS = ['2026-01-01', '2026-01-02'] as const;
 const STAGES = ['ingest', 'validate', 'compute', 'publish'];
 
 function twoDays(): { sb: Sandbox; config: string } {
@@ -80,7 +80,7 @@ describe('--log-format json', () => {
       expect(Number.isNaN(Date.parse(rec.ts as string))).toBe(false);
       expect(typeof rec.ms).toBe('number');
     }
-    expect(records.map((x) => `${x.day} ${x.stage}`)).toEqual(DAYS.flatMap((d) => STAGES.map((s) => `${d} ${s}`)));
+    expect(records.map((x) => `${String(x.day)} ${String(x.stage)}`)).toEqual(DAYS.flatMap((d) => STAGES.map((s) => `${d} ${s}`)));
     const ingest = records.find((x) => x.day === DAYS[1] && x.stage === 'ingest')!;
     expect(ingest.counts).toMatchObject({ events: 7, lines: 7, rejected: 0 });
     const publish = records.find((x) => x.day === DAYS[1] && x.stage === 'publish')!;
@@ -117,7 +117,7 @@ describe('--log-format json', () => {
 describe('--continue-on-error', () => {
   it('reports the failed day, runs the later ones and exits 1; without it the run stops there', () => {
     const sb = sandbox();
-    const days = ['2026-01-01', '2026-01-02', '2026-01-03'];
+    const days = ['2026-01-01', '2026-01-02', '2026-01-03'] as const;
     sb.writeDay(days[0], events(days[0], 5));
     sb.writeDay(days[1], ['{"v":1}']); // a bad line: the day fails in ingest
     sb.writeDay(days[2], events(days[2], 6));

@@ -40,7 +40,10 @@ describe('run metrics', () => {
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { level: string; event: string; message?: string })
       .find((l) => l.event === 'warning');
-    expect(warning).toMatchObject({ level: 'warn', message: expect.stringContaining(`push to ${closedUrl}/metrics/job/recsys_pipelines/command/run/tenant/demo/surface/home failed`) });
+    expect(warning).toMatchObject({
+      level: 'warn',
+      message: expect.stringContaining(`push to ${closedUrl}/metrics/job/recsys_pipelines/command/run/tenant/demo/surface/home failed`),
+    });
     const text = readFileSync(textfile(), 'utf8');
     expect(sample(text, 'recsys_pipelines_last_run_success', 'command="run"')).toBe(1);
     expect(sample(text, 'recsys_pipelines_events', 'outcome="used"')).toBe(14);
@@ -95,7 +98,9 @@ describe('status --metrics', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(sample(r.stdout, 'recsys_pipelines_status', 'state="fresh"')).toBe(1);
     expect(sample(r.stdout, 'recsys_pipelines_current_artifact_ok', 'type="popularity"')).toBe(1);
-    expect(sample(r.stdout, 'recsys_pipelines_current_artifact_window_end_timestamp_seconds', 'type="popularity"')).toBe(Date.parse('2026-01-02T00:00:00Z') / 1000);
+    expect(sample(r.stdout, 'recsys_pipelines_current_artifact_window_end_timestamp_seconds', 'type="popularity"')).toBe(
+      Date.parse('2026-01-02T00:00:00Z') / 1000,
+    );
     expect(readFileSync(file, 'utf8')).toBe(r.stdout + (r.stdout.endsWith('\n') ? '' : '\n'));
   });
 

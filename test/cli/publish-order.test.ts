@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, events, publishedLines, Sandbox, STACK_FRAME, versionOfUri } from '../support/cli-harness';
+import { must } from '../support/helpers';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
@@ -116,7 +117,7 @@ describe('the canonical partition is written in the background, but always befor
 describe('stored state that does not match is never overwritten', () => {
   it('a tampered blob at the same version: exit 1 naming it, blob and manifest untouched', () => {
     const { sb, config, manifest } = publishedDay1();
-    const uri = sb.manifest().current.popularity;
+    const uri = must(sb.manifest().current.popularity, 'a current popularity');
     const path = uri.replace(/^file:\/\//, '');
     const tampered = readFileSync(path, 'utf8').replace(/"count": (\d+)/, '"count": 999');
     writeFileSync(path, tampered);
@@ -162,7 +163,7 @@ describe('the manifest', () => {
     const after = sb.manifest().current;
     const [pop] = publishedLines(r.stdout);
     expect(pop).toMatchObject({ day: DAY2, type: 'popularity' });
-    expect(versionOfUri(after.popularity)).toBe(pop.version);
+    expect(versionOfUri(after.popularity)).toBe(pop?.version);
     expect(after.popularity).not.toBe(before.popularity);
     for (const type of ['content_sim', 'cooc', 'implicit', 'session_seq']) expect(after[type], type).toBe(before[type]);
     expect(Object.keys(after)).toEqual(Object.keys(before));

@@ -76,7 +76,7 @@ describe('running the same day twice', () => {
   it('gives the same partition bytes and versions with 1 worker and with 2 workers and small shards', () => {
     const a = sandbox();
     const b = sandbox();
-    const args = (sb: Sandbox, config: string, workers: string) =>
+    const args = (config: string, workers: string) =>
       cli(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', DAY, '--end', DAY, '--workers', workers]);
     const cfgA = a.config({ raw_source: { dir: SAMPLE_RAW }, artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'] });
     const cfgB = b.config({
@@ -84,8 +84,8 @@ describe('running the same day twice', () => {
       artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'],
       engine: { shard_rows: 1024 },
     });
-    const ra = args(a, cfgA, '1');
-    const rb = args(b, cfgB, '2');
+    const ra = args(cfgA, '1');
+    const rb = args(cfgB, '2');
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
     expect(publishedLines(rb.stdout)).toEqual(publishedLines(ra.stdout));
@@ -107,7 +107,7 @@ describe('raw layout', () => {
     const b = gz.run(gz.config({ artifact_kinds: ['popularity', 'cooc'] }), DAY, DAY);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
-    expect(summaryRows(b.stdout)[0].events).toBe(25);
+    expect(summaryRows(b.stdout)[0]?.events).toBe(25);
     expect(publishedLines(b.stdout)).toEqual(publishedLines(a.stdout));
     expect(readFileSync(gz.partitionPath(DAY)).equals(readFileSync(plain.partitionPath(DAY)))).toBe(true);
   });
@@ -125,7 +125,7 @@ describe('a rerun replaces the partition', () => {
     sb.writeDay(DAY, original.slice(0, 2));
     const r = sb.run(config, DAY, DAY);
     expect(r.code).toBe(0);
-    expect(summaryRows(r.stdout)[0].events).toBe(2);
+    expect(summaryRows(r.stdout)[0]?.events).toBe(2);
     expect(sb.currentBlob('popularity').items).toEqual([
       { item_id: 'a', count: 1 },
       { item_id: 'b', count: 1 },

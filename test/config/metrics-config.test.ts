@@ -15,11 +15,14 @@ describe('metrics config', () => {
       textfile: '/srv/recsys/collector/recsys.prom',
       pushgateway: { url: 'http://pgw:9091', timeout_s: 10 },
     });
-    expect(parse({ pushgateway: { url: 'https://pgw.example/prefix', timeout_s: 2.5 } }).metrics.pushgateway).toEqual({ url: 'https://pgw.example/prefix', timeout_s: 2.5 });
+    expect(parse({ pushgateway: { url: 'https://pgw.example/prefix', timeout_s: 2.5 } }).metrics.pushgateway).toEqual({
+      url: 'https://pgw.example/prefix',
+      timeout_s: 2.5,
+    });
   });
 
   it.each([
-    [{ textfile: 'recsys.txt' }, 'metrics.textfile: node_exporter\'s textfile collector reads only files ending in .prom'],
+    [{ textfile: 'recsys.txt' }, "metrics.textfile: node_exporter's textfile collector reads only files ending in .prom"],
     [{ pushgateway: {} }, 'metrics.pushgateway.url: required when metrics.pushgateway is given'],
     [{ pushgateway: { url: 'pgw:9091' } }, 'metrics.pushgateway.url: expected an http:// or https:// URL'],
     [{ pushgateway: { url: 'http://pgw:9091/?x=1' } }, 'metrics.pushgateway.url: expected an http:// or https:// URL without ?query'],
@@ -43,6 +46,8 @@ describe('--metrics-textfile and --pushgateway', () => {
     expect(() => configWithOverrides(config, { pushgateway: 'localhost:9091' })).toThrow(
       expect.objectContaining({ code: 'E_USAGE', message: expect.stringContaining('--pushgateway: expected an http:// or https:// URL') }),
     );
-    expect(() => metricsTextfileFlag('m.txt', '/w')).toThrow(expect.objectContaining({ code: 'E_USAGE', message: expect.stringContaining('--metrics-textfile:') }));
+    expect(() => metricsTextfileFlag('m.txt', '/w')).toThrow(
+      expect.objectContaining({ code: 'E_USAGE', message: expect.stringContaining('--metrics-textfile:') }),
+    );
   });
 });

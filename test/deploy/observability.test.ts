@@ -33,7 +33,7 @@ describe('rules, their tests and the dashboard', () => {
     const cases = read(RULE_TESTS);
     const firing = new Set<string>();
     const quiet = new Set<string>();
-    for (const m of cases.matchAll(/alertname: (\w+)\n\s*exp_alerts:( \[\])?/g)) (m[2] ? quiet : firing).add(m[1]);
+    for (const m of cases.matchAll(/alertname: (\w+)\n\s*exp_alerts:( \[\])?/g)) (m[2] ? quiet : firing).add(m[1] ?? '');
     const alerts = alertNames();
     expect(alerts.length).toBeGreaterThanOrEqual(4);
     for (const alert of alerts) {

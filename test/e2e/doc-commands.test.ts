@@ -18,7 +18,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/helpers';
+import { must, REPO_ROOT } from '../support/helpers';
 
 const BIN = join(REPO_ROOT, 'bin', 'recsys-pipelines.js');
 const PREFIXES = ['npx recsys-pipelines', 'node bin/recsys-pipelines.js'];
@@ -56,7 +56,7 @@ export function shellWords(text: string): string[] {
     } else if (c === '"') {
       let j = i + 1;
       for (; j < text.length && text[j] !== '"'; j++) {
-        if (text[j] === '\\' && j + 1 < text.length && '"\\$`'.includes(text[j + 1])) j++;
+        if (text[j] === '\\' && j + 1 < text.length && '"\\$`'.includes(text.charAt(j + 1))) j++;
         word += text[j];
       }
       if (j >= text.length) throw new Error(`unterminated " in: ${text}`);
@@ -88,7 +88,7 @@ function splitComment(text: string): { command: string; comment: string } {
       else if (c === '\\' && quote === '"') i++;
     } else if (c === "'" || c === '"') quote = c;
     else if (c === '\\') i++;
-    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) return { command: text.slice(0, i).trimEnd(), comment: text.slice(i + 1).trim() };
+    else if (c === '#' && (i === 0 || /\s/.test(text.charAt(i - 1)))) return { command: text.slice(0, i).trimEnd(), comment: text.slice(i + 1).trim() };
   }
   return { command: text.trimEnd(), comment: '' };
 }
@@ -100,12 +100,12 @@ export function extractCommands(markdown: string): DocCommand[] {
   let fence: string | null = null;
   let isShell = false;
   for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i];
+    const raw = must(lines[i]);
     const open = /^\s*(```+|~~~+)\s*([\w-]*)/.exec(raw);
     if (fence === null) {
       if (open) {
-        fence = open[1];
-        isShell = ['sh', 'bash', 'shell'].includes(open[2].toLowerCase());
+        fence = must(open[1]);
+        isShell = ['sh', 'bash', 'shell'].includes(must(open[2]).toLowerCase());
       }
       continue;
     }
@@ -117,7 +117,7 @@ export function extractCommands(markdown: string): DocCommand[] {
     // Join continuation lines.
     const first = i;
     let text = raw.trim();
-    while (text.endsWith('\\') && i + 1 < lines.length) text = text.slice(0, -1) + ' ' + lines[++i].trim();
+    while (text.endsWith('\\') && i + 1 < lines.length) text = text.slice(0, -1) + ' ' + must(lines[++i]).trim();
     const { comment, command: written } = splitComment(text);
     let command = written;
     if (command.startsWith('npm ') && command.split('&&').some((part) => part.trim() === 'npm start')) command = npmStartCommand();
@@ -247,7 +247,7 @@ function anchors(markdown: string): Set<string> {
   for (const line of markdown.split('\n')) {
     if (/^\s*(```|~~~)/.test(line)) inFence = !inFence;
     const h = !inFence && /^#{1,6}\s+(.*)$/.exec(line);
-    if (h) out.add(slug(h[1]));
+    if (h) out.add(slug(must(h[1])));
   }
   return out;
 }
@@ -258,9 +258,9 @@ describe('links between the docs', () => {
     for (const page of pages()) {
       const text = readFileSync(join(REPO_ROOT, page), 'utf8').replace(/```[\s\S]*?```/g, '');
       for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
-        const target = m[1];
+        const target = must(m[1]);
         if (/^[a-z]+:/.test(target)) continue;
-        const [file, anchor] = target.split('#');
+        const [file = '', anchor] = target.split('#');
         const path = file === '' ? join(REPO_ROOT, page) : normalize(join(REPO_ROOT, dirname(page), file));
         if (!existsSync(path)) broken.push(`${page}: ${target} (no such file)`);
         else if (anchor !== undefined && !anchors(readFileSync(path, 'utf8')).has(anchor)) broken.push(`${page}: ${target} (no such heading)`);

@@ -11,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../src/config/types';
 import { S3Bucket } from '../../src/io/store/s3/bucket';
 import { cliAsync as cli } from '../support/cli-harness';
-import { EXAMPLE_EXPECTED, SAMPLE_RAW, tempDir } from '../support/helpers';
+import { EXAMPLE_EXPECTED, must, SAMPLE_RAW, tempDir } from '../support/helpers';
 import { publishedVersions, runArgs, writeConfig } from '../support/pg-helpers';
-import { pgSkipReason, pgTestDatabase, TestPg } from '../support/pg-server';
-import { ACCESS_KEY, SECRET_KEY, startS3, TestS3 } from '../support/s3-server';
+import type { TestPg } from '../support/pg-server';
+import { pgSkipReason, pgTestDatabase } from '../support/pg-server';
+import type { TestS3 } from '../support/s3-server';
+import { ACCESS_KEY, SECRET_KEY, startS3 } from '../support/s3-server';
 
 const FILE = 'test/e2e/full-stack.test.ts';
 const pgSkip = await pgSkipReason(FILE);
@@ -28,8 +30,10 @@ try {
 const golden: Record<string, Record<string, string>> = {};
 for (const line of readFileSync(join(EXAMPLE_EXPECTED, 'versions.txt'), 'utf8').trim().split('\n')) {
   const [type, day, version] = line.split(' ');
+  if (!type || !day || !version) throw new Error(`versions.txt: not "type day version": ${line}`);
   (golden[day] ??= {})[type] = version;
 }
+const goldenVersion = (day: string, type: string) => must(golden[day]?.[type], `a golden ${type} version for ${day}`);
 
 describe.skipIf(pgSkip !== null || srv === null)('S3 raw source + S3 store and registry + Postgres signals', () => {
   const s3 = srv as TestS3;
@@ -79,10 +83,10 @@ describe.skipIf(pgSkip !== null || srv === null)('S3 raw source + S3 store and r
 
   it('the manifest in the bucket points at day 2, and the signal rows equal the blobs it points at', async () => {
     const manifest = JSON.parse((await store.getText('prod/registry/current/demo/home/manifest.json'))!.text);
-    expect(manifest.current.popularity).toBe(`s3://artifacts/prod/demo/home/popularity/${golden['2026-01-02'].popularity}.json`);
+    expect(manifest.current.popularity).toBe(`s3://artifacts/prod/demo/home/popularity/${goldenVersion('2026-01-02', 'popularity')}.json`);
     for (const day of ['2026-01-01', '2026-01-02']) {
-      const pop = JSON.parse((await store.getText(`prod/demo/home/popularity/${golden[day].popularity}.json`))!.text) as { items: Array<{ item_id: string; count: number }> };
-      const cooc = JSON.parse((await store.getText(`prod/demo/home/cooc/${golden[day].cooc}.json`))!.text) as {
+      const pop = JSON.parse((await store.getText(`prod/demo/home/popularity/${goldenVersion(day, 'popularity')}.json`))!.text) as { items: Array<{ item_id: string; count: number }> };
+      const cooc = JSON.parse((await store.getText(`prod/demo/home/cooc/${goldenVersion(day, 'cooc')}.json`))!.text) as {
         neighbors: Array<{ item_id: string; items: Array<{ item_id: string; count: number }> }>;
       };
       const rows = await pg.client.query<{ item_id: string; score: string }>(
@@ -93,7 +97,7 @@ describe.skipIf(pgSkip !== null || srv === null)('S3 raw source + S3 store and r
       const expected = pop.items.map((i) => ({ item_id: i.item_id, score: `${i.count}.000000` }));
       expect(rows.rows.sort(byId)).toEqual(expected.sort(byId));
       const covisit = await pg.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM item_covisit_daily WHERE day = $1`, [day]);
-      expect(Number(covisit.rows[0].n)).toBe(cooc.neighbors.reduce((n, r) => n + r.items.length, 0));
+      expect(Number(covisit.rows[0]?.n)).toBe(cooc.neighbors.reduce((n, r) => n + r.items.length, 0));
     }
   });
 });

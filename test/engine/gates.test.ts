@@ -1,7 +1,8 @@
 /** The publisher's blob check: the fast path (stored bytes == encoded bytes) and its fallback. */
 import { describe, expect, it } from 'vitest';
 import { checkArtifactBlob } from '../../src/engine/gates';
-import { ArtifactHeader, encodeArtifact } from '../../src/io/artifacts/codec';
+import type { ArtifactHeader } from '../../src/io/artifacts/codec';
+import { encodeArtifact } from '../../src/io/artifacts/codec';
 
 const header: ArtifactHeader = {
   artifactType: 'popularity',

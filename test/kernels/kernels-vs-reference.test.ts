@@ -15,22 +15,25 @@ import { WorkerPool } from '../../src/engine/threads/pool';
 import { indexDay } from '../../src/kernels/day-index';
 import { coocPayload, popularityPayload, userPayload } from '../../src/io/artifacts/payloads';
 import { Payload, payloadValue } from '../../src/io/artifacts/codec';
-import { CanonicalDay, CanonicalDayBuilder } from '../../src/io/canonical/canonical';
+import { CanonicalDayBuilder } from '../../src/io/canonical/builder';
+import type { CanonicalDay } from '../../src/io/canonical/day';
 import { quoteAll } from '../../src/io/artifacts/go-json';
 import { coocRows, itemRange } from '../../src/kernels/cooc';
 import { implicitRows } from '../../src/kernels/implicit';
 import { sessionSeqRows } from '../../src/kernels/session-seq';
 import { generateDayLines, Rng } from '../support/generate';
+import type {
+  RefEvent,
+  RefLimits} from '../support/reference';
 import {
   parseRawDay,
   refCooc,
   refImplicit,
   refPopularity,
-  RefEvent,
-  RefLimits,
   refSessionSeq,
   tsMicros,
 } from '../support/reference';
+import { pairs } from '../support/helpers';
 
 const TENANT = 'demo';
 const SURFACE = 'home';
@@ -143,7 +146,7 @@ function limitsFor(seed: number): RefLimits[] {
       [1, 1],
       [3, 2],
       [50, 500],
-    ]) {
+    ] as const) {
       out.push({
         min_cooc_support,
         max_neighbors_per_item,
@@ -207,9 +210,9 @@ describe('kernels + payload builders vs the reference', () => {
       }
       for (const ts of perUser.values()) {
         if (ts.length === 1) singleEventUsers++;
-        for (let i = 1; i < ts.length; i++) {
-          if (ts[i] === ts[i - 1]) ties++;
-          if (ts[i] < ts[i - 1]) outOfOrder++;
+        for (const [previous, next] of pairs(ts)) {
+          if (next === previous) ties++;
+          if (next < previous) outOfOrder++;
         }
       }
       for (const its of perSession.values()) if (new Set(its).size < its.length) repeated++;

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ScoredRowsBuilder, SparseCounter } from '../../src/kernels/scored-rows';
 import { rankCodes } from '../../src/kernels/topk';
 import { Rng } from '../support/generate';
+import { must } from '../support/helpers';
 
 describe('SparseCounter.flushRow', () => {
   it('equals rankCodes over the kept codes, for short and long rows (seeded)', () => {
@@ -21,14 +22,14 @@ describe('SparseCounter.flushRow', () => {
       for (let a = 0; a < adds; a++) {
         const code = rng.int(rng.chance(0.5) ? 40 : nCodes);
         counter.add(code);
-        dense[code]++;
+        dense[code] = must(dense[code], 'a count per code') + 1;
       }
       const minCount = 1 + rng.int(3);
       const k = rng.pick([1, 5, 32, 33, 50, 500]);
       const keepEmpty = rng.chance(0.5);
-      const kept = Int32Array.from(dense.keys()).filter((c) => dense[c] >= minCount);
+      const kept = Int32Array.from([...dense.entries()].filter(([, count]) => count >= minCount).map(([code]) => code));
       const ranked = rankCodes(kept, dense, nCodes, k);
-      if (ranked.length > 0 || keepEmpty) want.push({ key: row, codes: [...ranked], scores: Array.from(ranked, (c) => dense[c]) });
+      if (ranked.length > 0 || keepEmpty) want.push({ key: row, codes: [...ranked], scores: Array.from(ranked, (c) => must(dense[c], 'a count per code')) });
       counter.flushRow(out, row, minCount, k, keepEmpty);
     }
     const rows = out.finish();

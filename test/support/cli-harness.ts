@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { REPO_ROOT } from './helpers';
+import { must, REPO_ROOT } from './helpers';
 
 export const BIN = join(REPO_ROOT, 'bin', 'recsys-pipelines.js');
 
@@ -100,7 +100,7 @@ export interface PublishedLine {
 export function publishedLines(stdout: string): PublishedLine[] {
   const out: PublishedLine[] = [];
   for (const m of stdout.matchAll(/^\s+(\d{4}-\d\d-\d\d)\s+(\S+)\s+([0-9a-f]{64})\s+\d+ bytes$/gm)) {
-    out.push({ day: m[1], type: m[2], version: m[3] });
+    out.push({ day: must(m[1]), type: must(m[2]), version: must(m[3]) });
   }
   return out;
 }
@@ -119,7 +119,7 @@ export function summaryRows(stdout: string): SummaryRow[] {
   const out: SummaryRow[] = [];
   for (const m of stdout.matchAll(/^(\d{4}-\d\d-\d\d)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s/gm)) {
     out.push({
-      day: m[1],
+      day: must(m[1]),
       lines: Number(m[2]),
       events: Number(m[3]),
       skippedTenantSurface: Number(m[4]),
@@ -131,7 +131,8 @@ export function summaryRows(stdout: string): SummaryRow[] {
 }
 
 /** The version a `file://…/<version>.json` URI points at. */
-export const versionOfUri = (uri: string) => basename(uri, '.json');
+/** The version in an artifact URI; a failed test when the URI is missing (say, no current version of a type). */
+export const versionOfUri = (uri: string | undefined) => basename(must(uri, 'an artifact uri'), '.json');
 
 export interface Manifest {
   v: number;
@@ -205,7 +206,7 @@ export class Sandbox {
 
   /** The blob the manifest points at for `type`, parsed. */
   currentBlob(type: string): { window: { start: string; end: string }; build: { version: string }; [k: string]: unknown } {
-    const uri = this.manifest().current[type];
+    const uri = must(this.manifest().current[type], `a current ${type} in the manifest`);
     return JSON.parse(readFileSync(uri.replace(/^file:\/\//, ''), 'utf8'));
   }
 

@@ -38,7 +38,9 @@ export class Rng {
     return this.next() < p;
   }
   pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
+    if (xs.length === 0) throw new Error('pick from an empty list');
+    // In range, so an element of xs (which may itself be undefined: pick([undefined, '0'])).
+    return xs[this.int(xs.length)] as T;
   }
 }
 

@@ -21,3 +21,23 @@ export function tempDir(prefix = 'recsys-test-'): { dir: string; cleanup: () => 
 export function testConfig(outDir: string, input: ConfigInput): Config {
   return parseConfig({ out_dir: outDir, ...input }, outDir, '<test>');
 }
+
+/**
+ * `value`, or a failed test when it is missing: for reads the test expects to exist, such
+ * as `days[0]` of a one-day run (tests are type-checked with noUncheckedIndexedAccess).
+ */
+export function must<T>(value: T | undefined | null, what = 'value'): T {
+  if (value === undefined || value === null) throw new Error(`expected ${what}, got ${String(value)}`);
+  return value;
+}
+
+/** Consecutive pairs `[previous, next]` of `items`, for order checks. */
+export function pairs<T>(items: Iterable<T>): Array<[T, T]> {
+  const out: Array<[T, T]> = [];
+  let previous: { value: T } | null = null;
+  for (const value of items) {
+    if (previous) out.push([previous.value, value]);
+    previous = { value };
+  }
+  return out;
+}

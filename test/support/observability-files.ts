@@ -14,7 +14,7 @@ export const readText = (path: string) => readFileSync(path, 'utf8');
 export const metricNames = (text: string): Set<string> => new Set(text.match(/\brecsys_pipelines_[a-z_]+/g) ?? []);
 
 /** The alert names of the rules file. */
-export const alertNames = (): string[] => [...readText(RULES).matchAll(/^\s*- alert: (\w+)$/gm)].map((m) => m[1]);
+export const alertNames = (): string[] => [...readText(RULES).matchAll(/^\s*- alert: (\w+)$/gm)].map((m) => m[1] ?? '');
 
 /** The expressions of the dashboard's panels. */
 export function dashboardExprs(): string[] {

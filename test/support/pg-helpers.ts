@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW } from './helpers';
+import { must, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW } from './helpers';
 
 export { cliAsync as cli, type CliResult, STACK_FRAME } from './cli-harness';
 
@@ -53,12 +53,12 @@ export const runArgs = (config: string, tenant: string, start: string, end: stri
 export function publishedVersions(stdout: string): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   for (const m of stdout.matchAll(/^ {2}(\d{4}-\d{2}-\d{2}) {2}(\w+)\s+([0-9a-f]{64}) {2}\d+ bytes$/gm)) {
-    (out[m[1]] ??= {})[m[2]] = m[3];
+    (out[must(m[1])] ??= {})[must(m[2])] = must(m[3]);
   }
   return out;
 }
 
-/** A published blob of the filesystem object store, parsed. */
-export function readPublished(outDir: string, tenant: string, type: string, version: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(outDir, 'objectstore', tenant, 'home', type, `${version}.json`), 'utf8'));
+/** A published blob of the filesystem object store, parsed; a failed test when `version` is missing. */
+export function readPublished(outDir: string, tenant: string, type: string, version: string | undefined): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(outDir, 'objectstore', tenant, 'home', type, `${must(version, `a ${type} version`)}.json`), 'utf8'));
 }

@@ -27,7 +27,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { redactDsn } from '../../src/io/postgres/client';
-import { REPO_ROOT } from './helpers';
+import { must, REPO_ROOT } from './helpers';
 
 export const DEFAULT_PG_DSN = 'postgres://recsys:recsys@127.0.0.1:5432/recsys_test';
 /** The DSN of the server the tests use (its database is only the one we connect to for CREATE DATABASE). */
@@ -148,5 +148,5 @@ export async function pgTestDatabase(file: string): Promise<TestPg | null> {
 /** The server's version (`SHOW server_version`), for reports. */
 export async function pgServerVersion(client: Client): Promise<string> {
   const res = await client.query<{ server_version: string }>('SHOW server_version');
-  return res.rows[0].server_version;
+  return must(res.rows[0], 'a server_version row').server_version;
 }

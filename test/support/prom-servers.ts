@@ -67,7 +67,11 @@ export interface Sample {
 export async function query(expr: string): Promise<Sample[]> {
   const url = `${PROM.prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`;
   const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } };
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
   if (body.status !== 'success') throw new Error(`query ${expr}: ${body.error ?? res.status}`);
   if (body.data?.resultType !== 'vector') return [];
   return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));

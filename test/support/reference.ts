@@ -246,7 +246,7 @@ export function refSessionSeq(events: RefEvent[], limits: RefLimits): UserRow[] 
       .map((e, inputOrder) => ({ e, t: tsMicros(e.ts), inputOrder }))
       .sort((x, y) => (x.t !== y.t ? x.t - y.t : x.inputOrder - y.inputOrder));
     const items = new Map<string, number>();
-    for (let i = 0; i + 1 < ordered.length; i++) increment(items, ordered[i + 1].e.item_id);
+    for (const { e } of ordered.slice(1)) increment(items, e.item_id);
     scores.set(user, items);
   }
   return userRows(scores, limits);

@@ -46,7 +46,7 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; tim
 
 /** The pid of a process that has exited (and been reaped): what a crashed writer leaves in its temp file names. */
 export function deadPid(): number {
-  return spawnSync(process.execPath, ['-e', '']).pid as number;
+  return spawnSync(process.execPath, ['-e', '']).pid;
 }
 
 /** Small deterministic PRNG (mulberry32). */

@@ -14,7 +14,7 @@
  * (`beforePut`, to simulate a concurrent writer) and take the store away (`down`: every
  * request's connection is dropped, as when the store dies or the network goes).
  *
- * When the server cannot start, test/io/store/s3.test.ts skips its server-backed tests with
+ * When the server cannot start, test/io/store/s3/store.test.ts skips its server-backed tests with
  * the reason on stderr; RECSYS_TEST_NO_S3=1 forces that path.
  */
 import { randomBytes } from 'node:crypto';

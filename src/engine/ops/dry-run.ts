@@ -11,11 +11,12 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { ArtifactType } from '../artifact-types';
 import { ioError } from '../../errors';
-import { openRawDay, resolveRawFiles } from '../../io/sources/raw-day';
+import { resolveRawFiles } from '../../io/sources/fs';
+import { openRawDay } from '../../io/sources/raw-day';
 import type { RunRequest } from '../pipeline/request';
 import { resolveDays } from '../pipeline/window';
 
-export const ESTIMATE_HEAD_BYTES = 64 * 1024;
+const ESTIMATE_HEAD_BYTES = 64 * 1024;
 
 export interface DayInputPlan {
   day: string;

@@ -127,7 +127,8 @@ export function runMetrics(o: RunOutcome, opts: RunMetricsOptions): Registry {
   const lastSuccess = ok ? finished : carriedSeconds(opts.carried, 'lastSuccessMs');
   const lastFailure = ok ? carriedSeconds(opts.carried, 'lastFailureMs') : finished;
   // A failed run never resets the last success: the family is left out (push) or carried (textfile).
-  if (lastSuccess !== undefined) gauge(METRIC.lastSuccessTimestamp, 'End of the last run that succeeded, every day done (Unix seconds).').set(scope, lastSuccess);
+  if (lastSuccess !== undefined)
+    gauge(METRIC.lastSuccessTimestamp, 'End of the last run that succeeded, every day done (Unix seconds).').set(scope, lastSuccess);
   if (lastFailure !== undefined) gauge(METRIC.lastFailureTimestamp, 'End of the last run that failed (Unix seconds).').set(scope, lastFailure);
   gauge(METRIC.lastRunSuccess, '1 when the last run succeeded (exit 0), 0 when it failed (exit 1).').set(scope, ok ? 1 : 0);
   gauge(METRIC.runDuration, 'Wall time of the last run.').set(scope, o.durationSeconds);
@@ -135,9 +136,15 @@ export function runMetrics(o: RunOutcome, opts: RunMetricsOptions): Registry {
   if (o.workers !== null) gauge(METRIC.workers, 'Worker threads of the last run.').set(scope, o.workers);
 
   const failures = failureCounts(o);
-  const failed = gauge(METRIC.failures, 'Failures of the last run by error code: failed days, or 1 for a run that failed before or outside its days.', ['code']);
+  const failed = gauge(METRIC.failures, 'Failures of the last run by error code: failed days, or 1 for a run that failed before or outside its days.', [
+    'code',
+  ]);
   for (const code of FAILURE_CODES) failed.set({ ...scope, code }, failures.get(code) ?? 0);
-  const blocked = gauge(METRIC.blockedPublishes, 'Days of the last run stopped before publishing by a validation gate, a hard limit or (issue 14) the drift gate.', ['reason']);
+  const blocked = gauge(
+    METRIC.blockedPublishes,
+    'Days of the last run stopped before publishing by a validation gate, a hard limit or (issue 14) the drift gate.',
+    ['reason'],
+  );
   for (const reason of BLOCK_REASONS) {
     let n = 0;
     for (const [code, count] of failures) if (BLOCK_REASON_OF[code] === reason) n += count;
@@ -235,7 +242,11 @@ export function statusMetrics(status: Status, now: Date = new Date()): Registry 
 
   if (status.artifacts.length === 0) return registry;
   const okGauge = gauge(METRIC.currentArtifactOk, '1 when the current artifact of the type has its registry record and an intact blob.', ['type']);
-  const endGauge = gauge(METRIC.currentArtifactWindowEnd, 'End of the window of the current artifact of the type: the newest events it reflects (Unix seconds).', ['type']);
+  const endGauge = gauge(
+    METRIC.currentArtifactWindowEnd,
+    'End of the window of the current artifact of the type: the newest events it reflects (Unix seconds).',
+    ['type'],
+  );
   const ageGauge = gauge(METRIC.currentArtifactDataAge, 'Time from the window end of the current artifact of the type to when status ran.', ['type']);
   const sizeGauge = gauge(METRIC.currentArtifactSize, 'Bytes of the blob of the current artifact of the type.', ['type']);
   for (const a of status.artifacts) {

@@ -1,5 +1,5 @@
 /**
- * Rollback and history of the current manifest (docs/contract.md §6).
+ * Rollback of the current manifest (docs/contract.md §6); its history is read by history.ts.
  *
  * `rollback` points `current.<type>` of one (tenant, surface) back at a version published
  * before: the target must have a registry record, its blob must exist in the object store
@@ -15,7 +15,8 @@ import type { ArtifactType } from '../artifact-types';
 import type { Config } from '../../config/types';
 import { gateFailed, notFound, usageError } from '../../errors';
 import type { ObjectStore } from '../../io/store/object-store';
-import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord } from '../../io/store/registry';
+import { withPublisherLock } from '../../io/store/lock';
+import type { AuditEntry, Manifest, Registry, RegistryRecord } from '../../io/store/registry';
 import { openStorage } from '../../io/store/open';
 import { sha256Hex } from '../../io/artifacts/codec';
 import { checkArtifactBlob } from '../gates';
@@ -69,9 +70,7 @@ export async function rollback(req: RollbackRequest): Promise<RollbackResult> {
   const { config, tenant, surface, type } = req;
   const now = req.now ?? (() => new Date());
   const { store, registry } = openStorage(config);
-  const release = await registry.acquireLock(tenant, surface);
-  let failed = false;
-  try {
+  return withPublisherLock(registry, tenant, surface, async () => {
     // Everything is read under the lock, so no publish can slip in between check and swap.
     const manifest = await registry.readManifest(tenant, surface);
     if (manifest === null) throw notFound(`no manifest for ${tenant}/${surface} at ${registry.manifestPath(tenant, surface)}: nothing was published yet`);
@@ -95,15 +94,7 @@ export async function rollback(req: RollbackRequest): Promise<RollbackResult> {
     };
     const audit = await registry.appendAudit(tenant, surface, entry);
     return { type, version, from, to: record.uri, changed: true, audit, manifest: swapped };
-  } catch (err) {
-    failed = true;
-    throw err;
-  } finally {
-    // A failed rollback reports its own error, not a failed release.
-    await release().catch((err: unknown) => {
-      if (!failed) throw err;
-    });
-  }
+  });
 }
 
 /** The version of the newest replaced manifest whose URI for `type` differs from the current one. */
@@ -138,36 +129,4 @@ async function checkTarget(store: ObjectStore, record: RegistryRecord, config: C
     },
     'inspect',
   );
-}
-
-export interface History {
-  tenant: string;
-  surface: string;
-  manifestPath: string;
-  current: Manifest | null;
-  /** Replaced manifests, oldest first. */
-  history: HistoryEntry[];
-  /** Published versions, oldest first. */
-  records: RegistryRecord[];
-  audit: AuditEntry[];
-}
-
-/** Past manifests, the current one, records and audit entries; with `type`, only what concerns it. */
-export async function readHistory(config: Config, tenant: string, surface: string, type?: ArtifactType): Promise<History> {
-  const { registry } = openStorage(config);
-  const current = await registry.readManifest(tenant, surface);
-  const history = await registry.listHistory(tenant, surface);
-  const records = await registry.listRecords(tenant, surface, type);
-  const audit = (await registry.listAudit(tenant, surface)).filter((a) => type === undefined || a.type === type);
-  const only = (m: Manifest): Manifest =>
-    type === undefined ? m : { ...m, current: m.current[type] === undefined ? {} : { [type]: m.current[type] } };
-  return {
-    tenant,
-    surface,
-    manifestPath: registry.manifestPath(tenant, surface),
-    current: current && only(current),
-    history: history.map((h) => ({ ...h, manifest: only(h.manifest) })),
-    records,
-    audit,
-  };
 }

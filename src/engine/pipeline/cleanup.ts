@@ -10,10 +10,10 @@
 import * as path from 'node:path';
 import type { Config } from '../../config/types';
 import { removeStaleTempFiles } from '../../io/atomic';
-import { partitionPath } from '../../io/canonical/canonical';
+import { partitionPath } from '../../io/canonical/partitions';
 import { checkpointPath } from '../../io/store/checkpoint';
-import { FsObjectStore } from '../../io/store/object-store';
-import { FsRegistry } from '../../io/store/registry';
+import { FsObjectStore } from '../../io/store/fs/object-store';
+import { FsRegistry } from '../../io/store/fs/registry';
 import { stageDir } from '../../io/artifacts/staging';
 
 /** What a publish of one day writes: its artifact types, segment and window (RFC 3339). */

@@ -13,7 +13,7 @@ import { encodeArtifact, type ArtifactHeader, type EncodedArtifact, type FileArt
 import { quoteAll, type QuotedStrings } from '../../io/artifacts/go-json';
 import type { RowsPayload } from '../../io/artifacts/payloads';
 import { stageArtifact, stageDir, type StageKey } from '../../io/artifacts/staging';
-import type { CanonicalDay } from '../../io/canonical/canonical';
+import type { CanonicalDay } from '../../io/canonical/day';
 import type { DayIndex } from '../../kernels/day-index';
 import type { ByteDictionarySnapshot } from '../../io/parse/byte-dictionary';
 import { faultPoint } from '../faults';

@@ -3,11 +3,11 @@
  * rolling window), the canonical gates, the day index, and the hard limits on it
  * (docs/contract.md §4, §7).
  */
-import { promises as fs } from 'node:fs';
 import type { Config } from '../../config/types';
 import { addDays, daysBetween } from '../../days';
-import { ioError } from '../../errors';
-import { CanonicalDay, CanonicalDayBuilder, decodeCanonical, partitionPath } from '../../io/canonical/canonical';
+import { CanonicalDayBuilder } from '../../io/canonical/builder';
+import type { CanonicalDay } from '../../io/canonical/day';
+import { partitionPath, readPartition } from '../../io/canonical/partitions';
 import { dayIndex, type DayIndex, indexDay } from '../../kernels/day-index';
 import type { Scope } from '../../scope';
 import { checkCanonical, checkHardLimits } from '../gates';
@@ -43,16 +43,8 @@ export async function validateStep(ctx: DayContext, today: CanonicalDay | null, 
  * The canonical partition of a day as ingest wrote it, or null when there is none (ingest
  * removes the partition of a day without events, so job mode treats null as such a day).
  */
-export async function readCanonicalDay(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, day: string): Promise<CanonicalDay | null> {
-  const file = partitionPath(config.canonical_dir, scope.tenant, scope.surface, day);
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw ioError('read canonical partition', file, err);
-  }
-  return decodeCanonical(bytes, file);
+export function readCanonicalDay(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, day: string): Promise<CanonicalDay | null> {
+  return readPartition(partitionPath(config.canonical_dir, scope.tenant, scope.surface, day));
 }
 
 /**

@@ -11,7 +11,7 @@ import type { ErrorCode } from '../../errors';
 import type { ArtifactHeader, FileArtifact } from '../../io/artifacts/codec';
 import type { QuotedStrings } from '../../io/artifacts/go-json';
 import type { RowsPayloadSpec } from '../../io/artifacts/payloads';
-import type { EncodableDay } from '../../io/canonical/canonical';
+import type { EncodableDay } from '../../io/canonical/day';
 import type { ByteDictionarySnapshot, CodeRun, SortedColumn } from '../../io/parse/byte-dictionary';
 import type { ParseResult, ScanParams } from '../../io/parse/scanner';
 import type { ItemIndex } from '../../kernels/day-index';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../package-root';
 import { Piscina } from 'piscina';
 import { PipelineError, workerError } from '../../errors';
-import { CANONICAL_COLUMNS } from '../../io/canonical/canonical';
+import { CANONICAL_COLUMNS } from '../../io/canonical/day';
 import type { TaskOutcome, TaskResults, WorkerTask } from './messages';
 
 export const WORKER_SCRIPT = join(PACKAGE_ROOT, 'dist', 'src', 'engine', 'worker', 'index.js');

@@ -33,7 +33,7 @@ function runTask(t: WorkerTask): unknown {
       return quoteAll(t.values);
     case 'partition':
       // Loaded on first use: apache-arrow is not needed by most tasks, and workers start cheap.
-      return import('../../io/canonical/canonical').then((c) => c.writePartition(t.day, t.path));
+      return import('../../io/canonical/partitions').then((c) => c.writePartition(t.day, t.path));
     case 'encode':
       return encodeArtifactToFile(t.header, payloadOfSpec(t.spec), t.builtAt, t.stageDir);
     case 'kernel': {

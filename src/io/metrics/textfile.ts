@@ -33,7 +33,12 @@ export async function readTextfileSample(path: string, name: string, labels: Rea
     if (close < 0) continue;
     const found = parseLabels(line.slice(name.length + 1, close));
     if (!sameLabels(found, labels)) continue;
-    const value = Number(line.slice(close + 2).trim().split(' ')[0]);
+    const value = Number(
+      line
+        .slice(close + 2)
+        .trim()
+        .split(' ')[0],
+    );
     return Number.isFinite(value) ? value : undefined;
   }
   return undefined;
@@ -43,7 +48,10 @@ export async function readTextfileSample(path: string, name: string, labels: Rea
 function parseLabels(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const m of text.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-    out.set(m[1], m[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)));
+    out.set(
+      m[1],
+      m[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)),
+    );
   }
   return out;
 }

@@ -8,7 +8,7 @@
  * a day's column is the merge of its blocks' sorted values (mergeColumn), on the pool: the
  * main thread never looks up an id, and only distinct values are ever decoded to strings.
  */
-import { sharedBytes, sharedCopy, sharedInt32 } from '../../engine/threads/shared-memory';
+import { sharedCopy, sharedInt32 } from '../../engine/threads/shared-memory';
 
 export interface ByteDictionarySnapshot {
   /** Value i is arena[offsets[i] .. offsets[i+1]), UTF-8. */

@@ -5,7 +5,11 @@
  * timestamp (parsed by char codes), one result object and one event object per line.
  */
 
-export type RawExposure = {
+/**
+ * One validated exposure event, ids trimmed: what parseExposureLine returns for a good
+ * line and what CanonicalDayBuilder.add takes (a row of a canonical day).
+ */
+export type ExposureEvent = {
   /** UTC epoch microseconds. */
   tsMicros: number;
   tenant: string;
@@ -20,7 +24,7 @@ export type RawExposure = {
   rank: number;
 };
 
-export type ParsedLine = { ok: true; event: RawExposure } | { ok: false; rule: string };
+export type ParsedLine = { ok: true; event: ExposureEvent } | { ok: false; rule: string };
 
 /**
  * White space as Go's unicode.IsSpace (strings.TrimSpace), which the Go tool trimmed ids

@@ -23,7 +23,7 @@
  * one batch (a few MB), whatever the size of the cooc artifact.
  */
 import type { Client } from 'pg';
-import { artifactType, type ArtifactType } from '../../engine/artifact-types';
+import type { ArtifactType } from '../../engine/artifact-types';
 import type { DbConfig } from '../../config/types';
 import { ioError, isPipelineError, PipelineError } from '../../errors';
 import { quoteTable, statementError, withTenantTransaction } from './client';

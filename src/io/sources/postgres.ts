@@ -31,8 +31,8 @@ interface ExposureRow {
   response: unknown;
 }
 
-/** The day's rows as a RawDay; an unknown tenant is a day without events. */
-export async function postgresDay(cfg: PostgresSourceConfig, tenant: string, surface: string, day: string): Promise<RawDay> {
+/** The day's rows as a RawDay; null for an unknown tenant (a day without events). */
+export async function postgresDay(cfg: PostgresSourceConfig, tenant: string, surface: string, day: string): Promise<RawDay | null> {
   const tenants = quoteTable(cfg.tenant_table, 'raw_source.postgres.tenant_table');
   const exposures = quoteTable(cfg.exposure_table, 'raw_source.postgres.exposure_table');
   const client = await connectPg(cfg.dsn, { configKey: CONFIG_KEY });
@@ -42,7 +42,7 @@ export async function postgresDay(cfg: PostgresSourceConfig, tenant: string, sur
   } finally {
     await client.end().catch(() => undefined);
   }
-  if (tenantId === null) return { name: null, flat: false, where: () => '', async *blocks() {} };
+  if (tenantId === null) return null;
 
   const start = new Date(dayStartMicros(day)! / 1000);
   const end = new Date((dayStartMicros(day)! + MICROS_PER_DAY) / 1000);

@@ -13,7 +13,7 @@ import { ioError, usageError } from '../../errors';
 import { pathSegment, writeFileAtomic } from '../atomic';
 import { encodePretty } from '../artifacts/go-json';
 
-export interface Checkpoint {
+interface Checkpoint {
   v: 1;
   last_day: string;
   updated_at: string;
@@ -58,7 +58,7 @@ export async function readCheckpoint(
 }
 
 /** Records `lastDay` as the last published day, atomically. Call only after that day's manifest swap. */
-export async function writeCheckpoint(
+async function writeCheckpoint(
   checkpointDir: string,
   tenant: string,
   surface: string,

@@ -6,8 +6,10 @@
  */
 import type { Config } from '../../config/types';
 import { configError } from '../../errors';
-import { FsObjectStore, ObjectStore } from './object-store';
-import { FsRegistry, Registry } from './registry';
+import { FsObjectStore } from './fs/object-store';
+import { FsRegistry } from './fs/registry';
+import type { ObjectStore } from './object-store';
+import type { Registry } from './registry';
 import { S3Bucket } from './s3/bucket';
 import { S3ObjectStore } from './s3/object-store';
 import { S3Registry } from './s3/registry';

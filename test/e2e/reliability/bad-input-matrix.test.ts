@@ -30,9 +30,9 @@ import type { RunSummary } from '../../../src/engine/pipeline/request';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { readCanonicalDay } from '../../../src/engine/pipeline/validate';
 import { isPipelineError, type PipelineError } from '../../../src/errors';
-import { partitionPath, rejectsPath } from '../../../src/io/canonical/canonical';
-import { FsRegistry } from '../../../src/io/store/registry';
-import { tempDir, testConfig } from '../../support/helpers';
+import { partitionPath, rejectsPath } from '../../../src/io/canonical/partitions';
+import { FsRegistry } from '../../../src/io/store/fs/registry';
+import { must, tempDir, testConfig } from '../../support/helpers';
 
 const DAY = '2026-01-01';
 const TENANT = 'demo';
@@ -189,7 +189,7 @@ class Box {
 }
 
 /** `[type, version]` of what a run published. */
-const versions = (s: RunSummary) => s.days[0].published.map((p) => [p.type, p.version]);
+const versions = (s: RunSummary) => must(s.days[0], 'a day in the summary').published.map((p) => [p.type, p.version]);
 
 /** Rejects file entries. */
 function readRejects(path: string): Array<{ line: number; reason: string; raw: string }> {
@@ -235,7 +235,7 @@ async function expectQuarantined(box: Box, bad: Piece[], rule: string): Promise<
   box.write(pieces);
   const config = box.quarantine();
   const summary = await box.run(config);
-  const counts = summary.days[0].counts!;
+  const counts = must(summary.days[0]?.counts, 'the day counts');
   expect(counts.rejected).toEqual({ [rule]: bad.length });
   expect(counts.events).toBe(bad.length + 1);
   expect(counts.lines).toBe(2 * bad.length + 1);
@@ -341,7 +341,7 @@ async function outcome(pieces: Piece[], eol = '\n') {
   return {
     versions: versions(summary),
     partition: readFileSync(box.partition(config)),
-    counts: summary.days[0].counts!,
+    counts: must(summary.days[0]?.counts, 'the day counts'),
     canonical: (await readCanonicalDay(config, { tenant: TENANT, surface: SURFACE }, DAY))!,
   };
 }
@@ -372,7 +372,7 @@ describe('accepted oddities', () => {
   it('blank and white-space-only lines: ignored, not counted; a later bad line keeps its physical number', async () => {
     const blanks = ['', ' ', '\t', '  \t  ', '\r', '\v', '\f', '\u00a0', '\u3000 \u2003', '\u0085'];
     const plain = await outcome(tenEvents());
-    const mixed = await outcome(tenEvents().flatMap((l, i) => [blanks[i], l]));
+    const mixed = await outcome(tenEvents().flatMap((l, i) => [must(blanks[i]), l]));
     expect(mixed.counts).toEqual(plain.counts);
     expect(mixed.counts.lines).toBe(10);
     expect(mixed.versions).toEqual(plain.versions);
@@ -451,11 +451,11 @@ describe('a single line of 100 MB', () => {
       expect(statSync(box.file()).size).toBeGreaterThan(HUGE_MIB * MiB);
       const config = box.config();
       const summary = await box.run(config);
-      expect(summary.days[0].counts).toMatchObject({ lines: AFTER.length + 3, events: AFTER.length + 3, rejected: {} });
+      expect(summary.days[0]?.counts).toMatchObject({ lines: AFTER.length + 3, events: AFTER.length + 3, rejected: {} });
       const day = (await readCanonicalDay(config, { tenant: TENANT, surface: SURFACE }, DAY))!;
       expect(day.rows).toBe(AFTER.length + 3);
       // raw order kept: good(2), the huge event (= good(1)'s ids), then AFTER, then good(3)
-      const items = (k: number) => day.item.values[day.item.codes[k]];
+      const items = (k: number) => day.item.values[must(day.item.codes[k])];
       expect([items(0), items(1), items(2), items(day.rows - 1)]).toEqual(['i2', 'i1', 'i0', 'i3']);
       rmSync(box.dir, { recursive: true, force: true });
     }
@@ -472,7 +472,7 @@ describe('a single line of 100 MB', () => {
 
     const config = box.quarantine();
     const summary = await box.run(config);
-    expect(summary.days[0].counts).toMatchObject({ lines: AFTER.length + 4, events: AFTER.length + 2, rejected: { [R_JSON]: 2 } });
+    expect(summary.days[0]?.counts).toMatchObject({ lines: AFTER.length + 4, events: AFTER.length + 2, rejected: { [R_JSON]: 2 } });
     const rejects = box.rejects(config);
     const size = statSync(rejects).size;
     expect(size).toBeGreaterThan(HUGE_MIB * MiB); // the raw line is kept whole
@@ -493,13 +493,13 @@ describe('whole files', () => {
       const config = box.config({ artifact_kinds: [...ALL_KINDS] });
       writeFileSync(box.file(), content);
       const summary = await box.run(config);
-      expect(summary.days[0].counts).toMatchObject({ lines: 0, events: 0, rejected: {} });
+      expect(summary.days[0]?.counts).toMatchObject({ lines: 0, events: 0, rejected: {} });
       expect(existsSync(box.partition(config))).toBe(false);
       expect(existsSync(box.rejects(config))).toBe(false);
-      expect(summary.days[0].published.map((p) => p.type)).toEqual([...ALL_KINDS]);
+      expect(summary.days[0]?.published.map((p) => p.type)).toEqual([...ALL_KINDS]);
       const manifest = JSON.parse(readFileSync(box.manifest(config), 'utf8'));
       expect(Object.keys(manifest.current).sort()).toEqual([...ALL_KINDS].sort());
-      const pop = summary.days[0].published.find((p) => p.type === 'popularity')!;
+      const pop = must(summary.days[0]?.published.find((p) => p.type === 'popularity'), 'a popularity artifact');
       expect(JSON.parse(readFileSync(fileURLToPath(pop.uri), 'utf8')).items).toEqual([]);
     }
 
@@ -513,7 +513,7 @@ describe('whole files', () => {
     const after = await box.run(config);
     expect(existsSync(box.partition(config))).toBe(false);
     expect(versions(after)).not.toEqual(versions(before));
-    expect(JSON.parse(readFileSync(box.manifest(config), 'utf8')).current.popularity).toBe(after.days[0].published[0].uri);
+    expect(JSON.parse(readFileSync(box.manifest(config), 'utf8')).current.popularity).toBe(after.days[0]?.published[0]?.uri);
   });
 
   it('a truncated .jsonl.gz: E_IO naming the file, nothing published; a rerun leaves the previous partition and manifest intact', async () => {

@@ -8,9 +8,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FsRegistry } from '../../../src/io/store/registry';
+import { FsRegistry } from '../../../src/io/store/fs/registry';
 import { isPidAlive } from '../../../src/io/atomic';
-import { ChildResult, checkManifest, checkRecords, genDay, STACK_FRAME, tempFilesUnder, Workspace } from '../../support/reliability';
+import type { ChildResult } from '../../support/reliability';
+import { checkManifest, checkRecords, genDay, STACK_FRAME, tempFilesUnder, Workspace } from '../../support/reliability';
+import { must } from '../../support/helpers';
 
 const DAY0 = '2026-06-01';
 const DAY1 = '2026-06-02';
@@ -71,7 +73,7 @@ describe('same tenant/surface', () => {
     const both = ws.config({ artifact_kinds: ['popularity', 'cooc'], limits: { min_cooc_support: 1 } });
     const coocOnly = ws.config({ artifact_kinds: ['cooc'], limits: { min_cooc_support: 1 } }, 'cooc.json');
     expect((await ws.run(both, DAY0, DAY0)).code).toBe(0);
-    const day0Popularity = checkManifest(ws)!.current.popularity;
+    const day0Popularity = must(checkManifest(ws)?.current.popularity, 'a current popularity');
     expect((await ws.run(both, DAY1, DAY1)).code).toBe(0);
 
     // This test process is the other publisher: it takes the real lock and swaps in an
@@ -119,7 +121,7 @@ describe('same tenant/surface', () => {
     checkRecords(ws);
     kinds.forEach((k, i) => {
       // a run that finished published its type for the last day, and nobody dropped it
-      if (result[i].code === 0) expect(m.days[k], `${k} lost`).toBe(DAY2);
+      if (result[i]?.code === 0) expect(m.days[k], `${k} lost`).toBe(DAY2);
     });
     expect(existsSync(ws.lockPath())).toBe(false);
     expect(tempFilesUnder(ws.out)).toEqual([]);

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsRegistry } from '../../../src/io/store/registry';
+import { FsRegistry } from '../../../src/io/store/fs/registry';
 import { ALL_KINDS, CATALOG, checkManifest, checkRecords, deadPid, genDay, tempFilesUnder, Workspace } from '../../support/reliability';
 
 const DAY0 = '2026-03-01'; // published before the crashing run

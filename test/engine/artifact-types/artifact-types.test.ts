@@ -14,7 +14,7 @@ import { defineArtifactType } from '../../../src/engine/artifact-types/artifact-
 import { kernelRunner } from '../../../src/engine/pipeline/compute';
 import { payloadValue } from '../../../src/io/artifacts/codec';
 import { quoteAll } from '../../../src/io/artifacts/go-json';
-import { CanonicalDayBuilder } from '../../../src/io/canonical/canonical';
+import { CanonicalDayBuilder } from '../../../src/io/canonical/builder';
 import { gateFailed } from '../../../src/errors';
 import { indexDay } from '../../../src/kernels/day-index';
 import { generateDayLines } from '../../support/generate';

@@ -11,7 +11,11 @@ import type { DaySummary, RunSummary } from '../../../src/engine/pipeline/reques
 /** name → [{labels, value}] */
 async function samples(registry: Registry): Promise<Map<string, { labels: Record<string, string | number>; value: number }[]>> {
   const out = new Map<string, { labels: Record<string, string | number>; value: number }[]>();
-  for (const m of await registry.getMetricsAsJSON()) out.set(m.name, m.values.map((v) => ({ labels: v.labels as Record<string, string>, value: v.value })));
+  for (const m of await registry.getMetricsAsJSON())
+    out.set(
+      m.name,
+      m.values.map((v) => ({ labels: v.labels as Record<string, string>, value: v.value })),
+    );
   return out;
 }
 
@@ -62,8 +66,14 @@ const scope = { command: 'run', tenant: 'demo', surface: 'home' };
 describe('runMetrics', () => {
   it('a good run: counts, sizes and stage times from the summary, every label set present', async () => {
     const s = summary([
-      day('2026-01-01', 1000, [{ type: 'popularity', bytes: 10 }, { type: 'cooc', bytes: 20 }]),
-      day('2026-01-02', 2000, [{ type: 'popularity', bytes: 11 }, { type: 'cooc', bytes: 21 }]),
+      day('2026-01-01', 1000, [
+        { type: 'popularity', bytes: 10 },
+        { type: 'cooc', bytes: 20 },
+      ]),
+      day('2026-01-02', 2000, [
+        { type: 'popularity', bytes: 11 },
+        { type: 'cooc', bytes: 21 },
+      ]),
     ]);
     const m = await samples(runMetrics(outcome({ summary: s }), { carried: 'omit' }));
     expect(value(m, METRIC.lastSuccessTimestamp, scope)).toBe(1_800_000_000);
@@ -88,7 +98,10 @@ describe('runMetrics', () => {
   });
 
   it('a failed run keeps the last success: left out for a push, carried for a textfile', async () => {
-    const s = summary([day('2026-01-01', 5, [{ type: 'popularity', bytes: 10 }])], [{ day: '2026-01-02', stage: 'validate', code: 'E_LIMIT', message: 'limit exceeded' }]);
+    const s = summary(
+      [day('2026-01-01', 5, [{ type: 'popularity', bytes: 10 }])],
+      [{ day: '2026-01-02', stage: 'validate', code: 'E_LIMIT', message: 'limit exceeded' }],
+    );
     const failed = outcome({ summary: s, errorCode: 'E_LIMIT' });
     const pushed = await samples(runMetrics(failed, { carried: 'omit' }));
     expect(pushed.has(METRIC.lastSuccessTimestamp)).toBe(false);
@@ -120,16 +133,29 @@ describe('runMetrics', () => {
   });
 
   it('each command emits the families of the stages it runs', async () => {
-    const validate = await samples(runMetrics(outcome({ command: 'validate', summary: { ...summary([]), command: 'validate', stages: ['validate'] } }), { carried: 'omit' }));
+    const validate = await samples(
+      runMetrics(outcome({ command: 'validate', summary: { ...summary([]), command: 'validate', stages: ['validate'] } }), { carried: 'omit' }),
+    );
     expect(validate.get(METRIC.stageDuration)?.map((x) => x.labels.stage)).toEqual(['validate']);
     expect(validate.has(METRIC.events)).toBe(false);
     expect(validate.has(METRIC.artifactSize)).toBe(false);
-    const compute = await samples(runMetrics(outcome({ command: 'compute', summary: { ...summary([]), command: 'compute', stages: ['validate', 'compute'] } }), { carried: 'omit' }));
+    const compute = await samples(
+      runMetrics(outcome({ command: 'compute', summary: { ...summary([]), command: 'compute', stages: ['validate', 'compute'] } }), { carried: 'omit' }),
+    );
     expect(compute.has(METRIC.artifactSize)).toBe(true);
     expect(compute.has(METRIC.artifactsPublished)).toBe(false);
     const rollback = await samples(runMetrics(outcome({ command: 'rollback', workers: null, types: ['cooc'] }), { carried: 'omit' }));
     expect([...rollback.keys()].sort()).toEqual(
-      [METRIC.buildInfo, METRIC.lastRunTimestamp, METRIC.lastSuccessTimestamp, METRIC.lastRunSuccess, METRIC.runDuration, METRIC.peakRss, METRIC.failures, METRIC.blockedPublishes].sort(),
+      [
+        METRIC.buildInfo,
+        METRIC.lastRunTimestamp,
+        METRIC.lastSuccessTimestamp,
+        METRIC.lastRunSuccess,
+        METRIC.runDuration,
+        METRIC.peakRss,
+        METRIC.failures,
+        METRIC.blockedPublishes,
+      ].sort(),
     );
   });
 
@@ -159,7 +185,11 @@ describe('statusMetrics', () => {
   it('state as an enum, manifest times, per-type window end, data age, size and health', async () => {
     const m = await samples(statusMetrics(status, new Date('2026-01-03T04:00:00Z')));
     const s = { tenant: 'demo', surface: 'home' };
-    expect(m.get(METRIC.status)?.map((x) => [x.labels.state, x.value])).toEqual([['fresh', 0], ['stale', 1], ['missing', 0]]);
+    expect(m.get(METRIC.status)?.map((x) => [x.labels.state, x.value])).toEqual([
+      ['fresh', 0],
+      ['stale', 1],
+      ['missing', 0],
+    ]);
     expect(value(m, METRIC.manifestUpdated, s)).toBe(Date.parse('2026-01-03T02:00:00Z') / 1000);
     expect(value(m, METRIC.manifestAge, s)).toBe(7200);
     expect(value(m, METRIC.manifestMaxAge, s)).toBe(3600);

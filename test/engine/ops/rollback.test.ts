@@ -8,12 +8,13 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/types';
-import { currentUser, readHistory, rollback, RollbackRequest, versionOfUri } from '../../../src/engine/ops/rollback';
+import { readHistory } from '../../../src/engine/ops/history';
+import { currentUser, rollback, RollbackRequest, versionOfUri } from '../../../src/engine/ops/rollback';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { isPipelineError, PipelineError } from '../../../src/errors';
-import { FsRegistry } from '../../../src/io/store/registry';
+import { FsRegistry } from '../../../src/io/store/fs/registry';
 import { cli, events } from '../../support/cli-harness';
-import { tempDir, testConfig } from '../../support/helpers';
+import { must, tempDir, testConfig } from '../../support/helpers';
 
 const DAYS = ['2026-01-01', '2026-01-02', '2026-01-03'];
 const NOW = new Date('2026-01-04T06:00:00Z');
@@ -36,11 +37,12 @@ describe('rollback', () => {
   const configPath = join(tmp.dir, 'config.json');
   let config: Config;
   /** versions[type][dayIndex] */
-  const versions: Record<string, string[]> = { popularity: [], cooc: [] };
+  const versions = { popularity: [] as string[], cooc: [] as string[] };
   let published: string; // the manifest after the three published days
   const registry = () => new FsRegistry(config.registry_dir);
   const manifestText = () => readFileSync(registry().manifestPath('demo', 'home'), 'utf8');
-  const manifest = () => JSON.parse(manifestText()) as { current: Record<string, string>; updated_at: string };
+  // Both types are published on every day (beforeAll), so `current` holds both.
+  const manifest = () => JSON.parse(manifestText()) as { current: Record<'popularity' | 'cooc', string>; updated_at: string };
   const req = (extra: Partial<RollbackRequest>): RollbackRequest => ({
     config,
     tenant: 'demo',
@@ -59,7 +61,7 @@ describe('rollback', () => {
     config = testConfig(out, { ...input, artifact_kinds: [...input.artifact_kinds] });
     writeFileSync(configPath, JSON.stringify({ out_dir: out, ...input }));
     const s = await runPipeline({ config, tenant: 'demo', surface: 'home', segment: '', start: DAYS[0], end: DAYS[2], incremental: false, now: () => NOW });
-    for (const d of s.days) for (const p of d.published) versions[p.type].push(p.version);
+    for (const d of s.days) for (const p of d.published) if (p.type === 'popularity' || p.type === 'cooc') versions[p.type].push(p.version);
     published = manifestText();
   }, 30_000);
   afterAll(() => tmp.cleanup());
@@ -68,7 +70,7 @@ describe('rollback', () => {
   beforeEach(() => writeFileSync(registry().manifestPath('demo', 'home'), published));
 
   it('the three days published different versions', () => {
-    for (const t of ['popularity', 'cooc']) expect(new Set(versions[t]).size).toBe(3);
+    for (const t of ['popularity', 'cooc'] as const) expect(new Set(versions[t]).size).toBe(3);
   });
 
   it('--previous points only that type at the version current before, atomically, with an audit entry', async () => {
@@ -93,7 +95,7 @@ describe('rollback', () => {
     });
     // the replaced manifest went to the history
     const history = await registry().listHistory('demo', 'home');
-    expect(history[history.length - 1].manifest.current.cooc).toBe(JSON.parse(published).current.cooc);
+    expect(history.at(-1)?.manifest.current.cooc).toBe(JSON.parse(published).current.cooc);
   });
 
   it('--version points at any recorded version; the same version again changes nothing', async () => {
@@ -117,7 +119,7 @@ describe('rollback', () => {
 
   it('a target whose blob is corrupt fails the gate (E_GATE); one whose blob is gone is E_NOT_FOUND; manifest untouched', async () => {
     const blobOf = (v: string) => join(config.object_store.dir, 'demo', 'home', 'cooc', `${v}.json`);
-    const corrupt = blobOf(versions.cooc[0]);
+    const corrupt = blobOf(must(versions.cooc[0]));
     const original = readFileSync(corrupt);
     try {
       writeFileSync(corrupt, original.toString().replace(/"count": (\d+)/, (_, n) => `"count": ${Number(n) + 1}`));
@@ -187,7 +189,7 @@ describe('rollback', () => {
 
   it('through the CLI: exit 0 with the audit naming $USER and this host, 1 for an unknown version, 2 for a bad --type', () => {
     const scope = ['--config', configPath, '--tenant', 'demo', '--surface', 'home'];
-    const ok = cli(['rollback', ...scope, '--type', 'cooc', '--version', versions.cooc[1], '--json']);
+    const ok = cli(['rollback', ...scope, '--type', 'cooc', '--version', must(versions.cooc[1]), '--json']);
     expect(ok.code, ok.stderr).toBe(0);
     const result = JSON.parse(ok.stdout);
     expect(result.changed).toBe(true);

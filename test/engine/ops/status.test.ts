@@ -104,7 +104,8 @@ describe('status', () => {
   it('is missing when a blob was altered in place (same size, other bytes)', async () => {
     const original = readFileSync(blobFile);
     const altered = Buffer.from(original);
-    altered[altered.indexOf('"count": ') + 9] ^= 1; // one digit changes, the size does not
+    const digit = altered.indexOf('"count": ') + 9;
+    altered.writeUInt8(altered.readUInt8(digit) ^ 1, digit); // one digit changes, the size does not
     writeFileSync(blobFile, altered);
     try {
       const s = await readStatus(config, 'demo', 'home', 26 * H, at(0));

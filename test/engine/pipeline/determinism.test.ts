@@ -13,7 +13,7 @@ import { PARSE_BLOCK_BYTES } from '../../../src/engine/pipeline/ingest';
 import type { RunSummary } from '../../../src/engine/pipeline/request';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { planRanges } from '../../../src/engine/artifact-types/shards';
-import { tempDir, testConfig } from '../../support/helpers';
+import { must, tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, Rng, writeRawLayout } from '../../support/generate';
 import { EVENT_KINDS } from '../../support/reference';
 
@@ -73,21 +73,21 @@ describe('determinism across workers and shard sizes', () => {
 
   it('the day is big enough for several parse blocks and many shards at shard_rows = 1024', () => {
     expect(statSync(join(rawDir, TENANT, SURFACE, `exposure.${DAY}.jsonl`)).size).toBeGreaterThan(2 * PARSE_BLOCK_BYTES);
-    const events = runs[0].summary.days[0].counts.events;
+    const events = must(runs[0]?.summary.days[0]?.counts, 'the day counts').events;
     expect(events).toBeGreaterThan(15_000);
     expect(shardCount(events, 1024)).toBeGreaterThanOrEqual(15);
     expect(shardCount(events, 1_000_000)).toBe(1);
   });
 
   it('publishes the same versions in every run', () => {
-    const versions = runs.map((r) => r.summary.days[0].published.map((p) => `${p.type}:${p.version}`));
+    const versions = runs.map((r) => r.summary.days[0]?.published.map((p) => `${p.type}:${p.version}`));
     expect(versions[0]).toHaveLength(EVENT_KINDS.length);
     for (const v of versions) expect(v).toEqual(versions[0]);
   });
 
   it('writes byte-identical object-store blobs, staged artifacts and canonical partitions', () => {
     for (const sub of ['objectstore', 'artifacts', 'canonical']) {
-      const base = tree(join(runs[0].out, sub));
+      const base = tree(join(must(runs[0]).out, sub));
       expect(base.size).toBeGreaterThan(0);
       for (const r of runs.slice(1)) {
         const other = tree(join(r.out, sub));
@@ -100,7 +100,7 @@ describe('determinism across workers and shard sizes', () => {
   });
 
   it('the payloads are not trivially empty', () => {
-    for (const p of runs[0].summary.days[0].published) {
+    for (const p of must(runs[0]?.summary.days[0]).published) {
       const blob = JSON.parse(readFileSync(p.uri.slice('file://'.length), 'utf8'));
       const payload = blob.items ?? blob.neighbors ?? blob.users;
       expect(payload.length, p.type).toBeGreaterThan(50);
@@ -113,13 +113,12 @@ function rangeProblem(weights: Float64Array, nShards: number, ranges: Array<[num
   const n = weights.length;
   if (n === 0) return ranges.length === 0 ? null : 'ranges for no keys';
   if (ranges.length < 1 || ranges.length > Math.min(nShards, n)) return `${ranges.length} ranges`;
-  if (ranges[0][0] !== 0) return 'does not start at 0';
-  if (ranges[ranges.length - 1][1] !== n) return 'does not end at n';
-  for (let i = 0; i < ranges.length; i++) {
-    const [lo, hi] = ranges[i];
+  if (ranges[0]?.[0] !== 0) return 'does not start at 0';
+  if (ranges.at(-1)?.[1] !== n) return 'does not end at n';
+  for (const [i, [lo, hi]] of ranges.entries()) {
     if (!Number.isInteger(lo) || !Number.isInteger(hi)) return `range ${i} not integral`;
     if (!(lo < hi)) return `range ${i} empty or reversed`;
-    if (i > 0 && lo !== ranges[i - 1][1]) return `gap or overlap before range ${i}`;
+    if (i > 0 && lo !== ranges[i - 1]?.[1]) return `gap or overlap before range ${i}`;
   }
   // Balance: no range heavier than an even share plus one key's weight.
   let total = 0;
@@ -131,7 +130,7 @@ function rangeProblem(weights: Float64Array, nShards: number, ranges: Array<[num
   const share = total / Math.min(nShards, n);
   for (const [lo, hi] of ranges) {
     let w = 0;
-    for (let i = lo; i < hi; i++) w += weights[i];
+    for (const weight of weights.subarray(lo, hi)) w += weight;
     if (w > share + maxW + 1e-9) return `range [${lo}, ${hi}) weighs ${w} > ${share} + ${maxW}`;
   }
   return null;

@@ -11,7 +11,8 @@ import type { RunRequest, RunSummary } from '../../../src/engine/pipeline/reques
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { artifactHeader, dayWindow } from '../../../src/engine/pipeline/window';
 import { encodeArtifact } from '../../../src/io/artifacts/codec';
-import { isPipelineError, PipelineError } from '../../../src/errors';
+import type { PipelineError } from '../../../src/errors';
+import { isPipelineError } from '../../../src/errors';
 import { readStaged, stageArtifact } from '../../../src/io/artifacts/staging';
 import { cli, events, publishedLines, Sandbox, versionOfUri } from '../../support/cli-harness';
 import { SAMPLE_CATALOG, SAMPLE_RAW, tempDir, testConfig } from '../../support/helpers';
@@ -133,7 +134,7 @@ describe('job steps in process', () => {
     expect(JSON.parse(staged!.bytes.toString()).build.built_at).toBe('2026-01-05T10:00:00Z');
 
     const s = await runPipeline(base(c, { command: 'publish', now: () => publishedAt }));
-    expect(s.days[0].published.map((p) => p.type)).toEqual(['popularity', 'cooc']);
+    expect(s.days[0]?.published.map((p) => p.type)).toEqual(['popularity', 'cooc']);
     const record = JSON.parse(readFileSync(join(c.registry_dir, 'records', 'demo', 'home', 'cooc', `${staged!.version}.json`), 'utf8'));
     expect(record.built_at).toBe('2026-01-05T10:00:00Z');
     expect(record.published_at).toBe('2026-01-05T11:30:00Z');
@@ -167,20 +168,20 @@ describe('job steps in process', () => {
     const good = encodeArtifact(header, [{ item_id: 'i1', count: 1 }], '2026-01-05T00:00:00Z');
     await stageArtifact(c.artifacts_dir, { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: D1, endDay: D2 }, good.version, good.blob);
     const s = await runPipeline(base(c, { command: 'publish' }));
-    expect(s.days[0].published[0].version).toBe(good.version);
+    expect(s.days[0]?.published[0]?.version).toBe(good.version);
   });
 
   it('validate reads the partition: a missing one is a day without events, a hard limit fails with E_LIMIT', async () => {
     const c = config({ limits: { max_events_per_run: 25 } });
     const empty = await runPipeline(base(c, { command: 'validate' })); // nothing ingested yet
-    expect(empty.days[0].window?.events).toBe(0);
+    expect(empty.days[0]?.window?.events).toBe(0);
     // Partitions ingested under a looser limit: validate applies the hard limits to them.
     // (ingest itself stops a day as soon as max_events_per_run is crossed.)
     await runPipeline(base({ ...c, limits: { ...c.limits, max_events_per_run: 1000 } }, { command: 'ingest', end: D2 }));
     const err = await failure(runPipeline(base(c, { command: 'validate', end: D2 })));
     expect(err.code).toBe('E_LIMIT');
     const d1 = await runPipeline(base(c, { command: 'validate' }));
-    expect(d1.days[0].window).toMatchObject({ events: 20, sessions: 3, items: 4, users: 2 });
+    expect(d1.days[0]?.window).toMatchObject({ events: 20, sessions: 3, items: 4, users: 2 });
   });
 
   describe('a failed day (D2 is over max_events_per_run)', () => {

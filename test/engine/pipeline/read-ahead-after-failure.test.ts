@@ -15,7 +15,7 @@ import { events } from '../../support/cli-harness';
 import { tempDir, testConfig } from '../../support/helpers';
 
 vi.mock('../../../src/engine/pipeline/ingest', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../../src/engine/pipeline/ingest')>();
+  const original = await importOriginal<typeof ingest>();
   return { ...original, readDay: vi.fn(original.readDay) };
 });
 

@@ -7,13 +7,13 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../../src/engine/pipeline/run';
-import { tempDir, testConfig } from '../../support/helpers';
+import { must, tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, writeRawLayout } from '../../support/generate';
 import { EVENT_KINDS, PAYLOAD_FIELD, parseRawDay, refPayload, RefLimits } from '../../support/reference';
 
 const TENANT = 'acme';
 const SURFACE = 'home';
-const DAYS = ['2026-05-01', '2026-05-02', '2026-05-03'];
+const DAYS = ['2026-05-01', '2026-05-02', '2026-05-03'] as const;
 const NOW = new Date('2026-05-04T00:00:00Z');
 const LIMITS: RefLimits = { min_cooc_support: 1, max_neighbors_per_item: 4, max_items_per_artifact: 40, max_items_per_user: 6 };
 
@@ -38,7 +38,7 @@ describe('window_days 2', () => {
     const summary = await runPipeline({ ...base, config, start: DAYS[0], end: DAYS[2] });
     for (const [i, d] of summary.days.entries()) {
       const windowDays = DAYS.slice(Math.max(0, i - 1), i + 1);
-      const events = windowDays.flatMap((day) => parseRawDay(texts[day], TENANT, SURFACE, day).events);
+      const events = windowDays.flatMap((day) => parseRawDay(must(texts[day]), TENANT, SURFACE, day).events);
       for (const p of d.published) {
         const blob = JSON.parse(readFileSync(p.uri.slice('file://'.length), 'utf8'));
         const start = i === 0 ? '2026-04-30' : windowDays[0];
@@ -47,7 +47,7 @@ describe('window_days 2', () => {
           refPayload(p.type as (typeof EVENT_KINDS)[number], events, LIMITS),
         );
       }
-      expect(d.staged[0].path).toContain(`${i === 0 ? '2026-04-30' : windowDays[0]}_${DAYS[i + 1] ?? '2026-05-04'}`);
+      expect(d.staged[0]?.path).toContain(`${i === 0 ? '2026-04-30' : windowDays[0]}_${DAYS[i + 1] ?? '2026-05-04'}`);
     }
   });
 
@@ -56,8 +56,8 @@ describe('window_days 2', () => {
     await runPipeline({ ...base, config, start: DAYS[0], end: DAYS[0], command: 'ingest' });
     rmSync(join(dir, 'raw', TENANT, SURFACE, `exposure.${DAYS[0]}.jsonl`));
     const summary = await runPipeline({ ...base, config, start: DAYS[1], end: DAYS[1] });
-    const events = DAYS.slice(0, 2).flatMap((day) => parseRawDay(texts[day], TENANT, SURFACE, day).events);
-    const pop = summary.days[0].published.find((p) => p.type === 'popularity')!;
+    const events = DAYS.slice(0, 2).flatMap((day) => parseRawDay(must(texts[day]), TENANT, SURFACE, day).events);
+    const pop = must(summary.days[0]?.published.find((p) => p.type === 'popularity'), 'a popularity artifact');
     expect(JSON.parse(readFileSync(pop.uri.slice('file://'.length), 'utf8')).items).toEqual(refPayload('popularity', events, LIMITS));
   });
 });

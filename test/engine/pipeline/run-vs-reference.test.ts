@@ -11,14 +11,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PARSE_BLOCK_BYTES } from '../../../src/engine/pipeline/ingest';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import { ArtifactHeader, encodeArtifact, hashedJson, sha256Hex } from '../../../src/io/artifacts/codec';
-import { decodeCanonical } from '../../../src/io/canonical/canonical';
-import { tempDir, testConfig } from '../../support/helpers';
+import { decodeCanonical } from '../../../src/io/canonical/arrow-codec';
+import { must, tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, Rng, writeRawLayout } from '../../support/generate';
 import { EVENT_KINDS, PAYLOAD_FIELD, parseRawDay, RefEvent, refPayload, RefLimits, tsMicros } from '../../support/reference';
 
 const TENANT = 'acme';
 const SURFACE = 'home';
-const DAYS = ['2026-03-28', '2026-03-29'];
+const DAYS = ['2026-03-28', '2026-03-29'] as const;
 const NOW = new Date('2026-03-30T04:05:06.789Z');
 
 interface Case {
@@ -50,16 +50,19 @@ type Row = [ts: number, tenant: string, surface: string, session: string, item: 
 
 function canonicalRows(bytes: Uint8Array): Row[] {
   const day = decodeCanonical(bytes, 'partition');
-  const v = (c: { codes: Int32Array; values: string[] }, i: number) => (c.codes[i] < 0 ? '' : c.values[c.codes[i]]);
-  return Array.from({ length: day.rows }, (_, i): Row => [
-    day.tsMicros[i],
+  const v = (c: { codes: Int32Array; values: string[] }, i: number) => {
+    const code = must(c.codes[i], 'a code per row');
+    return code < 0 ? '' : must(c.values[code], 'a dictionary value per code');
+  };
+  return Array.from(day.tsMicros.subarray(0, day.rows), (ts, i): Row => [
+    ts,
     v(day.tenant, i),
     v(day.surface, i),
     v(day.session, i),
     v(day.item, i),
     v(day.user, i),
     v(day.request, i),
-    day.rank[i],
+    must(day.rank[i], 'a rank per row'),
   ]);
 }
 
@@ -115,9 +118,10 @@ describe('runPipeline vs the reference', () => {
     let coocCut = false;
     for (const d of summary.days) {
       const ref = parseRawDay(texts[d.day] ?? '', TENANT, SURFACE, d.day);
-      expect(d.counts.events).toBe(ref.events.length);
-      expect(d.counts.skippedOtherTenantSurface).toBe(ref.skippedOtherTenantSurface);
-      expect(d.counts.skippedOutsideDay).toBe(ref.skippedOutsideDay);
+      const counts = must(d.counts, `counts of ${d.day}`);
+      expect(counts.events).toBe(ref.events.length);
+      expect(counts.skippedOtherTenantSurface).toBe(ref.skippedOtherTenantSurface);
+      expect(counts.skippedOutsideDay).toBe(ref.skippedOutsideDay);
       expect(d.published.map((p) => p.type)).toEqual([...EVENT_KINDS]);
 
       // docs/contract.md §3: the canonical partition holds the day's events, normalised, in raw input order.
@@ -159,7 +163,7 @@ describe('runPipeline vs the reference', () => {
 
     // current = the last day's blobs
     const manifest = JSON.parse(readFileSync(summary.manifest, 'utf8'));
-    const last = summary.days[summary.days.length - 1];
+    const last = must(summary.days.at(-1), 'a day in the summary');
     expect(manifest.current).toEqual(Object.fromEntries(last.published.map((p) => [p.type, p.uri])));
     if (c.missingSecondDay) {
       for (const p of last.published) {
@@ -194,7 +198,7 @@ describe('ids written as lone-surrogate escapes', () => {
       { item_id: 'y', count: 1 },
     ]);
     const summary = await runPipeline({ config, tenant: TENANT, surface: SURFACE, segment: '', start: DAYS[0], end: DAYS[0], incremental: false, log: () => {}, now: () => NOW });
-    for (const p of summary.days[0].published) {
+    for (const p of must(summary.days[0]).published) {
       const kind = p.type as (typeof EVENT_KINDS)[number];
       const blob = JSON.parse(readFileSync(p.uri.slice('file://'.length), 'utf8'));
       expect(blob[PAYLOAD_FIELD[kind]], kind).toEqual(refPayload(kind, ref.events, limits));
@@ -220,7 +224,7 @@ describe('white space around ids', () => {
       { item_id: '\ufeffsku', count: 1 },
     ]);
     const summary = await runPipeline({ config, tenant: TENANT, surface: SURFACE, segment: '', start: DAYS[0], end: DAYS[0], incremental: false, log: () => {}, now: () => NOW });
-    const blob = JSON.parse(readFileSync(summary.days[0].published[0].uri.slice('file://'.length), 'utf8'));
+    const blob = JSON.parse(readFileSync(must(summary.days[0]?.published[0]).uri.slice('file://'.length), 'utf8'));
     expect(blob.items).toEqual(refPayload('popularity', ref.events, limits));
   });
 });

@@ -7,12 +7,13 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MessageChannel, MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { indexDay, indexItems } from '../../../src/kernels/day-index';
 import runWorkerTask from '../../../src/engine/worker/index';
 import type { TaskOutcome, WorkerTask } from '../../../src/engine/threads/messages';
-import { CanonicalDayBuilder } from '../../../src/io/canonical/canonical';
+import { CanonicalDayBuilder } from '../../../src/io/canonical/builder';
 import { parseBlock } from '../../../src/io/parse/scanner';
 import { readLineBlocks } from '../../../src/io/sources/lines';
 import { coocRows, itemRange } from '../../../src/kernels/cooc';
@@ -20,7 +21,7 @@ import { groupUserEvents } from '../../../src/kernels/group';
 import { mergeColumn } from '../../../src/io/parse/byte-dictionary';
 import { implicitRows } from '../../../src/kernels/implicit';
 import { sessionSeqRows } from '../../../src/kernels/session-seq';
-import { tempDir } from '../../support/helpers';
+import { must, tempDir } from '../../support/helpers';
 import { generateDayLines } from '../../support/generate';
 import { dayStart, parseRawDay, tsMicros } from '../../support/reference';
 
@@ -68,12 +69,14 @@ function expectSameMemory(sent: ArrayBufferView[], received: ArrayBufferView[]):
   expect(received.length).toBe(sent.length);
   sent.forEach((a, i) => {
     const mine = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    const theirs = new Uint8Array(received[i].buffer, received[i].byteOffset, received[i].byteLength);
+    const other = must(received[i], `received array ${i}`);
+    const theirs = new Uint8Array(other.buffer, other.byteOffset, other.byteLength);
     expect(theirs.byteLength).toBe(mine.byteLength);
-    if (mine.byteLength === 0) return;
-    mine[0] ^= 0xff;
+    const first = mine[0];
+    if (first === undefined) return; // empty
+    mine[0] = first ^ 0xff;
     expect(theirs[0]).toBe(mine[0]);
-    mine[0] ^= 0xff;
+    mine[0] = first;
   });
 }
 
@@ -157,11 +160,12 @@ describe('parse tasks are shared, never transferred', () => {
     for (const b of blocks) expect(b.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(new Set(blocks.map((b) => b.buffer)).size).toBe(blocks.length);
 
-    const task: WorkerTask = { task: 'parse', shard: 1, block: blocks[1], params: { ...scanParams, firstBlock: false } };
+    const block = must(blocks[1]);
+    const task: WorkerTask = { task: 'parse', shard: 1, block, params: { ...scanParams, firstBlock: false } };
     const received = (await post(task)) as WorkerTask & { task: 'parse' };
-    expect(blocks[1].byteLength).toBeGreaterThan(0);
-    expect(Buffer.from(received.block).equals(blocks[1])).toBe(true);
-    expectSameMemory([blocks[1]], [received.block]);
+    expect(block.byteLength).toBeGreaterThan(0);
+    expect(Buffer.from(received.block).equals(block)).toBe(true);
+    expectSameMemory([block], [received.block]);
   });
 
   it('the day index (the compute inputs) is shared too', () => {

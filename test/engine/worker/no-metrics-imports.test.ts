@@ -23,7 +23,7 @@ function filesUnder(dir: string): string[] {
 /** Import specifiers of a source file, resolved to repository paths (or package names). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:from|import|require\()\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
+  const specs = [...text.matchAll(/(?:from|import|require\()\s*['"]([^'"]+)['"]/g)].map((m) => m[1] ?? '');
   return specs.map((spec) => {
     if (!spec.startsWith('.')) return spec;
     const base = resolve(dirname(file), spec);

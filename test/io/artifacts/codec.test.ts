@@ -9,8 +9,17 @@ import { EXAMPLE_EXPECTED } from '../../support/helpers';
 const expectedDir = EXAMPLE_EXPECTED;
 const hashed = readdirSync(expectedDir).filter((f) => f.endsWith('.hashed.json'));
 
-function headerOf(a: Record<string, any>): ArtifactHeader {
-  return { artifactType: a.artifact_type, payloadField: PAYLOAD_FIELD[a.artifact_type as keyof typeof PAYLOAD_FIELD], tenant: a.tenant, surface: a.surface, segment: a.segment ?? '', window: a.window };
+/** The header fields of a stored blob, as written (snake_case). */
+interface StoredHeader {
+  artifact_type: ArtifactHeader['artifactType'];
+  tenant: string;
+  surface: string;
+  segment?: string;
+  window: ArtifactHeader['window'];
+}
+
+function headerOf(a: StoredHeader): ArtifactHeader {
+  return { artifactType: a.artifact_type, payloadField: PAYLOAD_FIELD[a.artifact_type], tenant: a.tenant, surface: a.surface, segment: a.segment ?? '', window: a.window };
 }
 
 describe('artifact encoding matches the Go tool', () => {

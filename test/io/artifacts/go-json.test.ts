@@ -29,7 +29,8 @@ describe('quoteAll (a dictionary quoted from its UTF-8 bytes)', () => {
     const values = ['sku-1', '', 'a"b', 'back\\slash', '<b>&', 'tab\there', 'é', '日本', 'line\u2028sep', '\u0001', '😀', 'x'.repeat(300)];
     const bytes = [...values.map((v) => Buffer.from(v)), Buffer.from([0x61, 0xff, 0x62]), Buffer.from([0xc3])];
     const offsets = new Int32Array(bytes.length + 1);
-    bytes.forEach((b, i) => (offsets[i + 1] = offsets[i] + b.length));
+    let end = 0;
+    bytes.forEach((b, i) => (offsets[i + 1] = end += b.length));
     const q = quoteAll({ arena: Buffer.concat(bytes), offsets });
     const got = bytes.map((_, i) => Buffer.from(q.bytes.subarray(q.offsets[i], q.offsets[i + 1])).toString('utf8'));
     expect(got).toEqual(bytes.map((b) => quoteString(b.toString('utf8'))));

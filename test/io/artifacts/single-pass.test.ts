@@ -9,7 +9,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ArtifactHeader, encodeArtifact, encodeArtifactToFile, Payload, recomputeVersion } from '../../../src/io/artifacts/codec';
+import type { ArtifactHeader, Payload } from '../../../src/io/artifacts/codec';
+import { encodeArtifact, encodeArtifactToFile, recomputeVersion } from '../../../src/io/artifacts/codec';
 import { AtomicFileStream, isTempFile } from '../../../src/io/atomic';
 import { compactFromPretty, encodeCompact, encodePretty, JsonCompactor, quoteAll } from '../../../src/io/artifacts/go-json';
 
@@ -20,7 +21,8 @@ import { mulberry32 as rng } from '../../support/generate';
 function quoteStrings(values: string[]) {
   const bytes = values.map((v) => Buffer.from(v));
   const offsets = new Int32Array(values.length + 1);
-  bytes.forEach((b, i) => (offsets[i + 1] = offsets[i] + b.length));
+  let end = 0;
+  bytes.forEach((b, i) => (offsets[i + 1] = end += b.length));
   return quoteAll({ arena: Buffer.concat(bytes), offsets });
 }
 

@@ -62,7 +62,7 @@ describe('staging', () => {
     expect(await codeOf(readStaged(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }))).toBe('E_IO');
   });
 
-  it('refuses window days that are not dates', async () => {
+  it('refuses window days that are not dates', () => {
     expect(() => stagePath(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-13-01', endDay: '2026-01-01' }, 'v1')).toThrow(
       expect.objectContaining({ code: 'E_USAGE' }),
     );

@@ -35,7 +35,10 @@ describe('writeTextfile', () => {
   it('an unwritable target is E_IO naming the path', async () => {
     const blocker = join(folder(), 'not-a-folder');
     writeFileSync(blocker, 'x');
-    await expect(writeTextfile(join(blocker, 'recsys.prom'), registryWith(1, {}))).rejects.toMatchObject({ code: 'E_IO', message: expect.stringContaining(blocker) });
+    await expect(writeTextfile(join(blocker, 'recsys.prom'), registryWith(1, {}))).rejects.toMatchObject({
+      code: 'E_IO',
+      message: expect.stringContaining(blocker),
+    });
   });
 });
 

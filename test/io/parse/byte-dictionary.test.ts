@@ -2,10 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { byteOrder, ByteDictionary, mergeColumn, mergeSorted } from '../../../src/io/parse/byte-dictionary';
 import { Rng } from '../../support/generate';
+import { must, pairs } from '../../support/helpers';
 
 function snapshotOf(values: Buffer[]) {
   const offsets = new Int32Array(values.length + 1);
-  values.forEach((v, i) => (offsets[i + 1] = offsets[i] + v.length));
+  let end = 0;
+  values.forEach((v, i) => (offsets[i + 1] = end += v.length));
   return { arena: new Uint8Array(Buffer.concat(values)), offsets };
 }
 
@@ -20,7 +22,8 @@ describe('byteOrder', () => {
       });
       const order = byteOrder(snapshotOf(values));
       expect(new Set(order).size).toBe(values.length);
-      for (let i = 1; i < order.length; i++) expect(Buffer.compare(values[order[i - 1]], values[order[i]])).toBeLessThanOrEqual(0);
+      const inOrder = Array.from(order, (code) => must(values[code], 'a value per code'));
+      for (const [previous, next] of pairs(inOrder)) expect(Buffer.compare(previous, next)).toBeLessThanOrEqual(0);
     });
   }
 
@@ -47,7 +50,7 @@ describe('mergeSorted and mergeColumn (a day column from runs with sorted dictio
       Buffer.concat([Buffer.from(rng.pick(stems)), Buffer.from(Array.from({ length: rng.int(4) }, () => rng.pick([0x30 + rng.int(3), 0x61, 0x80, 0xff])))]),
     );
     const distinct = [...new Map(values.map((v) => [v.toString('latin1'), v])).values()];
-    return distinct.sort(Buffer.compare);
+    return distinct.sort((a, b) => Buffer.compare(a, b));
   }
 
   for (const seed of [1, 2, 3, 4, 5]) {
@@ -55,16 +58,16 @@ describe('mergeSorted and mergeColumn (a day column from runs with sorted dictio
       const rng = new Rng(seed);
       const runs = Array.from({ length: rng.int(10) }, () => sortedValues(rng, rng.int(200)));
       const { merged, remaps } = mergeSorted(runs.map(snapshotOf));
-      const want = [...new Map(runs.flat().map((v) => [v.toString('latin1'), v])).values()].sort(Buffer.compare);
+      const want = [...new Map(runs.flat().map((v) => [v.toString('latin1'), v])).values()].sort((a, b) => Buffer.compare(a, b));
       const got = Array.from({ length: merged.offsets.length - 1 }, (_, i) => Buffer.from(merged.arena.subarray(merged.offsets[i], merged.offsets[i + 1])));
       expect(got).toEqual(want);
-      runs.forEach((values, x) => expect([...remaps[x]]).toEqual(values.map((v) => want.findIndex((w) => w.equals(v)))));
+      runs.forEach((values, x) => expect([...must(remaps[x])]).toEqual(values.map((v) => want.findIndex((w) => w.equals(v)))));
 
       // mergeColumn: rows keep their order; each row's code is its value's rank; -1 stays null.
       const rows = runs.map((values) => Int32Array.from({ length: 30 }, () => (values.length === 0 || rng.chance(0.1) ? -1 : rng.int(values.length))));
-      const column = mergeColumn(runs.map((values, x) => ({ rows: 30, codes: rows[x], dict: snapshotOf(values) })));
+      const column = mergeColumn(runs.map((values, x) => ({ rows: 30, codes: must(rows[x]), dict: snapshotOf(values) })));
       expect(column.codes.length).toBe(30 * runs.length);
-      expect([...column.codes]).toEqual(rows.flatMap((codes, x) => [...codes].map((c) => (c < 0 ? -1 : remaps[x][c]))));
+      expect([...column.codes]).toEqual(rows.flatMap((codes, x) => [...codes].map((c) => (c < 0 ? -1 : must(remaps[x])[c]))));
     });
   }
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isBlankLine, parseExposureLine, type ParsedLine } from '../../../src/io/parse/exposure-line';
 
@@ -217,10 +219,10 @@ describe('isBlankLine', () => {
 });
 
 describe('example raw files', () => {
-  it('parse line by line, with the special lines normalised', async () => {
-    const file = require('node:path').join(__dirname, '..', '..', '..', 'testdata', 'raw', 'demo', 'home', 'exposure.2026-01-01.jsonl');
+  it('parse line by line, with the special lines normalised', () => {
+    const file = join(__dirname, '..', '..', '..', 'testdata', 'raw', 'demo', 'home', 'exposure.2026-01-01.jsonl');
     const events = new Map<number, ReturnType<typeof ok>>();
-    const lines = require('node:fs').readFileSync(file, 'utf8').split('\n');
+    const lines = readFileSync(file, 'utf8').split('\n');
     lines.forEach((text: string, i: number) => {
       if (!isBlankLine(text)) events.set(i + 1, ok(parseExposureLine(text)));
     });

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { snapshotValues } from '../../../src/io/parse/byte-dictionary';
 import { isBlankLine, parseExposureLine } from '../../../src/io/parse/exposure-line';
-import { parseBlock, ScanParams } from '../../../src/io/parse/scanner';
+import type { ScanParams } from '../../../src/io/parse/scanner';
+import { parseBlock } from '../../../src/io/parse/scanner';
 import { generateDayLines, Rng } from '../../support/generate';
 
 const DAY_START = Date.UTC(2026, 0, 1) * 1000;
@@ -50,7 +51,7 @@ function scanned(text: string, p: ScanParams): Expected {
     const values = snapshotValues(c.dict);
     return Array.from(c.codes, (code) => (code < 0 ? '' : values[code]));
   };
-  const [session, item, user, request] = [parsed.session, parsed.item, parsed.user, parsed.request].map(decode);
+  const [session, item, user, request] = [decode(parsed.session), decode(parsed.item), decode(parsed.user), decode(parsed.request)];
   return {
     events: Array.from(parsed.tsMicros, (ts, i) => [ts, session[i], item[i], user[i], request[i], parsed.rank[i]] as Expected['events'][number]),
     rejections: parsed.rejections.map((r) => [r.line, r.reason] as [number, string]),

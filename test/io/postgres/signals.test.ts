@@ -14,7 +14,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../../src/io/store/checkpoint';
 import { type SignalRow, scanArtifactRows } from '../../../src/io/postgres/artifact-rows';
-import { EXAMPLE_EXPECTED, tempDir } from '../../support/helpers';
+import { EXAMPLE_EXPECTED, must, tempDir } from '../../support/helpers';
 import { cli, CliResult, publishedVersions, readPublished, runArgs, STACK_FRAME, writeConfig } from '../../support/pg-helpers';
 import { pgSkipReason, pgTestDatabase, TestPg } from '../../support/pg-server';
 import { closedPort } from '../../support/s3-server';
@@ -25,7 +25,16 @@ describe('rows read from published blobs (scanArtifactRows, no server)', () => {
   const fixture = (name: string) => join(EXAMPLE_EXPECTED, name);
   const scan = async (blob: Uint8Array | { path: string; size: number }, type: 'popularity' | 'cooc', batch: number, slice?: number) => {
     const batches: SignalRow[][] = [];
-    await scanArtifactRows(blob, type, batch, async (rows) => void batches.push(rows), slice);
+    await scanArtifactRows(
+      blob,
+      type,
+      batch,
+      (rows) => {
+        batches.push(rows);
+        return Promise.resolve();
+      },
+      slice,
+    );
     return batches;
   };
 
@@ -88,7 +97,7 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
   const countRows = async (db = pg) => {
     const [p] = await q<{ n: string }>('SELECT count(*) AS n FROM item_popularity_daily', [], db);
     const [c] = await q<{ n: string }>('SELECT count(*) AS n FROM item_covisit_daily', [], db);
-    return { popularity: Number(p.n), cooc: Number(c.n) };
+    return { popularity: Number(p?.n), cooc: Number(c?.n) };
   };
   /** The rows of one tenant and day as `item` → score and `item\tneighbour` → score. */
   const popularityRows = async (tid: string, day: string, db = pg) =>
@@ -132,10 +141,10 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
 
     it('upserts rows equal to the published popularity and cooc artifacts of each day', async () => {
       expect(Object.keys(versions)).toEqual(['2026-01-01', '2026-01-02']);
-      const tid = await tenantId('demo');
+      const tid = must(await tenantId('demo'), 'the demo tenant');
       for (const day of Object.keys(versions)) {
-        const pop = readPublished(config.outDir, 'demo', 'popularity', versions[day].popularity) as unknown as Pop;
-        const cooc = readPublished(config.outDir, 'demo', 'cooc', versions[day].cooc) as unknown as Cooc;
+        const pop = readPublished(config.outDir, 'demo', 'popularity', versions[day]?.popularity) as unknown as Pop;
+        const cooc = readPublished(config.outDir, 'demo', 'cooc', versions[day]?.cooc) as unknown as Cooc;
         expect(pop.items.length).toBeGreaterThan(0);
         expect(cooc.neighbors.length).toBeGreaterThan(0);
         expect(await popularityRows(tid, day)).toEqual(expectedPopularity(pop));
@@ -169,7 +178,7 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
       const after = await snapshot();
       expect(await countRows()).toEqual(counts);
       expect(after.map(({ k, score }) => ({ k, score }))).toEqual(before.map(({ k, score }) => ({ k, score })));
-      for (let i = 0; i < after.length; i++) expect(after[i].updated_at.getTime()).toBeGreaterThanOrEqual(before[i].updated_at.getTime());
+      after.forEach((row, i) => expect(row.updated_at.getTime()).toBeGreaterThanOrEqual(must(before[i]).updated_at.getTime()));
       expect(await q('SELECT external_id FROM tenants')).toEqual([{ external_id: 'demo' }]);
     });
 
@@ -188,9 +197,9 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
       expect(await tenantId('demo', db)).toBeUndefined(); // nothing written before publish
       const pub = await cli(args('publish'));
       expect(pub.code, pub.stderr).toBe(0);
-      expect(publishedVersions(pub.stdout)['2026-01-02']).toEqual({ popularity: versions['2026-01-02'].popularity, cooc: versions['2026-01-02'].cooc });
-      const tid = await tenantId('demo', db);
-      const mainTid = await tenantId('demo');
+      expect(publishedVersions(pub.stdout)['2026-01-02']).toEqual({ popularity: versions['2026-01-02']?.popularity, cooc: versions['2026-01-02']?.cooc });
+      const tid = must(await tenantId('demo', db), 'the demo tenant');
+      const mainTid = must(await tenantId('demo'), 'the demo tenant');
       expect(await popularityRows(tid, '2026-01-02', db)).toEqual(await popularityRows(mainTid, '2026-01-02'));
       expect(await coocRows(tid, '2026-01-02', db)).toEqual(await coocRows(mainTid, '2026-01-02'));
       expect(await countRows(db)).toEqual({
@@ -206,11 +215,11 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
     const r = await cli(runArgs(config.file, 'demo', '2026-01-01', '2026-01-02'));
     expect(r.code, r.stderr).toBe(0);
     const v = publishedVersions(r.stdout);
-    const tid = await tenantId('demo', db);
+    const tid = must(await tenantId('demo', db), 'the demo tenant');
     // Day 2026-01-02 covers 2026-01-01..02: its rows are under 2026-01-01; day 2026-01-01's under 2025-12-31.
-    for (const [day, start] of [['2026-01-01', '2025-12-31'], ['2026-01-02', '2026-01-01']]) {
-      const pop = readPublished(config.outDir, 'demo', 'popularity', v[day].popularity) as unknown as Pop;
-      const cooc = readPublished(config.outDir, 'demo', 'cooc', v[day].cooc) as unknown as Cooc;
+    for (const [day, start] of [['2026-01-01', '2025-12-31'], ['2026-01-02', '2026-01-01']] as const) {
+      const pop = readPublished(config.outDir, 'demo', 'popularity', v[day]?.popularity) as unknown as Pop;
+      const cooc = readPublished(config.outDir, 'demo', 'cooc', v[day]?.cooc) as unknown as Cooc;
       expect(await popularityRows(tid, start, db)).toEqual(expectedPopularity(pop));
       expect(await coocRows(tid, start, db)).toEqual(expectedCooc(cooc));
     }
@@ -265,9 +274,9 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
     expect(again.code, again.stderr).toBe(0);
     expect(manifestOf(down.outDir, 'demo')?.current).toEqual(manifest!.current);
     const v = publishedVersions(again.stdout)['2026-01-01'];
-    const tid = await tenantId('demo', db);
-    expect(await popularityRows(tid, '2026-01-01', db)).toEqual(expectedPopularity(readPublished(down.outDir, 'demo', 'popularity', v.popularity) as unknown as Pop));
-    expect(await coocRows(tid, '2026-01-01', db)).toEqual(expectedCooc(readPublished(down.outDir, 'demo', 'cooc', v.cooc) as unknown as Cooc));
+    const tid = must(await tenantId('demo', db), 'the demo tenant');
+    expect(await popularityRows(tid, '2026-01-01', db)).toEqual(expectedPopularity(readPublished(down.outDir, 'demo', 'popularity', v?.popularity) as unknown as Pop));
+    expect(await coocRows(tid, '2026-01-01', db)).toEqual(expectedCooc(readPublished(down.outDir, 'demo', 'cooc', v?.cooc) as unknown as Cooc));
     expect(await readCheckpoint(checkpoints, 'demo', 'home', 'web')).toBe('2026-01-01');
   });
 

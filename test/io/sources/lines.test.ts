@@ -1,7 +1,7 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import * as zlib from 'zlib';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../../src/errors';
 import { BlockBuffers, readLineBlocks } from '../../../src/io/sources/lines';
@@ -86,7 +86,7 @@ describe('readLineBlocks', () => {
   it('fails with E_IO on a corrupt gzip and on a missing file', async () => {
     const full = zlib.gzipSync(Buffer.from('abc\n'.repeat(100)));
     const corrupt = Buffer.from(full);
-    corrupt[corrupt.length - 6] ^= 0xff; // CRC mismatch
+    corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 6) ^ 0xff, corrupt.length - 6); // CRC mismatch
     const p = write('corrupt.jsonl.gz', corrupt);
     await expect(collect(p)).rejects.toMatchObject({ code: 'E_IO' });
     await expect(collect(write('notgz.jsonl.gz', 'plain text\n'))).rejects.toMatchObject({ code: 'E_IO' });

@@ -8,9 +8,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync as cli, publishedLines, STACK_FRAME, summaryRows } from '../../support/cli-harness';
-import { tempDir } from '../../support/helpers';
+import { must, tempDir } from '../../support/helpers';
 import { writeConfig } from '../../support/pg-helpers';
-import { pgSkipReason, pgTestDatabase, TestPg } from '../../support/pg-server';
+import type { TestPg } from '../../support/pg-server';
+import { pgSkipReason, pgTestDatabase } from '../../support/pg-server';
 import { closedPort } from '../../support/s3-server';
 
 const FILE = 'test/io/sources/postgres.test.ts';
@@ -85,7 +86,7 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
     pg = (await pgTestDatabase(FILE))!;
     tmp = tempDir('recsys-pgsrc-');
     const t = await pg.client.query<{ id: string }>(`INSERT INTO tenants (external_id, name) VALUES ('demo', 'Demo'), ('other', 'Other') RETURNING id::text AS id`);
-    tenantId = t.rows[0].id;
+    tenantId = must(t.rows[0], 'the demo tenant row').id;
   });
   afterAll(async () => {
     await pg?.drop();
@@ -123,7 +124,7 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
     const byId = writeConfig(tmp.dir, 'by-id', undefined, pgSource());
     const r = await cli(['run', '--config', byId.file, '--tenant', tenantId, '--surface', 'home', '--start', DAY, '--end', DAY]);
     expect(r.code, r.stderr).toBe(0);
-    expect(summaryRows(r.stdout)[0].events).toBeGreaterThan(0);
+    expect(summaryRows(r.stdout)[0]?.events).toBeGreaterThan(0);
     // The partition is under the tenant as given (the run's tenant), every event carries it.
     expect(existsSync(join(byId.outDir, 'canonical', tenantId, 'home', 'exposures', `${DAY}.arrow`))).toBe(true);
 
@@ -134,7 +135,7 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
 
   it('a malformed response fails the day naming the table and row id; nothing is written', async () => {
     const rows = requests(10, { surface: 'bad-response' });
-    rows[6] = { ...rows[6], response: { items: 'not-a-list' } };
+    rows[6] = { ...must(rows[6]), response: { items: 'not-a-list' } };
     const ids = await insert(rows);
     const { file, outDir } = writeConfig(tmp.dir, 'bad-response', undefined, pgSource());
     const r = await cli(runArgs(file, 'bad-response'));
@@ -148,7 +149,7 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
     // ~60k rows of 1-6 items: several cursor fetches and several 8 MiB parse blocks.
     const rows = requests(60_000, { surface: 'bad-item' });
     const bad = 57_321;
-    rows[bad] = { ...rows[bad], response: { items: [{ item_id: 'ok', rank: 0 }, { item_id: 42, rank: 1 }] } };
+    rows[bad] = { ...must(rows[bad]), response: { items: [{ item_id: 'ok', rank: 0 }, { item_id: 42, rank: 1 }] } };
     const ids = await insert(rows);
     const { file, outDir } = writeConfig(tmp.dir, 'bad-item', undefined, pgSource());
     const r = await cli(runArgs(file, 'bad-item'));
@@ -159,8 +160,8 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
 
   it('with the quarantine policy, bad rows and bad items go to the rejects file with their row ids', async () => {
     const rows = requests(400, { surface: 'quarantine' });
-    rows[3] = { ...rows[3], response: 'just a string' };
-    rows[9] = { ...rows[9], session_id: null }; // every item of a row without a session is rejected (session_id is required)
+    rows[3] = { ...must(rows[3]), response: 'just a string' };
+    rows[9] = { ...must(rows[9]), session_id: null }; // every item of a row without a session is rejected (session_id is required)
     const ids = await insert(rows);
     const { file, outDir } = writeConfig(tmp.dir, 'quarantine', undefined, {
       ...pgSource(),
@@ -174,9 +175,9 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
       .map((l) => JSON.parse(l));
     expect(rejects[0]).toMatchObject({ row_id: ids[3], reason: 'response: not a JSON object', raw: '"just a string"' });
     const noSession = rejects.slice(1);
-    expect(noSession).toHaveLength((rows[9].response as { items: unknown[] }).items.length);
+    expect(noSession).toHaveLength((must(rows[9]).response as { items: unknown[] }).items.length);
     for (const x of noSession) expect(x).toMatchObject({ row_id: ids[9], reason: expect.stringContaining('session_id') });
-    expect(summaryRows(r.stdout)[0].rejected).toBe(rejects.length);
+    expect(summaryRows(r.stdout)[0]?.rejected).toBe(rejects.length);
   });
 
   it('an unreachable server: exit 1 naming the server (password hidden), nothing written', async () => {

@@ -1,85 +1,46 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resolveRawFiles } from '../../../src/io/sources/raw-day';
+/**
+ * openRawDay: the configured source's input of a day, the same RawDay shape for every
+ * source (the filesystem here; S3 and Postgres in s3.test.ts and postgres.test.ts).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openRawDay, type RawDay } from '../../../src/io/sources/raw-day';
+import { tempDir, testConfig } from '../../support/helpers';
 
-let dir: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recsys-raw-'));
-});
-afterEach(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function touch(...parts: string[]): string {
-  const p = path.join(dir, ...parts);
-  fs.mkdirSync(path.dirname(p), { recursive: true });
-  fs.writeFileSync(p, '');
-  return p;
+async function textOf(input: RawDay): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const block of input.blocks(16)) parts.push(block.bytes);
+  return Buffer.concat(parts).toString('utf8');
 }
 
-describe('resolveRawFiles', () => {
-  it('finds the per-day file', () => {
-    const p = touch('demo', 'home', 'exposure.2026-01-01.jsonl');
-    expect(resolveRawFiles(dir, 'demo', 'home', '2026-01-01')).toEqual({ kind: 'day', path: p });
+describe('openRawDay (filesystem source)', () => {
+  const tmp = tempDir('recsys-raw-day-');
+  afterAll(tmp.cleanup);
+  const lines = '{"a":1}\n{"b":2}\n{"c":3}\n';
+
+  it('a per-day file: named by its path, lines located as path:line', async () => {
+    const raw = join(tmp.dir, 'per-day');
+    mkdirSync(join(raw, 'demo', 'home'), { recursive: true });
+    const file = join(raw, 'demo', 'home', 'exposure.2026-01-01.jsonl');
+    writeFileSync(file, lines);
+    const config = testConfig(join(tmp.dir, 'out'), { raw_source: { dir: raw } });
+    const input = await openRawDay(config, 'demo', 'home', '2026-01-01');
+    expect(input).toMatchObject({ name: file, flat: false });
+    expect(input.where({}, 2, 1)).toBe(`${file}:3`);
+    expect(await textOf(input)).toBe(lines);
   });
 
-  it('accepts the .jsonl.gz twin and prefers .jsonl when both exist', () => {
-    const gz = touch('demo', 'home', 'exposure.2026-01-02.jsonl.gz');
-    expect(resolveRawFiles(dir, 'demo', 'home', '2026-01-02')).toEqual({ kind: 'day', path: gz });
-    const plain = touch('demo', 'home', 'exposure.2026-01-02.jsonl');
-    expect(resolveRawFiles(dir, 'demo', 'home', '2026-01-02')).toEqual({ kind: 'day', path: plain });
-  });
-
-  it('reports a missing day as none, with the expected path', () => {
-    touch('demo', 'home', 'exposure.2026-01-01.jsonl');
-    expect(resolveRawFiles(dir, 'demo', 'home', '2026-01-03')).toEqual({
-      kind: 'none',
-      expected: path.join(dir, 'demo', 'home', 'exposure.2026-01-03.jsonl'),
-    });
-    // other tenant/surface folders are not used
-    expect(resolveRawFiles(dir, 'demo', 'search', '2026-01-01').kind).toBe('none');
-    expect(resolveRawFiles(dir, 'other', 'home', '2026-01-01').kind).toBe('none');
-  });
-
-  it('uses <dir>/exposure.jsonl for every day when it exists', () => {
-    touch('demo', 'home', 'exposure.2026-01-01.jsonl');
-    const flat = touch('exposure.jsonl');
-    for (const day of ['2026-01-01', '2030-06-15']) {
-      expect(resolveRawFiles(dir, 'demo', 'home', day)).toEqual({ kind: 'flat', path: flat });
-    }
-  });
-
-  it('ignores a directory named like a raw file', () => {
-    fs.mkdirSync(path.join(dir, 'exposure.jsonl'));
-    fs.mkdirSync(path.join(dir, 'demo', 'home', 'exposure.2026-01-01.jsonl'), { recursive: true });
-    expect(resolveRawFiles(dir, 'demo', 'home', '2026-01-01').kind).toBe('none');
-  });
-
-  it('fails with E_IO naming the dir when it does not exist or is a file', () => {
-    const missing = path.join(dir, 'nope');
-    expect(() => resolveRawFiles(missing, 'demo', 'home', '2026-01-01')).toThrow(
-      expect.objectContaining({ code: 'E_IO', message: expect.stringContaining(missing) }),
-    );
-    const file = touch('afile');
-    expect(() => resolveRawFiles(file, 'demo', 'home', '2026-01-01')).toThrow(
-      expect.objectContaining({ code: 'E_IO', message: expect.stringContaining(file) }),
-    );
-  });
-
-  it('refuses days and names that would leave the layout', () => {
-    expect(() => resolveRawFiles(dir, 'demo', 'home', '2026-02-30')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
-    expect(() => resolveRawFiles(dir, '../x', 'home', '2026-01-01')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
-    expect(() => resolveRawFiles(dir, 'demo', '..', '2026-01-01')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
-  });
-
-  it('resolves the shared example layout', () => {
-    const ex = '/work/shared/examples/small/raw';
-    expect(resolveRawFiles(ex, 'demo', 'home', '2026-01-01')).toEqual({
-      kind: 'day',
-      path: path.join(ex, 'demo', 'home', 'exposure.2026-01-01.jsonl'),
-    });
-    expect(resolveRawFiles(ex, 'demo', 'home', '2026-01-05').kind).toBe('none');
+  it('the flat file serves every day; a missing day has no input and no blocks', async () => {
+    const raw = join(tmp.dir, 'flat');
+    mkdirSync(raw, { recursive: true });
+    const config = testConfig(join(tmp.dir, 'out'), { raw_source: { dir: raw } });
+    const none = await openRawDay(config, 'demo', 'home', '2026-01-01');
+    expect(none).toMatchObject({ name: null, flat: false });
+    expect(await textOf(none)).toBe('');
+    writeFileSync(join(raw, 'exposure.jsonl'), lines);
+    const flat = await openRawDay(config, 'demo', 'home', '2026-01-07');
+    expect(flat).toMatchObject({ name: join(raw, 'exposure.jsonl'), flat: true });
+    expect(await textOf(flat)).toBe(lines);
   });
 });

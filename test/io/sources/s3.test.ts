@@ -11,7 +11,8 @@ import type { S3Config } from '../../../src/config/types';
 import { S3Bucket } from '../../../src/io/store/s3/bucket';
 import { cliAsync as cli, events, ev, publishedLines, STACK_FRAME } from '../../support/cli-harness';
 import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../support/helpers';
-import { ACCESS_KEY, SECRET_KEY, startS3, TestS3 } from '../../support/s3-server';
+import type { TestS3 } from '../../support/s3-server';
+import { ACCESS_KEY, SECRET_KEY, startS3 } from '../../support/s3-server';
 
 const golden = readFileSync(join(EXAMPLE_EXPECTED, 'versions.txt'), 'utf8')
   .trim()

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { advanceCheckpoint, checkpointPath, readCheckpoint, writeCheckpoint } from '../../../src/io/store/checkpoint';
+import { advanceCheckpoint, checkpointPath, readCheckpoint } from '../../../src/io/store/checkpoint';
 
 let dir: string;
 
@@ -29,7 +29,7 @@ describe('checkpoint', () => {
   });
 
   it('stores the empty segment as _.json with Go-compatible bytes', async () => {
-    await writeCheckpoint(dir, 'demo', 'home', '', '2026-01-02', new Date('2026-01-03T04:05:06.789Z'));
+    await advanceCheckpoint(dir, 'demo', 'home', '', '2026-01-02', new Date('2026-01-03T04:05:06.789Z'));
     const file = path.join(dir, 'demo', 'home', '_.json');
     expect(checkpointPath(dir, 'demo', 'home', '')).toBe(file);
     expect(await fsp.readFile(file, 'utf8')).toBe(
@@ -43,8 +43,8 @@ describe('checkpoint', () => {
   });
 
   it('keeps segments apart and advances atomically', async () => {
-    await writeCheckpoint(dir, 'demo', 'home', 'eu', '2026-01-02');
-    await writeCheckpoint(dir, 'demo', 'home', 'eu', '2026-01-03');
+    await advanceCheckpoint(dir, 'demo', 'home', 'eu', '2026-01-02');
+    await advanceCheckpoint(dir, 'demo', 'home', 'eu', '2026-01-03');
     expect(await readCheckpoint(dir, 'demo', 'home', 'eu')).toBe('2026-01-03');
     expect(await readCheckpoint(dir, 'demo', 'home', '')).toBeNull();
     expect(await fsp.readdir(path.join(dir, 'demo', 'home'))).toEqual(['eu.json']);
@@ -59,11 +59,11 @@ describe('checkpoint', () => {
     expect(await codeOf(readCheckpoint(dir, 'demo', 'home', ''))).toBe('E_IO');
   });
 
-  it('refuses a day that is not YYYY-MM-DD and a write that cannot land', async () => {
-    expect(await codeOf(writeCheckpoint(dir, 'demo', 'home', '', '2026-1-2'))).toBe('E_USAGE');
+  it('refuses a day that is not YYYY-MM-DD, and a checkpoint folder that cannot be used', async () => {
+    expect(await codeOf(advanceCheckpoint(dir, 'demo', 'home', '', '2026-1-2'))).toBe('E_USAGE');
     const blocker = path.join(dir, 'blocker');
     await fsp.writeFile(blocker, 'x');
-    expect(await codeOf(writeCheckpoint(blocker, 'demo', 'home', '', '2026-01-02'))).toBe('E_IO');
+    expect(await codeOf(advanceCheckpoint(blocker, 'demo', 'home', '', '2026-01-02'))).toBe('E_IO');
   });
 });
 

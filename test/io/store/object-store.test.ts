@@ -1,42 +1,21 @@
-import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodePretty } from '../../../src/io/artifacts/go-json';
-import { FsObjectStore, objectKey } from '../../../src/io/store/object-store';
-
-let dir: string;
-
-beforeEach(async () => {
-  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'recsys-store-'));
-});
-
-afterEach(async () => {
-  await fsp.rm(dir, { recursive: true, force: true });
-});
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-  return undefined;
-}
+import { checkExistingBlob, objectKey } from '../../../src/io/store/object-store';
 
 const bytesOf = (text: string) => new Uint8Array(Buffer.from(text, 'utf8'));
-const textOf = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
-function artifact(builtAt: string, count = 3): string {
-  return encodePretty({
-    v: 1,
-    artifact_type: 'popularity',
-    tenant: 'demo',
-    surface: 'home',
-    window: { start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z' },
-    items: [{ item_id: 'a', count }],
-    build: { built_at: builtAt, version: 'abc123', source_hash: 'abc123' },
-  });
+function artifact(builtAt: string, count = 3): Uint8Array {
+  return bytesOf(
+    encodePretty({
+      v: 1,
+      artifact_type: 'popularity',
+      tenant: 'demo',
+      surface: 'home',
+      window: { start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z' },
+      items: [{ item_id: 'a', count }],
+      build: { built_at: builtAt, version: 'abc123', source_hash: 'abc123' },
+    }),
+  );
 }
 
 describe('objectKey', () => {
@@ -50,89 +29,24 @@ describe('objectKey', () => {
   });
 });
 
-describe('FsObjectStore', () => {
-  it('names blobs file://<absolute path>', () => {
-    const store = new FsObjectStore(path.relative(process.cwd(), dir));
-    expect(store.uriFor('demo/home/cooc/v1.json')).toBe(`file://${path.join(dir, 'demo', 'home', 'cooc', 'v1.json')}`);
+describe('checkExistingBlob (every backend: an existing key offered again)', () => {
+  const uri = 'file:///s/demo/home/popularity/abc123.json';
+
+  it('accepts identical bytes, and the same artifact with another build.built_at', () => {
+    expect(() => checkExistingBlob(bytesOf('same'), bytesOf('same'), uri, uri)).not.toThrow();
+    expect(() => checkExistingBlob(artifact('2026-01-02T00:00:00Z'), artifact('2026-01-05T10:00:00Z'), uri, uri)).not.toThrow();
   });
 
-  it('puts, gets and checks a blob', async () => {
-    const store = new FsObjectStore(dir);
-    const key = objectKey('demo', 'home', 'popularity', 'abc123');
-    const put = await store.put(key, bytesOf('hello'));
-    expect(put).toEqual({ uri: store.uriFor(key), created: true });
-    expect(textOf(await store.get(put.uri))).toBe('hello');
-    expect(await store.exists(put.uri)).toBe(true);
-    expect(await fsp.readFile(path.join(dir, 'demo', 'home', 'popularity', 'abc123.json'), 'utf8')).toBe('hello');
-  });
-
-  it('never rewrites an existing blob: identical bytes are accepted as not created', async () => {
-    const store = new FsObjectStore(dir);
-    const key = objectKey('demo', 'home', 'popularity', 'abc123');
-    const { uri } = await store.put(key, bytesOf('same'));
-    const file = uri.slice('file://'.length);
-    const before = await fsp.stat(file);
-    expect(await store.put(key, bytesOf('same'))).toEqual({ uri, created: false });
-    const after = await fsp.stat(file);
-    expect(after.ino).toBe(before.ino);
-    expect(after.mtimeMs).toBe(before.mtimeMs);
-  });
-
-  it('keeps the first blob when a re-run differs only in build.built_at', async () => {
-    const store = new FsObjectStore(dir);
-    const key = objectKey('demo', 'home', 'popularity', 'abc123');
-    const first = artifact('2026-01-02T00:00:00Z');
-    const { uri } = await store.put(key, bytesOf(first));
-    expect(await store.put(key, bytesOf(artifact('2026-01-05T10:00:00Z')))).toEqual({ uri, created: false });
-    expect(textOf(await store.get(uri))).toBe(first);
-  });
-
-  it('refuses different content under an existing key with E_IO and keeps the stored bytes', async () => {
-    const store = new FsObjectStore(dir);
-    const key = objectKey('demo', 'home', 'popularity', 'abc123');
-    const first = artifact('2026-01-02T00:00:00Z', 3);
-    const { uri } = await store.put(key, bytesOf(first));
-    expect(await codeOf(store.put(key, bytesOf(artifact('2026-01-02T00:00:00Z', 4))))).toBe('E_IO');
-    expect(await codeOf(store.put(key, bytesOf('not json')))).toBe('E_IO');
-    expect(textOf(await store.get(uri))).toBe(first);
-    expect((await fsp.readdir(path.dirname(uri.slice('file://'.length))))).toEqual(['abc123.json']);
-  });
-
-  it('putFile links a staged file into the store (same inode, no copy); re-staging by rename leaves the blob as it was', async () => {
-    const store = new FsObjectStore(path.join(dir, 'store'));
-    const staged = path.join(dir, 'staged.json');
-    await fsp.writeFile(staged, artifact('2026-01-02T00:00:00Z'));
-    const key = objectKey('demo', 'home', 'popularity', 'abc123');
-    const linked = await store.putFile(key, staged);
-    expect(linked).toEqual({ uri: store.uriFor(key) });
-    const file = linked!.uri.slice('file://'.length);
-    expect((await fsp.stat(file)).ino).toBe((await fsp.stat(staged)).ino);
-    expect((await fsp.stat(file)).mode & 0o222).toBe(0); // read-only under both names
-    // Writers replace a staged file by rename (a new inode): the stored blob is untouched.
-    await fsp.writeFile(staged + '.tmp', 'another build');
-    await fsp.rename(staged + '.tmp', staged);
-    expect(textOf(await store.get(linked!.uri))).toBe(artifact('2026-01-02T00:00:00Z'));
-  });
-
-  it('putFile returns null for an existing key and leaves the stored blob alone', async () => {
-    const store = new FsObjectStore(dir);
-    const key = objectKey('demo', 'home', 'popularity', 'abc123');
-    const { uri } = await store.put(key, bytesOf('first'));
-    const staged = path.join(dir, 'staged.json');
-    await fsp.writeFile(staged, 'second');
-    expect(await store.putFile(key, staged)).toBeNull();
-    expect(textOf(await store.get(uri))).toBe('first');
-  });
-
-  it('reports a missing blob as E_NOT_FOUND and exists() false', async () => {
-    const store = new FsObjectStore(dir);
-    const uri = store.uriFor(objectKey('demo', 'home', 'cooc', 'nope'));
-    expect(await codeOf(store.get(uri))).toBe('E_NOT_FOUND');
-    expect(await store.exists(uri)).toBe(false);
-  });
-
-  it('does not read other URI schemes', async () => {
-    const store = new FsObjectStore(dir);
-    expect(await codeOf(store.get('s3://bucket/demo/home/cooc/v.json'))).toBe('E_UNSUPPORTED');
+  it('refuses other content with E_IO naming the blob', () => {
+    const other = (offered: Uint8Array) => {
+      try {
+        checkExistingBlob(artifact('2026-01-02T00:00:00Z', 3), offered, uri, '/s/where');
+      } catch (err) {
+        return err as { code: string; message: string };
+      }
+      return null;
+    };
+    expect(other(artifact('2026-01-02T00:00:00Z', 4))).toMatchObject({ code: 'E_IO', message: expect.stringContaining(`put /s/where: immutable blob ${uri} already exists`) });
+    expect(other(bytesOf('not json'))?.code).toBe('E_IO');
   });
 });

@@ -47,7 +47,7 @@ export interface S3Object {
 const S3_SCHEME = 's3://';
 
 /** `host:port` → `http(s)://host:port` by `useSsl`; a URL stays as it is; '' stays ''. */
-export function endpointUrl(endpoint: string, useSsl: boolean): string {
+function endpointUrl(endpoint: string, useSsl: boolean): string {
   if (endpoint === '') return '';
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint)) return endpoint;
   return `${useSsl ? 'https' : 'http'}://${endpoint}`;

@@ -6,11 +6,12 @@
  * Blobs are immutable, as in FsObjectStore: an existing key is never rewritten. `put`
  * checks for the key first and writes with `If-None-Match: *`; when the key exists (or a
  * concurrent writer won the race) the stored bytes are compared with `sameBlob`, which
- * accepts the same artifact with another `build.built_at`, and anything else is E_IO.
+ * accepts the same artifact with another `build.built_at`, and anything else is E_IO
+ * (checkExistingBlob).
  */
 import type { S3Config } from '../../../config/types';
 import { ioError, notFound, unsupported } from '../../../errors';
-import { ObjectStore, sameBlob } from '../object-store';
+import { checkExistingBlob, ObjectStore } from '../object-store';
 import { parseS3Uri, S3Bucket } from './bucket';
 
 export class S3ObjectStore implements ObjectStore {
@@ -32,15 +33,7 @@ export class S3ObjectStore implements ObjectStore {
     if (existing === null) {
       throw ioError('put', uri, new Error('the object was reported as existing but cannot be read back (deleted meanwhile?); run again'));
     }
-    if (!sameBlob(existing.bytes, bytes)) {
-      throw ioError(
-        'put',
-        uri,
-        new Error(
-          `immutable blob ${uri} already exists with different content (${existing.bytes.byteLength} bytes stored, ${bytes.byteLength} offered); it is never rewritten`,
-        ),
-      );
-    }
+    checkExistingBlob(existing.bytes, bytes, uri, uri);
     return { uri, created: false };
   }
 

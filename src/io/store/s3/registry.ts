@@ -8,7 +8,7 @@
  *   <prefix>/registry/audit/<tenant>/<surface>/<at>-<seq>-<action>.json
  *   <prefix>/registry/locks/<tenant>/<surface>.lock
  *
- * Same names and the same JSON bytes as FsRegistry (its encoding helpers are reused).
+ * Same names and the same JSON bytes as FsRegistry (registry-json.ts).
  * Blob keys (`<prefix>/<tenant>/<surface>/<type>/<version>.json`) never collide with these,
  * even for a tenant named `registry`: the depths and suffixes differ.
  *
@@ -26,35 +26,13 @@
  * gone; a younger one as held. (FsRegistry removes a lock whose pid is dead on the same
  * host; a publisher killed mid-publish on S3 therefore needs that one manual step.)
  */
-import { randomBytes } from 'node:crypto';
-import * as os from 'node:os';
 import type { S3Config } from '../../../config/types';
-import { rfc3339Seconds } from '../../../days';
 import { ioError, isPipelineError, lockedError, PipelineError } from '../../../errors';
 import { isPidAlive, pathSegment } from '../../atomic';
 import { encodePretty } from '../../artifacts/go-json';
-import {
-  AuditEntry,
-  canonicalAudit,
-  canonicalRecord,
-  compactTime,
-  HistoryEntry,
-  LockHolder,
-  LockOptions,
-  Manifest,
-  nextManifest,
-  parseJson,
-  parseLockHolder,
-  parseManifest,
-  parseAudit,
-  parseRecord,
-  Registry,
-  RegistryRecord,
-  SEQ_DIGITS,
-  SEQ_RE,
-  sleep,
-  sortRecords,
-} from '../registry';
+import { acquireLock, LockHolder, LockOptions, LockSite } from '../lock';
+import { AuditEntry, compactTime, HistoryEntry, Manifest, nextManifest, Registry, RegistryRecord, SEQ_DIGITS, SEQ_RE, sortRecords } from '../registry';
+import { canonicalAudit, canonicalRecord, parseAudit, parseManifest, parseRecord } from '../registry-json';
 import { S3Bucket } from './bucket';
 
 export interface S3RegistryOptions {
@@ -62,7 +40,7 @@ export interface S3RegistryOptions {
   staleLockMs?: number;
 }
 
-export const DEFAULT_STALE_LOCK_MS = 3_600_000;
+const DEFAULT_STALE_LOCK_MS = 3_600_000;
 
 export class S3Registry implements Registry {
   readonly bucket: S3Bucket;
@@ -217,73 +195,71 @@ export class S3Registry implements Registry {
 
   // ---- publisher lock ------------------------------------------------------------------
 
-  /**
-   * Takes the one-publisher lock of (tenant, surface) and returns its release function;
-   * waits up to `waitMs` for a held lock, then fails with E_LOCKED (see the file comment
-   * on stale locks). Release deletes the lock only if it still holds this call's token;
-   * releasing twice is harmless.
-   */
+  /** The one-publisher lock of (tenant, surface) (lock.ts), as an object (see S3LockObject). */
   async acquireLock(tenant: string, surface: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
-    const key = this.lockKey(tenant, surface);
-    const uri = this.bucket.uri(key);
-    const waitMs = opts.waitMs ?? 0;
-    const pollMs = Math.max(1, opts.pollMs ?? 50);
-    const deadline = Date.now() + waitMs;
-    const host = os.hostname();
-    for (;;) {
-      const holder: LockHolder = {
-        pid: process.pid,
-        host,
-        started_at: rfc3339Seconds(Date.now()),
-        token: randomBytes(8).toString('hex'),
-      };
-      const ourText = encodePretty(holder);
-      if ((await this.bucket.putIfAbsent(key, ourText)) === 'created') {
-        // Read back: on a store that ignores If-None-Match, the last of two racing writers wins.
-        const back = await this.bucket.getText(key);
-        if (back !== null && back.text === ourText) return () => this.releaseLock(key, ourText);
-      }
-      const seen = await this.bucket.getText(key);
-      if (seen === null) continue; // released between our attempt and the read: try again
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw lockedError(this.heldMessage(uri, parseLockHolder(seen.text), host));
-      await sleep(Math.min(pollMs, remaining));
-    }
+    return acquireLock(new S3LockObject(this.bucket, this.lockKey(tenant, surface), this.staleLockMs), opts);
+  }
+}
+
+/**
+ * The lock as an object created with `If-None-Match: *` and read back (see the file
+ * comment on stale locks: they are reported, never broken).
+ */
+class S3LockObject implements LockSite {
+  private readonly uri: string;
+
+  constructor(
+    private readonly bucket: S3Bucket,
+    private readonly key: string,
+    private readonly staleLockMs: number,
+  ) {
+    this.uri = bucket.uri(key);
   }
 
-  private async releaseLock(key: string, ourText: string): Promise<void> {
-    try {
-      const seen = await this.bucket.getText(key);
-      if (seen === null || seen.text !== ourText) return;
-      await this.bucket.delete(key);
-    } catch (err) {
-      if (!isPipelineError(err)) throw err;
-      throw new PipelineError(
-        err.code,
-        err.exitCode,
-        `${err.message}; the publisher lock ${this.bucket.uri(key)} may still be there: delete it once the store is reachable again (it names this process, pid ${process.pid})`,
-      );
-    }
+  async create(text: string): Promise<'created' | 'exists'> {
+    if ((await this.bucket.putIfAbsent(this.key, text)) !== 'created') return 'exists';
+    // Read back: on a store that ignores If-None-Match, the last of two racing writers wins.
+    const back = await this.bucket.getText(this.key);
+    return back !== null && back.text === text ? 'created' : 'exists';
   }
 
-  private heldMessage(uri: string, holder: LockHolder | null, host: string): string {
+  async read(): Promise<string | null> {
+    return (await this.bucket.getText(this.key))?.text ?? null;
+  }
+
+  async remove(): Promise<void> {
+    await this.bucket.delete(this.key);
+  }
+
+  staleReason(holder: LockHolder, host: string): string | null {
+    if (holder.host === host && holder.pid !== process.pid && !isPidAlive(holder.pid)) return 'its process no longer runs on this host';
+    const started = Date.parse(holder.started_at);
+    const ageMs = Number.isNaN(started) ? Infinity : Date.now() - started;
+    return ageMs > this.staleLockMs ? `it is older than ${Math.round(this.staleLockMs / 60_000)} min` : null;
+  }
+
+  heldMessage(holder: LockHolder | null, staleReason: string | null): string {
+    const uri = this.uri;
     if (holder === null) {
       return `the publisher lock ${uri} exists but cannot be read as a lock; delete it once no publisher of this tenant/surface is running, then run again`;
     }
     const who = `pid ${holder.pid} on host ${holder.host} since ${holder.started_at}`;
-    const started = Date.parse(holder.started_at);
-    const ageMs = Number.isNaN(started) ? Infinity : Date.now() - started;
-    const gone = holder.host === host && holder.pid !== process.pid && !isPidAlive(holder.pid);
-    if (gone || ageMs > this.staleLockMs) {
-      const why = gone
-        ? `its process no longer runs on this host`
-        : `it is older than ${Math.round(this.staleLockMs / 60_000)} min`;
+    if (staleReason !== null) {
       return (
-        `the publisher lock ${uri} (${who}) looks stale: ${why}. A publisher that crashed leaves its lock behind, ` +
+        `the publisher lock ${uri} (${who}) looks stale: ${staleReason}. A publisher that crashed leaves its lock behind, ` +
         `and locks in S3 are never broken automatically: check that this publisher is gone, delete the object ` +
         `(for example: aws s3 rm ${uri}), then run again`
       );
     }
     return `another publisher holds ${uri} (${who}); wait for it to finish, or delete the object once that process is known to be gone`;
+  }
+
+  releaseError(err: unknown): unknown {
+    if (!isPipelineError(err)) return err;
+    return new PipelineError(
+      err.code,
+      err.exitCode,
+      `${err.message}; the publisher lock ${this.uri} may still be there: delete it once the store is reachable again (it names this process, pid ${process.pid})`,
+    );
   }
 }

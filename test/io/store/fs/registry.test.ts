@@ -3,7 +3,8 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FsRegistry, type RegistryRecord } from '../../../src/io/store/registry';
+import { FsRegistry } from '../../../../src/io/store/fs/registry';
+import type { RegistryRecord } from '../../../../src/io/store/registry';
 
 let dir: string;
 let registry: FsRegistry;
@@ -42,7 +43,7 @@ function record(type: string, version: string, publishedAt: string, segment?: st
     size_bytes: 120,
     published_at: publishedAt,
     built_at: '2026-01-02T00:00:00Z',
-    window: { end: '2026-01-02T00:00:00Z', start: '2026-01-01T00:00:00Z' } as RegistryRecord['window'],
+    window: { end: '2026-01-02T00:00:00Z', start: '2026-01-01T00:00:00Z' },
     uri: `file:///store/demo/home/${type}/${version}.json`,
     version,
     artifact_type: type,

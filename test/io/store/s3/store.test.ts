@@ -9,14 +9,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { S3Config } from '../../../src/config/types';
-import { encodePretty } from '../../../src/io/artifacts/go-json';
-import { endpointUrl, parseS3Uri, S3Bucket } from '../../../src/io/store/s3/bucket';
-import { S3ObjectStore } from '../../../src/io/store/s3/object-store';
-import { S3Registry } from '../../../src/io/store/s3/registry';
-import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../support/helpers';
-import { cliAsync as cli, CliResult, STACK_FRAME } from '../../support/cli-harness';
-import { ACCESS_KEY, closedPort, SECRET_KEY, startS3, TestS3 } from '../../support/s3-server';
+import type { S3Config } from '../../../../src/config/types';
+import { encodePretty } from '../../../../src/io/artifacts/go-json';
+import { parseS3Uri, S3Bucket } from '../../../../src/io/store/s3/bucket';
+import { S3ObjectStore } from '../../../../src/io/store/s3/object-store';
+import { S3Registry } from '../../../../src/io/store/s3/registry';
+import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../../support/helpers';
+import { cliAsync as cli, CliResult, STACK_FRAME } from '../../../support/cli-harness';
+import { ACCESS_KEY, closedPort, SECRET_KEY, startS3, TestS3 } from '../../../support/s3-server';
 
 const TYPES = ['content_sim', 'cooc', 'implicit', 'popularity', 'session_seq'];
 const golden = readFileSync(join(EXAMPLE_EXPECTED, 'versions.txt'), 'utf8')
@@ -33,7 +33,7 @@ try {
   srv = await startS3();
 } catch (err) {
   startError = (err as Error).message;
-  console.warn(`test/io/store/s3.test.ts: skipped, the S3 test server (s3rver) could not start: ${startError}`);
+  console.warn(`test/io/store/s3/store.test.ts: skipped, the S3 test server (s3rver) could not start: ${startError}`);
 }
 
 describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)', () => {
@@ -316,11 +316,13 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
 });
 
 describe('S3 settings (no server)', () => {
-  it('endpoint host:port takes its scheme from use_ssl; a URL stays as it is', () => {
-    expect(endpointUrl('minio:9000', false)).toBe('http://minio:9000');
-    expect(endpointUrl('minio:9000', true)).toBe('https://minio:9000');
-    expect(endpointUrl('https://s3.example.test', false)).toBe('https://s3.example.test');
-    expect(endpointUrl('', true)).toBe('');
+  it('endpoint host:port takes its scheme from use_ssl; a URL stays as it is; none is AWS itself', () => {
+    const endpoint = (endpoint: string, use_ssl: boolean) =>
+      new S3Bucket({ endpoint, use_ssl, bucket: 'b', access_key: '', secret_key: '', region: '', prefix: '' }).endpoint;
+    expect(endpoint('minio:9000', false)).toBe('http://minio:9000');
+    expect(endpoint('minio:9000', true)).toBe('https://minio:9000');
+    expect(endpoint('https://s3.example.test', false)).toBe('https://s3.example.test');
+    expect(endpoint('', true)).toBe('AWS S3 (us-east-1)');
   });
 
   it('s3:// URIs split into bucket and key; anything else is not one', () => {

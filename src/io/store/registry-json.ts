@@ -1,0 +1,107 @@
+/**
+ * The registry's JSON files (records, manifests, audit entries), the same bytes on every
+ * backend: Go-compatible pretty JSON (two-space indent, no trailing newline, encodePretty)
+ * with fields in the order below, and readers that check a file enough that callers never
+ * meet a null or a missing field. A file that does not parse is an E_IO error naming it.
+ */
+import { ioError } from '../../errors';
+import type { AuditEntry, Manifest, RegistryRecord } from './registry';
+
+/** The record with its fields in file order (encodePretty keeps insertion order). */
+export function canonicalRecord(rec: RegistryRecord): RegistryRecord {
+  return {
+    v: 1,
+    tenant: rec.tenant,
+    surface: rec.surface,
+    segment: rec.segment === '' ? undefined : rec.segment,
+    artifact_type: rec.artifact_type,
+    version: rec.version,
+    uri: rec.uri,
+    window: { start: rec.window.start, end: rec.window.end },
+    built_at: rec.built_at,
+    published_at: rec.published_at,
+    size_bytes: rec.size_bytes,
+    sha256: rec.sha256,
+  };
+}
+
+/** The audit entry with its fields in file order. */
+export function canonicalAudit(entry: AuditEntry): AuditEntry {
+  return {
+    at: entry.at,
+    action: entry.action,
+    type: entry.type,
+    from: entry.from,
+    to: entry.to,
+    user: entry.user,
+    host: entry.host,
+  };
+}
+
+function parseJson(file: string, text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw ioError(`parse ${what}`, file, err);
+  }
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.values(value as object).every((v) => typeof v === 'string')
+  );
+}
+
+export function parseManifest(file: string, text: string): Manifest {
+  const m = parseJson(file, text, 'manifest') as Partial<Manifest> | null;
+  if (
+    m === null ||
+    typeof m !== 'object' ||
+    m.v !== 1 ||
+    typeof m.tenant !== 'string' ||
+    typeof m.surface !== 'string' ||
+    !isStringMap(m.current) ||
+    typeof m.updated_at !== 'string'
+  ) {
+    throw ioError('parse manifest', file, new Error('expected {"v":1,"tenant","surface","current":{type:uri},"updated_at"}'));
+  }
+  return { v: 1, tenant: m.tenant, surface: m.surface, current: m.current, updated_at: m.updated_at };
+}
+
+export function parseRecord(file: string, text: string): RegistryRecord {
+  const r = parseJson(file, text, 'registry record') as Partial<RegistryRecord> | null;
+  if (
+    r === null ||
+    typeof r !== 'object' ||
+    r.v !== 1 ||
+    typeof r.artifact_type !== 'string' ||
+    typeof r.version !== 'string' ||
+    typeof r.uri !== 'string' ||
+    typeof r.published_at !== 'string' ||
+    typeof r.tenant !== 'string' ||
+    typeof r.surface !== 'string' ||
+    typeof r.window?.start !== 'string' ||
+    typeof r.window?.end !== 'string' ||
+    typeof r.size_bytes !== 'number' ||
+    typeof r.sha256 !== 'string'
+  ) {
+    throw ioError(
+      'parse registry record',
+      file,
+      new Error('expected v 1 with tenant, surface, artifact_type, version, uri, window {start, end}, published_at, size_bytes and sha256'),
+    );
+  }
+  return r as RegistryRecord;
+}
+
+/** An audit entry, checked enough that readers never meet a null or a missing field. */
+export function parseAudit(file: string, text: string): AuditEntry {
+  const a = parseJson(file, text, 'audit entry') as Partial<AuditEntry> | null;
+  if (a === null || typeof a !== 'object' || typeof a.type !== 'string' || typeof a.action !== 'string' || typeof a.to !== 'string' || typeof a.at !== 'string') {
+    throw ioError('parse audit entry', file, new Error('expected an object with at, action, type, from and to'));
+  }
+  return a as AuditEntry;
+}
