@@ -6,7 +6,7 @@
  * to stderr (`--log-format text|json`).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { configWithOverrides, loadConfig } from '../config/load';
+import { configWithOverrides, loadConfig, metricsTextfileFlag } from '../config/load';
 import { ARTIFACT_TYPE_DEFS, artifactTypeOf, describeArtifactTypes, type ArtifactType } from '../engine/artifact-types';
 import { configError, isPipelineError, PipelineError, usageError } from '../errors';
 import { resolve } from 'node:path';
@@ -18,13 +18,14 @@ import { openStorage } from '../io/store/open';
 import { planRun } from '../engine/ops/dry-run';
 import { readHistory } from '../engine/ops/history';
 import { rollback } from '../engine/ops/rollback';
-import type { PipelineCommand, RunSummary } from '../engine/pipeline/request';
+import { COMMAND_STAGES, type PipelineCommand, type RunSummary } from '../engine/pipeline/request';
 import { runPipeline } from '../engine/pipeline/run';
 import { parseDuration, readStatus } from '../engine/ops/status';
 import type { LogFormat, Reporter } from '../engine/pipeline/progress';
 import { createReporter } from '../engine/pipeline/progress';
 import { PACKAGE_VERSION as VERSION } from '../package-root';
 import { formatHistory, formatPlan, formatRollback, formatRunSummary, formatStatus } from './summary';
+import { statusMetricsText, withRunMetrics, writeStatusTextfile } from './metrics';
 
 
 interface ScopeFlags {
@@ -33,7 +34,13 @@ interface ScopeFlags {
   surface: string;
 }
 
-interface DayFlags extends ScopeFlags {
+/** Where the metrics of a state-changing command go (override the config's `metrics`). */
+interface MetricsFlags {
+  metricsTextfile?: string;
+  pushgateway?: string;
+}
+
+interface DayFlags extends ScopeFlags, MetricsFlags {
   segment?: string;
   start?: string;
   end?: string;
@@ -56,11 +63,16 @@ function positiveInt(value: string): number {
  * Loads the config and checks the ids that become path segments, before anything is read or
  * written.
  */
-function prepare(flags: ScopeFlags & { segment?: string; workers?: number; windowDays?: number }) {
+function prepare(flags: ScopeFlags & MetricsFlags & { segment?: string; workers?: number; windowDays?: number }) {
   const tenant = pathSegment('--tenant', flags.tenant);
   const surface = pathSegment('--surface', flags.surface);
   const segment = flags.segment === undefined || flags.segment === '' ? '' : pathSegment('--segment', flags.segment);
-  const config = configWithOverrides(loadConfig(flags.config), { workers: flags.workers, windowDays: flags.windowDays });
+  const config = configWithOverrides(loadConfig(flags.config), {
+    workers: flags.workers,
+    windowDays: flags.windowDays,
+    metricsTextfile: flags.metricsTextfile,
+    pushgateway: flags.pushgateway,
+  });
   checkpointPath(config.checkpoint_dir, tenant, surface, segment); // refuses the reserved segment "_" up front
   openStorage(config); // contacts nothing; a bad object_store.s3 (half-set credentials) fails now, not after compute
   if (config.raw_source.s3) new S3Bucket(config.raw_source.s3, { configKey: 'raw_source.s3' }); // the same for raw_source.s3
@@ -101,6 +113,16 @@ async function withReporter(format: LogFormat, action: (reporter: Reporter) => P
 }
 
 /** The error a command with --continue-on-error ends with when some days failed. */
+/** The flags of the commands that change state: where their metrics go. */
+function withMetricsFlags(command: Command): Command {
+  return command
+    .option('--metrics-textfile <path>', 'write this run\'s metrics for the node_exporter textfile collector, atomically (a .prom file; overrides metrics.textfile)')
+    .option('--pushgateway <url>', 'push this run\'s metrics to a Prometheus Pushgateway (overrides metrics.pushgateway.url)');
+}
+
+/** Metrics problems are warnings: the text goes to stderr, the exit code is the command's. */
+const warnOnStderr = (message: string) => process.stderr.write(`warning: ${message}\n`);
+
 function daysFailed(s: RunSummary): PipelineError {
   const total = s.days.length + s.failed.length;
   const which = s.failed.map((f) => `${f.day} (${f.code})`).join(', ');
@@ -116,8 +138,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 
   /** The flags every day-by-day command shares (run and the job steps). */
   const dayCommand = (name: PipelineCommand, description: string) =>
-    program
-      .command(name)
+    withMetricsFlags(program.command(name))
       .description(description)
       .requiredOption('--config <path>', 'config file (JSON)')
       .requiredOption('--tenant <tenant>', 'tenant id')
@@ -149,9 +170,22 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         }
         types = [type];
       }
-      const summary = await runPipeline({ ...base, command, types, continueOnError: Boolean(flags.continueOnError), reporter });
-      out(formatRunSummary(summary, config.engine.workers));
-      if (summary.failed.length > 0) throw daysFailed(summary);
+      const stages = COMMAND_STAGES[command];
+      const metricsScope = {
+        config,
+        command,
+        tenant,
+        surface,
+        segment,
+        types: types ?? config.artifact_kinds,
+        workers: stages.includes('ingest') || stages.includes('compute') ? config.engine.workers : null,
+        warn: (m: string) => reporter.warn(m),
+      };
+      await withRunMetrics(metricsScope, async (onFinish) => {
+        const summary = await runPipeline({ ...base, command, types, continueOnError: Boolean(flags.continueOnError), reporter, onFinish });
+        out(formatRunSummary(summary, config.engine.workers));
+        if (summary.failed.length > 0) throw daysFailed(summary);
+      });
     });
 
   dayCommand('run', 'ingest → validate → compute → publish every day of --start..--end')
@@ -176,16 +210,19 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       .requiredOption('--tenant <tenant>', 'tenant id')
       .requiredOption('--surface <surface>', 'surface id');
 
-  scopeCommand('rollback', "point one type's current artifact back at an earlier, still valid version")
+  withMetricsFlags(scopeCommand('rollback', "point one type's current artifact back at an earlier, still valid version"))
     .requiredOption('--type <type>', 'artifact type (or alias)')
     .option('--version <version>', 'the version to point at (it must have a registry record)')
     .option('--previous', 'the version that was current for --type before the current one')
     .option('--json', 'print the result as one JSON object')
-    .action(async (flags: ScopeFlags & { type: string; version?: string; previous?: boolean; json?: boolean }) => {
+    .action(async (flags: ScopeFlags & MetricsFlags & { type: string; version?: string; previous?: boolean; json?: boolean }) => {
       const { config, tenant, surface } = prepare(flags);
       const type = artifactTypeFlag(flags.type);
-      const result = await rollback({ config, tenant, surface, type, version: flags.version, previous: flags.previous });
-      out(flags.json ? JSON.stringify(result) + '\n' : formatRollback(result));
+      const metricsScope = { config, command: 'rollback' as const, tenant, surface, segment: '', types: [type], workers: null, warn: warnOnStderr };
+      await withRunMetrics(metricsScope, async () => {
+        const result = await rollback({ config, tenant, surface, type, version: flags.version, previous: flags.previous });
+        out(flags.json ? JSON.stringify(result) + '\n' : formatRollback(result));
+      });
     });
 
   scopeCommand('history', 'past manifests, the current one, published records and the audit log')
@@ -201,11 +238,15 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
   scopeCommand('status', 'freshness of the current manifest: exit 0 fresh, 1 stale or missing')
     .option('--max-age <duration>', 'oldest acceptable manifest: 90s, 30m, 26h, 2d', '26h')
     .option('--json', 'print one JSON object')
-    .action(async (flags: ScopeFlags & { maxAge: string; json?: boolean }) => {
+    .addOption(new Option('--metrics', 'print the status as Prometheus metrics (text exposition format)').conflicts('json'))
+    .option('--metrics-textfile <path>', 'also write the status metrics for the node_exporter textfile collector, atomically (a .prom file)')
+    .action(async (flags: ScopeFlags & { maxAge: string; json?: boolean; metrics?: boolean; metricsTextfile?: string }) => {
       const maxAgeMs = parseDuration(flags.maxAge);
-      const { config, tenant, surface } = prepare(flags);
+      const textfile = flags.metricsTextfile === undefined ? undefined : metricsTextfileFlag(flags.metricsTextfile);
+      const { config, tenant, surface } = prepare({ config: flags.config, tenant: flags.tenant, surface: flags.surface });
       const status = await readStatus(config, tenant, surface, maxAgeMs);
-      out(flags.json ? JSON.stringify(status) + '\n' : formatStatus(status));
+      out(flags.metrics ? await statusMetricsText(status) : flags.json ? JSON.stringify(status) + '\n' : formatStatus(status));
+      if (textfile !== undefined) await writeStatusTextfile(textfile, status).catch((err: Error) => warnOnStderr(`metrics: cannot write the textfile: ${err.message}`));
       if (status.state !== 'fresh') throw new Reported(1);
     });
 

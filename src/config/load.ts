@@ -10,7 +10,7 @@ import { extname, join, resolve } from 'node:path';
 import { configError, describeCause, usageError } from '../errors';
 import { ARTIFACT_TYPES, artifactType, artifactTypeOf, type ArtifactType } from '../engine/artifact-types';
 import { checkConfigInput, jsonErrorPosition, type ParsedInput, type S3Input } from './schema';
-import type { CatalogConfig, Config, DbConfig, EngineConfig, IngestConfig, LimitsConfig, ObjectStoreConfig, RawSourceConfig, S3Config } from './types';
+import type { CatalogConfig, Config, DbConfig, EngineConfig, IngestConfig, LimitsConfig, MetricsConfig, ObjectStoreConfig, RawSourceConfig, S3Config } from './types';
 import { MAX_WORKERS } from './types';
 
 const MiB = 1024 * 1024;
@@ -45,8 +45,12 @@ export function parseConfig(raw: unknown, cwd = process.cwd(), source = '<config
   return fill(checkConfigInput(raw, source), resolve(cwd), source);
 }
 
-/** Applies CLI overrides (`--workers`) on top of a loaded config; returns a new object. */
-export function configWithOverrides(c: Config, o: { workers?: number; windowDays?: number }): Config {
+/** Applies CLI overrides (`--workers`, `--metrics-textfile`…) on top of a loaded config; returns a new object. */
+export function configWithOverrides(
+  c: Config,
+  o: { workers?: number; windowDays?: number; metricsTextfile?: string; pushgateway?: string },
+  cwd = process.cwd(),
+): Config {
   for (const [flag, v] of [['--workers', o.workers], ['--window-days', o.windowDays]] as const) {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw usageError(`${flag}: expected an integer >= 1, got ${v}`);
   }
@@ -57,7 +61,47 @@ export function configWithOverrides(c: Config, o: { workers?: number; windowDays
     ...c,
     engine: o.workers === undefined ? c.engine : { ...c.engine, workers: o.workers },
     window_days: o.windowDays ?? c.window_days,
+    metrics: metricsWithOverrides(c.metrics, o, cwd),
   };
+}
+
+function metricsWithOverrides(m: Config['metrics'], o: { metricsTextfile?: string; pushgateway?: string }, cwd: string): MetricsConfig {
+  if (o.metricsTextfile === undefined && o.pushgateway === undefined) return m;
+  const problem = (flag: string) => (text: string) => usageError(`${flag}: ${text}`);
+  return {
+    textfile: o.metricsTextfile === undefined ? m.textfile : metricsTextfileFlag(o.metricsTextfile, cwd),
+    pushgateway:
+      o.pushgateway === undefined
+        ? m.pushgateway
+        : { url: pushgatewayUrl(o.pushgateway, problem('--pushgateway')), timeout_s: m.pushgateway?.timeout_s ?? DEFAULT_PUSH_TIMEOUT_S },
+  };
+}
+
+const DEFAULT_PUSH_TIMEOUT_S = 10;
+
+/** A `--metrics-textfile` flag as an absolute `.prom` path (E_USAGE naming the flag otherwise). */
+export function metricsTextfileFlag(path: string, cwd = process.cwd()): string {
+  return textfilePath(resolve(cwd, path), (problem) => usageError(`--metrics-textfile: ${problem}`));
+}
+
+/** node_exporter's textfile collector reads `*.prom` files only; anything else would be silently ignored. */
+function textfilePath(path: string, fail: (problem: string) => Error): string {
+  if (!path.endsWith('.prom')) throw fail(`node_exporter's textfile collector reads only files ending in .prom, got ${JSON.stringify(path)}`);
+  return path;
+}
+
+/** An http(s) URL without query or fragment (the grouping key is appended to its path). */
+function pushgatewayUrl(text: string, fail: (problem: string) => Error): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw fail(`expected an http:// or https:// URL such as http://127.0.0.1:9091, got ${JSON.stringify(text)}`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw fail(`expected an http:// or https:// URL without ?query or #fragment, such as http://127.0.0.1:9091, got ${JSON.stringify(text)}`);
+  }
+  return text.replace(/\/+$/, '');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -170,6 +214,19 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
       }
     : undefined;
 
+  const m = input.metrics ?? {};
+  if (m.pushgateway !== undefined && m.pushgateway.url === undefined) throw fail('metrics.pushgateway.url', 'required when metrics.pushgateway is given');
+  const metrics: MetricsConfig = {
+    textfile: m.textfile === undefined ? null : textfilePath(abs(m.textfile), (problem) => fail('metrics.textfile', problem)),
+    pushgateway:
+      m.pushgateway?.url === undefined
+        ? null
+        : {
+            url: pushgatewayUrl(m.pushgateway.url, (problem) => fail('metrics.pushgateway.url', problem)),
+            timeout_s: m.pushgateway.timeout_s ?? DEFAULT_PUSH_TIMEOUT_S,
+          },
+  };
+
   return {
     out_dir: outDir,
     raw_source,
@@ -185,6 +242,7 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
     engine,
     ingest,
     ...(db && { db }),
+    metrics,
   };
 }
 

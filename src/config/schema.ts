@@ -115,6 +115,17 @@ export const configSchema = z.strictObject({
       statement_timeout_s: int(1).optional(),
     })
     .optional(),
+  metrics: z
+    .strictObject({
+      textfile: pathString.optional(),
+      pushgateway: z
+        .strictObject({
+          url: z.string().optional(),
+          timeout_s: z.number({ error: 'expected a number of seconds > 0' }).positive({ error: 'expected a number of seconds > 0' }).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 /** The config as written in the file: every key optional, legacy keys and aliases allowed. */

@@ -168,6 +168,36 @@ export interface DbConfig {
   statement_timeout_s: number;
 }
 
+/** The Prometheus Pushgateway the day commands and `rollback` push their metrics to (docs/observability.md). */
+export interface PushgatewayConfig {
+  /**
+   * Required: `http://host:port` (or https, with a path prefix if the gateway is behind
+   * one). The CLI flag `--pushgateway <url>` overrides it.
+   */
+  url: string;
+  /**
+   * Seconds one push may take, connect to response, a number > 0. Default 10. A push that
+   * fails or times out is a warning on stderr, never a failed run, so a slow gateway
+   * delays the end of the job by at most this much.
+   */
+  timeout_s: number;
+}
+
+/**
+ * Where the metrics of a state-changing command go (docs/observability.md). Both are off by
+ * default; the CLI flags `--metrics-textfile` and `--pushgateway` override them.
+ */
+export interface MetricsConfig {
+  /**
+   * Absolute path of a node_exporter textfile-collector file (must end in `.prom`),
+   * replaced atomically after every run; null (default) writes none. One file per scheduled
+   * job (command, tenant, surface): the file describes only the last run of that job.
+   */
+  textfile: string | null;
+  /** Null (default): no push. */
+  pushgateway: PushgatewayConfig | null;
+}
+
 export interface Config {
   /** Absolute; default `<cwd>/.out`. Base of the directory defaults below. */
   out_dir: string;
@@ -193,5 +223,6 @@ export interface Config {
   engine: EngineConfig;
   ingest: IngestConfig;
   db?: DbConfig;
+  metrics: MetricsConfig;
 }
 

@@ -122,6 +122,7 @@ describe('defaults', () => {
         worker_heap_mb: 2048,
       },
       ingest: { bad_line_policy: 'fail', max_rejected_fraction: 0.01 },
+      metrics: { textfile: null, pushgateway: null },
     };
     expect(c).toEqual(expected);
     expect('catalog' in c).toBe(false);

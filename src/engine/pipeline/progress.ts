@@ -6,7 +6,7 @@
  * in place (`[3/30] 2026-01-03 compute ...`); failures and notices still get a line of their own.
  * `--log-format json`: one JSON object per line, always with the keys
  * `{ts, level, event, day, stage, counts, ms}` (null when they do not apply) and, for
- * errors, `code` and `message`. Events: `stage_done`, `day_failed`, `notice`, `error`.
+ * errors, `code` and `message`. Events: `stage_done`, `day_failed`, `notice`, `warning`, `error`.
  */
 import type { PipelineError } from '../../errors';
 
@@ -24,6 +24,8 @@ export interface Reporter {
   /** A day failed in `stage`; with --continue-on-error the command goes on with the next day. */
   dayFailed(day: string, stage: Stage, err: PipelineError, ms: number): void;
   notice(message: string): void;
+  /** Something went wrong that does not fail the command (a metrics push). */
+  warn(message: string): void;
   /** The error that ends the command. Not printed again when it was reported by dayFailed. */
   fatal(err: PipelineError): void;
   /** Clears the TTY progress line; call before printing the summary. */
@@ -110,6 +112,10 @@ class TextReporter implements Reporter {
     this.line(message);
   }
 
+  warn(message: string): void {
+    this.line(`warning: ${message}`);
+  }
+
   fatal(err: PipelineError): void {
     if (reportedAsDay.has(err)) return this.close();
     this.line(`error: ${err.message}`);
@@ -154,13 +160,17 @@ class JsonReporter implements Reporter {
     this.emit('info', 'notice', null, null, null, null, { message });
   }
 
+  warn(message: string): void {
+    this.emit('warn', 'warning', null, null, null, null, { message });
+  }
+
   fatal(err: PipelineError): void {
     if (reportedAsDay.has(err)) return;
     this.emit('error', 'error', null, null, null, null, { code: err.code, message: err.message });
   }
 
   private emit(
-    level: 'info' | 'error',
+    level: 'info' | 'warn' | 'error',
     event: string,
     day: string | null,
     stage: Stage | null,

@@ -43,6 +43,11 @@ export interface RunRequest {
   /** Sink of the default text reporter, one line per call (no trailing newline). */
   log?: (line: string) => void;
   now?: () => Date;
+  /**
+   * Receives the summary when the day loop ends, also when it ends with an error (the days
+   * done and the failed one), so that the metrics describe failed runs too.
+   */
+  onFinish?: (summary: RunSummary) => void;
 }
 
 /** Size of a validated window (what the hard limits looked at). */

@@ -106,15 +106,13 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
     await reads.settle();
     await run.pool?.close();
     reporter.close();
+    req.onFinish?.(summary());
   }
-  return {
-    command,
-    stages,
-    ...run.scope,
-    days: done,
-    failed,
-    manifest: openStorage(config).registry.manifestPath(req.tenant, req.surface),
-  };
+  return summary();
+
+  function summary(): RunSummary {
+    return { command, stages, ...run.scope, days: done, failed, manifest: openStorage(config).registry.manifestPath(req.tenant, req.surface) };
+  }
 }
 
 /**
