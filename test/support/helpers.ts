@@ -12,7 +12,16 @@ export const SAMPLE_CATALOG = join(REPO_ROOT, 'testdata', 'catalog.csv');
 
 export function tempDir(prefix = 'recsys-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, cleanup: () => removeDir(dir) };
+}
+
+/**
+ * Removes a test folder (or file) and everything in it; no error when it is gone. Retries
+ * (ENOTEMPTY, EBUSY) cover a writer that is still finishing inside it, such as a worker
+ * thread's last temp file or a child process being reaped, instead of failing the cleanup.
+ */
+export function removeDir(path: string): void {
+  rmSync(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
 /** A config whose outputs all live under `outDir`; `input` is merged over the defaults. */
