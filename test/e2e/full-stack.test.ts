@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../src/config/config';
 import { S3Bucket } from '../../src/io/store/s3/bucket';
-import { cliAsync as cli } from '../support/cli-harness';
+import { cli } from '../support/cli-harness';
 import { EXAMPLE_EXPECTED, SAMPLE_RAW, tempDir } from '../support/helpers';
 import { publishedVersions, runArgs, writeConfig } from '../support/pg-helpers';
 import { pgSkipReason, pgTestDatabase, TestPg } from '../support/pg-server';

@@ -31,8 +31,8 @@ export interface ProcessResult extends CliResult {
   signal: NodeJS.Signals | null;
 }
 
-/** The directory of the in-process run that changed it, so two cannot overlap. */
-let cwdHeldBy: string | null = null;
+/** Whether an in-process run has changed the working directory or the environment. */
+let processStateHeld = false;
 
 /**
  * Runs the CLI in this process: `main([node, bin, ...args])` with stdout and stderr captured
@@ -40,23 +40,34 @@ let cwdHeldBy: string | null = null;
  * sets as the process exit code.
  *
  * `cwd`: the working directory for the run (relative --config and config paths resolve
- * against it). process.chdir is process-wide, so such runs must not overlap; vitest's `forks`
- * pool (vitest.config.mts) gives every test file a process of its own.
+ * against it). `env`: variables set for the run and restored after it, for settings read when
+ * the run needs them (AWS_MAX_ATTEMPTS when an S3 client is made, RECSYS_WORKER_FAULT when
+ * a worker starts); RECSYS_FAULT is read once, when the program loads: use cliProcess.
+ * Both are process-wide, so such runs must not overlap; vitest's `forks` pool
+ * (vitest.config.mts) gives every test file a process of its own.
  */
-export async function cli(args: string[], opts: { cwd?: string } = {}): Promise<CliResult> {
+export async function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io = { out: (s: string) => void (stdout += s), err: (s: string) => void (stderr += s), errIsTTY: false };
-  if (opts.cwd === undefined) return { code: await main([process.execPath, BIN, ...args], io), stdout, stderr };
-  if (cwdHeldBy !== null) throw new Error(`in-process CLI runs with a cwd overlap (${cwdHeldBy} and ${opts.cwd}): run them one after another`);
-  const before = process.cwd();
-  cwdHeldBy = opts.cwd;
-  process.chdir(opts.cwd);
+  const run = async () => ({ code: await main([process.execPath, BIN, ...args], io), stdout, stderr });
+  if (opts.cwd === undefined && opts.env === undefined) return run();
+  if (opts.env && 'RECSYS_FAULT' in opts.env) throw new Error('RECSYS_FAULT is read when the program loads: run it with cliProcess');
+  if (processStateHeld) throw new Error('in-process CLI runs with a cwd or env overlap: run them one after another');
+  processStateHeld = true;
+  const cwd = process.cwd();
+  const saved = Object.entries(opts.env ?? {}).map(([k]) => [k, process.env[k]] as const);
   try {
-    return { code: await main([process.execPath, BIN, ...args], io), stdout, stderr };
+    if (opts.cwd !== undefined) process.chdir(opts.cwd);
+    Object.assign(process.env, opts.env);
+    return await run();
   } finally {
-    process.chdir(before);
-    cwdHeldBy = null;
+    process.chdir(cwd);
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    processStateHeld = false;
   }
 }
 

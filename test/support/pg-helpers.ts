@@ -1,13 +1,13 @@
 /**
- * Helpers of the Postgres CLI tests (signals.test.ts, catalog-import.test.ts): the real CLI
- * in a child process (the harness's cliAsync), configs built from configs/local.json over the worked example's data
- * with a `db` section, and readers of what a run published.
+ * Helpers of the Postgres CLI tests (signals.test.ts, catalog-import.test.ts): the CLI in
+ * this process (the harness's `cli`), configs built from configs/local.json over the worked
+ * example's data with a `db` section, and readers of what a run published.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW } from './helpers';
 
-export { cliAsync as cli, type CliResult, STACK_FRAME } from './cli-harness';
+export { cli, type CliResult, STACK_FRAME } from './cli-harness';
 
 export interface DbSection {
   dsn: string;

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { isTempFile } from '../../src/io/atomic';
 import { encodeCompact } from '../../src/io/artifacts/go-json';
 import { cli, cliProcess, type ProcessResult } from './cli-harness';
-import { removeDir } from './helpers';
+import { REPO_ROOT, removeDir } from './helpers';
 
 export { BIN } from './cli-harness';
 /** Text that shows a JavaScript stack trace leaked to the user. */

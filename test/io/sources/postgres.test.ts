@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliAsync as cli, publishedLines, STACK_FRAME, summaryRows } from '../../support/cli-harness';
+import { cli, publishedLines, STACK_FRAME, summaryRows } from '../../support/cli-harness';
 import { tempDir } from '../../support/helpers';
 import { writeConfig } from '../../support/pg-helpers';
 import { pgSkipReason, pgTestDatabase, TestPg } from '../../support/pg-server';

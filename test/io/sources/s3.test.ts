@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../../src/config/config';
 import { S3Bucket } from '../../../src/io/store/s3/bucket';
-import { cliAsync as cli, events, ev, publishedLines, STACK_FRAME } from '../../support/cli-harness';
+import { cli, events, ev, publishedLines, STACK_FRAME } from '../../support/cli-harness';
 import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../support/helpers';
 import { ACCESS_KEY, SECRET_KEY, startS3, TestS3 } from '../../support/s3-server';
 
@@ -128,7 +128,7 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
     const { file, out } = writeConfig('down');
     s3.down = true;
     try {
-      const r = await cli(runArgs(file, 'home', '2026-01-01', '2026-01-01'), { AWS_MAX_ATTEMPTS: '1' });
+      const r = await cli(runArgs(file, 'home', '2026-01-01', '2026-01-01'), { env: { AWS_MAX_ATTEMPTS: '1' } });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('cannot reach the S3 endpoint');
       expect(r.stderr).toContain('raw_source.s3.endpoint');
