@@ -41,6 +41,7 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
     config.raw_source = { type: 's3', s3 };
     config.catalog.path = SAMPLE_CATALOG;
     config.out_dir = join(tmp.dir, name);
+    config.engine = { workers: 1 }; // one worker thread per run: these tests are not about parallelism (see determinism.test.ts)
     Object.assign(config, over);
     const file = join(tmp.dir, `${name}.json`);
     writeFileSync(file, JSON.stringify(config));

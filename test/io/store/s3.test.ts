@@ -59,6 +59,7 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
     config.raw_source.dir = SAMPLE_RAW;
     config.catalog.path = SAMPLE_CATALOG;
     config.out_dir = join(tmp.dir, name);
+    config.engine = { workers: 1 }; // one worker thread per run: these tests are not about parallelism (see determinism.test.ts)
     const { region: _region, ...s3 } = s3cfg(prefix, over);
     config.object_store = { type: 'minio', s3 };
     const file = join(tmp.dir, `${name}.json`);
