@@ -50,7 +50,7 @@ const CASES: Case[] = [
   { fault: 'exit', where: /(ingest \(parse\)|compute \w+): shard \d+ failed/, why: /exited with code 3/ },
 ];
 
-/** A workspace with day 1 published (2 workers); returns what must not change when day 2 fails. */
+/** A workspace with day 1 published; returns what must not change when day 2 fails (on 2 workers). */
 async function publishedDay1(): Promise<{ ws: Workspace; config: string; manifest: string | null; checkpoint: string; blobs: number }> {
   const ws = new Workspace('recsys-worker-');
   workspaces.push(ws);
@@ -61,7 +61,7 @@ async function publishedDay1(): Promise<{ ws: Workspace; config: string; manifes
     limits: { min_cooc_support: 1 },
     engine: { worker_heap_mb: 64, shard_rows: 1024 },
   });
-  const ok = await ws.run(config, DAY1, DAY1, { workers: 2 });
+  const ok = await ws.run(config, DAY1, DAY1);
   expect(ok.code, ok.stderr).toBe(0);
   return {
     ws,
@@ -90,7 +90,7 @@ async function expectFailedCleanly(day1: Awaited<ReturnType<typeof publishedDay1
   expect(tempFilesUnder(ws.out)).toEqual([]);
 
   // and the same day runs once the fault is gone
-  const retry = await ws.run(config, DAY2, DAY2, { workers: 2 });
+  const retry = await ws.run(config, DAY2, DAY2);
   expect(retry.code, retry.stderr).toBe(0);
   expect(checkManifest(ws)!.days.cooc).toBe(DAY2);
 }
