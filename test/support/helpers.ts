@@ -1,5 +1,6 @@
 /** Shared test helpers: temp folders and a config pointing every output into one. */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type Config, type ConfigInput } from '../../src/config/config';
@@ -27,4 +28,18 @@ export function removeDir(path: string): void {
 /** A config whose outputs all live under `outDir`; `input` is merged over the defaults. */
 export function testConfig(outDir: string, input: ConfigInput): Config {
   return parseConfig({ out_dir: outDir, ...input }, outDir, '<test>');
+}
+
+/**
+ * `actual` holds exactly the bytes of `expected`. Compared with Buffer#equals: toEqual walks
+ * a byte array element by element (seconds for a partition of a few hundred KB); a mismatch
+ * reports the lengths and the first differing offset.
+ */
+export function expectSameBytes(actual: Uint8Array, expected: Uint8Array, what = 'bytes'): void {
+  const a = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength);
+  const b = Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength);
+  if (a.equals(b)) return;
+  let at = 0;
+  while (at < a.length && at < b.length && a[at] === b[at]) at++;
+  expect.fail(`${what}: ${a.length} bytes, expected ${b.length}; first difference at offset ${at}`);
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../../src/config/config';
 import { S3Bucket } from '../../../src/io/store/s3/bucket';
 import { cli, events, ev, publishedLines, STACK_FRAME } from '../../support/cli-harness';
-import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../support/helpers';
+import { EXAMPLE_EXPECTED, expectSameBytes, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../support/helpers';
 import { ACCESS_KEY, SECRET_KEY, startS3, TestS3 } from '../../support/s3-server';
 
 const golden = readFileSync(join(EXAMPLE_EXPECTED, 'versions.txt'), 'utf8')
@@ -90,7 +90,7 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(publishedLines(a.stdout)).toEqual(publishedLines(b.stdout));
-    expect(readFileSync(partition(fromS3.out, 'home', '2026-01-02'))).toEqual(readFileSync(partition(fromFs.out, 'home', '2026-01-02')));
+    expectSameBytes(readFileSync(partition(fromS3.out, 'home', '2026-01-02')), readFileSync(partition(fromFs.out, 'home', '2026-01-02')), 'partition');
   });
 
   it('a missing day object is a day without events, not an error', async () => {
