@@ -13,7 +13,6 @@ import { encodeCompact } from '../../src/io/artifacts/go-json';
 import { cli, cliProcess, type ProcessResult } from './cli-harness';
 import { REPO_ROOT, removeDir } from './helpers';
 
-export { BIN } from './cli-harness';
 /** Text that shows a JavaScript stack trace leaked to the user. */
 export const STACK_FRAME = /^\s+at .+\(?.*:\d+:\d+\)?$/m;
 
