@@ -25,9 +25,14 @@ export function removeDir(path: string): void {
   rmSync(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
-/** A config whose outputs all live under `outDir`; `input` is merged over the defaults. */
+/**
+ * A config whose outputs all live under `outDir`; `input` is merged over the defaults. One
+ * worker thread unless `input.engine.workers` says otherwise (the product's default is one per
+ * core): a run's cost then does not grow with the machine, and tests about parallelism say
+ * how many workers they use.
+ */
 export function testConfig(outDir: string, input: ConfigInput): Config {
-  return parseConfig({ out_dir: outDir, ...input }, outDir, '<test>');
+  return parseConfig({ out_dir: outDir, ...input, engine: { workers: 1, ...input.engine } }, outDir, '<test>');
 }
 
 /**
