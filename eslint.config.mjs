@@ -48,7 +48,7 @@ export default defineConfig(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['vitest.config.mts'] },
+        projectService: { allowDefaultProject: ['vitest.config.mts', 'vitest.long.config.mts'] },
         tsconfigRootDir: root,
       },
     },

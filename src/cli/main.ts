@@ -97,11 +97,11 @@ class Reported extends Error {
 }
 
 /** Runs a command's action with its reporter; a PipelineError is printed through it (text or JSON). */
-async function withReporter(format: LogFormat, action: (reporter: Reporter) => Promise<void>): Promise<void> {
+async function withReporter(io: CliOutput, format: LogFormat, action: (reporter: Reporter) => Promise<void>): Promise<void> {
   const reporter = createReporter({
     format,
-    write: (s) => process.stderr.write(s),
-    tty: format === 'text' && process.stderr.isTTY === true,
+    write: io.err,
+    tty: format === 'text' && io.errIsTTY,
   });
   try {
     await action(reporter);
@@ -129,11 +129,32 @@ function daysFailed(s: RunSummary): PipelineError {
   return new PipelineError(s.failed[0].code, 1, `${s.failed.length} of ${total} day(s) failed: ${which}`);
 }
 
-export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
+/**
+ * Where the CLI writes: `out` gets the summary (stdout), `err` progress, logs and errors
+ * (stderr). The process's own streams by default; tests pass their own to run the CLI in
+ * their process.
+ */
+export interface CliOutput {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** stderr is a terminal: text progress rewrites one line in place. */
+  errIsTTY: boolean;
+}
+
+function processOutput(): CliOutput {
+  return {
+    out: (s) => void process.stdout.write(s),
+    err: (s) => void process.stderr.write(s),
+    errIsTTY: process.stderr.isTTY === true,
+  };
+}
+
+export function buildProgram(io: CliOutput = processOutput()): Command {
+  const { out } = io;
   const program = new Command('recsys-pipelines')
     .description('Turns raw exposure logs into versioned, rollbackable recommendation artifacts.')
     .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({ writeOut: out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)');
 
   /** The flags every day-by-day command shares (run and the job steps). */
@@ -155,7 +176,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       .addOption(new Option('--log-format <format>', 'progress and logs on stderr').choices(['text', 'json']).default('text'));
 
   const runDays = (command: PipelineCommand) => async (flags: DayFlags) =>
-    withReporter(flags.logFormat, async (reporter) => {
+    withReporter(io, flags.logFormat, async (reporter) => {
       const { config, tenant, surface, segment } = prepare(flags);
       const base = { config, tenant, surface, segment, start: flags.start, end: flags.end, incremental: Boolean(flags.incremental) };
       if (flags.dryRun) {
@@ -279,10 +300,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
   return program;
 }
 
-/** Runs the CLI and resolves to the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/** Runs the CLI (`argv` as process.argv: node, script, arguments…) and resolves to the exit code. */
+export async function main(argv: string[], io: CliOutput = processOutput()): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(io).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof Reported) return err.exitCode;
@@ -291,10 +312,10 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (isPipelineError(err)) {
-      process.stderr.write(`error: ${err.message}\n`);
+      io.err(`error: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`internal error (please report): ${(err as Error)?.stack ?? String(err)}\n`);
+    io.err(`internal error (please report): ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
   }
 }

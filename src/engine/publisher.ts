@@ -13,7 +13,7 @@ import type { ObjectStore } from '../io/store/object-store';
 import type { RegistryRecord } from '../io/store/registry';
 import { withPublisherLock } from '../io/store/lock';
 import { openStorage } from '../io/store/open';
-import { sha256Hex } from '../io/artifacts/codec';
+import { blobEnvelope, sha256Hex } from '../io/artifacts/codec';
 import { rfc3339Seconds } from '../days';
 import type { Config } from '../config/types';
 import type { BlobExpectation} from './gates';
@@ -60,7 +60,7 @@ export async function publishDay(
       if (linked) {
         ({ uri, size, sha256: storedSha256 } = linked);
         faultPoint('after-blob-write');
-        checkArtifactBlob(await readEnvelope(linked.path, size), expect, a.rows, storedSha256);
+        checkArtifactBlob(linked.envelope, expect, a.rows, storedSha256);
       } else {
         const bytes = a.blob instanceof Uint8Array ? a.blob : await readBlob(a.blob.path);
         ({ uri } = await store.put(key, bytes));
@@ -111,17 +111,19 @@ async function readBlob(file: string): Promise<Uint8Array> {
 
 /**
  * A blob the encoder streamed into its staging file (`run`), stored by hard link instead of
- * a copy (FsObjectStore.putFile). The stored blob is then the very inode the encoder wrote,
- * so its SHA-256 is the one the encoder computed over those bytes (`expect.sha256`), not
- * re-read: that is checked by identity (same device and inode, same size). Null when this
- * path does not apply (bytes in memory, staged blobs to inspect, a store without links,
- * an existing key): the caller copies, reads back and hashes.
+ * a copy (FsObjectStore.putFile). The stored blob is then the file the staging name held,
+ * and its SHA-256 is the one the encoder computed over the bytes it wrote (`expect.sha256`),
+ * not re-read, when that file is the encoder's: checked by identity (same device and inode as
+ * the staging name, same size) and by the build time in the stored blob (see below). Also
+ * returns the blob's envelope (its ends, for the gate). Null when this path does not apply
+ * (bytes in memory, staged blobs to inspect, a store without links, an existing key, a file
+ * another run staged): the caller copies (or keeps the existing blob), reads back and hashes.
  */
 async function linkStaged(
   store: ObjectStore,
   key: string,
   a: PreparedArtifact,
-): Promise<{ uri: string; path: string; size: number; sha256: string } | null> {
+): Promise<{ uri: string; path: string; size: number; sha256: string; envelope: Uint8Array } | null> {
   const { sha256 } = a.expect;
   if (a.blob instanceof Uint8Array || a.rows !== 'skip' || sha256 === undefined || !store.putFile) return null;
   const staged = a.blob.path;
@@ -132,7 +134,16 @@ async function linkStaged(
     throw ioError('stat', stored, err);
   });
   if (s.ino !== t.ino || s.dev !== t.dev || t.size !== a.blob.size) return null;
-  return { uri: linked.uri, path: stored, size: t.size, sha256 };
+  // The staging name is shared by every run of the window: another run may have staged the
+  // same version, with its own build time, under it after this run's encoder wrote it (a
+  // rename, so a new inode), and the link then stored that run's file. Same version and same
+  // build time mean the same bytes (the encoding is a function of both), so the encoder's
+  // SHA-256 holds only when the stored blob carries this run's build time; otherwise the
+  // caller hashes what was stored.
+  const envelope = await readEnvelope(stored, t.size);
+  const build = blobEnvelope(envelope, a.expect.payloadField)?.build;
+  if (build?.built_at !== a.builtAt) return null;
+  return { uri: linked.uri, path: stored, size: t.size, sha256, envelope };
 }
 
 /** Bytes read from each end of a linked blob: its header and build, around the payload. */

@@ -39,11 +39,11 @@ const BAD: Array<[string, string, string]> = [
 ];
 
 describe('policy fail (default)', () => {
-  it.each(BAD)('%s → exit 1 naming file:line and the rule; no partition, nothing published', (_name, line, rule) => {
+  it.each(BAD)('%s → exit 1 naming file:line and the rule; no partition, nothing published', async (_name, line, rule) => {
     const sb = sandbox();
     // line 1 good, line 2 blank, line 3 good, line 4 bad, line 5 good: line numbers are physical lines
     const file = sb.writeDay(DAY, [good(1), '', good(2), line, good(3)]);
-    const r = sb.run(sb.config(), DAY, DAY);
+    const r = await sb.run(sb.config(), DAY, DAY);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(`${file}:4`);
     expect(r.stderr).toContain(rule);
@@ -54,26 +54,26 @@ describe('policy fail (default)', () => {
     expect(sb.checkpoint()).toBeNull();
   });
 
-  it('a bad line on a rerun leaves the earlier partition and manifest byte-identical', () => {
+  it('a bad line on a rerun leaves the earlier partition and manifest byte-identical', async () => {
     const sb = sandbox();
     sb.writeDay(DAY, [good(1), good(2)]);
     const config = sb.config();
-    expect(sb.run(config, DAY, DAY).code).toBe(0);
+    expect((await sb.run(config, DAY, DAY)).code).toBe(0);
     const partition = readFileSync(sb.partitionPath(DAY));
     const manifest = sb.manifestText();
     const file = sb.writeDay(DAY, [good(1), good(2), good(3), ev({ rank: 'first' })]);
-    const r = sb.run(config, DAY, DAY);
+    const r = await sb.run(config, DAY, DAY);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}:4`);
     expect(readFileSync(sb.partitionPath(DAY)).equals(partition)).toBe(true);
     expect(sb.manifestText()).toBe(manifest);
   });
 
-  it('a bad line on day 2 keeps day 1 published', () => {
+  it('a bad line on day 2 keeps day 1 published', async () => {
     const sb = sandbox();
     sb.writeDay(DAY, [good(1)]);
     const file = sb.writeDay('2026-01-02', [ev({ ts: '2026-01-02T01:00:00Z' }), 'not json']);
-    const r = sb.run(sb.config(), DAY, '2026-01-02');
+    const r = await sb.run(sb.config(), DAY, '2026-01-02');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}:2`);
     expect(sb.currentBlob('popularity').window.start).toBe(`${DAY}T00:00:00Z`);
@@ -81,12 +81,12 @@ describe('policy fail (default)', () => {
     expect(existsSync(sb.partitionPath('2026-01-02'))).toBe(false);
   });
 
-  it('invalid UTF-8 is a bad line too', () => {
+  it('invalid UTF-8 is a bad line too', async () => {
     const sb = sandbox();
     const file = sb.dayFile(DAY);
     sb.writeDay(DAY, [good(1)]);
     writeFileSync(file, Buffer.concat([Buffer.from(good(1) + '\n'), Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a])]));
-    const r = sb.run(sb.config(), DAY, DAY);
+    const r = await sb.run(sb.config(), DAY, DAY);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}:2`);
     expect(r.stderr).toContain('UTF-8');
@@ -98,13 +98,13 @@ describe('policy quarantine', () => {
   const quarantine = (sb: Sandbox, max: number) =>
     sb.config({ ingest: { bad_line_policy: 'quarantine', max_rejected_fraction: max } });
 
-  it('under the fraction: exit 0, rejects file with line number and reason, good lines kept', () => {
+  it('under the fraction: exit 0, rejects file with line number and reason, good lines kept', async () => {
     const sb = sandbox();
     const lines = events(DAY, 9);
     lines.splice(3, 0, ev({ ts: `${DAY}T05:00:00Z`, rank: 1.5 })); // physical line 4
     lines.splice(7, 0, '{oops'); // physical line 8
     sb.writeDay(DAY, lines);
-    const r = sb.run(quarantine(sb, 0.25), DAY, DAY);
+    const r = await sb.run(quarantine(sb, 0.25), DAY, DAY);
     expect(r.code, r.stderr).toBe(0);
     const rejects = readFileSync(sb.rejectsPath(DAY), 'utf8')
       .trim()
@@ -120,18 +120,18 @@ describe('policy quarantine', () => {
     expect(pop.reduce((a, b) => a + b.count, 0)).toBe(9);
   });
 
-  it('exactly at the fraction passes (1 of 4 with 0.25)', () => {
+  it('exactly at the fraction passes (1 of 4 with 0.25)', async () => {
     const sb = sandbox();
     sb.writeDay(DAY, [good(1), good(2), ev({ v: 2 }), good(3)]);
-    const r = sb.run(quarantine(sb, 0.25), DAY, DAY);
+    const r = await sb.run(quarantine(sb, 0.25), DAY, DAY);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(sb.rejectsPath(DAY), 'utf8')).toContain('"line":3');
   });
 
-  it('over the fraction: exit 1, names the fraction, no partition, nothing published', () => {
+  it('over the fraction: exit 1, names the fraction, no partition, nothing published', async () => {
     const sb = sandbox();
     sb.writeDay(DAY, [good(1), 'bad', 'worse', good(2), good(3)]);
-    const r = sb.run(quarantine(sb, 0.2), DAY, DAY);
+    const r = await sb.run(quarantine(sb, 0.2), DAY, DAY);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('max_rejected_fraction');
     expect(r.stderr).not.toContain(STACK_FRAME);
@@ -139,20 +139,20 @@ describe('policy quarantine', () => {
     expect(sb.manifestText()).toBeNull();
   });
 
-  it('a clean rerun removes the old rejects file', () => {
+  it('a clean rerun removes the old rejects file', async () => {
     const sb = sandbox();
     const config = quarantine(sb, 0.5);
     sb.writeDay(DAY, [good(1), 'bad', good(2)]);
-    expect(sb.run(config, DAY, DAY).code).toBe(0);
+    expect((await sb.run(config, DAY, DAY)).code).toBe(0);
     expect(existsSync(sb.rejectsPath(DAY))).toBe(true);
     sb.writeDay(DAY, [good(1), good(2)]);
-    expect(sb.run(config, DAY, DAY).code).toBe(0);
+    expect((await sb.run(config, DAY, DAY)).code).toBe(0);
     expect(existsSync(sb.rejectsPath(DAY))).toBe(false);
   });
 });
 
 describe('skipped events (other tenant/surface, outside the day)', () => {
-  it('are counted in the summary and left out of the artifacts', () => {
+  it('are counted in the summary and left out of the artifacts', async () => {
     const sb = sandbox();
     sb.writeDay(DAY, [
       ev({ ts: `${DAY}T08:00:00Z`, item_id: 'keep1' }),
@@ -165,7 +165,7 @@ describe('skipped events (other tenant/surface, outside the day)', () => {
       ev({ ts: '2026-01-02T01:00:00+02:00', item_id: 'keep3' }), // 2026-01-01T23:00Z
       ev({ ts: '2026-01-01T00:00:00Z', item_id: 'keep4' }),
     ]);
-    const r = sb.run(sb.config(), DAY, DAY);
+    const r = await sb.run(sb.config(), DAY, DAY);
     expect(r.code, r.stderr).toBe(0);
     const [row] = summaryRows(r.stdout);
     expect(row).toMatchObject({ day: DAY, lines: 9, events: 4, skippedTenantSurface: 2, skippedOutsideDay: 3, rejected: 0 });
@@ -173,7 +173,7 @@ describe('skipped events (other tenant/surface, outside the day)', () => {
     expect(items).toEqual(['keep1', 'keep2', 'keep3', 'keep4']);
   });
 
-  it('a single <dir>/exposure.jsonl feeds every day, selected by ts', () => {
+  it('a single <dir>/exposure.jsonl feeds every day, selected by ts', async () => {
     const sb = sandbox();
     writeFileSync(
       `${sb.raw}/exposure.jsonl`,
@@ -184,7 +184,7 @@ describe('skipped events (other tenant/surface, outside the day)', () => {
         ev({ ts: '2026-01-02T11:00:00Z', item_id: 'x', tenant: 'acme' }),
       ].join('\n') + '\n',
     );
-    const r = sb.run(sb.config(), DAY, '2026-01-02');
+    const r = await sb.run(sb.config(), DAY, '2026-01-02');
     expect(r.code, r.stderr).toBe(0);
     const rows = summaryRows(r.stdout);
     expect(rows).toEqual([

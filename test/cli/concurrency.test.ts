@@ -2,15 +2,15 @@
  * One publisher per (tenant, surface) (docs/contract.md §6): a run that finds the lock held by a live
  * process fails clearly (exit 1) and leaves the manifest alone; a stale lock of an exited
  * process on this host is recovered. Lock file: `<registry_dir>/locks/<tenant>/<surface>.lock`
- * with `{pid, host, started_at, token}` (src/io/store/lock.ts).
+ * with `{pid, host, started_at, token}` (src/io/store/lock.ts). The runs are in this
+ * process (a live holder is this process: its pid), except the two publishers racing.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CliResult } from '../support/cli-harness';
-import { BIN, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { cliProcess, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
@@ -23,12 +23,12 @@ const sandbox = () => {
 };
 afterAll(() => sandboxes.forEach((s) => s.cleanup()));
 
-function publishedDay1() {
+async function publishedDay1() {
   const sb = sandbox();
   sb.writeDay(DAY1, events(DAY1, 8));
   sb.writeDay(DAY2, events(DAY2, 9));
   const config = sb.config();
-  const r = sb.run(config, DAY1, DAY1);
+  const r = await sb.run(config, DAY1, DAY1);
   expect(r.code, r.stderr).toBe(0);
   return { sb, config, manifest: sb.manifestText()! };
 }
@@ -47,10 +47,10 @@ function deadPid(): number {
 }
 
 describe('publisher lock', () => {
-  it('held by a live process: exit 1, "another publisher", manifest and lock untouched', () => {
-    const { sb, config, manifest } = publishedDay1();
+  it('held by a live process: exit 1, "another publisher", manifest and lock untouched', async () => {
+    const { sb, config, manifest } = await publishedDay1();
     const lock = writeLock(sb, { pid: process.pid, host: hostname(), started_at: '2026-01-02T00:00:00Z', token: 'abc123' });
-    const r = sb.run(config, DAY2, DAY2);
+    const r = await sb.run(config, DAY2, DAY2);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('another publisher');
     expect(r.stderr).toContain(String(process.pid));
@@ -60,10 +60,10 @@ describe('publisher lock', () => {
     expect(sb.checkpoint()).toBe(DAY1);
   });
 
-  it('a stale lock (pid of an exited process on this host) is recovered and the run succeeds', () => {
-    const { sb, config, manifest } = publishedDay1();
+  it('a stale lock (pid of an exited process on this host) is recovered and the run succeeds', async () => {
+    const { sb, config, manifest } = await publishedDay1();
     writeLock(sb, { pid: deadPid(), host: hostname(), started_at: '2026-01-02T00:00:00Z', token: 'dead' });
-    const r = sb.run(config, DAY2, DAY2);
+    const r = await sb.run(config, DAY2, DAY2);
     expect(r.code, r.stderr).toBe(0);
     expect(sb.manifestText()).not.toBe(manifest);
     expect(sb.currentBlob('popularity').window.start).toBe(`${DAY2}T00:00:00Z`);
@@ -71,43 +71,35 @@ describe('publisher lock', () => {
     expect(sb.checkpoint()).toBe(DAY2);
   });
 
-  it('a lock from another host is never broken automatically', () => {
-    const { sb, config, manifest } = publishedDay1();
+  it('a lock from another host is never broken automatically', async () => {
+    const { sb, config, manifest } = await publishedDay1();
     const lock = writeLock(sb, { pid: deadPid(), host: `not-${hostname()}`, started_at: '2026-01-02T00:00:00Z' });
-    const r = sb.run(config, DAY2, DAY2);
+    const r = await sb.run(config, DAY2, DAY2);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('another publisher');
     expect(sb.manifestText()).toBe(manifest);
     expect(readFileSync(sb.lockPath, 'utf8')).toBe(lock);
   });
 
-  it('an unreadable lock file is not broken either', () => {
-    const { sb, config, manifest } = publishedDay1();
+  it('an unreadable lock file is not broken either', async () => {
+    const { sb, config, manifest } = await publishedDay1();
     writeLock(sb, 'garbage');
-    const r = sb.run(config, DAY2, DAY2);
+    const r = await sb.run(config, DAY2, DAY2);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('another publisher');
     expect(sb.manifestText()).toBe(manifest);
     expect(readFileSync(sb.lockPath, 'utf8')).toBe('garbage');
   });
 
-  it('a successful run leaves no lock behind', () => {
-    const { sb } = publishedDay1();
+  it('a successful run leaves no lock behind', async () => {
+    const { sb } = await publishedDay1();
     expect(existsSync(sb.lockPath)).toBe(false);
   });
 });
 
 describe('two publishers at once', () => {
-  const runAsync = (args: string[]) =>
-    new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  // Two processes, as two schedulers starting the same job would be.
+  const runAsync = cliProcess;
 
   it('each either succeeds or fails clearly; the manifest ends complete and the lock released', async () => {
     const sb = sandbox();

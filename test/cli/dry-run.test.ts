@@ -38,7 +38,7 @@ function planRows(stdout: string): PlanRow[] {
 const scope = (config: string, start: string, end: string) => ['--config', config, '--tenant', 'demo', '--surface', 'home', '--start', start, '--end', end];
 
 describe('--dry-run', () => {
-  it.each(['run', 'ingest'])('%s --dry-run lists each day with its file, size and estimate, and writes nothing', (command) => {
+  it.each(['run', 'ingest'])('%s --dry-run lists each day with its file, size and estimate, and writes nothing', async (command) => {
     const sb = sandbox();
     const small = sb.writeDay('2026-01-01', events('2026-01-01', 37));
     // 2026-01-02: no file
@@ -46,7 +46,7 @@ describe('--dry-run', () => {
     writeFileSync(gz, gzipSync(events('2026-01-03', 11).join('\n') + '\n'));
     const config = sb.config({ artifact_kinds: ['popularity', 'cooc'] });
 
-    const r = cli([command, ...scope(config, '2026-01-01', '2026-01-03'), '--dry-run']);
+    const r = await cli([command, ...scope(config, '2026-01-01', '2026-01-03'), '--dry-run']);
     expect(r.code, r.stderr).toBe(0);
     const rows = planRows(r.stdout);
     expect(rows.map((x) => x.day)).toEqual(['2026-01-01', '2026-01-02', '2026-01-03']);
@@ -74,11 +74,11 @@ describe('--dry-run', () => {
     expect(Math.abs(zipped.lines - 4000) / 4000).toBeLessThan(0.1);
   });
 
-  it('with the flat layout every day reads the one shared file', () => {
+  it('with the flat layout every day reads the one shared file', async () => {
     const sb = sandbox();
     const flat = join(sb.raw, 'exposure.jsonl');
     writeFileSync(flat, [...events('2026-01-01', 5), ...events('2026-01-02', 7)].join('\n') + '\n');
-    const r = cli(['run', ...scope(sb.config(), '2026-01-01', '2026-01-02'), '--dry-run']);
+    const r = await cli(['run', ...scope(sb.config(), '2026-01-01', '2026-01-02'), '--dry-run']);
     expect(r.code, r.stderr).toBe(0);
     const rows = planRows(r.stdout);
     expect(rows).toHaveLength(2);
@@ -89,22 +89,22 @@ describe('--dry-run', () => {
     expect(existsSync(sb.out)).toBe(false);
   });
 
-  it('applies max_days_backfill (exit 1) and usage checks (exit 2) before anything, still writing nothing', () => {
+  it('applies max_days_backfill (exit 1) and usage checks (exit 2) before anything, still writing nothing', async () => {
     const sb = sandbox();
     sb.writeDay('2026-01-01', events('2026-01-01', 3));
     const config = sb.config({ limits: { max_days_backfill: 2 } });
-    expect(cli(['run', ...scope(config, '2026-01-01', '2026-01-03'), '--dry-run']).code).toBe(1);
-    expect(cli(['run', ...scope(config, '2026-01-03', '2026-01-01'), '--dry-run']).code).toBe(2);
+    expect((await cli(['run', ...scope(config, '2026-01-01', '2026-01-03'), '--dry-run'])).code).toBe(1);
+    expect((await cli(['run', ...scope(config, '2026-01-03', '2026-01-01'), '--dry-run'])).code).toBe(2);
     expect(existsSync(sb.out)).toBe(false);
   });
 
-  it('reads the checkpoint for --incremental but does not move it', () => {
+  it('reads the checkpoint for --incremental but does not move it', async () => {
     const sb = sandbox();
     sb.writeDay('2026-01-02', events('2026-01-02', 4));
     const config = sb.config();
     mkdirSync(join(sb.out, 'checkpoints', 'demo', 'home'), { recursive: true });
     writeFileSync(sb.checkpointPath, JSON.stringify({ v: 1, last_day: '2026-01-01', updated_at: '2026-01-02T00:00:00Z' }));
-    const r = cli(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--incremental', '--end', '2026-01-02', '--dry-run']);
+    const r = await cli(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--incremental', '--end', '2026-01-02', '--dry-run']);
     expect(r.code, r.stderr).toBe(0);
     expect(planRows(r.stdout).map((x) => [x.day, x.estimated])).toEqual([['2026-01-02', 4]]);
     expect(sb.checkpoint()).toBe('2026-01-01');

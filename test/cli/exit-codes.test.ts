@@ -1,11 +1,13 @@
 /**
  * docs/contract.md §8 exit codes through the real CLI: 0 success, 2 usage or config error (message names
  * the flag, key path or file; never a stack trace; nothing written), 1 runtime failure.
+ * Decided by main() (run in this process); "the binary" checks that the process exits with
+ * what main returns, and resolves relative paths against its working directory.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { cli, cliProcess, type CliResult, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
 
 const sb = new Sandbox();
 let config = '';
@@ -16,7 +18,7 @@ beforeAll(() => {
 });
 afterAll(() => sb.cleanup());
 
-function expectUserError(r: ReturnType<typeof cli>, code: number, ...needles: string[]) {
+function expectUserError(r: CliResult, code: number, ...needles: string[]) {
   expect(r.code, r.stderr).toBe(code);
   for (const n of needles) expect(r.stderr).toContain(n);
   expect(r.stderr).not.toContain(STACK_FRAME);
@@ -24,11 +26,11 @@ function expectUserError(r: ReturnType<typeof cli>, code: number, ...needles: st
 }
 
 describe('exit code 0', () => {
-  it('a successful run exits 0 and prints the summary on stdout', () => {
+  it('a successful run exits 0 and prints the summary on stdout', async () => {
     const out = new Sandbox();
     try {
       out.writeDay('2026-01-01', events('2026-01-01', 6));
-      const r = out.run(out.config(), '2026-01-01', '2026-01-01');
+      const r = await out.run(out.config(), '2026-01-01', '2026-01-01');
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('2026-01-01');
       expect(r.stdout).toContain('manifest:');
@@ -38,7 +40,7 @@ describe('exit code 0', () => {
     }
   });
 
-  it('relative paths in the config (and the legacy raw_events_dir/object_store_dir) are relative to the working directory', () => {
+  it('relative paths in the config (and the legacy raw_events_dir/object_store_dir) are relative to the working directory', async () => {
     const rel = new Sandbox();
     try {
       rel.writeDay('2026-01-01', events('2026-01-01', 3));
@@ -46,7 +48,8 @@ describe('exit code 0', () => {
         join(rel.dir, 'rel.json'),
         JSON.stringify({ out_dir: 'out', raw_events_dir: 'raw', object_store_dir: 'blobs', artifact_kinds: ['popularity'] }),
       );
-      const r = cli(['run', '--config', 'rel.json', '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1'], { cwd: rel.dir });
+      // A child process started in the sandbox: the working directory is the process's own.
+      const r = await cliProcess(['run', '--config', 'rel.json', '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1'], { cwd: rel.dir });
       expect(r.code, r.stderr).toBe(0);
       expect(rel.manifest().current.popularity).toMatch(new RegExp(`^file://${rel.dir}/blobs/demo/home/popularity/[0-9a-f]{64}\\.json$`));
       expect(existsSync(rel.partitionPath('2026-01-01'))).toBe(true);
@@ -55,10 +58,30 @@ describe('exit code 0', () => {
     }
   });
 
-  it('version prints "recsys-pipelines 0.1.0" and exits 0', () => {
-    const r = cli(['version']);
+  it('version prints "recsys-pipelines 0.1.0" and exits 0', async () => {
+    const r = await cli(['version']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe('recsys-pipelines 0.1.0');
+  });
+});
+
+describe('the binary exits with the code main returns', () => {
+  it('0 with the summary on stdout, 2 for a usage error, 1 for a runtime failure; never a stack trace', async () => {
+    const b = new Sandbox();
+    try {
+      b.writeDay('2026-01-01', events('2026-01-01', 6));
+      const args = (config: string) => ['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1'];
+      const ok = await cliProcess(args(b.config()));
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.signal).toBeNull();
+      expect(ok.stdout).toContain('manifest:');
+      const usage = await cliProcess([...args(b.config()), '--workers', '0']);
+      expectUserError(usage, 2, '--workers');
+      const runtime = await cliProcess(args(b.config({ limits: { max_events_per_run: 1 } }, 'limited.json')));
+      expectUserError(runtime, 1, 'limit exceeded');
+    } finally {
+      b.cleanup();
+    }
   });
 });
 
@@ -105,35 +128,35 @@ describe('exit code 2: usage errors', () => {
     ['--start 9999-12-31 (beyond the supported days)', { '--start': '9999-12-31', '--end': '9999-12-31' }, ['--start']],
   ];
 
-  it.each(cases)('%s → exit 2, message names the flag, nothing written', (_name, over, needles) => {
-    const r = cli(base(over));
+  it.each(cases)('%s → exit 2, message names the flag, nothing written', async (_name, over, needles) => {
+    const r = await cli(base(over));
     expectUserError(r, 2, ...needles);
     expect(existsSync(sb.out)).toBe(false);
   });
 
-  it('an unknown command exits 2', () => {
-    expectUserError(cli(['frobnicate']), 2);
+  it('an unknown command exits 2', async () => {
+    expectUserError(await cli(['frobnicate']), 2);
   });
 
-  it('no command at all exits non-zero without a stack trace', () => {
-    const r = cli([]);
+  it('no command at all exits non-zero without a stack trace', async () => {
+    const r = await cli([]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).not.toContain(STACK_FRAME);
   });
 
-  it('an unknown flag exits 2', () => {
-    expectUserError(cli([...base({}), '--frobnicate']), 2, '--frobnicate');
+  it('an unknown flag exits 2', async () => {
+    expectUserError(await cli([...base({}), '--frobnicate']), 2, '--frobnicate');
   });
 });
 
 describe('exit code 2 is decided before anything is written', () => {
   // BUG: `--segment _` passes the flag checks, the day is published (manifest swapped), and
   // only the checkpoint write refuses the reserved segment, with a usage error (exit 2).
-  it('--segment "_" (reserved for the empty segment) is refused before anything is published', () => {
+  it('--segment "_" (reserved for the empty segment) is refused before anything is published', async () => {
     const s = new Sandbox();
     try {
       s.writeDay('2026-01-01', events('2026-01-01', 3));
-      const r = s.run(s.config(), '2026-01-01', '2026-01-01', ['--segment', '_']);
+      const r = await s.run(s.config(), '2026-01-01', '2026-01-01', ['--segment', '_']);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('segment');
       expect(s.manifestText()).toBeNull();
@@ -150,27 +173,27 @@ describe('exit code 2: config errors', () => {
   const runWith = (configPath: string) =>
     cli(['run', '--config', configPath, '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1']);
 
-  it('a missing config file names the file', () => {
+  it('a missing config file names the file', async () => {
     const missing = join(cfg.dir, 'nope', 'missing.json');
-    expectUserError(runWith(missing), 2, 'missing.json');
+    expectUserError(await runWith(missing), 2, 'missing.json');
   });
 
-  it('a config that is a directory names the file', () => {
+  it('a config that is a directory names the file', async () => {
     const d = join(cfg.dir, 'adir.json');
     mkdirSync(d, { recursive: true });
-    expectUserError(runWith(d), 2, 'adir.json');
+    expectUserError(await runWith(d), 2, 'adir.json');
   });
 
-  it('invalid JSON names the file and says invalid JSON', () => {
+  it('invalid JSON names the file and says invalid JSON', async () => {
     const file = join(cfg.dir, 'broken.json');
     writeFileSync(file, '{"out_dir": "x",\n  "limits": {');
-    expectUserError(runWith(file), 2, 'broken.json', 'invalid JSON');
+    expectUserError(await runWith(file), 2, 'broken.json', 'invalid JSON');
   });
 
-  it('a top-level JSON array is refused', () => {
+  it('a top-level JSON array is refused', async () => {
     const file = join(cfg.dir, 'array.json');
     writeFileSync(file, '[]');
-    expectUserError(runWith(file), 2, 'array.json');
+    expectUserError(await runWith(file), 2, 'array.json');
   });
 
   const keyCases: Array<[string, Record<string, unknown>, string]> = [
@@ -191,33 +214,33 @@ describe('exit code 2: config errors', () => {
     ['content alias without catalog', { artifact_kinds: ['content'] }, 'catalog.path'],
   ];
 
-  it.each(keyCases)('%s → exit 2 naming %s', (name, extra, keyPath) => {
+  it.each(keyCases)('%s → exit 2 naming %s', async (name, extra, keyPath) => {
     const file = cfg.config(extra, `${name.replace(/\W+/g, '-')}.json`);
-    const r = runWith(file);
+    const r = await runWith(file);
     expectUserError(r, 2, keyPath);
     expect(existsSync(cfg.out)).toBe(false);
   });
 });
 
 describe('exit code 1: runtime failures', () => {
-  it('a hard limit is a runtime failure (exit 1), not a usage error', () => {
+  it('a hard limit is a runtime failure (exit 1), not a usage error', async () => {
     const lim = new Sandbox();
     try {
       lim.writeDay('2026-01-01', events('2026-01-01', 6));
-      const r = lim.run(lim.config({ limits: { max_events_per_run: 1 } }), '2026-01-01', '2026-01-01');
+      const r = await lim.run(lim.config({ limits: { max_events_per_run: 1 } }), '2026-01-01', '2026-01-01');
       expectUserError(r, 1, 'limit exceeded');
     } finally {
       lim.cleanup();
     }
   });
 
-  it('an output folder that cannot be created is exit 1 with a clear message and no stack trace', () => {
+  it('an output folder that cannot be created is exit 1 with a clear message and no stack trace', async () => {
     const io = new Sandbox();
     try {
       io.writeDay('2026-01-01', events('2026-01-01', 4));
       const blocker = join(io.dir, 'blocker');
       writeFileSync(blocker, 'a regular file where a folder is expected');
-      const r = io.run(io.config({ canonical_dir: join(blocker, 'canonical') }), '2026-01-01', '2026-01-01');
+      const r = await io.run(io.config({ canonical_dir: join(blocker, 'canonical') }), '2026-01-01', '2026-01-01');
       expectUserError(r, 1, 'blocker');
       expect(io.manifestText()).toBeNull();
     } finally {
@@ -225,10 +248,10 @@ describe('exit code 1: runtime failures', () => {
     }
   });
 
-  it('a raw_source.dir that does not exist is exit 1 naming it (not a silent empty day)', () => {
+  it('a raw_source.dir that does not exist is exit 1 naming it (not a silent empty day)', async () => {
     const io = new Sandbox();
     try {
-      const r = io.run(io.config({ raw_source: { dir: join(io.dir, 'typo') } }), '2026-01-01', '2026-01-01');
+      const r = await io.run(io.config({ raw_source: { dir: join(io.dir, 'typo') } }), '2026-01-01', '2026-01-01');
       expectUserError(r, 1, 'typo');
       expect(io.manifestText()).toBeNull();
     } finally {
@@ -236,11 +259,11 @@ describe('exit code 1: runtime failures', () => {
     }
   });
 
-  it('a missing catalog file for content_sim fails (non-zero) naming the file, nothing published', () => {
+  it('a missing catalog file for content_sim fails (non-zero) naming the file, nothing published', async () => {
     const io = new Sandbox();
     try {
       io.writeDay('2026-01-01', events('2026-01-01', 4));
-      const r = io.run(io.config({ artifact_kinds: ['popularity', 'content_sim'], catalog: { path: join(io.dir, 'no-catalog.csv') } }), '2026-01-01', '2026-01-01');
+      const r = await io.run(io.config({ artifact_kinds: ['popularity', 'content_sim'], catalog: { path: join(io.dir, 'no-catalog.csv') } }), '2026-01-01', '2026-01-01');
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('no-catalog.csv');
       expect(r.stderr).not.toContain(STACK_FRAME);

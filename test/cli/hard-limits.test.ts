@@ -54,10 +54,10 @@ const sandbox = () => {
 afterAll(() => sandboxes.forEach((s) => s.cleanup()));
 
 describe.each(OBSERVED)('%s (observed %i on the busy day)', (name, observed) => {
-  it(`limit ${observed - 1}: exit 1, "limit exceeded: ${name} (${observed} > ${observed - 1})", nothing published`, () => {
+  it(`limit ${observed - 1}: exit 1, "limit exceeded: ${name} (${observed} > ${observed - 1})", nothing published`, async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, busyDay(DAY1));
-    const r = sb.run(sb.config({ limits: { [name]: observed - 1 } }), DAY1, DAY1);
+    const r = await sb.run(sb.config({ limits: { [name]: observed - 1 } }), DAY1, DAY1);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(`limit exceeded: ${name} (${observed} > ${observed - 1})`);
     expect(r.stderr).not.toContain(STACK_FRAME);
@@ -65,19 +65,19 @@ describe.each(OBSERVED)('%s (observed %i on the busy day)', (name, observed) => 
     expect(sb.checkpoint()).toBeNull();
   });
 
-  it(`limit ${observed} (equal to the observed value) passes`, () => {
+  it(`limit ${observed} (equal to the observed value) passes`, async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, busyDay(DAY1));
-    const r = sb.run(sb.config({ limits: { [name]: observed } }), DAY1, DAY1);
+    const r = await sb.run(sb.config({ limits: { [name]: observed } }), DAY1, DAY1);
     expect(r.code, r.stderr).toBe(0);
     expect(sb.manifest().current.popularity).toBeDefined();
   });
 
-  it('only day 2 crosses it: day 1 stays published (manifest and checkpoint at day 1)', () => {
+  it('only day 2 crosses it: day 1 stays published (manifest and checkpoint at day 1)', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, quietDay(DAY1));
     sb.writeDay(DAY2, busyDay(DAY2));
-    const r = sb.run(sb.config({ artifact_kinds: ['popularity', 'cooc'], limits: { [name]: observed - 1 } }), DAY1, DAY2);
+    const r = await sb.run(sb.config({ artifact_kinds: ['popularity', 'cooc'], limits: { [name]: observed - 1 } }), DAY1, DAY2);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(`limit exceeded: ${name} (${observed} > ${observed - 1})`);
     for (const type of ['popularity', 'cooc']) {
@@ -88,15 +88,15 @@ describe.each(OBSERVED)('%s (observed %i on the busy day)', (name, observed) => 
     expect(sb.checkpoint()).toBe(DAY1);
   });
 
-  it('a failing day leaves the previous manifest byte-identical', () => {
+  it('a failing day leaves the previous manifest byte-identical', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, quietDay(DAY1));
     sb.writeDay(DAY2, busyDay(DAY2));
     const config = sb.config({ limits: { [name]: observed - 1 } });
-    expect(sb.run(config, DAY1, DAY1).code).toBe(0);
+    expect((await sb.run(config, DAY1, DAY1)).code).toBe(0);
     const before = sb.manifestText();
     const checkpointBefore = readFileSync(sb.checkpointPath, 'utf8');
-    const r = sb.run(config, DAY2, DAY2);
+    const r = await sb.run(config, DAY2, DAY2);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`limit exceeded: ${name} (${observed} > ${observed - 1})`);
     expect(sb.manifestText()).toBe(before);
@@ -105,16 +105,16 @@ describe.each(OBSERVED)('%s (observed %i on the busy day)', (name, observed) => 
 });
 
 describe('max_items_per_session counts distinct items, not events', () => {
-  it('a session of 5 events over 3 items passes a limit of 3', () => {
+  it('a session of 5 events over 3 items passes a limit of 3', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, busyDay(DAY1));
-    const r = sb.run(sb.config({ limits: { max_items_per_session: 3 } }), DAY1, DAY1);
+    const r = await sb.run(sb.config({ limits: { max_items_per_session: 3 } }), DAY1, DAY1);
     expect(r.code, r.stderr).toBe(0);
   });
 });
 
 describe('max_users_per_run counts named users only', () => {
-  it('anonymous events (missing, empty or blank user_id) are not users', () => {
+  it('anonymous events (missing, empty or blank user_id) are not users', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, [
       ev({ ts: `${DAY1}T10:00:00Z`, user_id: 'u1' }),
@@ -123,18 +123,18 @@ describe('max_users_per_run counts named users only', () => {
       ev({ ts: `${DAY1}T10:00:03Z`, user_id: '   ' }),
       ev({ ts: `${DAY1}T10:00:04Z` }),
     ]);
-    expect(sb.run(sb.config({ limits: { max_users_per_run: 1 } }), DAY1, DAY1).code).toBe(0);
-    const r = sb.run(sb.config({ limits: { max_users_per_run: 0 } }, 'zero.json'), DAY1, DAY1);
+    expect((await sb.run(sb.config({ limits: { max_users_per_run: 1 } }), DAY1, DAY1)).code).toBe(0);
+    const r = await sb.run(sb.config({ limits: { max_users_per_run: 0 } }, 'zero.json'), DAY1, DAY1);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('limit exceeded: max_users_per_run (1 > 0)');
   });
 });
 
 describe('max_days_backfill', () => {
-  it('3 days with a limit of 2: exit 1, "limit exceeded: max_days_backfill (3 > 2)", nothing written', () => {
+  it('3 days with a limit of 2: exit 1, "limit exceeded: max_days_backfill (3 > 2)", nothing written', async () => {
     const sb = sandbox();
     for (const d of [DAY1, DAY2, '2026-01-03']) sb.writeDay(d, quietDay(d));
-    const r = sb.run(sb.config({ limits: { max_days_backfill: 2 } }), DAY1, '2026-01-03');
+    const r = await sb.run(sb.config({ limits: { max_days_backfill: 2 } }), DAY1, '2026-01-03');
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('limit exceeded: max_days_backfill (3 > 2)');
     expect(r.stderr).not.toContain(STACK_FRAME);
@@ -142,28 +142,28 @@ describe('max_days_backfill', () => {
     expect(sb.checkpoint()).toBeNull();
   });
 
-  it('2 days with a limit of 2 pass', () => {
+  it('2 days with a limit of 2 pass', async () => {
     const sb = sandbox();
     for (const d of [DAY1, DAY2]) sb.writeDay(d, quietDay(d));
-    const r = sb.run(sb.config({ limits: { max_days_backfill: 2 } }), DAY1, DAY2);
+    const r = await sb.run(sb.config({ limits: { max_days_backfill: 2 } }), DAY1, DAY2);
     expect(r.code, r.stderr).toBe(0);
     expect(sb.checkpoint()).toBe(DAY2);
   });
 
-  it('the default (365) refuses a 366-day range', () => {
+  it('the default (365) refuses a 366-day range', async () => {
     const sb = sandbox();
-    const r = sb.run(sb.config(), '2025-01-01', '2026-01-01');
+    const r = await sb.run(sb.config(), '2025-01-01', '2026-01-01');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('limit exceeded: max_days_backfill (366 > 365)');
   });
 
-  it('a refused backfill leaves an existing manifest byte-identical', () => {
+  it('a refused backfill leaves an existing manifest byte-identical', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, quietDay(DAY1));
     const config = sb.config({ limits: { max_days_backfill: 1 } });
-    expect(sb.run(config, DAY1, DAY1).code).toBe(0);
+    expect((await sb.run(config, DAY1, DAY1)).code).toBe(0);
     const before = sb.manifestText();
-    const r = sb.run(config, DAY1, DAY2);
+    const r = await sb.run(config, DAY1, DAY2);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('limit exceeded: max_days_backfill (2 > 1)');
     expect(sb.manifestText()).toBe(before);
@@ -177,7 +177,7 @@ describe('max_items_per_artifact on the content_sim catalog', () => {
     return file;
   };
 
-  it('3 catalog items with a limit of 2: exit 1, "limit exceeded: max_items_per_artifact (3 > 2)", nothing published', () => {
+  it('3 catalog items with a limit of 2: exit 1, "limit exceeded: max_items_per_artifact (3 > 2)", nothing published', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, quietDay(DAY1));
     const config = sb.config({
@@ -185,14 +185,14 @@ describe('max_items_per_artifact on the content_sim catalog', () => {
       catalog: { path: catalog(sb) },
       limits: { max_items_per_artifact: 2 },
     });
-    const r = sb.run(config, DAY1, DAY1);
+    const r = await sb.run(config, DAY1, DAY1);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('limit exceeded: max_items_per_artifact (3 > 2)');
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect(sb.manifestText()).toBeNull();
   });
 
-  it('3 catalog items with a limit of 3 publish all three', () => {
+  it('3 catalog items with a limit of 3 publish all three', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, quietDay(DAY1));
     const config = sb.config({
@@ -200,15 +200,15 @@ describe('max_items_per_artifact on the content_sim catalog', () => {
       catalog: { path: catalog(sb) },
       limits: { max_items_per_artifact: 3 },
     });
-    const r = sb.run(config, DAY1, DAY1);
+    const r = await sb.run(config, DAY1, DAY1);
     expect(r.code, r.stderr).toBe(0);
     expect((sb.currentBlob('content_sim').items as unknown[]).length).toBe(3);
   });
 
-  it('max_items_per_artifact only trims popularity (a cap, not a limit)', () => {
+  it('max_items_per_artifact only trims popularity (a cap, not a limit)', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, busyDay(DAY1));
-    const r = sb.run(sb.config({ limits: { max_items_per_artifact: 2 } }), DAY1, DAY1);
+    const r = await sb.run(sb.config({ limits: { max_items_per_artifact: 2 } }), DAY1, DAY1);
     expect(r.code, r.stderr).toBe(0);
     expect(sb.currentBlob('popularity').items).toEqual([
       { item_id: 'a', count: 4 },

@@ -19,10 +19,10 @@ const incremental = (config: string, ...flags: string[]) =>
   cli(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--incremental', '--workers', '1', ...flags]);
 
 describe('--incremental', () => {
-  it('without a checkpoint and without --start: exit 2 mentioning --start, nothing written', () => {
+  it('without a checkpoint and without --start: exit 2 mentioning --start, nothing written', async () => {
     const sb = sandbox();
     sb.writeDay('2026-01-01', events('2026-01-01', 3));
-    const r = incremental(sb.config(), '--end', '2026-01-01');
+    const r = await incremental(sb.config(), '--end', '2026-01-01');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--start');
     expect(r.stderr).not.toContain(STACK_FRAME);
@@ -30,19 +30,19 @@ describe('--incremental', () => {
     expect(sb.checkpoint()).toBeNull();
   });
 
-  it('first run with --start writes the checkpoint; the next run starts the day after it', () => {
+  it('first run with --start writes the checkpoint; the next run starts the day after it', async () => {
     const sb = sandbox();
     for (const d of ['2026-01-01', '2026-01-02', '2026-01-03']) sb.writeDay(d, events(d, 4));
     const config = sb.config();
 
-    const first = incremental(config, '--start', '2026-01-01', '--end', '2026-01-01');
+    const first = await incremental(config, '--start', '2026-01-01', '--end', '2026-01-01');
     expect(first.code, first.stderr).toBe(0);
     expect(sb.checkpoint()).toBe('2026-01-01');
     const cp = JSON.parse(readFileSync(sb.checkpointPath, 'utf8'));
     expect(Object.keys(cp)).toEqual(['v', 'last_day', 'updated_at']);
     expect(cp.v).toBe(1);
 
-    const second = incremental(config, '--end', '2026-01-03');
+    const second = await incremental(config, '--end', '2026-01-03');
     expect(second.code, second.stderr).toBe(0);
     expect(summaryRows(second.stdout).map((r) => r.day)).toEqual(['2026-01-02', '2026-01-03']);
     expect([...new Set(publishedLines(second.stdout).map((p) => p.day))]).toEqual(['2026-01-02', '2026-01-03']);
@@ -51,60 +51,60 @@ describe('--incremental', () => {
 
     // caught up: nothing to do, nothing changes
     const manifest = sb.manifestText();
-    const third = incremental(config, '--end', '2026-01-03');
+    const third = await incremental(config, '--end', '2026-01-03');
     expect(third.code, third.stderr).toBe(0);
     expect(summaryRows(third.stdout)).toEqual([]);
     expect(sb.manifestText()).toBe(manifest);
     expect(sb.checkpoint()).toBe('2026-01-03');
   });
 
-  it('the checkpoint advances after each successful day: a failure on day 3 leaves it at day 2, and the next run retries day 3', () => {
+  it('the checkpoint advances after each successful day: a failure on day 3 leaves it at day 2, and the next run retries day 3', async () => {
     const sb = sandbox();
     sb.writeDay('2026-01-01', events('2026-01-01', 2));
     sb.writeDay('2026-01-02', events('2026-01-02', 2));
     sb.writeDay('2026-01-03', [...events('2026-01-03', 2), 'not json']);
     const config = sb.config();
 
-    const r = incremental(config, '--start', '2026-01-01', '--end', '2026-01-03');
+    const r = await incremental(config, '--start', '2026-01-01', '--end', '2026-01-03');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${sb.dayFile('2026-01-03')}:3`);
     expect(sb.checkpoint()).toBe('2026-01-02');
     expect(sb.currentBlob('popularity').window.start).toBe('2026-01-02T00:00:00Z');
 
     sb.writeDay('2026-01-03', events('2026-01-03', 2));
-    const retry = incremental(config, '--end', '2026-01-03');
+    const retry = await incremental(config, '--end', '2026-01-03');
     expect(retry.code, retry.stderr).toBe(0);
     expect(summaryRows(retry.stdout).map((x) => x.day)).toEqual(['2026-01-03']);
     expect(sb.checkpoint()).toBe('2026-01-03');
   });
 
-  it('a plain run (no --incremental) also advances the checkpoint', () => {
+  it('a plain run (no --incremental) also advances the checkpoint', async () => {
     const sb = sandbox();
     sb.writeDay('2026-01-01', events('2026-01-01', 2));
     const config = sb.config();
-    expect(sb.run(config, '2026-01-01', '2026-01-01').code).toBe(0);
+    expect((await sb.run(config, '2026-01-01', '2026-01-01')).code).toBe(0);
     expect(sb.checkpoint()).toBe('2026-01-01');
-    const next = incremental(config, '--end', '2026-01-02');
+    const next = await incremental(config, '--end', '2026-01-02');
     expect(next.code, next.stderr).toBe(0);
     expect(summaryRows(next.stdout).map((x) => x.day)).toEqual(['2026-01-02']);
   });
 
-  it('checkpoints are per segment', () => {
+  it('checkpoints are per segment', async () => {
     const sb = sandbox();
     sb.writeDay('2026-01-01', events('2026-01-01', 2));
     const config = sb.config();
-    expect(incremental(config, '--start', '2026-01-01', '--end', '2026-01-01').code).toBe(0);
-    const r = incremental(config, '--segment', 'web', '--end', '2026-01-01');
+    expect((await incremental(config, '--start', '2026-01-01', '--end', '2026-01-01')).code).toBe(0);
+    const r = await incremental(config, '--segment', 'web', '--end', '2026-01-01');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--start');
   });
 
-  it('max_days_backfill also caps an incremental run', () => {
+  it('max_days_backfill also caps an incremental run', async () => {
     const sb = sandbox();
     sb.writeDay('2026-01-01', events('2026-01-01', 2));
     const config = sb.config({ limits: { max_days_backfill: 2 } });
-    expect(incremental(config, '--start', '2026-01-01', '--end', '2026-01-01').code).toBe(0);
-    const r = incremental(config, '--end', '2026-01-04');
+    expect((await incremental(config, '--start', '2026-01-01', '--end', '2026-01-01')).code).toBe(0);
+    const r = await incremental(config, '--end', '2026-01-04');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('limit exceeded: max_days_backfill (3 > 2)');
     expect(sb.checkpoint()).toBe('2026-01-01');
@@ -118,29 +118,29 @@ describe('--incremental without --end', () => {
     writeFileSync(sb.checkpointPath, text);
   };
 
-  it('runs up to yesterday (UTC): a checkpoint at the day before yesterday processes exactly yesterday', () => {
+  it('runs up to yesterday (UTC): a checkpoint at the day before yesterday processes exactly yesterday', async () => {
     const sb = sandbox();
     setCheckpoint(sb, JSON.stringify({ v: 1, last_day: utcDay(-2), updated_at: '2026-01-01T00:00:00Z' }));
     const yesterday = utcDay(-1);
-    const r = incremental(sb.config());
+    const r = await incremental(sb.config());
     expect(r.code, r.stderr).toBe(0);
     expect(summaryRows(r.stdout).map((x) => x.day)).toEqual([yesterday]);
     expect(sb.checkpoint()).toBe(yesterday);
   });
 
-  it('a checkpoint at yesterday has nothing to do', () => {
+  it('a checkpoint at yesterday has nothing to do', async () => {
     const sb = sandbox();
     setCheckpoint(sb, JSON.stringify({ v: 1, last_day: utcDay(-1), updated_at: '2026-01-01T00:00:00Z' }));
-    const r = incremental(sb.config());
+    const r = await incremental(sb.config());
     expect(r.code, r.stderr).toBe(0);
     expect(summaryRows(r.stdout)).toEqual([]);
     expect(sb.manifestText()).toBeNull();
   });
 
-  it('a corrupt checkpoint is a runtime failure (exit 1) naming the file, nothing published', () => {
+  it('a corrupt checkpoint is a runtime failure (exit 1) naming the file, nothing published', async () => {
     const sb = sandbox();
     setCheckpoint(sb, '{"v":1,"last_day":"yesterday"}');
-    const r = incremental(sb.config(), '--end', '2026-01-02');
+    const r = await incremental(sb.config(), '--end', '2026-01-02');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(sb.checkpointPath);
     expect(r.stderr).not.toContain(STACK_FRAME);
@@ -149,8 +149,8 @@ describe('--incremental without --end', () => {
 });
 
 describe('version', () => {
-  it('prints "recsys-pipelines 0.1.0"', () => {
-    const r = cli(['version']);
+  it('prints "recsys-pipelines 0.1.0"', async () => {
+    const r = await cli(['version']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('recsys-pipelines 0.1.0\n');
   });

@@ -33,9 +33,9 @@ const jsonLines = (stderr: string) =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('--log-format text (default)', () => {
-  it('prints one line per day per stage on stderr, and the summary alone on stdout', () => {
+  it('prints one line per day per stage on stderr, and the summary alone on stdout', async () => {
     const { sb, config } = twoDays();
-    const r = sb.run(config, DAYS[0], DAYS[1]);
+    const r = await sb.run(config, DAYS[0], DAYS[1]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.split('\n').filter((l) => l !== '');
     const expected = DAYS.flatMap((d) => STAGES.map((s) => `${d} ${s}`));
@@ -67,9 +67,9 @@ describe('--log-format text (default)', () => {
 });
 
 describe('--log-format json', () => {
-  it('prints only JSON objects with ts, level, event, day, stage, counts and ms on stderr', () => {
+  it('prints only JSON objects with ts, level, event, day, stage, counts and ms on stderr', async () => {
     const { sb, config } = twoDays();
-    const r = sb.run(config, DAYS[0], DAYS[1], ['--log-format', 'json']);
+    const r = await sb.run(config, DAYS[0], DAYS[1], ['--log-format', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const records = jsonLines(r.stderr);
     expect(records).toHaveLength(DAYS.length * STAGES.length);
@@ -88,10 +88,10 @@ describe('--log-format json', () => {
     expect(publishedLines(r.stdout)).toHaveLength(4);
   });
 
-  it('logs a failure as a day_failed record with its error code, and nothing but JSON on stderr', () => {
+  it('logs a failure as a day_failed record with its error code, and nothing but JSON on stderr', async () => {
     const sb = sandbox();
     sb.writeDay(DAYS[0], [ev({ ts: `${DAYS[0]}T01:00:00Z` }), '{"v":2}']);
-    const r = sb.run(sb.config(), DAYS[0], DAYS[0], ['--log-format', 'json']);
+    const r = await sb.run(sb.config(), DAYS[0], DAYS[0], ['--log-format', 'json']);
     expect(r.code).toBe(1);
     const records = jsonLines(r.stderr); // throws if any line is not JSON
     const failed = records.filter((x) => x.event === 'day_failed');
@@ -99,23 +99,23 @@ describe('--log-format json', () => {
     expect(failed[0]).toMatchObject({ level: 'error', day: DAYS[0], stage: 'ingest', code: 'E_BAD_INPUT' });
   });
 
-  it('reports a usage or config error as one JSON error record (exit 2)', () => {
+  it('reports a usage or config error as one JSON error record (exit 2)', async () => {
     const sb = sandbox();
-    const r = cli(['ingest', '--config', sb.config({ bogus_key: 1 }), '--tenant', 'demo', '--surface', 'home', '--start', DAYS[0], '--end', DAYS[0], '--log-format', 'json']);
+    const r = await cli(['ingest', '--config', sb.config({ bogus_key: 1 }), '--tenant', 'demo', '--surface', 'home', '--start', DAYS[0], '--end', DAYS[0], '--log-format', 'json']);
     expect(r.code).toBe(2);
     const records = jsonLines(r.stderr);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ level: 'error', event: 'error', code: 'E_CONFIG' });
   });
 
-  it('an unknown --log-format is a usage error (exit 2)', () => {
+  it('an unknown --log-format is a usage error (exit 2)', async () => {
     const { sb, config } = twoDays();
-    expect(sb.run(config, DAYS[0], DAYS[0], ['--log-format', 'xml']).code).toBe(2);
+    expect((await sb.run(config, DAYS[0], DAYS[0], ['--log-format', 'xml'])).code).toBe(2);
   });
 });
 
 describe('--continue-on-error', () => {
-  it('reports the failed day, runs the later ones and exits 1; without it the run stops there', () => {
+  it('reports the failed day, runs the later ones and exits 1; without it the run stops there', async () => {
     const sb = sandbox();
     const days = ['2026-01-01', '2026-01-02', '2026-01-03'] as const;
     sb.writeDay(days[0], events(days[0], 5));
@@ -123,13 +123,13 @@ describe('--continue-on-error', () => {
     sb.writeDay(days[2], events(days[2], 6));
     const config = sb.config();
 
-    const stop = sb.run(config, days[0], days[2], ['--log-format', 'json']);
+    const stop = await sb.run(config, days[0], days[2], ['--log-format', 'json']);
     expect(stop.code).toBe(1);
     const stopRecords = jsonLines(stop.stderr);
     expect(stopRecords.some((x) => x.day === days[2])).toBe(false);
     expect(sb.currentBlob('popularity').window.start).toBe(`${days[0]}T00:00:00Z`);
 
-    const go = sb.run(config, days[0], days[2], ['--continue-on-error', '--log-format', 'json']);
+    const go = await sb.run(config, days[0], days[2], ['--continue-on-error', '--log-format', 'json']);
     expect(go.code).toBe(1);
     const records = jsonLines(go.stderr);
     expect(records.filter((x) => x.event === 'day_failed').map((x) => [x.day, x.code])).toEqual([[days[1], 'E_BAD_INPUT']]);
@@ -139,5 +139,5 @@ describe('--continue-on-error', () => {
     expect(go.stdout).toMatch(/^failed:\n\s+2026-01-02\s+ingest\s+E_BAD_INPUT/m);
     expect(sb.currentBlob('popularity').window.start).toBe(`${days[2]}T00:00:00Z`);
     expect(sb.checkpoint()).toBe(days[0]);
-  }, 20_000);
+  });
 });

@@ -32,8 +32,8 @@ function sample(text: string, name: string, ...needles: string[]): number | unde
 describe('run metrics', () => {
   const textfile = () => join(sb.dir, 'collector', 'recsys-demo-home-run.prom');
 
-  it('a run writes its textfile; a failing push is a warning (JSON log) and the exit code stays 0', () => {
-    const r = sb.run(sb.config(), '2026-01-01', '2026-01-02', ['--metrics-textfile', textfile(), '--pushgateway', closedUrl, '--log-format', 'json']);
+  it('a run writes its textfile; a failing push is a warning (JSON log) and the exit code stays 0', async () => {
+    const r = await sb.run(sb.config(), '2026-01-01', '2026-01-02', ['--metrics-textfile', textfile(), '--pushgateway', closedUrl, '--log-format', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const warning = r.stderr
       .split('\n')
@@ -53,10 +53,10 @@ describe('run metrics', () => {
     expect(sample(text, 'recsys_pipelines_last_success_timestamp_seconds')).toBeGreaterThan(0);
   });
 
-  it('a failed run (config metrics.textfile) records the failure and keeps the last success', () => {
+  it('a failed run (config metrics.textfile) records the failure and keeps the last success', async () => {
     const before = sample(readFileSync(textfile(), 'utf8'), 'recsys_pipelines_last_success_timestamp_seconds');
     const config = sb.config({ limits: { max_events_per_run: 7 }, metrics: { textfile: textfile() } }, 'limited.json');
-    const r = sb.run(config, '2026-01-01', '2026-01-02');
+    const r = await sb.run(config, '2026-01-01', '2026-01-02');
     expect(r.code, r.stderr).toBe(1);
     const text = readFileSync(textfile(), 'utf8');
     expect(sample(text, 'recsys_pipelines_last_run_success')).toBe(0);
@@ -68,7 +68,7 @@ describe('run metrics', () => {
     expect(sample(text, 'recsys_pipelines_days', 'outcome="failed"')).toBe(1);
   });
 
-  it('bad flags or keys: exit 2 naming them, no metrics written', () => {
+  it('bad flags or keys: exit 2 naming them, no metrics written', async () => {
     const file = join(sb.dir, 'never.prom');
     const cases: [string[], string][] = [
       [['--metrics-textfile', join(sb.dir, 'm.txt')], '--metrics-textfile: node_exporter'],
@@ -76,13 +76,13 @@ describe('run metrics', () => {
       [['--start', '2026-01-02', '--metrics-textfile', file], '--end'], // --end before --start
     ];
     for (const [extra, needle] of cases) {
-      const r = sb.run(sb.config(), '2026-01-02', '2026-01-01', extra);
+      const r = await sb.run(sb.config(), '2026-01-02', '2026-01-01', extra);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(needle);
       expect(r.stderr).not.toContain(STACK_FRAME);
     }
     const bad = sb.config({ metrics: { pushgateway: { url: 'ftp://x' } } }, 'bad.json');
-    const r = sb.run(bad, '2026-01-01', '2026-01-01');
+    const r = await sb.run(bad, '2026-01-01', '2026-01-01');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('metrics.pushgateway.url: expected an http:// or https:// URL');
     expect(existsSync(file)).toBe(false);
@@ -92,9 +92,9 @@ describe('run metrics', () => {
 describe('status --metrics', () => {
   const status = (config: string, ...extra: string[]) => cli(['status', '--config', config, '--tenant', 'demo', '--surface', 'home', ...extra]);
 
-  it('prints the freshness as metrics with the exit code of status, and can write a textfile', () => {
+  it('prints the freshness as metrics with the exit code of status, and can write a textfile', async () => {
     const file = join(sb.dir, 'collector', 'status.prom');
-    const r = status(sb.config(), '--metrics', '--metrics-textfile', file);
+    const r = await status(sb.config(), '--metrics', '--metrics-textfile', file);
     expect(r.code, r.stderr).toBe(0);
     expect(sample(r.stdout, 'recsys_pipelines_status', 'state="fresh"')).toBe(1);
     expect(sample(r.stdout, 'recsys_pipelines_current_artifact_ok', 'type="popularity"')).toBe(1);
@@ -104,13 +104,13 @@ describe('status --metrics', () => {
     expect(readFileSync(file, 'utf8')).toBe(r.stdout + (r.stdout.endsWith('\n') ? '' : '\n'));
   });
 
-  it('missing: exit 1, state missing; --metrics with --json is a usage error', () => {
+  it('missing: exit 1, state missing; --metrics with --json is a usage error', async () => {
     const empty = new Sandbox();
     try {
-      const r = status(empty.config(), '--metrics');
+      const r = await status(empty.config(), '--metrics');
       expect(r.code).toBe(1);
       expect(sample(r.stdout, 'recsys_pipelines_status', 'state="missing"')).toBe(1);
-      expect(status(empty.config(), '--metrics', '--json').code).toBe(2);
+      expect((await status(empty.config(), '--metrics', '--json')).code).toBe(2);
     } finally {
       empty.cleanup();
     }

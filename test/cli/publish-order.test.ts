@@ -22,12 +22,12 @@ const sandbox = () => {
 afterAll(() => sandboxes.forEach((s) => s.cleanup()));
 
 /** A sandbox with day 1 published (popularity + cooc) and day 2 raw input ready. */
-function publishedDay1(extra: Record<string, unknown> = {}) {
+async function publishedDay1(extra: Record<string, unknown> = {}) {
   const sb = sandbox();
   sb.writeDay(DAY1, events(DAY1, 12));
   sb.writeDay(DAY2, events(DAY2, 20, (i) => ({ item_id: `j${i % 5}` })));
   const config = sb.config({ artifact_kinds: ['popularity', 'cooc'], limits: { min_cooc_support: 1 }, ...extra });
-  const r = sb.run(config, DAY1, DAY1);
+  const r = await sb.run(config, DAY1, DAY1);
   expect(r.code, r.stderr).toBe(0);
   return { sb, config, manifest: sb.manifestText()!, checkpoint: readFileSync(sb.checkpointPath, 'utf8') };
 }
@@ -39,10 +39,10 @@ function block(path: string): void {
 }
 
 describe('a failure before the manifest swap leaves the previous manifest byte-identical', () => {
-  it('a failed gate (min_events_per_run) on the next day', () => {
-    const { sb, config, manifest, checkpoint } = publishedDay1({ limits: { min_cooc_support: 1, min_events_per_run: 5 } });
+  it('a failed gate (min_events_per_run) on the next day', async () => {
+    const { sb, config, manifest, checkpoint } = await publishedDay1({ limits: { min_cooc_support: 1, min_events_per_run: 5 } });
     sb.writeDay(DAY2, events(DAY2, 4)); // below the gate
-    const r = sb.run(config, DAY2, DAY2);
+    const r = await sb.run(config, DAY2, DAY2);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('min_events_per_run');
     expect(r.stderr).not.toContain(STACK_FRAME);
@@ -50,9 +50,9 @@ describe('a failure before the manifest swap leaves the previous manifest byte-i
     expect(readFileSync(sb.checkpointPath, 'utf8')).toBe(checkpoint);
   });
 
-  it('a hard limit on the next day', () => {
-    const { sb, config, manifest } = publishedDay1({ limits: { min_cooc_support: 1, max_events_per_run: 12 } });
-    const r = sb.run(config, DAY2, DAY2);
+  it('a hard limit on the next day', async () => {
+    const { sb, config, manifest } = await publishedDay1({ limits: { min_cooc_support: 1, max_events_per_run: 12 } });
+    const r = await sb.run(config, DAY2, DAY2);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('limit exceeded: max_events_per_run (20 > 12)');
     expect(sb.manifestText()).toBe(manifest);
@@ -64,12 +64,12 @@ describe('a failure before the manifest swap leaves the previous manifest byte-i
     ['the manifest history cannot be written', (sb) => join(sb.out, 'registry', 'history', 'demo', 'home')],
   ];
 
-  it.each(blockers)('a forced I/O failure: %s (exit 1, no stack trace, then a clean retry)', (_name, where) => {
-    const { sb, config, manifest, checkpoint } = publishedDay1();
+  it.each(blockers)('a forced I/O failure: %s (exit 1, no stack trace, then a clean retry)', async (_name, where) => {
+    const { sb, config, manifest, checkpoint } = await publishedDay1();
     const blocked = where(sb);
     if (existsSync(blocked)) rmSync(blocked, { recursive: true });
     block(blocked);
-    const r = sb.run(config, DAY2, DAY2);
+    const r = await sb.run(config, DAY2, DAY2);
     expect(r.code, r.stdout).toBe(1);
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect(r.stderr).not.toContain('internal error');
@@ -79,7 +79,7 @@ describe('a failure before the manifest swap leaves the previous manifest byte-i
     expect(existsSync(sb.lockPath)).toBe(false);
 
     rmSync(blocked);
-    const retry = sb.run(config, DAY2, DAY2);
+    const retry = await sb.run(config, DAY2, DAY2);
     expect(retry.code, retry.stderr).toBe(0);
     expect(sb.currentBlob('popularity').window.start).toBe(`${DAY2}T00:00:00Z`);
     expect(sb.currentBlob('cooc').window.start).toBe(`${DAY2}T00:00:00Z`);
@@ -88,12 +88,12 @@ describe('a failure before the manifest swap leaves the previous manifest byte-i
 });
 
 describe('the canonical partition is written in the background, but always before anything is staged', () => {
-  it('an unwritable partition folder: exit 1 with E_IO naming it, nothing staged, a later publish job has nothing to publish', () => {
-    const { sb, config, manifest, checkpoint } = publishedDay1();
+  it('an unwritable partition folder: exit 1 with E_IO naming it, nothing staged, a later publish job has nothing to publish', async () => {
+    const { sb, config, manifest, checkpoint } = await publishedDay1();
     const exposures = dirname(sb.partitionPath(DAY2));
     rmSync(exposures, { recursive: true });
     block(exposures);
-    const r = sb.run(config, DAY2, DAY2);
+    const r = await sb.run(config, DAY2, DAY2);
     expect(r.code, r.stdout).toBe(1);
     expect(r.stderr).toContain('E_IO');
     expect(r.stderr).toContain(exposures);
@@ -101,13 +101,13 @@ describe('the canonical partition is written in the background, but always befor
     expect(r.stderr).not.toContain(STACK_FRAME);
     const staged = (readdirSync(sb.out, { recursive: true }) as string[]).filter((f) => f.endsWith('current.version') && f.includes(`${DAY2}_`));
     expect(staged).toEqual([]);
-    const publish = cli(['publish', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', DAY2, '--end', DAY2]);
+    const publish = await cli(['publish', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', DAY2, '--end', DAY2]);
     expect(publish.code, publish.stdout).not.toBe(0);
     expect(sb.manifestText()).toBe(manifest);
     expect(readFileSync(sb.checkpointPath, 'utf8')).toBe(checkpoint);
 
     rmSync(exposures);
-    const retry = sb.run(config, DAY2, DAY2);
+    const retry = await sb.run(config, DAY2, DAY2);
     expect(retry.code, retry.stderr).toBe(0);
     expect(existsSync(sb.partitionPath(DAY2))).toBe(true);
     expect(sb.checkpoint()).toBe(DAY2);
@@ -115,13 +115,13 @@ describe('the canonical partition is written in the background, but always befor
 });
 
 describe('stored state that does not match is never overwritten', () => {
-  it('a tampered blob at the same version: exit 1 naming it, blob and manifest untouched', () => {
-    const { sb, config, manifest } = publishedDay1();
+  it('a tampered blob at the same version: exit 1 naming it, blob and manifest untouched', async () => {
+    const { sb, config, manifest } = await publishedDay1();
     const uri = must(sb.manifest().current.popularity, 'a current popularity');
     const path = uri.replace(/^file:\/\//, '');
     const tampered = readFileSync(path, 'utf8').replace(/"count": (\d+)/, '"count": 999');
     writeFileSync(path, tampered);
-    const r = sb.run(config, DAY1, DAY1);
+    const r = await sb.run(config, DAY1, DAY1);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(path);
     expect(r.stderr).not.toContain(STACK_FRAME);
@@ -129,10 +129,10 @@ describe('stored state that does not match is never overwritten', () => {
     expect(sb.manifestText()).toBe(manifest);
   });
 
-  it('a manifest that does not parse: exit 1 naming it, left as it is', () => {
-    const { sb, config } = publishedDay1();
+  it('a manifest that does not parse: exit 1 naming it, left as it is', async () => {
+    const { sb, config } = await publishedDay1();
     writeFileSync(sb.manifestPath, '{"v":1,');
-    const r = sb.run(config, DAY2, DAY2);
+    const r = await sb.run(config, DAY2, DAY2);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(sb.manifestPath);
     expect(r.stderr).not.toContain(STACK_FRAME);
@@ -142,7 +142,7 @@ describe('stored state that does not match is never overwritten', () => {
 });
 
 describe('the manifest', () => {
-  it('keeps the URIs of types a run did not publish', () => {
+  it('keeps the URIs of types a run did not publish', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, events(DAY1, 12));
     sb.writeDay(DAY2, events(DAY2, 20, (i) => ({ item_id: `j${i % 5}` })));
@@ -154,11 +154,11 @@ describe('the manifest', () => {
     );
     const popOnly = sb.config({ artifact_kinds: ['popularity'] }, 'pop.json');
 
-    expect(sb.run(all, DAY1, DAY1).code).toBe(0);
+    expect((await sb.run(all, DAY1, DAY1)).code).toBe(0);
     const before = sb.manifest().current;
     expect(Object.keys(before)).toEqual(['content_sim', 'cooc', 'implicit', 'popularity', 'session_seq']);
 
-    const r = sb.run(popOnly, DAY2, DAY2);
+    const r = await sb.run(popOnly, DAY2, DAY2);
     expect(r.code, r.stderr).toBe(0);
     const after = sb.manifest().current;
     const [pop] = publishedLines(r.stdout);
@@ -169,11 +169,11 @@ describe('the manifest', () => {
     expect(Object.keys(after)).toEqual(Object.keys(before));
   });
 
-  it('has the shape of docs/contract.md §6: v, tenant, surface, current (sorted keys), updated_at; two-space indent; every URI a stored blob with a record', () => {
+  it('has the shape of docs/contract.md §6: v, tenant, surface, current (sorted keys), updated_at; two-space indent; every URI a stored blob with a record', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, events(DAY1, 12));
     sb.writeDay(DAY2, events(DAY2, 20));
-    const r = sb.run(sb.config({ artifact_kinds: ['session', 'popularity', 'cooc', 'implicit'] }), DAY1, DAY2);
+    const r = await sb.run(sb.config({ artifact_kinds: ['session', 'popularity', 'cooc', 'implicit'] }), DAY1, DAY2);
     expect(r.code, r.stderr).toBe(0);
     const text = sb.manifestText()!;
     const m = sb.manifest();

@@ -37,7 +37,7 @@ describe('running the same day twice', () => {
     const sb = sandbox();
     sb.writeDay(DAY, events(DAY, 40));
     const config = allKindsConfig(sb);
-    const first = sb.run(config, DAY, DAY, ['--workers', '2']);
+    const first = await sb.run(config, DAY, DAY, ['--workers', '2']);
     expect(first.code, first.stderr).toBe(0);
     const v1 = publishedLines(first.stdout);
     expect(v1.map((p) => p.type).sort()).toEqual([...ALL_KINDS].sort());
@@ -51,7 +51,7 @@ describe('running the same day twice', () => {
     }));
 
     await sleep(1100); // so the second run's built_at/published_at differ from the first
-    const second = sb.run(config, DAY, DAY, ['--workers', '2']);
+    const second = await sb.run(config, DAY, DAY, ['--workers', '2']);
     expect(second.code, second.stderr).toBe(0);
     expect(publishedLines(second.stdout)).toEqual(v1);
     expect(readFileSync(sb.partitionPath(DAY)).equals(partition)).toBe(true);
@@ -73,7 +73,7 @@ describe('running the same day twice', () => {
     }
   });
 
-  it('gives the same partition bytes and versions with 1 worker and with 2 workers and small shards', () => {
+  it('gives the same partition bytes and versions with 1 worker and with 2 workers and small shards', async () => {
     const a = sandbox();
     const b = sandbox();
     const args = (config: string, workers: string) =>
@@ -84,8 +84,8 @@ describe('running the same day twice', () => {
       artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'],
       engine: { shard_rows: 1024 },
     });
-    const ra = args(cfgA, '1');
-    const rb = args(cfgB, '2');
+    const ra = await args(cfgA, '1');
+    const rb = await args(cfgB, '2');
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
     expect(publishedLines(rb.stdout)).toEqual(publishedLines(ra.stdout));
@@ -95,7 +95,7 @@ describe('running the same day twice', () => {
 });
 
 describe('raw layout', () => {
-  it('a .jsonl.gz day file gives the same partition and versions as the plain file', () => {
+  it('a .jsonl.gz day file gives the same partition and versions as the plain file', async () => {
     const plain = sandbox();
     const gz = sandbox();
     const lines = events(DAY, 25);
@@ -103,8 +103,8 @@ describe('raw layout', () => {
     gz.writeDay(DAY, lines);
     writeFileSync(`${gz.dayFile(DAY)}.gz`, gzipSync(readFileSync(gz.dayFile(DAY))));
     rmSync(gz.dayFile(DAY));
-    const a = plain.run(plain.config({ artifact_kinds: ['popularity', 'cooc'] }), DAY, DAY);
-    const b = gz.run(gz.config({ artifact_kinds: ['popularity', 'cooc'] }), DAY, DAY);
+    const a = await plain.run(plain.config({ artifact_kinds: ['popularity', 'cooc'] }), DAY, DAY);
+    const b = await gz.run(gz.config({ artifact_kinds: ['popularity', 'cooc'] }), DAY, DAY);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(summaryRows(b.stdout)[0]?.events).toBe(25);
@@ -114,16 +114,16 @@ describe('raw layout', () => {
 });
 
 describe('a rerun replaces the partition', () => {
-  it('changed input replaces (never appends); the original input gives the original bytes back', () => {
+  it('changed input replaces (never appends); the original input gives the original bytes back', async () => {
     const sb = sandbox();
     const config = sb.config();
     const original = [ev({ item_id: 'a' }), ev({ item_id: 'b', ts: `${DAY}T09:00:00Z` }), ev({ item_id: 'a', ts: `${DAY}T10:00:00Z` })];
     sb.writeDay(DAY, original);
-    expect(sb.run(config, DAY, DAY).code).toBe(0);
+    expect((await sb.run(config, DAY, DAY)).code).toBe(0);
     const first = readFileSync(sb.partitionPath(DAY));
 
     sb.writeDay(DAY, original.slice(0, 2));
-    const r = sb.run(config, DAY, DAY);
+    const r = await sb.run(config, DAY, DAY);
     expect(r.code).toBe(0);
     expect(summaryRows(r.stdout)[0]?.events).toBe(2);
     expect(sb.currentBlob('popularity').items).toEqual([
@@ -133,7 +133,7 @@ describe('a rerun replaces the partition', () => {
     expect(readFileSync(sb.partitionPath(DAY)).equals(first)).toBe(false);
 
     sb.writeDay(DAY, original);
-    expect(sb.run(config, DAY, DAY).code).toBe(0);
+    expect((await sb.run(config, DAY, DAY)).code).toBe(0);
     expect(readFileSync(sb.partitionPath(DAY)).equals(first)).toBe(true);
     expect(sb.currentBlob('popularity').items).toEqual([
       { item_id: 'a', count: 2 },
@@ -143,9 +143,9 @@ describe('a rerun replaces the partition', () => {
 });
 
 describe('a day with no events', () => {
-  it('(missing day file) publishes empty artifacts and has no partition', () => {
+  it('(missing day file) publishes empty artifacts and has no partition', async () => {
     const sb = sandbox();
-    const r = sb.run(sb.config({ artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'] }), DAY, DAY);
+    const r = await sb.run(sb.config({ artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'] }), DAY, DAY);
     expect(r.code, r.stderr).toBe(0);
     expect(summaryRows(r.stdout)[0]).toMatchObject({ day: DAY, lines: 0, events: 0 });
     expect(existsSync(sb.partitionPath(DAY))).toBe(false);
@@ -157,36 +157,36 @@ describe('a day with no events', () => {
     expect(sb.checkpoint()).toBe(DAY);
   });
 
-  it('(only other tenants\' events) has no partition', () => {
+  it('(only other tenants\' events) has no partition', async () => {
     const sb = sandbox();
     sb.writeDay(DAY, [ev({ tenant: 'acme' }), ev({ surface: 'pdp' })]);
-    const r = sb.run(sb.config(), DAY, DAY);
+    const r = await sb.run(sb.config(), DAY, DAY);
     expect(r.code, r.stderr).toBe(0);
     expect(summaryRows(r.stdout)[0]).toMatchObject({ events: 0, skippedTenantSurface: 2 });
     expect(existsSync(sb.partitionPath(DAY))).toBe(false);
     expect(sb.currentBlob('popularity').items).toEqual([]);
   });
 
-  it('a rerun after the raw file was removed deletes the old partition and publishes empty artifacts', () => {
+  it('a rerun after the raw file was removed deletes the old partition and publishes empty artifacts', async () => {
     const sb = sandbox();
     const config = sb.config();
     sb.writeDay(DAY, events(DAY, 5));
-    const first = sb.run(config, DAY, DAY);
+    const first = await sb.run(config, DAY, DAY);
     expect(first.code).toBe(0);
     expect(existsSync(sb.partitionPath(DAY))).toBe(true);
     const fullVersion = versionOfUri(sb.manifest().current.popularity);
 
     sb.removeDay(DAY);
-    const r = sb.run(config, DAY, DAY);
+    const r = await sb.run(config, DAY, DAY);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(sb.partitionPath(DAY))).toBe(false);
     expect(sb.currentBlob('popularity').items).toEqual([]);
     expect(versionOfUri(sb.manifest().current.popularity)).not.toBe(fullVersion);
   });
 
-  it('publishes nothing when min_events_per_run is configured (gate), exit 1', () => {
+  it('publishes nothing when min_events_per_run is configured (gate), exit 1', async () => {
     const sb = sandbox();
-    const r = sb.run(sb.config({ limits: { min_events_per_run: 1 } }), DAY, DAY);
+    const r = await sb.run(sb.config({ limits: { min_events_per_run: 1 } }), DAY, DAY);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('min_events_per_run');
     expect(sb.manifestText()).toBeNull();

@@ -3,8 +3,9 @@
  *
  * From README.md and docs/*.md (not docs/runbooks/), every line of a ```sh block (also
  * bash/shell) that starts with `npx recsys-pipelines` or `node bin/recsys-pipelines.js` is
- * run, in document order, in a sandbox per page: a temp folder holding a copy of configs/
- * and testdata/, used as the working directory, so `--config configs/local.json` writes
+ * run (in this process, as `main(argv)`), in document order, in a sandbox per page: a temp
+ * folder holding a copy of configs/ and testdata/, used as the working directory, so
+ * `--config configs/local.json` writes
  * under `<sandbox>/.out/local`. A trailing `# exit N` comment states the exit code the doc
  * promises; without one the command must exit 0. Lines continued with `\` are joined.
  * `npm start` (alone or in `npm ci && npm start`) runs package.json's start script, which
@@ -13,14 +14,13 @@
  * The commands must be plain (no pipes, redirections, `&&`, variables or substitutions), so
  * that what the doc shows is exactly what runs.
  */
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { must, REPO_ROOT } from '../support/helpers';
+import { cli } from '../support/cli-harness';
+import { must, REPO_ROOT, removeDir } from '../support/helpers';
 
-const BIN = join(REPO_ROOT, 'bin', 'recsys-pipelines.js');
 const PREFIXES = ['npx recsys-pipelines', 'node bin/recsys-pipelines.js'];
 
 /** `npm start` as package.json defines it. */
@@ -143,31 +143,9 @@ function pages(): string[] {
   return ['README.md', ...docs];
 }
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], cwd: string): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NODE_OPTIONS: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 const sandboxes: string[] = [];
 afterAll(() => {
-  for (const dir of sandboxes) rmSync(dir, { recursive: true, force: true });
+  for (const dir of sandboxes) removeDir(dir);
 });
 
 function sandbox(): string {
@@ -217,12 +195,14 @@ describe('commands shown in the docs work on the sample data', () => {
 
   for (const { page, commands } of all) {
     if (commands.length === 0) continue;
-    it.concurrent(`${page}: ${commands.length} command(s), in order`, async () => {
+    // One page after another: each command runs in this process with the page's sandbox as
+    // its working directory, which is process-wide.
+    it(`${page}: ${commands.length} command(s), in order`, async () => {
       const cwd = sandbox();
       for (const c of commands) {
         const where = `${page}:${c.line}: ${c.text}`;
         expect(/[|;&<>`$]/.test(c.text.replace(/'[^']*'|"[^"]*"/g, '')), `${where}: keep doc commands plain (no pipes, redirections, variables)`).toBe(false);
-        const r = await runCli(c.args, cwd);
+        const r = await cli(c.args, { cwd });
         const detail = `${where}\n(sandbox ${cwd})\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
         expect(r.code, detail).toBe(c.expectedExit);
         expect(r.stderr, detail).not.toMatch(/internal error|\n {4}at /);

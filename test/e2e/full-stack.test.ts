@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../src/config/types';
 import { S3Bucket } from '../../src/io/store/s3/bucket';
-import { cliAsync as cli } from '../support/cli-harness';
+import { cli } from '../support/cli-harness';
 import { EXAMPLE_EXPECTED, must, SAMPLE_RAW, tempDir } from '../support/helpers';
 import { publishedVersions, runArgs, writeConfig } from '../support/pg-helpers';
 import type { TestPg } from '../support/pg-server';

@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC } from '../../src/engine/ops/metrics';
-import { cliAsync, summaryRows } from '../support/cli-harness';
+import { cli as cliAsync, summaryRows } from '../support/cli-harness';
 import { SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../support/helpers';
 import { dashboardExprs, metricsUsed } from '../support/observability-files';
 import { pollUntil, PROM, promSkipReason, query, type Sample } from '../support/prom-servers';

@@ -1,51 +1,93 @@
 /**
  * Harness for the CLI behaviour tests: a sandbox folder per test (raw input, config and every
- * output under os.tmpdir()), the real CLI run in a child process, and small readers for what
- * a run leaves on disk (manifest, partitions, checkpoint, summary table on stdout).
+ * output under os.tmpdir()), the CLI run in this process (`cli`: `main(argv)` of
+ * src/cli/main.ts with stdout and stderr captured) or, for tests about the process itself,
+ * in a child process (`cliProcess`), and small readers for what a run leaves on disk
+ * (manifest, partitions, checkpoint, summary table on stdout).
+ *
+ * In process is the default: a child pays for a Node start, loading the program and a worker
+ * pool every time, and the CLI code that runs is the same. A child is for what only a
+ * process shows: its exit status as the binary sets it, signals (SIGKILL at a crash point),
+ * fault injection read from the environment at start-up (RECSYS_FAULT, a preloaded fs
+ * fault module), the working directory of relative paths, several processes racing.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { must, REPO_ROOT } from './helpers';
+import { main } from '../../src/cli/main';
+import { must, REPO_ROOT, removeDir } from './helpers';
 
 export const BIN = join(REPO_ROOT, 'bin', 'recsys-pipelines.js');
 
 export interface CliResult {
+  /** The exit code: main's result in process; the child's exit status (null when a signal ended it). */
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** Runs `node bin/recsys-pipelines.js <args>` and captures everything. */
-export function cli(args: string[], opts: { cwd?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: opts.cwd,
-    encoding: 'utf8',
-    timeout: 30_000,
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  if (r.error) throw r.error;
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+export interface ProcessResult extends CliResult {
+  signal: NodeJS.Signals | null;
+}
+
+/** Whether an in-process run has changed the working directory or the environment. */
+let processStateHeld = false;
+
+/**
+ * Runs the CLI in this process: `main([node, bin, ...args])` with stdout and stderr captured
+ * (stderr is not a terminal). `code` is what main resolves to, which bin/recsys-pipelines.js
+ * sets as the process exit code.
+ *
+ * `cwd`: the working directory for the run (relative --config and config paths resolve
+ * against it). `env`: variables set for the run and restored after it, for settings read when
+ * the run needs them (AWS_MAX_ATTEMPTS when an S3 client is made, RECSYS_WORKER_FAULT when
+ * a worker starts); RECSYS_FAULT is read once, when the program loads: use cliProcess.
+ * Both are process-wide, so such runs must not overlap; vitest's `forks` pool
+ * (vitest.config.mts) gives every test file a process of its own.
+ */
+export async function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io = { out: (s: string) => void (stdout += s), err: (s: string) => void (stderr += s), errIsTTY: false };
+  const run = async () => ({ code: await main([process.execPath, BIN, ...args], io), stdout, stderr });
+  if (opts.cwd === undefined && opts.env === undefined) return run();
+  if (opts.env && 'RECSYS_FAULT' in opts.env) throw new Error('RECSYS_FAULT is read when the program loads: run it with cliProcess');
+  if (processStateHeld) throw new Error('in-process CLI runs with a cwd or env overlap: run them one after another');
+  processStateHeld = true;
+  const cwd = process.cwd();
+  const saved = Object.entries(opts.env ?? {}).map(([k]) => [k, process.env[k]] as const);
+  try {
+    if (opts.cwd !== undefined) process.chdir(opts.cwd);
+    Object.assign(process.env, opts.env);
+    return await run();
+  } finally {
+    process.chdir(cwd);
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    processStateHeld = false;
+  }
 }
 
 /**
- * `cli`, asynchronously: for tests whose servers (S3 on loopback) live in the test process
- * and must keep serving while the CLI runs.
+ * Runs `node bin/recsys-pipelines.js <args>` in a child process and captures everything.
+ * `env` is merged over this process's environment (NODE_OPTIONS cleared, the fault hooks
+ * RECSYS_FAULT and RECSYS_WORKER_FAULT removed unless given). No time limit of its own: a
+ * run that hangs is caught by the suite's deadlock guard (vitest.config.mts).
  */
-export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function cliProcess(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...opts.env };
+    for (const k of ['RECSYS_FAULT', 'RECSYS_WORKER_FAULT'] as const) if (!opts.env?.[k]) delete env[k];
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 
@@ -156,7 +198,7 @@ export class Sandbox {
   }
 
   cleanup(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    removeDir(this.dir);
   }
 
   /** Writes a config (out_dir and raw_source.dir preset; `extra` merged over them, `limits`/`ingest` merged key by key). */
@@ -184,11 +226,11 @@ export class Sandbox {
   }
 
   removeDay(day: string, tenant = 'demo', surface = 'home'): void {
-    rmSync(this.dayFile(day, tenant, surface), { force: true });
+    removeDir(this.dayFile(day, tenant, surface));
   }
 
-  /** `run --config … --tenant demo --surface home --start … --end … --workers 1 [extra]`. */
-  run(config: string, start: string, end: string, extra: string[] = []): CliResult {
+  /** `run --config … --tenant demo --surface home --start … --end … --workers 1 [extra]`, in process. */
+  run(config: string, start: string, end: string, extra: string[] = []): Promise<CliResult> {
     return cli(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', start, '--end', end, '--workers', '1', ...extra]);
   }
 

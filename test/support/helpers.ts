@@ -1,5 +1,6 @@
 /** Shared test helpers: temp folders and a config pointing every output into one. */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load';
@@ -14,12 +15,40 @@ export const SAMPLE_CATALOG = join(REPO_ROOT, 'testdata', 'catalog.csv');
 
 export function tempDir(prefix = 'recsys-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, cleanup: () => removeDir(dir) };
 }
 
-/** A config whose outputs all live under `outDir`; `input` is merged over the defaults. */
+/**
+ * Removes a test folder (or file) and everything in it; no error when it is gone. Retries
+ * (ENOTEMPTY, EBUSY) cover a writer that is still finishing inside it, such as a worker
+ * thread's last temp file or a child process being reaped, instead of failing the cleanup.
+ */
+export function removeDir(path: string): void {
+  rmSync(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+}
+
+/**
+ * A config whose outputs all live under `outDir`; `input` is merged over the defaults. One
+ * worker thread unless `input.engine.workers` says otherwise (the product's default is one per
+ * core): a run's cost then does not grow with the machine, and tests about parallelism say
+ * how many workers they use.
+ */
 export function testConfig(outDir: string, input: ConfigInput): Config {
-  return parseConfig({ out_dir: outDir, ...input }, outDir, '<test>');
+  return parseConfig({ out_dir: outDir, ...input, engine: { workers: 1, ...input.engine } }, outDir, '<test>');
+}
+
+/**
+ * `actual` holds exactly the bytes of `expected`. Compared with Buffer#equals: toEqual walks
+ * a byte array element by element (seconds for a partition of a few hundred KB); a mismatch
+ * reports the lengths and the first differing offset.
+ */
+export function expectSameBytes(actual: Uint8Array, expected: Uint8Array, what = 'bytes'): void {
+  const a = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength);
+  const b = Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength);
+  if (a.equals(b)) return;
+  let at = 0;
+  while (at < a.length && at < b.length && a[at] === b[at]) at++;
+  expect.fail(`${what}: ${a.length} bytes, expected ${b.length}; first difference at offset ${at}`);
 }
 
 /**

@@ -1,13 +1,13 @@
 /**
- * Helpers of the Postgres CLI tests (signals.test.ts, catalog-import.test.ts): the real CLI
- * in a child process (the harness's cliAsync), configs built from configs/local.json over the worked example's data
- * with a `db` section, and readers of what a run published.
+ * Helpers of the Postgres CLI tests (signals.test.ts, catalog-import.test.ts): the CLI in
+ * this process (the harness's `cli`), configs built from configs/local.json over the worked
+ * example's data with a `db` section, and readers of what a run published.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { must, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW } from './helpers';
 
-export { cliAsync as cli, type CliResult, STACK_FRAME } from './cli-harness';
+export { cli, type CliResult, STACK_FRAME } from './cli-harness';
 
 export interface DbSection {
   dsn: string;
@@ -17,7 +17,7 @@ export interface DbSection {
 
 /**
  * configs/local.json (all five kinds, the worked example's raw events and catalog) with
- * every output under `<dir>/<name>` and `db` as given (none when undefined); the config file
+ * every output under `<dir>/<name>`, one worker, and `db` as given (none when undefined); the config file
  * is `<dir>/<name>.json`. Returns its path and out_dir.
  */
 export function writeConfig(dir: string, name: string, db: DbSection | undefined, over: Record<string, unknown> = {}): { file: string; outDir: string } {
@@ -25,6 +25,7 @@ export function writeConfig(dir: string, name: string, db: DbSection | undefined
   config.raw_source.dir = SAMPLE_RAW;
   config.catalog.path = SAMPLE_CATALOG;
   config.out_dir = join(dir, name);
+  config.engine = { workers: 1 }; // one worker thread per run: these tests are not about parallelism
   if (db) config.db = db;
   Object.assign(config, over);
   const file = join(dir, `${name}.json`);

@@ -1,48 +1,23 @@
 /**
  * Shared pieces of the reliability tests: a workspace folder per case, deterministic raw
- * input, the real CLI in a child process (async, so several can run at once), and an
- * integrity check of what a reader of the registry would see.
+ * input, the CLI in this process or in a child process (see ./cli-harness.ts for which
+ * tests need a child), and an integrity check of what a reader of the registry would see.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { isTempFile } from '../../src/io/atomic';
 import { encodeCompact } from '../../src/io/artifacts/go-json';
-import { REPO_ROOT } from './helpers';
+import { cli, cliProcess, type ProcessResult } from './cli-harness';
+import { REPO_ROOT, removeDir } from './helpers';
 
-export const BIN = join(REPO_ROOT, 'bin', 'recsys-pipelines.js');
 /** Text that shows a JavaScript stack trace leaked to the user. */
 export const STACK_FRAME = /^\s+at .+\(?.*:\d+:\d+\)?$/m;
 
-export interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs `node bin/recsys-pipelines.js <args>`; kills it (and fails) after `timeoutMs`. */
-export function runCli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<ChildResult> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...opts.env };
-    for (const k of ['RECSYS_FAULT', 'RECSYS_WORKER_FAULT'] as const) if (!opts.env?.[k]) delete env[k];
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
-}
+/** What a run ended with; `signal` is null for an in-process run. */
+export type ChildResult = ProcessResult;
 
 /** The pid of a process that has exited (and been reaped): what a crashed writer leaves in its temp file names. */
 export function deadPid(): number {
@@ -114,7 +89,7 @@ export class Workspace {
   }
 
   cleanup(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    removeDir(this.dir);
   }
 
   writeDay(day: string, lines: string[], tenant = 'demo', surface = 'home'): void {
@@ -130,15 +105,18 @@ export class Workspace {
     return file;
   }
 
-  run(
-    config: string,
-    start: string,
-    end: string,
-    opts: { tenant?: string; surface?: string; workers?: number; env?: Record<string, string>; timeoutMs?: number } = {},
-  ): Promise<ChildResult> {
-    const args = ['run', '--config', config, '--tenant', opts.tenant ?? 'demo', '--surface', opts.surface ?? 'home'];
-    args.push('--start', start, '--end', end, '--workers', String(opts.workers ?? 1));
-    return runCli(args, { env: opts.env, timeoutMs: opts.timeoutMs });
+  /** `run --config … --start … --end … --workers N`, in this process. */
+  async run(config: string, start: string, end: string, opts: RunTarget = {}): Promise<ChildResult> {
+    return { ...(await cli(runArgs(config, start, end, opts))), signal: null };
+  }
+
+  /**
+   * The same run in a child process: for a run that must be killed (RECSYS_FAULT), gets fault
+   * hooks through its environment (RECSYS_WORKER_FAULT, a preloaded fs fault module in
+   * NODE_OPTIONS), or races other processes.
+   */
+  runProcess(config: string, start: string, end: string, opts: RunTarget & { env?: Record<string, string> } = {}): Promise<ChildResult> {
+    return cliProcess(runArgs(config, start, end, opts), { env: opts.env });
   }
 
   get registry(): string {
@@ -183,6 +161,18 @@ export class Workspace {
     }
     return out;
   }
+}
+
+export interface RunTarget {
+  tenant?: string;
+  surface?: string;
+  workers?: number;
+}
+
+function runArgs(config: string, start: string, end: string, opts: RunTarget): string[] {
+  const args = ['run', '--config', config, '--tenant', opts.tenant ?? 'demo', '--surface', opts.surface ?? 'home'];
+  args.push('--start', start, '--end', end, '--workers', String(opts.workers ?? 1));
+  return args;
 }
 
 export function listDir(dir: string): string[] {

@@ -33,7 +33,7 @@ describe('worker-side code may not import main-thread-only modules', () => {
     ['src/io/canonical/x.ts', "import { connect } from '../postgres/client';", 'src/io/postgres/client'],
     ['src/io/artifacts/x.ts', "export { readRawDay } from '../sources/raw-day';", 'src/io/sources/raw-day'],
     ['src/kernels/x.ts', "import { runPipeline } from '../engine/pipeline/run';", 'src/engine/pipeline/run'],
-    ['src/engine/threads/messages.ts', "import { ComputePool } from './pool';", 'src/engine/threads/pool'],
+    ['src/engine/threads/messages.ts', "import { WorkerPool } from './pool';", 'src/engine/threads/pool'],
     ['src/engine/threads/shared-memory.ts', "import { rollback } from '../ops/rollback';", 'src/engine/ops/rollback'],
     ['src/io/atomic.ts', "import { main } from '../cli/main';", 'src/cli/main'],
     ['src/engine/artifact-types/x.ts', "import { FsRegistry } from '../../io/store/registry';", 'src/io/store/registry'],

@@ -2,7 +2,9 @@
  * Concurrency (issue 4). One publisher per (tenant, surface): a second one fails clearly
  * (exit 1, "another publisher holds …", E_LOCKED) and never loses or tears a manifest update;
  * a lock left by a run killed mid-publish is recovered by the next run (also when two start
- * at once); runs for different tenants/surfaces in parallel do not interfere.
+ * at once); runs for different tenants/surfaces in parallel do not interfere. Runs that race
+ * or are killed are child processes; the others run in this process (which, holding the lock
+ * itself in the first test, is "another publisher" to the run it starts).
  * (Hand-written lock files — live pid, other host, garbage — are covered in test/cli/concurrency.test.ts.)
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -111,7 +113,8 @@ describe('same tenant/surface', () => {
     const base = ws.config({ artifact_kinds: ['popularity'] }, 'base.json');
     expect((await ws.run(base, DAY0, DAY0)).code).toBe(0);
 
-    const { result, reads, torn } = await watchManifest(ws, Promise.all(configs.map((c) => ws.run(c, DAY1, DAY2))));
+    // Three processes, as three schedulers would start them.
+    const { result, reads, torn } = await watchManifest(ws, Promise.all(configs.map((c) => ws.runProcess(c, DAY1, DAY2))));
     result.forEach(expectOkOrLocked);
     expect(result.some((r) => r.code === 0)).toBe(true);
     expect(reads).toBeGreaterThan(0);
@@ -133,7 +136,7 @@ describe('same tenant/surface', () => {
     expect((await ws.run(config, DAY0, DAY0)).code).toBe(0);
     const manifest = ws.manifestText();
 
-    const killed = await ws.run(config, DAY1, DAY2, { env: { RECSYS_FAULT: 'after-blob-write' } });
+    const killed = await ws.runProcess(config, DAY1, DAY2, { env: { RECSYS_FAULT: 'after-blob-write' } });
     expect(killed.signal).toBe('SIGKILL');
     // The killed publisher's lock is still there, naming a pid that no longer runs on this host.
     const lock = JSON.parse(readFileSync(ws.lockPath(), 'utf8'));
@@ -142,7 +145,7 @@ describe('same tenant/surface', () => {
     expect(ws.manifestText()).toBe(manifest);
     checkManifest(ws);
 
-    const [a, b] = await Promise.all([ws.run(config, DAY1, DAY2), ws.run(config, DAY1, DAY2)]);
+    const [a, b] = await Promise.all([ws.runProcess(config, DAY1, DAY2), ws.runProcess(config, DAY1, DAY2)]);
     [a, b].forEach(expectOkOrLocked);
     expect([a, b].some((r) => r.code === 0), `${a.stderr}\n${b.stderr}`).toBe(true);
     expect(checkManifest(ws)!.days).toEqual({ popularity: DAY2, cooc: DAY2 });
@@ -174,7 +177,7 @@ describe('different tenants and surfaces', () => {
   it('run in parallel: all succeed, each manifest its own, versions as when run one after another', async () => {
     const parallel = setup();
     const serial = setup();
-    const rs = await Promise.all(TARGETS.map((t) => parallel.ws.run(parallel.config, DAY1, DAY2, t)));
+    const rs = await Promise.all(TARGETS.map((t) => parallel.ws.runProcess(parallel.config, DAY1, DAY2, t)));
     for (const t of TARGETS) {
       const r = await serial.ws.run(serial.config, DAY1, DAY2, t);
       expect(r.code, r.stderr).toBe(0);

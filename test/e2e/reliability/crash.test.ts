@@ -1,6 +1,7 @@
 /**
- * Crashes (issue 4): the CLI is killed with SIGKILL (RECSYS_FAULT, src/engine/faults.ts) at
- * every crash point of a 2-day run over a tenant/surface that already has a published day.
+ * Crashes (issue 4): the CLI, in a child process, is killed with SIGKILL (RECSYS_FAULT,
+ * src/engine/faults.ts) at every crash point of a 2-day run over a tenant/surface that
+ * already has a published day (the runs before and after it are in this process).
  * After each kill: the manifest parses and every URI in it is a complete blob that validates;
  * every registry record matches its blob. Then temp files such as a crash leaves behind are
  * planted everywhere a run writes (a torn manifest among them): readers ignore them, the
@@ -100,7 +101,7 @@ describe.concurrent('SIGKILL at each crash point, then a rerun', () => {
     const { ws, config } = workspace();
     const before = await publishDay0(ws, config);
 
-    const crashed = await ws.run(config, DAY1, DAY2, { env: { RECSYS_FAULT: point } });
+    const crashed = await ws.runProcess(config, DAY1, DAY2, { env: { RECSYS_FAULT: point } });
     expect(crashed.signal, `${point} should have killed the run; stderr: ${crashed.stderr}`).toBe('SIGKILL');
     expect(crashed.code).toBeNull();
 

@@ -6,6 +6,7 @@
  * once the fault is gone the same run succeeds. Tests run as root, where chmod does not stop
  * writes, so read-only and full-disk folders are simulated by ./fs-faults.cjs, preloaded into
  * the CLI child: it makes the real fs calls under one folder fail with the real error codes.
+ * The runs around the faulty one run in this process.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -112,8 +113,11 @@ describe.concurrent('storage faults: exit 1 naming the path, previous manifest i
     const blobsBefore = listDir(join(ws.store, 'demo', 'home', 'popularity'));
 
     const config = f.config ? ws.config({ artifact_kinds: ['popularity', 'cooc'], limits: { min_cooc_support: 1 }, ...f.config(ws, blocker) }, 'faulty.json') : good;
-    const env = f.fs ? { NODE_OPTIONS: `--require ${PRELOAD}`, RECSYS_TEST_FS_FAULT: JSON.stringify(f.fs(ws)) } : undefined;
-    const r = await ws.run(config, DAY2, DAY2, { env });
+    // The fs faults patch the fs module of a process from its start: that run is a child
+    // process; a config-made fault (ENOTDIR) runs in this process like the others.
+    const r = f.fs
+      ? await ws.runProcess(config, DAY2, DAY2, { env: { NODE_OPTIONS: `--require ${PRELOAD}`, RECSYS_TEST_FS_FAULT: JSON.stringify(f.fs(ws)) } })
+      : await ws.run(config, DAY2, DAY2);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(f.names(ws, blocker));
     expect(r.stderr).toContain(f.errno);

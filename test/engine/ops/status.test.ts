@@ -59,7 +59,7 @@ describe('status', () => {
     await runPipeline({ config, tenant: 'demo', surface: 'home', segment: '', start: DAY, end: DAY, incremental: false, now: () => PUBLISHED });
     const manifest = JSON.parse(readFileSync(join(config.registry_dir, 'current', 'demo', 'home', 'manifest.json'), 'utf8'));
     blobFile = manifest.current.cooc.replace('file://', '');
-  }, 30_000);
+  });
   afterAll(() => tmp.cleanup());
 
   it('is fresh up to max-age and reports each artifact with its version, window and size', async () => {
@@ -116,7 +116,7 @@ describe('status', () => {
     }
   });
 
-  it('through the CLI: exit 0 fresh, 1 stale (with --json), 1 missing, 2 on a bad duration', () => {
+  it('through the CLI: exit 0 fresh, 1 stale (with --json), 1 missing, 2 on a bad duration', async () => {
     const scope = ['status', '--config', configPath, '--tenant', 'demo', '--surface', 'home'];
     const manifestFile = join(config.registry_dir, 'current', 'demo', 'home', 'manifest.json');
     const original = readFileSync(manifestFile, 'utf8');
@@ -124,13 +124,13 @@ describe('status', () => {
     const setUpdatedAt = (iso: string) => writeFileSync(manifestFile, original.replace(/"updated_at": "[^"]*"/, `"updated_at": "${iso}"`));
     try {
       setUpdatedAt(new Date(Date.now() - 3600_000).toISOString().replace(/\.\d+Z$/, 'Z'));
-      const fresh = cli(scope); // default --max-age 26h
+      const fresh = await cli(scope); // default --max-age 26h
       expect(fresh.code, fresh.stderr).toBe(0);
       expect(fresh.stdout).toContain('cooc');
-      expect(cli([...scope, '--max-age', '30m']).code).toBe(1);
+      expect((await cli([...scope, '--max-age', '30m'])).code).toBe(1);
 
       setUpdatedAt('2000-01-01T00:00:00Z');
-      const stale = cli([...scope, '--json']);
+      const stale = await cli([...scope, '--json']);
       expect(stale.code).toBe(1);
       const s = JSON.parse(stale.stdout);
       expect(s.state).toBe('stale');
@@ -139,7 +139,7 @@ describe('status', () => {
     } finally {
       writeFileSync(manifestFile, original);
     }
-    expect(cli(['status', '--config', configPath, '--tenant', 'demo', '--surface', 'nope']).code).toBe(1);
-    expect(cli([...scope, '--max-age', '26x']).code).toBe(2);
-  }, 20_000);
+    expect((await cli(['status', '--config', configPath, '--tenant', 'demo', '--surface', 'nope'])).code).toBe(1);
+    expect((await cli([...scope, '--max-age', '26x'])).code).toBe(2);
+  });
 });

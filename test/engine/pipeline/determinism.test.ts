@@ -68,7 +68,7 @@ describe('determinism across workers and shard sizes', () => {
       });
       runs.push({ setting, out, summary });
     }
-  }, 60_000);
+  });
   afterAll(() => tmp.cleanup());
 
   it('the day is big enough for several parse blocks and many shards at shard_rows = 1024', () => {

@@ -2,11 +2,11 @@
  * The worked example of ../shared/examples/small: exact versions, exact hashed bytes and the
  * exact published blobs (all but `built_at`) of all ten artifacts, through the real CLI.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../support/helpers';
+import { cli } from '../../support/cli-harness';
+import { EXAMPLE_EXPECTED, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../support/helpers';
 
 const expected = readFileSync(join(EXAMPLE_EXPECTED, 'versions.txt'), 'utf8')
   .trim()
@@ -18,7 +18,7 @@ describe('worked example (shared/examples/small)', () => {
   let manifest: { current: Record<string, string> };
   let stdout = '';
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // The example config's paths are relative to the project root and write under .out/example;
     // run from a temp copy of the layout so tests never touch the developer's .out.
     const config = JSON.parse(readFileSync(join(EXAMPLE_EXPECTED, '..', 'config.json'), 'utf8'));
@@ -28,11 +28,9 @@ describe('worked example (shared/examples/small)', () => {
     config.object_store.dir = join(tmp.dir, 'objectstore');
     const configPath = join(tmp.dir, 'config.json');
     writeFileSync(configPath, JSON.stringify(config));
-    stdout = execFileSync(
-      process.execPath,
-      [join(REPO_ROOT, 'bin', 'recsys-pipelines.js'), 'run', '--config', configPath, '--tenant', 'demo', '--surface', 'home', '--segment', 'web', '--start', '2026-01-01', '--end', '2026-01-02'],
-      { encoding: 'utf8' },
-    );
+    const r = await cli(['run', '--config', configPath, '--tenant', 'demo', '--surface', 'home', '--segment', 'web', '--start', '2026-01-01', '--end', '2026-01-02']);
+    expect(r.code, r.stderr).toBe(0);
+    stdout = r.stdout;
     manifest = JSON.parse(readFileSync(join(tmp.dir, 'registry_dir', 'current', 'demo', 'home', 'manifest.json'), 'utf8'));
   });
   afterAll(() => tmp.cleanup());

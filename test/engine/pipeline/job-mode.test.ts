@@ -52,7 +52,7 @@ const base = (config: Config, extra: Partial<RunRequest> = {}): RunRequest => ({
 });
 
 describe('job steps through the CLI', () => {
-  it('ingest → validate → compute (every type, aliases too) → publish publishes exactly the versions of run', () => {
+  it('ingest → validate → compute (every type, aliases too) → publish publishes exactly the versions of run', async () => {
     const sb = sandbox();
     const cfg = (name: string) => {
       const out = join(sb.dir, name);
@@ -70,17 +70,17 @@ describe('job steps through the CLI', () => {
       return file;
     };
     const scope = ['--tenant', 'demo', '--surface', 'home', '--segment', 'web', '--start', D1, '--end', D2, '--workers', '1'];
-    const run = cli(['run', '--config', cfg('run'), ...scope]);
+    const run = await cli(['run', '--config', cfg('run'), ...scope]);
     expect(run.code, run.stderr).toBe(0);
 
     const jobs = cfg('jobs');
     for (const step of [['ingest'], ['validate'], ...['popularity', 'cooc', 'implicit', 'content', 'session'].map((t) => ['compute', '--type', t])]) {
-      const r = cli([...step, '--config', jobs, ...scope]);
+      const r = await cli([...step, '--config', jobs, ...scope]);
       expect(r.code, `${step.join(' ')}: ${r.stderr}`).toBe(0);
       // Nothing is published before the publish step.
       expect(existsSync(join(sb.dir, 'jobs', 'registry')), step.join(' ')).toBe(false);
     }
-    const publish = cli(['publish', '--config', jobs, ...scope]);
+    const publish = await cli(['publish', '--config', jobs, ...scope]);
     expect(publish.code, publish.stderr).toBe(0);
 
     const key = (p: { day: string; type: string; version: string }) => `${p.day} ${p.type} ${p.version}`;
@@ -94,16 +94,16 @@ describe('job steps through the CLI', () => {
     };
     expect(current('jobs')).toEqual(current('run'));
     expect(Object.keys(current('jobs'))).toHaveLength(5);
-  }, 30_000);
+  });
 
-  it('compute --type: an unknown type or one outside artifact_kinds is a usage error (exit 2)', () => {
+  it('compute --type: an unknown type or one outside artifact_kinds is a usage error (exit 2)', async () => {
     const sb = sandbox();
     sb.writeDay(D1, events(D1, 10));
     const config = sb.config({ artifact_kinds: ['popularity'] });
     const scope = ['--config', config, '--tenant', 'demo', '--surface', 'home', '--start', D1, '--end', D1];
-    expect(cli(['compute', '--type', 'nope', ...scope]).code).toBe(2);
-    expect(cli(['compute', '--type', 'cooc', ...scope]).code).toBe(2);
-    expect(cli(['compute', ...scope]).code).toBe(2); // --type is required
+    expect((await cli(['compute', '--type', 'nope', ...scope])).code).toBe(2);
+    expect((await cli(['compute', '--type', 'cooc', ...scope])).code).toBe(2);
+    expect((await cli(['compute', ...scope])).code).toBe(2); // --type is required
   });
 });
 

@@ -291,9 +291,8 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE item_covisit_daily IN ACCESS EXCLUSIVE MODE');
-      const started = Date.now();
+      // Without the statement timeout the upsert would wait for the lock forever.
       r = await cli(runArgs(config.file, 'demo', '2026-01-01', '2026-01-01'));
-      expect(Date.now() - started).toBeLessThan(30_000);
     } finally {
       await locker.query('ROLLBACK').catch(() => undefined);
       await locker.end();

@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliAsync as cli, publishedLines, STACK_FRAME, summaryRows } from '../../support/cli-harness';
-import { must, tempDir } from '../../support/helpers';
+import { cli, publishedLines, STACK_FRAME, summaryRows } from '../../support/cli-harness';
+import { expectSameBytes, must, tempDir } from '../../support/helpers';
 import { writeConfig } from '../../support/pg-helpers';
 import type { TestPg } from '../../support/pg-server';
 import { pgSkipReason, pgTestDatabase } from '../../support/pg-server';
@@ -117,7 +117,7 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
     const events = rows.reduce((n, r) => n + (r.response as { items: unknown[] }).items.length, 0);
     expect(summaryRows(a.stdout)[0]).toMatchObject({ day: DAY, lines: events, events, skippedTenantSurface: 0, skippedOutsideDay: 0 });
     expect(publishedLines(a.stdout)).toEqual(publishedLines(b.stdout));
-    expect(readFileSync(partition(fromPg.outDir, 'home'))).toEqual(readFileSync(partition(fromFs.outDir, 'home')));
+    expectSameBytes(readFileSync(partition(fromPg.outDir, 'home')), readFileSync(partition(fromFs.outDir, 'home')), 'partition');
   });
 
   it('the tenant may be given by tenants.id as well as external_id; an unknown tenant is a day without events', async () => {

@@ -9,8 +9,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../../src/config/types';
 import { S3Bucket } from '../../../src/io/store/s3/bucket';
-import { cliAsync as cli, events, ev, publishedLines, STACK_FRAME } from '../../support/cli-harness';
-import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../support/helpers';
+import { cli, events, ev, publishedLines, STACK_FRAME } from '../../support/cli-harness';
+import { EXAMPLE_EXPECTED, expectSameBytes, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../support/helpers';
 import type { TestS3 } from '../../support/s3-server';
 import { ACCESS_KEY, SECRET_KEY, startS3 } from '../../support/s3-server';
 
@@ -42,6 +42,7 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
     config.raw_source = { type: 's3', s3 };
     config.catalog.path = SAMPLE_CATALOG;
     config.out_dir = join(tmp.dir, name);
+    config.engine = { workers: 1 }; // one worker thread per run: these tests are not about parallelism (see determinism.test.ts)
     Object.assign(config, over);
     const file = join(tmp.dir, `${name}.json`);
     writeFileSync(file, JSON.stringify(config));
@@ -90,7 +91,7 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(publishedLines(a.stdout)).toEqual(publishedLines(b.stdout));
-    expect(readFileSync(partition(fromS3.out, 'home', '2026-01-02'))).toEqual(readFileSync(partition(fromFs.out, 'home', '2026-01-02')));
+    expectSameBytes(readFileSync(partition(fromS3.out, 'home', '2026-01-02')), readFileSync(partition(fromFs.out, 'home', '2026-01-02')), 'partition');
   });
 
   it('a missing day object is a day without events, not an error', async () => {
@@ -129,7 +130,7 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
     const { file, out } = writeConfig('down');
     s3.down = true;
     try {
-      const r = await cli(runArgs(file, 'home', '2026-01-01', '2026-01-01'), { AWS_MAX_ATTEMPTS: '1' });
+      const r = await cli(runArgs(file, 'home', '2026-01-01', '2026-01-01'), { env: { AWS_MAX_ATTEMPTS: '1' } });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('cannot reach the S3 endpoint');
       expect(r.stderr).toContain('raw_source.s3.endpoint');

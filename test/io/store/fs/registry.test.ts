@@ -254,7 +254,8 @@ describe('publisher lock', () => {
   it('waits up to waitMs for the holder to release', async () => {
     const release = await registry.acquireLock('demo', 'home');
     setTimeout(() => void release(), 100);
-    const second = await registry.acquireLock('demo', 'home', { waitMs: 5000, pollMs: 10 });
+    // waitMs far beyond the release: a busy machine may delay the release timer by seconds.
+    const second = await registry.acquireLock('demo', 'home', { waitMs: 10 * 60_000, pollMs: 10 });
     await second();
   });
 

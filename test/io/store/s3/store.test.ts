@@ -1,7 +1,8 @@
 /**
  * The S3-compatible object store and registry (docs/storage-contract.md §1) against a real S3 server on
  * loopback (s3rver, with S3's conditional writes added in front: see s3-server.ts), through
- * the real CLI in child processes and through S3Registry/S3ObjectStore in process.
+ * the real CLI (in this process; in a child process where a run's leftover lock must be a
+ * gone process's) and through S3Registry/S3ObjectStore.
  *
  * Every CLI run uses configs/local.json's settings with `object_store` switched to s3 and
  * the worked example's data (testdata/), so the versions must be the golden ones.
@@ -15,8 +16,8 @@ import { parseS3Uri, S3Bucket } from '../../../../src/io/store/s3/bucket';
 import { S3ObjectStore } from '../../../../src/io/store/s3/object-store';
 import { S3Registry } from '../../../../src/io/store/s3/registry';
 import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../../support/helpers';
-import type { CliResult} from '../../../support/cli-harness';
-import { cliAsync as cli, STACK_FRAME } from '../../../support/cli-harness';
+import type { CliResult } from '../../../support/cli-harness';
+import { cli, cliProcess, STACK_FRAME } from '../../../support/cli-harness';
 import type { TestS3 } from '../../../support/s3-server';
 import { ACCESS_KEY, closedPort, SECRET_KEY, startS3 } from '../../../support/s3-server';
 
@@ -60,6 +61,7 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
     config.raw_source.dir = SAMPLE_RAW;
     config.catalog.path = SAMPLE_CATALOG;
     config.out_dir = join(tmp.dir, name);
+    config.engine = { workers: 1 }; // one worker thread per run: these tests are not about parallelism (see determinism.test.ts)
     const { region: _region, ...s3 } = s3cfg(prefix, over);
     config.object_store = { type: 'minio', s3 };
     const file = join(tmp.dir, `${name}.json`);
@@ -183,7 +185,8 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
     };
     let failed: CliResult;
     try {
-      failed = await cli(runArgs(config, '2026-01-02', '2026-01-02'), { AWS_MAX_ATTEMPTS: '3' });
+      // A child process: the lock it leaves must be a gone process's, as after a real outage.
+      failed = await cliProcess(runArgs(config, '2026-01-02', '2026-01-02'), { env: { AWS_MAX_ATTEMPTS: '3' } });
     } finally {
       s3.onRequest = null;
       s3.down = false;
@@ -216,7 +219,7 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
   it('an unreachable store (closed port): exit 1 naming the bucket and key, nothing written', async () => {
     const port = await closedPort();
     const config = writeConfig('closed', 'closed', { endpoint: `127.0.0.1:${port}` });
-    const r = await cli(runArgs(config, '2026-01-01', '2026-01-01'), { AWS_MAX_ATTEMPTS: '2' });
+    const r = await cli(runArgs(config, '2026-01-01', '2026-01-01'), { env: { AWS_MAX_ATTEMPTS: '2' } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`s3://${bucket}/closed/registry/locks/demo/home.lock: cannot reach the S3 endpoint http://127.0.0.1:${port} (ECONNREFUSED)`);
     expect(r.stderr).not.toContain(STACK_FRAME);
