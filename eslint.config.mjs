@@ -86,8 +86,8 @@ export default defineConfig(
     },
   },
   {
-    // Plain JavaScript (bin/, the fs-faults preload, this file): no type information.
-    files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
+    // Plain JavaScript (bin/, the fs-faults preload, this file) and the vitest configs: no type information.
+    files: ['**/*.js', '**/*.cjs', '**/*.mjs', 'vitest*.mts'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
       globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly', URL: 'readonly' },
