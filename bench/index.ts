@@ -104,9 +104,19 @@ async function kernels(): Promise<KernelFigure[]> {
   const items = quoteAll(day.item.utf8);
   const users = quoteAll(day.user.utf8);
   const implicit = implicitRows(index.userOffsets, index.userItems, index.nItems, 0, index.nUsers, 500);
-  const header: ArtifactHeader = { artifactType: 'implicit', payloadField: 'users', tenant: 'demo', surface: 'home', segment: '', window: { start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z' } };
+  const header: ArtifactHeader = {
+    artifactType: 'implicit',
+    payloadField: 'users',
+    tenant: 'demo',
+    surface: 'home',
+    segment: '',
+    window: { start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z' },
+  };
   const candidates = Int32Array.from({ length: index.nItems }, (_, i) => i);
-  const blockLines = block.toString('utf8').split('\n').filter((l) => l.length > 0);
+  const blockLines = block
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
   const pubDir = mkdtempSync(join(tmpdir(), 'bench-publish-'));
   // A fresh registry and store per round: every round publishes for real.
   const pubConfig = () => parseConfig({ out_dir: join(pubDir, String(publishRound++)), raw_source: { dir: pubDir } }, pubDir);
@@ -135,10 +145,21 @@ async function kernels(): Promise<KernelFigure[]> {
     [`implicit: all users, 500 per user`, () => implicitRows(index.userOffsets, index.userItems, index.nItems, 0, index.nUsers, 500), n],
     [`session_seq: all users, 500 per user`, () => sessionSeqRows(index.userOffsets, index.userItems, index.userTs, index.nItems, 0, index.nUsers, 500), n],
     [`top-k: rank ${index.nItems} items, k=1000`, () => rankCodes(candidates, index.itemCounts, index.nItems, 1000), null],
-    [`json: encode + hash implicit (${(encoded.blob.length / 1e6).toFixed(1)} MB)`, () => encodeArtifact(header, userPayload(implicit, users, items), '2026-01-01T00:00:00Z'), n],
+    [
+      `json: encode + hash implicit (${(encoded.blob.length / 1e6).toFixed(1)} MB)`,
+      () => encodeArtifact(header, userPayload(implicit, users, items), '2026-01-01T00:00:00Z'),
+      n,
+    ],
     [
       `publish: blob + check + record + manifest`,
-      () => publishDay(pubConfig(), 'demo', 'home', [{ expect: { ...header, version: encoded.version, maxRows: Infinity, maxItemsPerRow: 500 }, blob: encoded.blob, builtAt: 'x', rows: 'skip' }], () => new Date()),
+      () =>
+        publishDay(
+          pubConfig(),
+          'demo',
+          'home',
+          [{ expect: { ...header, version: encoded.version, maxRows: Infinity, maxItemsPerRow: 500 }, blob: encoded.blob, builtAt: 'x', rows: 'skip' }],
+          () => new Date(),
+        ),
       null,
     ],
   ];
@@ -152,7 +173,14 @@ async function kernels(): Promise<KernelFigure[]> {
     await bench.run();
     const r = bench.tasks[0].result as unknown as { latency: { mean: number; p50: number; samplesCount?: number; samples?: number[] } };
     const samples = r.latency.samplesCount ?? r.latency.samples?.length ?? 0;
-    figures.push({ name, first_ms: first, mean_ms: r.latency.mean, p50_ms: r.latency.p50, samples, events_per_s: events ? events / (r.latency.mean / 1000) : null });
+    figures.push({
+      name,
+      first_ms: first,
+      mean_ms: r.latency.mean,
+      p50_ms: r.latency.p50,
+      samples,
+      events_per_s: events ? events / (r.latency.mean / 1000) : null,
+    });
     process.stderr.write(`  ${name}: ${r.latency.mean.toFixed(1)} ms\n`);
   }
   rmSync(pubDir, { recursive: true, force: true });
@@ -200,7 +228,9 @@ const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 /** Runs a command; returns wall ms, stdout and peak RSS (MB) via GNU time when present. */
 function timed(cmd: string, argv: string[]): { ms: number; stdout: string; rssMb: number | null } {
   const t0 = performance.now();
-  const r = TIME ? spawnSync(TIME, ['-f', '__RSS_KB=%M', cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 }) : spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = TIME
+    ? spawnSync(TIME, ['-f', '__RSS_KB=%M', cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 })
+    : spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 26 });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
   const rss = /__RSS_KB=(\d+)/.exec(r.stderr ?? '');
@@ -221,7 +251,22 @@ function runPipeline(file: string, events: number, workers: number, days = 1): R
     }),
   );
   const end = addDays(DAY, days - 1);
-  const r = timed(process.execPath, [join(ROOT, 'bin', 'recsys-pipelines.js'), 'run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', DAY, '--end', end, '--workers', String(workers)]);
+  const r = timed(process.execPath, [
+    join(ROOT, 'bin', 'recsys-pipelines.js'),
+    'run',
+    '--config',
+    config,
+    '--tenant',
+    'demo',
+    '--surface',
+    'home',
+    '--start',
+    DAY,
+    '--end',
+    end,
+    '--workers',
+    String(workers),
+  ]);
   rmSync(out, { recursive: true, force: true });
   // Stage times summed over the days of the summary table.
   const ms = (s: string) => (s.endsWith('ms') ? Number(s.slice(0, -2)) : Number(s.slice(0, -1)) * 1000);
@@ -269,7 +314,18 @@ async function main(): Promise<void> {
     console.log('\nkernels and stages (200k-event day; first run vs steady state)');
     const figures = await kernels();
     results.kernels = figures;
-    console.log(table(figures.map((f) => ({ suite: f.name, 'first ms': f.first_ms, 'mean ms': f.mean_ms, 'p50 ms': f.p50_ms, samples: f.samples, 'events/s': f.events_per_s === null ? null : Math.round(f.events_per_s) }))));
+    console.log(
+      table(
+        figures.map((f) => ({
+          suite: f.name,
+          'first ms': f.first_ms,
+          'mean ms': f.mean_ms,
+          'p50 ms': f.p50_ms,
+          samples: f.samples,
+          'events/s': f.events_per_s === null ? null : Math.round(f.events_per_s),
+        })),
+      ),
+    );
   }
   if (a.only !== 'kernels') {
     const runs: RunFigure[] = [];
@@ -294,7 +350,13 @@ async function main(): Promise<void> {
         const keys = Object.keys(duckRuns[0]).filter((k) => k !== 'peak_rss_mb');
         const med = Object.fromEntries(keys.map((k) => [k, median(duckRuns.map((d) => d[k] as number))]));
         const rss = Math.max(...duckRuns.map((d) => d.peak_rss_mb ?? 0));
-        duck.push({ events, threads: machine.cpus, ...med, peak_rss_mb: rss || null, ...(duckRuns.length > 1 && { queries_ms_runs: duckRuns.map((d) => d.queries_ms) }) });
+        duck.push({
+          events,
+          threads: machine.cpus,
+          ...med,
+          peak_rss_mb: rss || null,
+          ...(duckRuns.length > 1 && { queries_ms_runs: duckRuns.map((d) => d.queries_ms) }),
+        });
       }
     }
     results.e2e = runs;
@@ -309,21 +371,51 @@ async function main(): Promise<void> {
       }
       results.backfill = backfill;
       console.log(`\nbackfill: ${a.backfillDays} days × ${perDay} events`);
-      console.log(table(backfill.map((r) => ({ workers: r.workers, 'wall s': r.wall_ms / 1000, 'events/s': Math.round(r.events_per_s), 'peak RSS MB': r.peak_rss_mb === null ? null : Math.round(r.peak_rss_mb) }))));
+      console.log(
+        table(
+          backfill.map((r) => ({
+            workers: r.workers,
+            'wall s': r.wall_ms / 1000,
+            'events/s': Math.round(r.events_per_s),
+            'peak RSS MB': r.peak_rss_mb === null ? null : Math.round(r.peak_rss_mb),
+          })),
+        ),
+      );
     }
     console.log('\nend to end: full run (ingest → canonical → validate → compute → publish), 4 event artifacts');
     if (a.repeat > 1) console.log(`medians of ${a.repeat} runs each, worker counts interleaved; peak RSS is the largest`);
-    console.log(table(runs.map((r) => ({ events: r.events, workers: r.workers, 'wall s': r.wall_ms / 1000, 'ingest s': r.stages_ms.ingest / 1000, 'validate s': r.stages_ms.validate / 1000, 'compute s': r.stages_ms.compute / 1000, 'publish s': r.stages_ms.publish / 1000, 'events/s': Math.round(r.events_per_s), 'events/s/core': Math.round(r.events_per_s_per_core), 'peak RSS MB': r.peak_rss_mb === null ? null : Math.round(r.peak_rss_mb), ...(r.wall_ms_runs && { 'each run, wall s': r.wall_ms_runs.map((x) => (x / 1000).toFixed(1)).join(' ') }) }))));
+    console.log(
+      table(
+        runs.map((r) => ({
+          events: r.events,
+          workers: r.workers,
+          'wall s': r.wall_ms / 1000,
+          'ingest s': r.stages_ms.ingest / 1000,
+          'validate s': r.stages_ms.validate / 1000,
+          'compute s': r.stages_ms.compute / 1000,
+          'publish s': r.stages_ms.publish / 1000,
+          'events/s': Math.round(r.events_per_s),
+          'events/s/core': Math.round(r.events_per_s_per_core),
+          'peak RSS MB': r.peak_rss_mb === null ? null : Math.round(r.peak_rss_mb),
+          ...(r.wall_ms_runs && { 'each run, wall s': r.wall_ms_runs.map((x) => (x / 1000).toFixed(1)).join(' ') }),
+        })),
+      ),
+    );
     for (const events of a.sizes) {
       const one = runs.find((r) => r.events === events && r.workers === 1);
       const all = runs.find((r) => r.events === events && r.workers === machine.cpus);
       if (one && all && all !== one) {
         const s = (k: string) => (one.stages_ms[k] / all.stages_ms[k]).toFixed(2);
-        console.log(`speedup ${events} events, 1 → ${machine.cpus} workers: end to end ${(one.wall_ms / all.wall_ms).toFixed(2)}x, ingest ${s('ingest')}x, compute ${s('compute')}x`);
+        console.log(
+          `speedup ${events} events, 1 → ${machine.cpus} workers: end to end ${(one.wall_ms / all.wall_ms).toFixed(2)}x, ingest ${s('ingest')}x, compute ${s('compute')}x`,
+        );
       }
-      const d = duck.find((x) => x.events === events) as { load_ms: number; queries_ms: number; peak_rss_mb: number | null; queries_ms_runs?: number[] } | undefined;
+      const d = duck.find((x) => x.events === events) as
+        { load_ms: number; queries_ms: number; peak_rss_mb: number | null; queries_ms_runs?: number[] } | undefined;
       if (d && all) {
-        console.log(`duckdb ${events} events (${machine.cpus} threads): load ${(d.load_ms / 1000).toFixed(1)} s, four queries ${(d.queries_ms / 1000).toFixed(1)} s${d.queries_ms_runs ? ` (each run: ${d.queries_ms_runs.map((x) => (x / 1000).toFixed(1)).join(' ')})` : ''}, peak RSS ${d.peak_rss_mb === null ? '-' : Math.round(d.peak_rss_mb)} MB; recsys full run ${(all.wall_ms / 1000).toFixed(1)} s → ratio duckdb queries / recsys run = ${(d.queries_ms / all.wall_ms).toFixed(2)}x`);
+        console.log(
+          `duckdb ${events} events (${machine.cpus} threads): load ${(d.load_ms / 1000).toFixed(1)} s, four queries ${(d.queries_ms / 1000).toFixed(1)} s${d.queries_ms_runs ? ` (each run: ${d.queries_ms_runs.map((x) => (x / 1000).toFixed(1)).join(' ')})` : ''}, peak RSS ${d.peak_rss_mb === null ? '-' : Math.round(d.peak_rss_mb)} MB; recsys full run ${(all.wall_ms / 1000).toFixed(1)} s → ratio duckdb queries / recsys run = ${(d.queries_ms / all.wall_ms).toFixed(2)}x`,
+        );
       }
     }
   }

@@ -49,7 +49,22 @@ interface Figure {
 
 /** The CLI as a child process (asynchronously: the S3 server lives in this process). */
 function run(backend: string, config: string, workers: number): Promise<Figure> {
-  const argv = [join(ROOT, 'bin', 'recsys-pipelines.js'), 'run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', DAY, '--end', DAY, '--workers', String(workers)];
+  const argv = [
+    join(ROOT, 'bin', 'recsys-pipelines.js'),
+    'run',
+    '--config',
+    config,
+    '--tenant',
+    'demo',
+    '--surface',
+    'home',
+    '--start',
+    DAY,
+    '--end',
+    DAY,
+    '--workers',
+    String(workers),
+  ];
   const [cmd, args] = TIME ? [TIME, ['-f', '__RSS_KB=%M', process.execPath, ...argv]] : [process.execPath, argv];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
@@ -62,11 +77,21 @@ function run(backend: string, config: string, workers: number): Promise<Figure> 
     child.on('close', (code) => {
       const wall = performance.now() - t0;
       if (code !== 0) return reject(new Error(`${backend}: run failed (${code}): ${stderr}`));
-      const row = stdout.split('\n').find((l) => l.startsWith(DAY))!.trim().split(/\s+/);
+      const row = stdout
+        .split('\n')
+        .find((l) => l.startsWith(DAY))!
+        .trim()
+        .split(/\s+/);
       const ms = (s: string) => (s.endsWith('ms') ? Number(s.slice(0, -2)) : Number(s.slice(0, -1)) * 1000);
       const [ingest, validate, compute, publish] = [6, 7, 8, 9].map((k) => ms(row[k]));
       const rss = /__RSS_KB=(\d+)/.exec(stderr);
-      resolve({ backend, wall_ms: wall, stages_ms: { ingest, validate, compute, publish }, peak_rss_mb: rss ? Number(rss[1]) / 1024 : null, lines: Number(row[1]) });
+      resolve({
+        backend,
+        wall_ms: wall,
+        stages_ms: { ingest, validate, compute, publish },
+        peak_rss_mb: rss ? Number(rss[1]) / 1024 : null,
+        lines: Number(row[1]),
+      });
     });
   });
 }

@@ -30,14 +30,11 @@ export class PipelineError extends Error {
 export const usageError = (message: string) => new PipelineError('E_USAGE', 2, message);
 export const configError = (message: string) => new PipelineError('E_CONFIG', 2, message);
 export const unsupported = (message: string) => new PipelineError('E_UNSUPPORTED', 2, message);
-export const badInput = (where: string, rule: string) =>
-  new PipelineError('E_BAD_INPUT', 1, `bad input: ${where}: ${rule}`);
+export const badInput = (where: string, rule: string) => new PipelineError('E_BAD_INPUT', 1, `bad input: ${where}: ${rule}`);
 export const limitExceeded = (limit: string, observed: number, allowed: number) =>
   new PipelineError('E_LIMIT', 1, `limit exceeded: ${limit} (${observed} > ${allowed})`);
-export const gateFailed = (gate: string, detail: string) =>
-  new PipelineError('E_GATE', 1, `validation failed: ${gate}: ${detail}`);
-export const ioError = (action: string, path: string, cause: unknown) =>
-  new PipelineError('E_IO', 1, `${action} ${path}: ${describeCause(cause)}`);
+export const gateFailed = (gate: string, detail: string) => new PipelineError('E_GATE', 1, `validation failed: ${gate}: ${detail}`);
+export const ioError = (action: string, path: string, cause: unknown) => new PipelineError('E_IO', 1, `${action} ${path}: ${describeCause(cause)}`);
 export const lockedError = (message: string) => new PipelineError('E_LOCKED', 1, message);
 export const workerError = (message: string) => new PipelineError('E_WORKER', 1, message);
 export const notFound = (message: string) => new PipelineError('E_NOT_FOUND', 1, message);

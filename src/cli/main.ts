@@ -27,7 +27,6 @@ import { PACKAGE_VERSION as VERSION } from '../package-root';
 import { formatHistory, formatPlan, formatRollback, formatRunSummary, formatStatus } from './summary';
 import { statusMetricsText, withRunMetrics, writeStatusTextfile } from './metrics';
 
-
 interface ScopeFlags {
   config: string;
   tenant: string;
@@ -116,8 +115,11 @@ async function withReporter(io: CliOutput, format: LogFormat, action: (reporter:
 /** The flags of the commands that change state: where their metrics go. */
 function withMetricsFlags(command: Command): Command {
   return command
-    .option('--metrics-textfile <path>', 'write this run\'s metrics for the node_exporter textfile collector, atomically (a .prom file; overrides metrics.textfile)')
-    .option('--pushgateway <url>', 'push this run\'s metrics to a Prometheus Pushgateway (overrides metrics.pushgateway.url)');
+    .option(
+      '--metrics-textfile <path>',
+      "write this run's metrics for the node_exporter textfile collector, atomically (a .prom file; overrides metrics.textfile)",
+    )
+    .option('--pushgateway <url>', "push this run's metrics to a Prometheus Pushgateway (overrides metrics.pushgateway.url)");
 }
 
 /** Metrics problems are warnings: the text goes to stderr, the exit code is the command's. */
@@ -169,9 +171,7 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
       .option('--end <YYYY-MM-DD>', 'last day (inclusive); with --incremental defaults to yesterday (UTC)')
       .option('--incremental', 'start the day after the checkpoint (the last published day)')
       .addOption(new Option('--workers <n>', 'worker threads (overrides engine.workers)').argParser(positiveInt))
-      .addOption(
-        new Option('--window-days <n>', "each day's artifacts cover the N days ending that day (overrides window_days)").argParser(positiveInt),
-      )
+      .addOption(new Option('--window-days <n>', "each day's artifacts cover the N days ending that day (overrides window_days)").argParser(positiveInt))
       .option('--continue-on-error', 'report a failed day and go on with the next one (exit 1 at the end)')
       .addOption(new Option('--log-format <format>', 'progress and logs on stderr').choices(['text', 'json']).default('text'));
 
@@ -219,9 +219,7 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
   dayCommand('compute', 'compute one artifact type from the canonical partitions and stage it (no publish)')
     .requiredOption('--type <type>', `artifact type: ${TYPE_CHOICES}`)
     .action(runDays('compute'));
-  dayCommand('publish', 'publish the staged artifacts of every type in artifact_kinds, day by day, and swap the manifest').action(
-    runDays('publish'),
-  );
+  dayCommand('publish', 'publish the staged artifacts of every type in artifact_kinds, day by day, and swap the manifest').action(runDays('publish'));
 
   const scopeCommand = (name: string, description: string) =>
     program
@@ -267,7 +265,8 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
       const { config, tenant, surface } = prepare({ config: flags.config, tenant: flags.tenant, surface: flags.surface });
       const status = await readStatus(config, tenant, surface, maxAgeMs);
       out(flags.metrics ? await statusMetricsText(status) : flags.json ? JSON.stringify(status) + '\n' : formatStatus(status));
-      if (textfile !== undefined) await writeStatusTextfile(textfile, status).catch((err: Error) => warnOnStderr(`metrics: cannot write the textfile: ${err.message}`));
+      if (textfile !== undefined)
+        await writeStatusTextfile(textfile, status).catch((err: Error) => warnOnStderr(`metrics: cannot write the textfile: ${err.message}`));
       if (status.state !== 'fresh') throw new Reported(1);
     });
 
@@ -289,7 +288,9 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
         flags.format ??
         (config.catalog && config.catalog.path === catalogPath ? config.catalog.format : /\.(jsonl|ndjson)$/i.test(catalogPath) ? 'jsonl' : 'csv');
       const r = await importCatalog(config.db, { tenant, surface, catalogPath, format });
-      out(`catalog import ${tenant}/${surface}: ${r.rows} row(s) upserted into ${r.table} (${r.items} item(s) from ${r.catalog}, tenant_id ${r.tenant_id}, namespace ${r.namespace})\n`);
+      out(
+        `catalog import ${tenant}/${surface}: ${r.rows} row(s) upserted into ${r.table} (${r.items} item(s) from ${r.catalog}, tenant_id ${r.tenant_id}, namespace ${r.namespace})\n`,
+      );
     });
 
   program

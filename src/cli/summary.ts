@@ -107,8 +107,7 @@ const windowText = (w: { start: string; end: string } | null) => (w ? `${w.start
 
 export function formatHistory(h: History): string {
   const lines = [`history ${h.tenant}/${h.surface}`];
-  const pointers = (current: Record<string, string>) =>
-    Object.entries(current).map(([type, uri]) => `    ${type.padEnd(11)}  ${versionOfUri(uri)}`);
+  const pointers = (current: Record<string, string>) => Object.entries(current).map(([type, uri]) => `    ${type.padEnd(11)}  ${versionOfUri(uri)}`);
   lines.push(`current (${h.manifestPath}):`);
   if (h.current === null) lines.push('  none: nothing was published yet');
   else lines.push(`  updated_at ${h.current.updated_at}`, ...pointers(h.current.current));

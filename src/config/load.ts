@@ -10,7 +10,18 @@ import { extname, join, resolve } from 'node:path';
 import { configError, describeCause, usageError } from '../errors';
 import { ARTIFACT_TYPES, artifactType, artifactTypeOf, type ArtifactType } from '../engine/artifact-types';
 import { checkConfigInput, jsonErrorPosition, type ParsedInput, type S3Input } from './schema';
-import type { CatalogConfig, Config, DbConfig, EngineConfig, IngestConfig, LimitsConfig, MetricsConfig, ObjectStoreConfig, RawSourceConfig, S3Config } from './types';
+import type {
+  CatalogConfig,
+  Config,
+  DbConfig,
+  EngineConfig,
+  IngestConfig,
+  LimitsConfig,
+  MetricsConfig,
+  ObjectStoreConfig,
+  RawSourceConfig,
+  S3Config,
+} from './types';
 import { MAX_WORKERS } from './types';
 
 const MiB = 1024 * 1024;
@@ -51,7 +62,10 @@ export function configWithOverrides(
   o: { workers?: number; windowDays?: number; metricsTextfile?: string; pushgateway?: string },
   cwd = process.cwd(),
 ): Config {
-  for (const [flag, v] of [['--workers', o.workers], ['--window-days', o.windowDays]] as const) {
+  for (const [flag, v] of [
+    ['--workers', o.workers],
+    ['--window-days', o.windowDays],
+  ] as const) {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw usageError(`${flag}: expected an integer >= 1, got ${v}`);
   }
   if (o.workers !== undefined && o.workers > MAX_WORKERS) {
@@ -120,7 +134,10 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
   if (input.raw_events_dir !== undefined) {
     const legacy = abs(input.raw_events_dir);
     if (rawType !== 'fs') {
-      throw fail('raw_events_dir', `conflicts with raw_source.type "${rawIn.type}" (raw_events_dir is the legacy form of raw_source {type: "fs", dir}); keep one`);
+      throw fail(
+        'raw_events_dir',
+        `conflicts with raw_source.type "${rawIn.type}" (raw_events_dir is the legacy form of raw_source {type: "fs", dir}); keep one`,
+      );
     }
     if (rawDir !== undefined && rawDir !== legacy) {
       throw fail('raw_events_dir', `conflicts with raw_source.dir ("${input.raw_events_dir}" vs "${rawIn.dir}"); keep one`);
@@ -158,9 +175,7 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
   if (storeType === 's3') object_store.s3 = fillS3(storeIn.s3, 'object_store.s3', fail);
 
   // artifact kinds: aliases resolved, duplicates dropped, canonical order
-  const selected = new Set<ArtifactType>(
-    (input.artifact_kinds ?? ['popularity', 'cooc']).map((k) => artifactTypeOf(k) as ArtifactType),
-  );
+  const selected = new Set<ArtifactType>((input.artifact_kinds ?? ['popularity', 'cooc']).map((k) => artifactTypeOf(k) as ArtifactType));
   const artifact_kinds = ARTIFACT_TYPES.filter((t) => selected.has(t));
 
   let catalog: CatalogConfig | undefined;
@@ -246,11 +261,7 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
   };
 }
 
-function fillS3(
-  s3: S3Input | undefined,
-  at: string,
-  fail: (keyPath: string, problem: string) => Error,
-): S3Config {
+function fillS3(s3: S3Input | undefined, at: string, fail: (keyPath: string, problem: string) => Error): S3Config {
   if (!s3?.bucket) throw fail(`${at}.bucket`, `required when ${at.replace(/\.s3$/, '.type')} is "s3" or "minio"`);
   const endpoint = s3.endpoint ?? '';
   return {
@@ -263,4 +274,3 @@ function fillS3(
     use_ssl: s3.use_ssl ?? /^https:\/\//i.test(endpoint),
   };
 }
-

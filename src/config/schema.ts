@@ -10,7 +10,6 @@ import { MAX_WORKERS } from './types';
 
 const MiB = 1024 * 1024;
 
-
 /** One message for every way an integer can be wrong: type, fraction, range. */
 const int = (min: number, text = min === 0 ? 'expected a non-negative integer' : `expected an integer >= ${min}`) =>
   z.number({ error: text }).int({ error: text }).min(min, { error: text });
@@ -92,7 +91,9 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.optional(),
   engine: z
     .strictObject({
-      workers: int(1).max(MAX_WORKERS, { error: `expected an integer from 1 to ${MAX_WORKERS}` }).optional(),
+      workers: int(1)
+        .max(MAX_WORKERS, { error: `expected an integer from 1 to ${MAX_WORKERS}` })
+        .optional(),
       shard_rows: int(1024).optional(),
       max_inflight_bytes: int(MiB, 'expected an integer >= 1048576 (1 MiB)').optional(),
       worker_heap_mb: int(64).optional(),
@@ -148,7 +149,6 @@ export function checkConfigInput(raw: unknown, source: string): ParsedInput {
   }
   return result.data;
 }
-
 
 // ---------------------------------------------------------------------------------------
 // Error text

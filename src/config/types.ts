@@ -8,7 +8,6 @@ import type { ArtifactType } from '../engine/artifact-types';
 /** More threads than this only costs memory (one V8 heap each) on any machine we run on. */
 export const MAX_WORKERS = 256;
 
-
 /** An S3-compatible bucket (AWS, MinIO, Ceph, R2…), always addressed path-style. */
 export interface S3Config {
   /**
@@ -225,4 +224,3 @@ export interface Config {
   db?: DbConfig;
   metrics: MetricsConfig;
 }
-

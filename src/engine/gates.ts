@@ -6,7 +6,7 @@ import { MICROS_PER_DAY } from '../days';
 import { gateFailed, limitExceeded } from '../errors';
 import type { LimitsConfig } from '../config/types';
 import type { CanonicalDay } from '../io/canonical/day';
-import type { ArtifactHeader, BlobParts} from '../io/artifacts/codec';
+import type { ArtifactHeader, BlobParts } from '../io/artifacts/codec';
 import { blobEnvelope, sha256Hex, splitBlob } from '../io/artifacts/codec';
 import type { DayIndex } from '../kernels/day-index';
 import { artifactType } from './artifact-types';

@@ -16,7 +16,7 @@ import { openStorage } from '../io/store/open';
 import { blobEnvelope, sha256Hex } from '../io/artifacts/codec';
 import { rfc3339Seconds } from '../days';
 import type { Config } from '../config/types';
-import type { BlobExpectation} from './gates';
+import type { BlobExpectation } from './gates';
 import { checkArtifactBlob } from './gates';
 import { faultPoint } from './faults';
 import { removeStalePublishTemps } from './pipeline/cleanup';
@@ -48,7 +48,12 @@ export async function publishDay(
 ): Promise<PublishedArtifact[]> {
   const { store, registry } = openStorage(config);
   return withPublisherLock(registry, tenant, surface, async () => {
-    await removeStalePublishTemps(config, tenant, surface, artifacts.map((a) => a.expect));
+    await removeStalePublishTemps(
+      config,
+      tenant,
+      surface,
+      artifacts.map((a) => a.expect),
+    );
     const published: Array<PublishedArtifact & { record: RegistryRecord }> = [];
     for (const a of artifacts) {
       const { expect } = a;

@@ -183,7 +183,7 @@ export class AtomicFileStream {
 
   write(chunk: Uint8Array): void {
     try {
-      for (let at = 0; at < chunk.length; ) at += fsSync.writeSync(this.fd, chunk, at);
+      for (let at = 0; at < chunk.length;) at += fsSync.writeSync(this.fd, chunk, at);
       this.size += chunk.length;
     } catch (err) {
       this.abort();

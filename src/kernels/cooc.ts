@@ -1,6 +1,6 @@
-import type { ScoredRows} from './scored-rows';
+import type { ScoredRows } from './scored-rows';
 import { ScoredRowsBuilder, SparseCounter } from './scored-rows';
-import type { Groups , Int32Alloc } from './group';
+import type { Groups, Int32Alloc } from './group';
 import { groupRows, heapInt32 } from './group';
 import { sharedCopy, sharedInt32 } from '../engine/threads/shared-memory';
 import { rankCodes } from './topk';
@@ -29,12 +29,7 @@ export interface SessionItemIndex {
  * Builds the index from sessions grouped by row (groupRows over session codes).
  * Allocates 2 * (nItems + sessions + distinct pairs) Int32s through `alloc`.
  */
-export function buildSessionItemIndex(
-  sessions: Groups,
-  itemCodes: Int32Array,
-  nItems: number,
-  alloc: Int32Alloc = heapInt32,
-): SessionItemIndex {
+export function buildSessionItemIndex(sessions: Groups, itemCodes: Int32Array, nItems: number, alloc: Int32Alloc = heapInt32): SessionItemIndex {
   const nSessions = sessions.offsets.length - 1;
   // lastSession[item] = last session that listed the item, to de-duplicate within a session.
   const lastSession = new Int32Array(nItems).fill(-1);
@@ -135,12 +130,7 @@ export function itemRange(lo: number, hi: number): Int32Array {
  * (count desc, code asc), at most maxNeighbors. Items without a kept neighbour get no row.
  * Allocates one SparseCounter(nItems) plus the output.
  */
-export function coocRows(
-  index: SessionItemIndex,
-  items: Int32Array,
-  minSupport: number,
-  maxNeighbors: number,
-): ScoredRows {
+export function coocRows(index: SessionItemIndex, items: Int32Array, minSupport: number, maxNeighbors: number): ScoredRows {
   const { sessionOffsets, sessionItems, itemSessionOffsets, itemSessions } = index;
   const counter = new SparseCounter(index.nItems);
   const out = new ScoredRowsBuilder();

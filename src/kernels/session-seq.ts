@@ -1,4 +1,4 @@
-import type { ScoredRows} from './scored-rows';
+import type { ScoredRows } from './scored-rows';
 import { ScoredRowsBuilder, SparseCounter } from './scored-rows';
 
 /**

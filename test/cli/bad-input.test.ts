@@ -95,8 +95,7 @@ describe('policy fail (default)', () => {
 });
 
 describe('policy quarantine', () => {
-  const quarantine = (sb: Sandbox, max: number) =>
-    sb.config({ ingest: { bad_line_policy: 'quarantine', max_rejected_fraction: max } });
+  const quarantine = (sb: Sandbox, max: number) => sb.config({ ingest: { bad_line_policy: 'quarantine', max_rejected_fraction: max } });
 
   it('under the fraction: exit 0, rejects file with line number and reason, good lines kept', async () => {
     const sb = sandbox();

@@ -105,8 +105,21 @@ describe('two publishers at once', () => {
     const sb = sandbox();
     for (const d of [DAY1, DAY2]) sb.writeDay(d, events(d, 30));
     const config = sb.config({ artifact_kinds: ['popularity', 'cooc'] });
-    const args = (start: string, end: string) =>
-      ['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', start, '--end', end, '--workers', '1'];
+    const args = (start: string, end: string) => [
+      'run',
+      '--config',
+      config,
+      '--tenant',
+      'demo',
+      '--surface',
+      'home',
+      '--start',
+      start,
+      '--end',
+      end,
+      '--workers',
+      '1',
+    ];
     const results = await Promise.all([runAsync(args(DAY1, DAY2)), runAsync(args(DAY1, DAY2))]);
     for (const r of results) {
       if (r.code !== 0) {

@@ -49,7 +49,10 @@ describe('exit code 0', () => {
         JSON.stringify({ out_dir: 'out', raw_events_dir: 'raw', object_store_dir: 'blobs', artifact_kinds: ['popularity'] }),
       );
       // A child process started in the sandbox: the working directory is the process's own.
-      const r = await cliProcess(['run', '--config', 'rel.json', '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1'], { cwd: rel.dir });
+      const r = await cliProcess(
+        ['run', '--config', 'rel.json', '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1'],
+        { cwd: rel.dir },
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(rel.manifest().current.popularity).toMatch(new RegExp(`^file://${rel.dir}/blobs/demo/home/popularity/[0-9a-f]{64}\\.json$`));
       expect(existsSync(rel.partitionPath('2026-01-01'))).toBe(true);
@@ -70,7 +73,21 @@ describe('the binary exits with the code main returns', () => {
     const b = new Sandbox();
     try {
       b.writeDay('2026-01-01', events('2026-01-01', 6));
-      const args = (config: string) => ['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1'];
+      const args = (config: string) => [
+        'run',
+        '--config',
+        config,
+        '--tenant',
+        'demo',
+        '--surface',
+        'home',
+        '--start',
+        '2026-01-01',
+        '--end',
+        '2026-01-01',
+        '--workers',
+        '1',
+      ];
       const ok = await cliProcess(args(b.config()));
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.signal).toBeNull();
@@ -263,7 +280,11 @@ describe('exit code 1: runtime failures', () => {
     const io = new Sandbox();
     try {
       io.writeDay('2026-01-01', events('2026-01-01', 4));
-      const r = await io.run(io.config({ artifact_kinds: ['popularity', 'content_sim'], catalog: { path: join(io.dir, 'no-catalog.csv') } }), '2026-01-01', '2026-01-01');
+      const r = await io.run(
+        io.config({ artifact_kinds: ['popularity', 'content_sim'], catalog: { path: join(io.dir, 'no-catalog.csv') } }),
+        '2026-01-01',
+        '2026-01-01',
+      );
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('no-catalog.csv');
       expect(r.stderr).not.toContain(STACK_FRAME);

@@ -29,9 +29,7 @@ function busyDay(day: string): string[] {
     ['s3', 'e', undefined],
     ['s4', 'a', 'u3'],
   ];
-  return rows.map(([session_id, item_id, user_id], i) =>
-    ev({ ts: `${day}T10:00:${String(i).padStart(2, '0')}Z`, session_id, item_id, user_id }),
-  );
+  return rows.map(([session_id, item_id, user_id], i) => ev({ ts: `${day}T10:00:${String(i).padStart(2, '0')}Z`, session_id, item_id, user_id }));
 }
 
 /** One event: 1 session, 1 item, 1 user. */
@@ -242,7 +240,16 @@ describe('runPipeline in process', () => {
       limits: { max_events_per_run: 8 },
     });
     const logs: string[] = [];
-    const first = await runPipeline({ config, tenant: 'demo', surface: 'home', segment: '', start: DAY1, end: DAY1, incremental: false, log: (l) => logs.push(l) });
+    const first = await runPipeline({
+      config,
+      tenant: 'demo',
+      surface: 'home',
+      segment: '',
+      start: DAY1,
+      end: DAY1,
+      incremental: false,
+      log: (l) => logs.push(l),
+    });
     const day1Version = must(first.days[0]?.published[0], 'the first day published').version;
     await expect(
       runPipeline({ config, tenant: 'demo', surface: 'home', segment: '', start: DAY1, end: DAY2, incremental: false, log: (l) => logs.push(l) }),

@@ -101,7 +101,21 @@ describe('--log-format json', () => {
 
   it('reports a usage or config error as one JSON error record (exit 2)', async () => {
     const sb = sandbox();
-    const r = await cli(['ingest', '--config', sb.config({ bogus_key: 1 }), '--tenant', 'demo', '--surface', 'home', '--start', DAYS[0], '--end', DAYS[0], '--log-format', 'json']);
+    const r = await cli([
+      'ingest',
+      '--config',
+      sb.config({ bogus_key: 1 }),
+      '--tenant',
+      'demo',
+      '--surface',
+      'home',
+      '--start',
+      DAYS[0],
+      '--end',
+      DAYS[0],
+      '--log-format',
+      'json',
+    ]);
     expect(r.code).toBe(2);
     const records = jsonLines(r.stderr);
     expect(records).toHaveLength(1);

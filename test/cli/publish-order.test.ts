@@ -25,7 +25,10 @@ afterAll(() => sandboxes.forEach((s) => s.cleanup()));
 async function publishedDay1(extra: Record<string, unknown> = {}) {
   const sb = sandbox();
   sb.writeDay(DAY1, events(DAY1, 12));
-  sb.writeDay(DAY2, events(DAY2, 20, (i) => ({ item_id: `j${i % 5}` })));
+  sb.writeDay(
+    DAY2,
+    events(DAY2, 20, (i) => ({ item_id: `j${i % 5}` })),
+  );
   const config = sb.config({ artifact_kinds: ['popularity', 'cooc'], limits: { min_cooc_support: 1 }, ...extra });
   const r = await sb.run(config, DAY1, DAY1);
   expect(r.code, r.stderr).toBe(0);
@@ -145,13 +148,13 @@ describe('the manifest', () => {
   it('keeps the URIs of types a run did not publish', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, events(DAY1, 12));
-    sb.writeDay(DAY2, events(DAY2, 20, (i) => ({ item_id: `j${i % 5}` })));
+    sb.writeDay(
+      DAY2,
+      events(DAY2, 20, (i) => ({ item_id: `j${i % 5}` })),
+    );
     const catalog = join(sb.dir, 'catalog.csv');
     writeFileSync(catalog, 'item_id,tags\ni0,x|y\ni1,z\n');
-    const all = sb.config(
-      { artifact_kinds: ['popularity', 'cooc', 'implicit', 'content_sim', 'session_seq'], catalog: { path: catalog } },
-      'all.json',
-    );
+    const all = sb.config({ artifact_kinds: ['popularity', 'cooc', 'implicit', 'content_sim', 'session_seq'], catalog: { path: catalog } }, 'all.json');
     const popOnly = sb.config({ artifact_kinds: ['popularity'] }, 'pop.json');
 
     expect((await sb.run(all, DAY1, DAY1)).code).toBe(0);

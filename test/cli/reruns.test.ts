@@ -157,7 +157,7 @@ describe('a day with no events', () => {
     expect(sb.checkpoint()).toBe(DAY);
   });
 
-  it('(only other tenants\' events) has no partition', async () => {
+  it("(only other tenants' events) has no partition", async () => {
     const sb = sandbox();
     sb.writeDay(DAY, [ev({ tenant: 'acme' }), ev({ surface: 'pdp' })]);
     const r = await sb.run(sb.config(), DAY, DAY);

@@ -202,9 +202,7 @@ describe('artifact_kinds', () => {
 
   it('content_sim without a catalog is an error naming catalog.path', () => {
     expect(parseError({ raw_source: { dir: 'x' }, artifact_kinds: ['content_sim'] })).toContain('catalog.path');
-    expect(parseError({ raw_source: { dir: 'x' }, artifact_kinds: ['content'], catalog: { format: 'csv' } })).toContain(
-      'catalog.path',
-    );
+    expect(parseError({ raw_source: { dir: 'x' }, artifact_kinds: ['content'], catalog: { format: 'csv' } })).toContain('catalog.path');
   });
 });
 
@@ -248,9 +246,7 @@ describe('storage backends', () => {
   });
 
   it('an s3 object store needs a bucket', () => {
-    expect(parseError({ raw_events_dir: 'x', object_store: { type: 'minio', s3: { endpoint: 'h:1' } } })).toContain(
-      'object_store.s3.bucket',
-    );
+    expect(parseError({ raw_events_dir: 'x', object_store: { type: 'minio', s3: { endpoint: 'h:1' } } })).toContain('object_store.s3.bucket');
   });
 
   it('a postgres raw source needs a dsn and defaults its table names', () => {
@@ -294,9 +290,7 @@ describe('validation errors name the key path', () => {
     expect(parseError({ raw_source: { dir: 'x' }, window_days: '2' })).toContain('window_days: expected an integer >= 1');
     expect(parseError({ raw_source: { dir: 3 } })).toContain('raw_source.dir: expected a string');
     expect(parseError({ raw_source: { dir: 'x' }, catalog: null })).toContain('catalog: expected an object');
-    expect(parseError({ raw_source: { dir: 'x' }, db: { dsn: 'd', auto_create_tenant: 'yes' } })).toContain(
-      'db.auto_create_tenant: expected a boolean',
-    );
+    expect(parseError({ raw_source: { dir: 'x' }, db: { dsn: 'd', auto_create_tenant: 'yes' } })).toContain('db.auto_create_tenant: expected a boolean');
     expect(parseError({ raw_source: { dir: 'x', type: 'kafka' } })).toContain('raw_source.type: expected one of');
   });
 
@@ -312,9 +306,7 @@ describe('validation errors name the key path', () => {
     expect(parseError({ raw_source: { dir: 'x' }, engine: { shard_rows: 1023 } })).toContain('engine.shard_rows');
     expect(parseError({ raw_source: { dir: 'x' }, engine: { max_inflight_bytes: 1000 } })).toContain('engine.max_inflight_bytes');
     expect(parseError({ raw_source: { dir: 'x' }, engine: { worker_heap_mb: 32 } })).toContain('engine.worker_heap_mb');
-    expect(parseError({ raw_source: { dir: 'x' }, ingest: { max_rejected_fraction: 1.5 } })).toContain(
-      'ingest.max_rejected_fraction',
-    );
+    expect(parseError({ raw_source: { dir: 'x' }, ingest: { max_rejected_fraction: 1.5 } })).toContain('ingest.max_rejected_fraction');
     expect(parseError({ raw_source: { dir: 'x' }, ingest: { bad_line_policy: 'skip' } })).toContain('ingest.bad_line_policy');
   });
 
@@ -343,9 +335,7 @@ describe('configWithOverrides', () => {
 
   it('rejects a bad worker count as a usage error', () => {
     for (const workers of [0, -1, 1.5, Number.NaN]) {
-      expect(() => configWithOverrides(base, { workers })).toThrow(
-        expect.objectContaining({ code: 'E_USAGE', exitCode: 2 }),
-      );
+      expect(() => configWithOverrides(base, { workers })).toThrow(expect.objectContaining({ code: 'E_USAGE', exitCode: 2 }));
     }
   });
 });

@@ -176,8 +176,18 @@ describe('extractCommands', () => {
     ].join('\n');
     expect(extractCommands(md)).toEqual([
       { line: 3, text: npmStartCommand(), args: shellWords(npmStartCommand().replace(/^node bin\/recsys-pipelines\.js /, '')), expectedExit: 0 },
-      { line: 5, text: 'npx recsys-pipelines run --config configs/local.json  --start 2026-01-01', args: ['run', '--config', 'configs/local.json', '--start', '2026-01-01'], expectedExit: 0 },
-      { line: 7, text: 'node bin/recsys-pipelines.js status --config "configs/local.json"', args: ['status', '--config', 'configs/local.json'], expectedExit: 1 },
+      {
+        line: 5,
+        text: 'npx recsys-pipelines run --config configs/local.json  --start 2026-01-01',
+        args: ['run', '--config', 'configs/local.json', '--start', '2026-01-01'],
+        expectedExit: 0,
+      },
+      {
+        line: 7,
+        text: 'node bin/recsys-pipelines.js status --config "configs/local.json"',
+        args: ['status', '--config', 'configs/local.json'],
+        expectedExit: 1,
+      },
     ]);
   });
 });

@@ -60,10 +60,15 @@ describe.skipIf(pgSkip !== null || srv === null)('S3 raw source + S3 store and r
       await raw.putIfAbsent(`exposures/demo/home/exposure.${day}.jsonl.gz`, gzipSync(body));
     }
     store = new S3Bucket({ ...s3cfg('artifacts', 'prod'), region: 'us-east-1' });
-    const onS3 = writeConfig(tmp.dir, 's3', { dsn: pg.dsn, auto_create_tenant: true }, {
-      raw_source: { type: 's3', s3: s3cfg('raw', 'exposures') },
-      object_store: { type: 's3', s3: s3cfg('artifacts', 'prod') },
-    });
+    const onS3 = writeConfig(
+      tmp.dir,
+      's3',
+      { dsn: pg.dsn, auto_create_tenant: true },
+      {
+        raw_source: { type: 's3', s3: s3cfg('raw', 'exposures') },
+        object_store: { type: 's3', s3: s3cfg('artifacts', 'prod') },
+      },
+    );
     const onFs = writeConfig(tmp.dir, 'fs', undefined);
     s3Run = await cli(runArgs(onS3.file, 'demo', '2026-01-01', '2026-01-02'));
     fsRun = await cli(runArgs(onFs.file, 'demo', '2026-01-01', '2026-01-02'));
@@ -85,14 +90,15 @@ describe.skipIf(pgSkip !== null || srv === null)('S3 raw source + S3 store and r
     const manifest = JSON.parse((await store.getText('prod/registry/current/demo/home/manifest.json'))!.text);
     expect(manifest.current.popularity).toBe(`s3://artifacts/prod/demo/home/popularity/${goldenVersion('2026-01-02', 'popularity')}.json`);
     for (const day of ['2026-01-01', '2026-01-02']) {
-      const pop = JSON.parse((await store.getText(`prod/demo/home/popularity/${goldenVersion(day, 'popularity')}.json`))!.text) as { items: Array<{ item_id: string; count: number }> };
+      const pop = JSON.parse((await store.getText(`prod/demo/home/popularity/${goldenVersion(day, 'popularity')}.json`))!.text) as {
+        items: Array<{ item_id: string; count: number }>;
+      };
       const cooc = JSON.parse((await store.getText(`prod/demo/home/cooc/${goldenVersion(day, 'cooc')}.json`))!.text) as {
         neighbors: Array<{ item_id: string; items: Array<{ item_id: string; count: number }> }>;
       };
-      const rows = await pg.client.query<{ item_id: string; score: string }>(
-        `SELECT item_id, score::text AS score FROM item_popularity_daily WHERE day = $1`,
-        [day],
-      );
+      const rows = await pg.client.query<{ item_id: string; score: string }>(`SELECT item_id, score::text AS score FROM item_popularity_daily WHERE day = $1`, [
+        day,
+      ]);
       const byId = (a: { item_id: string }, b: { item_id: string }) => (a.item_id < b.item_id ? -1 : a.item_id > b.item_id ? 1 : 0);
       const expected = pop.items.map((i) => ({ item_id: i.item_id, score: `${i.count}.000000` }));
       expect(rows.rows.sort(byId)).toEqual(expected.sort(byId));

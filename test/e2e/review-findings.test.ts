@@ -23,16 +23,18 @@ describe('review: day range at the end of the calendar', () => {
   // out of memory and crashes (a status other than 1 or 2) instead of hanging the test.
   it('run --start 9999-12-31 --end 9999-12-31 ends with a usage or limit error', async () => {
     const config = sb.config();
-    const r = await cliProcess(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', '9999-12-31', '--end', '9999-12-31', '--dry-run'], {
-      env: { NODE_OPTIONS: '--max-old-space-size=256' },
-    });
+    const r = await cliProcess(
+      ['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', '9999-12-31', '--end', '9999-12-31', '--dry-run'],
+      {
+        env: { NODE_OPTIONS: '--max-old-space-size=256' },
+      },
+    );
     expect(r.code === 1 || r.code === 2, r.stderr).toBe(true);
   });
 });
 
 describe('review: raw integer fields', () => {
-  const line = (extra: string) =>
-    `{"ts":"2026-01-01T08:00:00Z","tenant":"t","surface":"s","session_id":"a","item_id":"i",${extra}}`;
+  const line = (extra: string) => `{"ts":"2026-01-01T08:00:00Z","tenant":"t","surface":"s","session_id":"a","item_id":"i",${extra}}`;
 
   // Finding "v/rank accept JSON numbers with a fraction or exponent": docs/contract.md §1 says v and rank
   // are integers; Go's encoding/json refuses 1.0 or 1e0 for an int field, so the Go tool

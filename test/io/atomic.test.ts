@@ -3,12 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  isTempFile,
-  removeStaleTempFiles,
-  writeFileAtomic,
-  writeFileExclusiveAtomic,
-} from '../../src/io/atomic';
+import { isTempFile, removeStaleTempFiles, writeFileAtomic, writeFileExclusiveAtomic } from '../../src/io/atomic';
 
 let dir: string;
 

@@ -14,7 +14,7 @@ import { indexDayOn } from '../../src/engine/pipeline/validate';
 import { WorkerPool } from '../../src/engine/threads/pool';
 import { indexDay } from '../../src/kernels/day-index';
 import { coocPayload, popularityPayload, userPayload } from '../../src/io/artifacts/payloads';
-import type { Payload} from '../../src/io/artifacts/codec';
+import type { Payload } from '../../src/io/artifacts/codec';
 import { payloadValue } from '../../src/io/artifacts/codec';
 import { CanonicalDayBuilder } from '../../src/io/canonical/builder';
 import type { CanonicalDay } from '../../src/io/canonical/day';
@@ -23,17 +23,8 @@ import { coocRows, itemRange } from '../../src/kernels/cooc';
 import { implicitRows } from '../../src/kernels/implicit';
 import { sessionSeqRows } from '../../src/kernels/session-seq';
 import { generateDayLines, Rng } from '../support/generate';
-import type {
-  RefEvent,
-  RefLimits} from '../support/reference';
-import {
-  parseRawDay,
-  refCooc,
-  refImplicit,
-  refPopularity,
-  refSessionSeq,
-  tsMicros,
-} from '../support/reference';
+import type { RefEvent, RefLimits } from '../support/reference';
+import { parseRawDay, refCooc, refImplicit, refPopularity, refSessionSeq, tsMicros } from '../support/reference';
 import { pairs } from '../support/helpers';
 
 const TENANT = 'demo';
@@ -76,11 +67,7 @@ function enginePayloads(day: CanonicalDay, L: RefLimits) {
       items,
       L.max_items_per_artifact,
     ),
-    implicit: userPayload(
-      implicitRows(index.userOffsets, index.userItems, index.nItems, 0, index.nUsers, L.max_items_per_user),
-      users,
-      items,
-    ),
+    implicit: userPayload(implicitRows(index.userOffsets, index.userItems, index.nItems, 0, index.nUsers, L.max_items_per_user), users, items),
     session_seq: userPayload(
       sessionSeqRows(index.userOffsets, index.userItems, index.userTs, index.nItems, 0, index.nUsers, L.max_items_per_user),
       users,
@@ -99,13 +86,9 @@ function kernelRows(day: CanonicalDay, L: RefLimits, cuts: (n: number) => Array<
   const ix = indexDay(day);
   return {
     cooc: concatRows(cuts(ix.nItems).map(([lo, hi]) => coocRows(ix.sessions, itemRange(lo, hi), L.min_cooc_support, L.max_neighbors_per_item))),
-    implicit: concatRows(
-      cuts(ix.nUsers).map(([lo, hi]) => implicitRows(ix.userOffsets, ix.userItems, ix.nItems, lo, hi, L.max_items_per_user)),
-    ),
+    implicit: concatRows(cuts(ix.nUsers).map(([lo, hi]) => implicitRows(ix.userOffsets, ix.userItems, ix.nItems, lo, hi, L.max_items_per_user))),
     session_seq: concatRows(
-      cuts(ix.nUsers).map(([lo, hi]) =>
-        sessionSeqRows(ix.userOffsets, ix.userItems, ix.userTs, ix.nItems, lo, hi, L.max_items_per_user),
-      ),
+      cuts(ix.nUsers).map(([lo, hi]) => sessionSeqRows(ix.userOffsets, ix.userItems, ix.userTs, ix.nItems, lo, hi, L.max_items_per_user)),
     ),
   };
 }

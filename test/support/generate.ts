@@ -46,9 +46,31 @@ export class Rng {
 
 /** Id stems chosen to collide across every ordering boundary that matters. */
 export const TRICKY_IDS: readonly string[] = [
-  'sku-1', 'sku-10', 'sku-2', 'SKU-1', 'a', 'b', 'z',
-  '<b>bold</b>', 'kids&toys', 'say "hi"', 'back\\slash', 'tab\tinside', 'line\u2028sep',
-  'café', 'cafe', 'é', '日本', '日本語', '𝄞clef', '😀', '😀😀', 'ｚ', 'ｚ2', '\ue000', '\uffff',
+  'sku-1',
+  'sku-10',
+  'sku-2',
+  'SKU-1',
+  'a',
+  'b',
+  'z',
+  '<b>bold</b>',
+  'kids&toys',
+  'say "hi"',
+  'back\\slash',
+  'tab\tinside',
+  'line\u2028sep',
+  'café',
+  'cafe',
+  'é',
+  '日本',
+  '日本語',
+  '𝄞clef',
+  '😀',
+  '😀😀',
+  'ｚ',
+  'ｚ2',
+  '\ue000',
+  '\uffff',
   'x\u0001y',
 ];
 
@@ -128,8 +150,10 @@ function drawMicros(rng: Rng, startMs: number, inside: boolean): number {
   let ms: number;
   if (inside) {
     const r = rng.next();
-    if (r < 0.25) ms = startMs + rng.int(3 * 3600_000); // just after midnight
-    else if (r < 0.5) ms = startMs + DAY_MS - 1 - rng.int(3 * 3600_000); // just before midnight
+    if (r < 0.25)
+      ms = startMs + rng.int(3 * 3600_000); // just after midnight
+    else if (r < 0.5)
+      ms = startMs + DAY_MS - 1 - rng.int(3 * 3600_000); // just before midnight
     else ms = startMs + rng.int(DAY_MS);
   } else {
     ms = rng.chance(0.5) ? startMs - 1 - rng.int(6 * 3600_000) : startMs + DAY_MS + rng.int(6 * 3600_000);
@@ -180,7 +204,8 @@ export function generateDayLines(seed: number, o: GenOptions): string {
     for (let k = 0; k < n && out.length < o.events; k++) {
       // Mostly increasing within a session, sometimes equal (ties), sometimes jumping back.
       const r = rng.next();
-      if (r < 0.15) t = lastMicros; // a tie with the previous line, often another user's
+      if (r < 0.15)
+        t = lastMicros; // a tie with the previous line, often another user's
       else if (r < 0.3) t = drawMicros(rng, startMs, true);
       else t += rng.int(5) * 1_000_000 + (rng.chance(0.5) ? 0 : rng.int(1000) * 1000);
       if (t >= (startMs + DAY_MS) * 1000) t = drawMicros(rng, startMs, true);

@@ -94,7 +94,9 @@ export function pgSkipReason(file: string): Promise<string | null> {
     }
     if (reason === null) return null;
     if (PG_REQUIRED) {
-      throw new Error(`${file}: PostgreSQL not reachable at ${redactDsn(PG_ADMIN_DSN)} (RECSYS_TEST_PG_DSN is set, so this fails instead of skipping): ${reason}`);
+      throw new Error(
+        `${file}: PostgreSQL not reachable at ${redactDsn(PG_ADMIN_DSN)} (RECSYS_TEST_PG_DSN is set, so this fails instead of skipping): ${reason}`,
+      );
     }
     console.warn(`${file}: skipped, PostgreSQL not reachable at ${redactDsn(PG_ADMIN_DSN)}: ${reason}; run scripts/pg-test-server.sh`);
     return reason;

@@ -242,9 +242,7 @@ export function refImplicit(events: RefEvent[], limits: RefLimits): UserRow[] {
 export function refSessionSeq(events: RefEvent[], limits: RefLimits): UserRow[] {
   const scores = new Map<string, Map<string, number>>();
   for (const [user, evs] of eventsByUser(events)) {
-    const ordered = evs
-      .map((e, inputOrder) => ({ e, t: tsMicros(e.ts), inputOrder }))
-      .sort((x, y) => (x.t !== y.t ? x.t - y.t : x.inputOrder - y.inputOrder));
+    const ordered = evs.map((e, inputOrder) => ({ e, t: tsMicros(e.ts), inputOrder })).sort((x, y) => (x.t !== y.t ? x.t - y.t : x.inputOrder - y.inputOrder));
     const items = new Map<string, number>();
     for (const { e } of ordered.slice(1)) increment(items, e.item_id);
     scores.set(user, items);

@@ -35,9 +35,7 @@ export const cooc = defineArtifactType<'cooc', CoocTask, ScoredRows | Int32Array
     return coocPayload(rows, ctx.index.itemCounts, await ctx.itemIds(), ctx.limits.max_items_per_artifact);
   },
   kernel: (task) =>
-    task.step === 'rank'
-      ? rankedCandidates(task.index, task.itemCounts, task.minCount)
-      : coocRows(task.index, task.items, task.minSupport, task.maxNeighbors),
+    task.step === 'rank' ? rankedCandidates(task.index, task.itemCounts, task.minCount) : coocRows(task.index, task.items, task.minSupport, task.maxNeighbors),
 });
 
 /**
@@ -71,7 +69,7 @@ async function publishableRows(ctx: CoocContext): Promise<ScoredRows> {
   const ranked = (await ctx.runKernel(rankTask, 'candidate ranking')) as Int32Array;
   const parts: ScoredRows[] = [];
   let found = 0;
-  for (let at = 0; found < maxRows && at < ranked.length; ) {
+  for (let at = 0; found < maxRows && at < ranked.length;) {
     // At most as many candidates as rows are missing: the cap is never overshot.
     const chunk = ranked.slice(at, at + (maxRows - found)).sort();
     at += chunk.length;

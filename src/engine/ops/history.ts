@@ -27,8 +27,7 @@ export async function readHistory(config: Config, tenant: string, surface: strin
   const history = await registry.listHistory(tenant, surface);
   const records = await registry.listRecords(tenant, surface, type);
   const audit = (await registry.listAudit(tenant, surface)).filter((a) => type === undefined || a.type === type);
-  const only = (m: Manifest): Manifest =>
-    type === undefined ? m : { ...m, current: m.current[type] === undefined ? {} : { [type]: m.current[type] } };
+  const only = (m: Manifest): Manifest => (type === undefined ? m : { ...m, current: m.current[type] === undefined ? {} : { [type]: m.current[type] } });
   return {
     tenant,
     surface,

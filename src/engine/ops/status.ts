@@ -29,7 +29,12 @@ export function parseDuration(text: string, flag = '--max-age'): number {
 export function formatDuration(ms: number): string {
   let s = Math.max(0, Math.floor(ms / 1000));
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (s >= size || (unit === 's' && parts.length === 0)) {
       parts.push(`${Math.floor(s / size)}${unit}`);
       s %= size;

@@ -49,12 +49,7 @@ export async function removeStaleIngestTemps(config: Config, tenant: string, sur
  * registry records folder; plus the manifest, history, audit and lock folders of
  * (tenant, surface). Returns the paths removed.
  */
-export async function removeStalePublishTemps(
-  config: Config,
-  tenant: string,
-  surface: string,
-  targets: Iterable<PublishTarget>,
-): Promise<string[]> {
+export async function removeStalePublishTemps(config: Config, tenant: string, surface: string, targets: Iterable<PublishTarget>): Promise<string[]> {
   const store = new FsObjectStore(config.object_store.dir);
   const registry = new FsRegistry(config.registry_dir);
   const dirs = [

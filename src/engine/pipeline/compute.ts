@@ -110,7 +110,10 @@ function lazyQuote(pool: WorkerPool | null, ids: 'item' | 'user', values: ByteDi
 }
 
 /** `ctx.runKernel` of a type: its kernel as a pool task (shards numbered in call order), or on this thread without a pool. */
-export function kernelRunner(pool: WorkerPool | null, def: Pick<AnyArtifactTypeDef, 'kernel'> & { name: string }): ComputeContext<unknown, unknown>['runKernel'] {
+export function kernelRunner(
+  pool: WorkerPool | null,
+  def: Pick<AnyArtifactTypeDef, 'kernel'> & { name: string },
+): ComputeContext<unknown, unknown>['runKernel'] {
   const { kernel } = def;
   let shard = 0;
   return (input, label) => {

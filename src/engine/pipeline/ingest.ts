@@ -17,7 +17,7 @@ import { MICROS_PER_DAY } from '../../days';
 import { badInput, limitExceeded, PipelineError } from '../../errors';
 import { writeFileAtomic } from '../../io/atomic';
 import { CanonicalDayBuilder } from '../../io/canonical/builder';
-import type { CanonicalDay} from '../../io/canonical/day';
+import type { CanonicalDay } from '../../io/canonical/day';
 import { encodableDay } from '../../io/canonical/day';
 import { partitionPath, rejectsPath, writePartition } from '../../io/canonical/partitions';
 import type { ParseResult, ScanParams } from '../../io/parse/scanner';

@@ -105,5 +105,4 @@ export interface TaskResults {
 }
 
 export type TaskOutcome<R = TaskResults[WorkerTask['task']]> =
-  | { state: 'ok'; result: R }
-  | { state: 'failed'; code: ErrorCode; exitCode?: 1 | 2; message: string };
+  { state: 'ok'; result: R } | { state: 'failed'; code: ErrorCode; exitCode?: 1 | 2; message: string };

@@ -72,7 +72,7 @@ export default async function runWorkerTask(t: WorkerTask): Promise<TaskOutcome>
   try {
     injectedFault(t);
     // Results are shared arrays: returned as they are, never transferred (shared-memory.ts).
-    const result = (await runTask(t));
+    const result = await runTask(t);
     if (DAY_LEVEL_TASKS.has(t.task)) collectGarbage();
     return { state: 'ok', result };
   } catch (err) {

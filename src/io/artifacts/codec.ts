@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { AtomicFileStream } from '../atomic';
 import { compactFromPretty, JsonCompactor, JsonWriter } from './go-json';
 
-
 export interface ArtifactWindow {
   start: string;
   end: string;
@@ -125,13 +124,7 @@ export interface FileArtifact {
  * the hashed build's compact tail, the build section is written last, and the temp file is
  * committed under the version's name. `chunkSize` is the JSON writer's (tests use tiny ones).
  */
-export function encodeArtifactToFile(
-  h: ArtifactHeader,
-  payload: Payload,
-  builtAt: string,
-  dir: string,
-  chunkSize?: number,
-): FileArtifact {
+export function encodeArtifactToFile(h: ArtifactHeader, payload: Payload, builtAt: string, dir: string, chunkSize?: number): FileArtifact {
   const out = new AtomicFileStream(join(dir, 'artifact.json'));
   const blobHash = createHash('sha256');
   const versionHash = createHash('sha256');

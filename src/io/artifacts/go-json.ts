@@ -26,12 +26,23 @@ export function quoteString(s: string): string {
     let rep: string | null = null;
     if (c < 0x20) {
       switch (c) {
-        case 0x0a: rep = '\\n'; break;
-        case 0x0d: rep = '\\r'; break;
-        case 0x09: rep = '\\t'; break;
-        case 0x08: rep = '\\b'; break;
-        case 0x0c: rep = '\\f'; break;
-        default: rep = `\\u00${HEX[c >> 4]}${HEX[c & 15]}`;
+        case 0x0a:
+          rep = '\\n';
+          break;
+        case 0x0d:
+          rep = '\\r';
+          break;
+        case 0x09:
+          rep = '\\t';
+          break;
+        case 0x08:
+          rep = '\\b';
+          break;
+        case 0x0c:
+          rep = '\\f';
+          break;
+        default:
+          rep = `\\u00${HEX[c >> 4]}${HEX[c & 15]}`;
       }
     } else if (c === 0x22) rep = '\\"';
     else if (c === 0x5c) rep = '\\\\';
@@ -194,7 +205,7 @@ export class JsonWriter {
     this.ensure(digits);
     let end = this.pos + digits;
     this.pos = end;
-    for (let t = n; ; ) {
+    for (let t = n; ;) {
       const q = Math.floor(t / 10);
       this.buf[--end] = 48 + (t - q * 10);
       if (q === 0) break;

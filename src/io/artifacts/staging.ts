@@ -34,7 +34,10 @@ export interface StageKey extends Scope {
 
 /** The folder of one staged window: `<artifacts_dir>/<tenant>/<surface>[/<segment>]/<type>/<start>_<end>`. */
 export function stageDir(artifactsDir: string, key: StageKey): string {
-  for (const [flag, day] of [['window start', key.startDay], ['window end', key.endDay]] as const) {
+  for (const [flag, day] of [
+    ['window start', key.startDay],
+    ['window end', key.endDay],
+  ] as const) {
     if (dayStartMicros(day) === null) throw usageError(`${flag} must be a date YYYY-MM-DD, got ${JSON.stringify(day)}`);
   }
   const parts = [pathSegment('tenant', key.tenant), pathSegment('surface', key.surface)];

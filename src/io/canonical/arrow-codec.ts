@@ -8,7 +8,7 @@
  */
 import type * as Arrow from 'apache-arrow';
 import { badInput } from '../../errors';
-import type { ByteDictionarySnapshot} from '../parse/byte-dictionary';
+import type { ByteDictionarySnapshot } from '../parse/byte-dictionary';
 import { sortedRun } from '../parse/byte-dictionary';
 import { sharedCopy, sharedFloat64, sharedInt32 } from '../../engine/threads/shared-memory';
 import type { CanonicalDay, DictColumn, EncodableDay } from './day';
@@ -65,9 +65,7 @@ function nullableInt32(values: Int32Array): { data: Int32Array; nullCount: numbe
 function dictionaryData(col: Pick<DictColumn, 'codes' | 'utf8'>, id: number): Arrow.Data {
   const A = arrow();
   const { arena, offsets } = col.utf8;
-  const dictionary = A.makeVector(
-    A.makeData({ type: new A.Utf8(), length: offsets.length - 1, nullCount: 0, valueOffsets: offsets, data: arena }),
-  );
+  const dictionary = A.makeVector(A.makeData({ type: new A.Utf8(), length: offsets.length - 1, nullCount: 0, valueOffsets: offsets, data: arena }));
   const type = new A.Dictionary(new A.Utf8(), new A.Int32(), id);
   return A.makeData({ type, length: col.codes.length, ...nullableInt32(col.codes), dictionary });
 }

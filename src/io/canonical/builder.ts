@@ -1,13 +1,13 @@
 /**
  * Builds a canonical day (day.ts) from a day's validated events, in raw input order.
  */
-import type { ByteDictionarySnapshot, CodeRun, SortedColumn} from '../parse/byte-dictionary';
+import type { ByteDictionarySnapshot, CodeRun, SortedColumn } from '../parse/byte-dictionary';
 import { ByteDictionary, mergeColumn, sortedRun } from '../parse/byte-dictionary';
 import type { ExposureEvent } from '../parse/exposure-line';
 import type { ParsedBlock } from '../parse/scanner';
 import { GrowableColumn } from '../parse/growable';
 import { sharedCopy, sharedFloat64, sharedInt32 } from '../../engine/threads/shared-memory';
-import type { CanonicalDay, DictColumn} from './day';
+import type { CanonicalDay, DictColumn } from './day';
 import { dictColumn } from './day';
 
 /** The six id columns, tenant .. request_id. */

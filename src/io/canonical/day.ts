@@ -8,7 +8,7 @@
  * dictionary is sorted in UTF-8 byte order, so a dictionary code IS the id's rank in the
  * "id asc" order of docs/contract.md §5: kernels compare codes, never strings. Rows keep raw input order.
  */
-import type { ByteDictionarySnapshot} from '../parse/byte-dictionary';
+import type { ByteDictionarySnapshot } from '../parse/byte-dictionary';
 import { snapshotValues } from '../parse/byte-dictionary';
 
 /** A dictionary-encoded string column: codes index `values`; -1 is null. */
@@ -54,8 +54,7 @@ export function dictColumn(codes: Int32Array, utf8: ByteDictionarySnapshot): Dic
 const DICT_COLUMNS = ['tenant', 'surface', 'session', 'item', 'user', 'request'] as const;
 
 /** What encodeCanonical reads of a day: plain data (no lazily decoded strings), so a worker can take it as it is. */
-export type EncodableDay = Pick<CanonicalDay, 'rows' | 'tsMicros' | 'rank'> &
-  Record<(typeof DICT_COLUMNS)[number], Pick<DictColumn, 'codes' | 'utf8'>>;
+export type EncodableDay = Pick<CanonicalDay, 'rows' | 'tsMicros' | 'rank'> & Record<(typeof DICT_COLUMNS)[number], Pick<DictColumn, 'codes' | 'utf8'>>;
 
 export function encodableDay(day: CanonicalDay): EncodableDay {
   const columns = Object.fromEntries(DICT_COLUMNS.map((k) => [k, { codes: day[k].codes, utf8: day[k].utf8 }]));

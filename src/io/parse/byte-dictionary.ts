@@ -182,7 +182,10 @@ export function mergeSorted(dicts: readonly ByteDictionarySnapshot[]): { merged:
     for (let p = 0; p + 1 < round.length; p += 2) {
       const [a, b] = [round[p], round[p + 1]];
       const { merged, rankA, rankB } = mergeTwo(a.dict, b.dict);
-      for (const [members, rank] of [[a.members, rankA], [b.members, rankB]] as const) {
+      for (const [members, rank] of [
+        [a.members, rankA],
+        [b.members, rankB],
+      ] as const) {
         for (const x of members) {
           const r = remaps[x];
           for (let i = 0; i < r.length; i++) r[i] = rank[r[i]];
@@ -265,7 +268,7 @@ function multikeySort(arena: Uint8Array, offsets: Int32Array, order: Int32Array,
     // Three-way partition on byte d: [lo, lt) < pivot, [lt, gt) == pivot, [gt, hi) > pivot.
     let lt = lo;
     let gt = hi;
-    for (let i = lo; i < gt; ) {
+    for (let i = lo; i < gt;) {
       const v = order[i];
       const x = byteAt(arena, offsets, v, d);
       if (x < pivot) {

@@ -12,7 +12,7 @@
  * property test in test/io/parse/scanner.test.ts holds the two together.
  */
 import { isUtf8 } from 'node:buffer';
-import type { ByteDictionarySnapshot} from './byte-dictionary';
+import type { ByteDictionarySnapshot } from './byte-dictionary';
 import { ByteDictionary, sortedRun } from './byte-dictionary';
 import { isBlankLine, MAX_RANK, parseExposureLine, parseRfc3339Micros } from './exposure-line';
 import { GrowableColumn } from './growable';
@@ -148,7 +148,13 @@ export class BlockScanner {
       else if (e.tsMicros < this.p.dayStart || e.tsMicros >= this.p.dayEnd) this.skippedOutside++;
       else {
         const ids = [e.sessionId, e.itemId, e.userId, e.requestId].map((s) => Buffer.from(s));
-        this.append(e.tsMicros, e.rank, ids, [0, 0, 0, 0], ids.map((b) => b.length));
+        this.append(
+          e.tsMicros,
+          e.rank,
+          ids,
+          [0, 0, 0, 0],
+          ids.map((b) => b.length),
+        );
       }
     }
     return null;
@@ -389,7 +395,8 @@ function utcTsMicros(b: Buffer, s: number, e: number): number {
   const hour = twoDigits(b, s + 11);
   const minute = twoDigits(b, s + 14);
   const second = twoDigits(b, s + 17);
-  if (y1 < 19 || y1 > 21 || y2 < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return NaN;
+  if (y1 < 19 || y1 > 21 || y2 < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59)
+    return NaN;
   const year = y1 * 100 + y2;
   if (year < 1970) return NaN;
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);

@@ -125,11 +125,7 @@ class RowScanner {
   }
 
   private fail(what: string): never {
-    throw ioError(
-      'read rows of',
-      this.where,
-      new Error(`line ${this.lineNo}: ${what} (not a ${this.type} artifact in the published layout)`),
-    );
+    throw ioError('read rows of', this.where, new Error(`line ${this.lineNo}: ${what} (not a ${this.type} artifact in the published layout)`));
   }
 
   private line(buf: Buffer, start: number, end: number, out: SignalRow[]): void {

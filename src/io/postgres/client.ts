@@ -137,11 +137,7 @@ export function statementError(db: DbConfig, action: string, target: string, err
  * `work` resolves, rolls back otherwise. Errors are PipelineErrors naming the server or
  * the table.
  */
-export async function withTenantTransaction<T>(
-  db: DbConfig,
-  tenant: string,
-  work: (client: Client, tenantId: string) => Promise<T>,
-): Promise<T> {
+export async function withTenantTransaction<T>(db: DbConfig, tenant: string, work: (client: Client, tenantId: string) => Promise<T>): Promise<T> {
   const client = await connectPg(db.dsn, { configKey: 'db.dsn', statementTimeoutS: db.statement_timeout_s });
   try {
     await client.query('BEGIN').catch((err) => {
@@ -164,4 +160,3 @@ export async function withTenantTransaction<T>(
     await client.end().catch(() => undefined);
   }
 }
-

@@ -127,7 +127,10 @@ class Accumulator {
         const had = entry[key];
         if (had !== undefined && had !== null && had !== value) {
           const column = key === 'price' ? 'price' : 'created_at';
-          throw badInput(`${this.path}:${line}`, `${column}: ${JSON.stringify(value)} differs from ${JSON.stringify(had)} on an earlier row of item ${JSON.stringify(itemId)}`);
+          throw badInput(
+            `${this.path}:${line}`,
+            `${column}: ${JSON.stringify(value)} differs from ${JSON.stringify(had)} on an earlier row of item ${JSON.stringify(itemId)}`,
+          );
         }
         entry[key] = value;
       }
@@ -306,7 +309,8 @@ export function* parseCsv(path: string, text: string): Generator<CsvRecord> {
       // i is at ',', '\n' or end of text
       if (i < len && text.charCodeAt(i) === 44) {
         i++;
-        if (i === len) fields.push(''); // trailing comma at end of file
+        if (i === len)
+          fields.push(''); // trailing comma at end of file
         else continue;
       }
       if (i < len) {

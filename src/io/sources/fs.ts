@@ -15,10 +15,7 @@ import { pathSegment } from '../atomic';
 import { readLineBlocks } from './lines';
 import type { RawDay } from './raw-day';
 
-export type RawInput =
-  | { kind: 'flat'; path: string }
-  | { kind: 'day'; path: string }
-  | { kind: 'none'; expected: string };
+export type RawInput = { kind: 'flat'; path: string } | { kind: 'day'; path: string } | { kind: 'none'; expected: string };
 
 const FLAT_FILE = 'exposure.jsonl';
 

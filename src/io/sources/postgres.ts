@@ -105,7 +105,13 @@ class LineBuilder {
   addRow(row: ExposureRow): void {
     const bad = rowProblem(row.response);
     if (bad !== null) {
-      this.badRows.push({ before: this.rowIds.length, rowId: row.id, where: `${this.table} id ${row.id}`, rule: bad, raw: JSON.stringify(row.response) ?? 'null' });
+      this.badRows.push({
+        before: this.rowIds.length,
+        rowId: row.id,
+        where: `${this.table} id ${row.id}`,
+        rule: bad,
+        raw: JSON.stringify(row.response) ?? 'null',
+      });
       return;
     }
     const items = (row.response as { items: Array<Record<string, unknown>> }).items;

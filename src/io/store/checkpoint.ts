@@ -30,12 +30,7 @@ export function checkpointPath(checkpointDir: string, tenant: string, surface: s
 }
 
 /** The last published day, or null when there is no checkpoint. An unreadable checkpoint is an E_IO error. */
-export async function readCheckpoint(
-  checkpointDir: string,
-  tenant: string,
-  surface: string,
-  segment: string,
-): Promise<string | null> {
+export async function readCheckpoint(checkpointDir: string, tenant: string, surface: string, segment: string): Promise<string | null> {
   const file = checkpointPath(checkpointDir, tenant, surface, segment);
   let text: string;
   try {

@@ -30,12 +30,9 @@ export interface ObjectStore {
 
 /** `<tenant>/<surface>/<type>/<version>.json`; each part must be a plain path segment. */
 export function objectKey(tenant: string, surface: string, type: string, version: string): string {
-  return [
-    pathSegment('tenant', tenant),
-    pathSegment('surface', surface),
-    pathSegment('artifact type', type),
-    `${pathSegment('version', version)}.json`,
-  ].join('/');
+  return [pathSegment('tenant', tenant), pathSegment('surface', surface), pathSegment('artifact type', type), `${pathSegment('version', version)}.json`].join(
+    '/',
+  );
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -65,7 +62,9 @@ export function checkExistingBlob(stored: Uint8Array, offered: Uint8Array, uri: 
     throw ioError(
       'put',
       where,
-      new Error(`immutable blob ${uri} already exists with different content (${stored.byteLength} bytes stored, ${offered.byteLength} offered); it is never rewritten`),
+      new Error(
+        `immutable blob ${uri} already exists with different content (${stored.byteLength} bytes stored, ${offered.byteLength} offered); it is never rewritten`,
+      ),
     );
   }
 }

@@ -47,12 +47,7 @@ function parseJson(file: string, text: string, what: string): unknown {
 }
 
 function isStringMap(value: unknown): value is Record<string, string> {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    !Array.isArray(value) &&
-    Object.values(value).every((v) => typeof v === 'string')
-  );
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
 export function parseManifest(file: string, text: string): Manifest {
@@ -100,7 +95,14 @@ export function parseRecord(file: string, text: string): RegistryRecord {
 /** An audit entry, checked enough that readers never meet a null or a missing field. */
 export function parseAudit(file: string, text: string): AuditEntry {
   const a = parseJson(file, text, 'audit entry') as Partial<AuditEntry> | null;
-  if (a === null || typeof a !== 'object' || typeof a.type !== 'string' || typeof a.action !== 'string' || typeof a.to !== 'string' || typeof a.at !== 'string') {
+  if (
+    a === null ||
+    typeof a !== 'object' ||
+    typeof a.type !== 'string' ||
+    typeof a.action !== 'string' ||
+    typeof a.to !== 'string' ||
+    typeof a.at !== 'string'
+  ) {
     throw ioError('parse audit entry', file, new Error('expected an object with at, action, type, from and to'));
   }
   return a as AuditEntry;

@@ -117,9 +117,6 @@ export function nextManifest(previous: Manifest | null, tenant: string, surface:
 /** Records sorted as `listRecords` returns them. */
 export function sortRecords(records: RegistryRecord[]): RegistryRecord[] {
   return records.sort(
-    (a, b) =>
-      compareUtf8(a.published_at, b.published_at) ||
-      compareUtf8(a.version, b.version) ||
-      compareUtf8(a.artifact_type, b.artifact_type),
+    (a, b) => compareUtf8(a.published_at, b.published_at) || compareUtf8(a.version, b.version) || compareUtf8(a.artifact_type, b.artifact_type),
   );
 }

@@ -241,9 +241,7 @@ async function expectQuarantined(box: Box, bad: Piece[], rule: string): Promise<
   expect(counts.rejected).toEqual({ [rule]: bad.length });
   expect(counts.events).toBe(bad.length + 1);
   expect(counts.lines).toBe(2 * bad.length + 1);
-  expect(readRejects(box.rejects(config))).toEqual(
-    bad.map((b, k) => ({ line: badLines[k], reason: rule, raw: rule === R_UTF8 ? '' : textOf(b) })),
-  );
+  expect(readRejects(box.rejects(config))).toEqual(bad.map((b, k) => ({ line: badLines[k], reason: rule, raw: rule === R_UTF8 ? '' : textOf(b) })));
   expect((await readCanonicalDay(config, { tenant: TENANT, surface: SURFACE }, DAY))!.rows).toBe(bad.length + 1);
   expect(existsSync(box.manifest(config))).toBe(true);
 }
@@ -274,7 +272,11 @@ const REJECTED: Array<[name: string, rule: string, variants: Piece[]]> = [
     ],
   ],
   ['a JSON value that is not an object', 'not a JSON object', ['[1,2,3]', '  "just a string"  ', 'null']],
-  ['UTF-8 BOM on line 2 (not the first line) is not white space', R_JSON, [Buffer.concat([BOM, Buffer.from(good(9))]), Buffer.concat([BOM, Buffer.from(spaced(fields(9)))])]],
+  [
+    'UTF-8 BOM on line 2 (not the first line) is not white space',
+    R_JSON,
+    [Buffer.concat([BOM, Buffer.from(good(9))]), Buffer.concat([BOM, Buffer.from(spaced(fields(9)))])],
+  ],
   [
     'invalid UTF-8 bytes in a line',
     R_UTF8,
@@ -303,11 +305,7 @@ const REJECTED: Array<[name: string, rule: string, variants: Piece[]]> = [
     R_TS,
     [compact(fields(9, { ts: `"${ts}"` })), spaced(fields(9, { ts: `"${ts}"` }))],
   ]),
-  [
-    'duplicate keys, last wins: "v":1 … "v":2 is rejected',
-    'v must be 1',
-    [compact([...fields(9), ['v', '2']]), spaced([...fields(9), ['v', '2']])],
-  ],
+  ['duplicate keys, last wins: "v":1 … "v":2 is rejected', 'v must be 1', [compact([...fields(9), ['v', '2']]), spaced([...fields(9), ['v', '2']])]],
   [
     'duplicate keys, last wins: "item_id":"a" … "item_id":"" is rejected',
     'item_id: empty',
@@ -489,7 +487,10 @@ describe(`a single line of ${HUGE_MIB} MiB`, () => {
     const size = statSync(rejects).size;
     expect(size).toBeGreaterThan(HUGE_MIB * MiB); // the raw line is kept whole
     expect(readRange(rejects, 0, 64)).toMatch(/^\{"line":2,"reason":"invalid JSON","raw":"\{\\"v\\":1,/);
-    const last = readRange(rejects, size - 200, 200).trimEnd().split('\n').pop()!;
+    const last = readRange(rejects, size - 200, 200)
+      .trimEnd()
+      .split('\n')
+      .pop()!;
     expect(JSON.parse(last)).toEqual({ line: AFTER.length + 3, reason: R_JSON, raw: 'not json' });
     removeDir(box.dir);
   });
@@ -511,7 +512,10 @@ describe('whole files', () => {
       expect(summary.days[0]?.published.map((p) => p.type)).toEqual([...ALL_KINDS]);
       const manifest = JSON.parse(readFileSync(box.manifest(config), 'utf8'));
       expect(Object.keys(manifest.current).sort()).toEqual([...ALL_KINDS].sort());
-      const pop = must(summary.days[0]?.published.find((p) => p.type === 'popularity'), 'a popularity artifact');
+      const pop = must(
+        summary.days[0]?.published.find((p) => p.type === 'popularity'),
+        'a popularity artifact',
+      );
       expect(JSON.parse(readFileSync(fileURLToPath(pop.uri), 'utf8')).items).toEqual([]);
     }
 

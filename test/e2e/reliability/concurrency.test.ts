@@ -147,7 +147,10 @@ describe('same tenant/surface', () => {
 
     const [a, b] = await Promise.all([ws.runProcess(config, DAY1, DAY2), ws.runProcess(config, DAY1, DAY2)]);
     [a, b].forEach(expectOkOrLocked);
-    expect([a, b].some((r) => r.code === 0), `${a.stderr}\n${b.stderr}`).toBe(true);
+    expect(
+      [a, b].some((r) => r.code === 0),
+      `${a.stderr}\n${b.stderr}`,
+    ).toBe(true);
     expect(checkManifest(ws)!.days).toEqual({ popularity: DAY2, cooc: DAY2 });
     checkRecords(ws);
     expect(existsSync(ws.lockPath())).toBe(false);

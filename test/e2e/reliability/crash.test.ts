@@ -19,14 +19,7 @@ const DAY1 = '2026-03-02';
 const DAY2 = '2026-03-03';
 const EVENTS_PER_DAY = 1500;
 
-const POINTS = [
-  'after-ingest-parse',
-  'after-partition-write',
-  'after-compute',
-  'after-blob-write',
-  'after-record-write',
-  'after-manifest-swap',
-] as const;
+const POINTS = ['after-ingest-parse', 'after-partition-write', 'after-compute', 'after-blob-write', 'after-record-write', 'after-manifest-swap'] as const;
 
 const workspaces: Workspace[] = [];
 afterAll(() => workspaces.forEach((w) => w.cleanup()));

@@ -112,7 +112,9 @@ describe.concurrent('storage faults: exit 1 naming the path, previous manifest i
     const checkpoint = readFileSync(ws.checkpointPath(), 'utf8');
     const blobsBefore = listDir(join(ws.store, 'demo', 'home', 'popularity'));
 
-    const config = f.config ? ws.config({ artifact_kinds: ['popularity', 'cooc'], limits: { min_cooc_support: 1 }, ...f.config(ws, blocker) }, 'faulty.json') : good;
+    const config = f.config
+      ? ws.config({ artifact_kinds: ['popularity', 'cooc'], limits: { min_cooc_support: 1 }, ...f.config(ws, blocker) }, 'faulty.json')
+      : good;
     // The fs faults patch the fs module of a process from its start: that run is a child
     // process; a config-made fault (ENOTDIR) runs in this process like the others.
     const r = f.fs

@@ -14,7 +14,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { isPipelineError } from '../../../src/errors';
 import { WorkerPool } from '../../../src/engine/threads/pool';
 import type { ParseTask } from '../../../src/engine/threads/messages';
-import type { ChildResult} from '../../support/reliability';
+import type { ChildResult } from '../../support/reliability';
 import { checkManifest, genDay, listDir, STACK_FRAME, tempFilesUnder, Workspace } from '../../support/reliability';
 import { must } from '../../support/helpers';
 

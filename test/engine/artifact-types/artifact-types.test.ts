@@ -71,7 +71,16 @@ describe('the worked example: item_reach (docs/examples/item-reach.ts)', () => {
   const events = parseRawDay(generateDayLines(17, { tenant: 't', surface: 's', day: DAY, events: 2000, users: 40, items: 60 }), 't', 's', DAY).events;
   const builder = new CanonicalDayBuilder();
   for (const e of events) {
-    builder.add({ tsMicros: tsMicros(e.ts), tenant: e.tenant, surface: e.surface, sessionId: e.session_id, itemId: e.item_id, userId: e.user_id ?? '', requestId: '', rank: -1 });
+    builder.add({
+      tsMicros: tsMicros(e.ts),
+      tenant: e.tenant,
+      surface: e.surface,
+      sessionId: e.session_id,
+      itemId: e.item_id,
+      userId: e.user_id ?? '',
+      requestId: '',
+      rank: -1,
+    });
   }
   const day = builder.finish();
   const index = indexDay(day);

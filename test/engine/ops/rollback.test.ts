@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/types';
 import { readHistory } from '../../../src/engine/ops/history';
-import type { RollbackRequest} from '../../../src/engine/ops/rollback';
+import type { RollbackRequest } from '../../../src/engine/ops/rollback';
 import { currentUser, rollback, versionOfUri } from '../../../src/engine/ops/rollback';
 import { runPipeline } from '../../../src/engine/pipeline/run';
 import type { PipelineError } from '../../../src/errors';
@@ -124,7 +124,10 @@ describe('rollback', () => {
     const corrupt = blobOf(must(versions.cooc[0]));
     const original = readFileSync(corrupt);
     try {
-      writeFileSync(corrupt, original.toString().replace(/"count": (\d+)/, (_, n) => `"count": ${Number(n) + 1}`));
+      writeFileSync(
+        corrupt,
+        original.toString().replace(/"count": (\d+)/, (_, n) => `"count": ${Number(n) + 1}`),
+      );
       const err = await failure(rollback(req({ version: versions.cooc[0] })));
       expect(err.code).toBe('E_GATE');
       expect(manifestText()).toBe(published);

@@ -44,7 +44,16 @@ describe('determinism across workers and shard sizes', () => {
 
   beforeAll(async () => {
     writeRawLayout(rawDir, TENANT, SURFACE, {
-      [DAY]: generateDayLines(424242, { tenant: TENANT, surface: SURFACE, day: DAY, events: 20_000, users: 600, items: 400, maxSessionEvents: 30, padBytes: 1000 }),
+      [DAY]: generateDayLines(424242, {
+        tenant: TENANT,
+        surface: SURFACE,
+        day: DAY,
+        events: 20_000,
+        users: 600,
+        items: 400,
+        maxSessionEvents: 30,
+        padBytes: 1000,
+      }),
     });
     for (const setting of SETTINGS) {
       const out = join(tmp.dir, `w${setting.workers}-s${setting.shard_rows}`);
@@ -153,7 +162,12 @@ describe('planRanges', () => {
   });
 
   it('uses every requested shard when the weights are even', () => {
-    for (const [n, s] of [[10, 3], [100, 7], [1024, 1024], [5, 1]] as const) {
+    for (const [n, s] of [
+      [10, 3],
+      [100, 7],
+      [1024, 1024],
+      [5, 1],
+    ] as const) {
       const ranges = planRanges(new Float64Array(n).fill(1), s);
       expect(ranges).toHaveLength(s);
     }

@@ -28,14 +28,28 @@ describe('worked example (shared/examples/small)', () => {
     config.object_store.dir = join(tmp.dir, 'objectstore');
     const configPath = join(tmp.dir, 'config.json');
     writeFileSync(configPath, JSON.stringify(config));
-    const r = await cli(['run', '--config', configPath, '--tenant', 'demo', '--surface', 'home', '--segment', 'web', '--start', '2026-01-01', '--end', '2026-01-02']);
+    const r = await cli([
+      'run',
+      '--config',
+      configPath,
+      '--tenant',
+      'demo',
+      '--surface',
+      'home',
+      '--segment',
+      'web',
+      '--start',
+      '2026-01-01',
+      '--end',
+      '2026-01-02',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     stdout = r.stdout;
     manifest = JSON.parse(readFileSync(join(tmp.dir, 'registry_dir', 'current', 'demo', 'home', 'manifest.json'), 'utf8'));
   });
   afterAll(() => tmp.cleanup());
 
-  it.each(expected)('%s %s has version %s and the Go tool\'s bytes', (type, day, version) => {
+  it.each(expected)("%s %s has version %s and the Go tool's bytes", (type, day, version) => {
     expect(stdout).toContain(`${day}  ${type.padEnd(11)}  ${version}`);
     const blob = readFileSync(join(tmp.dir, 'objectstore', 'demo', 'home', type, `${version}.json`), 'utf8');
     const golden = readFileSync(join(EXAMPLE_EXPECTED, `${type}.${day}.published.json`), 'utf8');

@@ -166,7 +166,12 @@ describe('job steps in process', () => {
     expect(existsSync(join(c.registry_dir, 'current'))).toBe(false);
     // The same blob with a valid count publishes: the failure was the row check.
     const good = encodeArtifact(header, [{ item_id: 'i1', count: 1 }], '2026-01-05T00:00:00Z');
-    await stageArtifact(c.artifacts_dir, { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: D1, endDay: D2 }, good.version, good.blob);
+    await stageArtifact(
+      c.artifacts_dir,
+      { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: D1, endDay: D2 },
+      good.version,
+      good.blob,
+    );
     const s = await runPipeline(base(c, { command: 'publish' }));
     expect(s.days[0]?.published[0]?.version).toBe(good.version);
   });

@@ -58,7 +58,10 @@ describe('window_days 2', () => {
     rmSync(join(dir, 'raw', TENANT, SURFACE, `exposure.${DAYS[0]}.jsonl`));
     const summary = await runPipeline({ ...base, config, start: DAYS[1], end: DAYS[1] });
     const events = DAYS.slice(0, 2).flatMap((day) => parseRawDay(must(texts[day]), TENANT, SURFACE, day).events);
-    const pop = must(summary.days[0]?.published.find((p) => p.type === 'popularity'), 'a popularity artifact');
+    const pop = must(
+      summary.days[0]?.published.find((p) => p.type === 'popularity'),
+      'a popularity artifact',
+    );
     expect(JSON.parse(readFileSync(pop.uri.slice('file://'.length), 'utf8')).items).toEqual(refPayload('popularity', events, LIMITS));
   });
 });

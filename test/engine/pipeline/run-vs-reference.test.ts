@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PARSE_BLOCK_BYTES } from '../../../src/engine/pipeline/ingest';
 import { runPipeline } from '../../../src/engine/pipeline/run';
-import type { ArtifactHeader} from '../../../src/io/artifacts/codec';
+import type { ArtifactHeader } from '../../../src/io/artifacts/codec';
 import { encodeArtifact, hashedJson, sha256Hex } from '../../../src/io/artifacts/codec';
 import { decodeCanonical } from '../../../src/io/canonical/arrow-codec';
 import { must, tempDir, testConfig } from '../../support/helpers';
 import { generateDayLines, Rng, writeRawLayout } from '../../support/generate';
-import type { RefEvent, RefLimits} from '../../support/reference';
+import type { RefEvent, RefLimits } from '../../support/reference';
 import { EVENT_KINDS, PAYLOAD_FIELD, parseRawDay, refPayload, tsMicros } from '../../support/reference';
 
 const TENANT = 'acme';
@@ -39,11 +39,22 @@ const CASES: Case[] = [
   { seed: 11, segment: '', limits: { min_cooc_support: 1, max_neighbors_per_item: 3, max_items_per_artifact: 10, max_items_per_user: 2 } },
   { seed: 12, segment: 'web', limits: { min_cooc_support: 2, max_neighbors_per_item: 50, max_items_per_artifact: 1000, max_items_per_user: 500 } },
   { seed: 13, segment: '', limits: { min_cooc_support: 3, max_neighbors_per_item: 1, max_items_per_artifact: 4, max_items_per_user: 1 } },
-  { seed: 14, segment: 'app', limits: { min_cooc_support: 1, max_neighbors_per_item: 50, max_items_per_artifact: 25, max_items_per_user: 3 }, missingSecondDay: true },
+  {
+    seed: 14,
+    segment: 'app',
+    limits: { min_cooc_support: 1, max_neighbors_per_item: 50, max_items_per_artifact: 25, max_items_per_user: 3 },
+    missingSecondDay: true,
+  },
   { seed: 15, segment: '', limits: { min_cooc_support: 2, max_neighbors_per_item: 2, max_items_per_artifact: 1, max_items_per_user: 1 }, workers: 3 },
   { seed: 16, segment: 'm', limits: { min_cooc_support: 1, max_neighbors_per_item: 1, max_items_per_artifact: 1000, max_items_per_user: 500 }, workers: 1 },
   { seed: 17, segment: '', limits: { min_cooc_support: 0, max_neighbors_per_item: 0, max_items_per_artifact: 0, max_items_per_user: 0 } },
-  { seed: 19, segment: '', limits: { min_cooc_support: 2, max_neighbors_per_item: 5, max_items_per_artifact: 30, max_items_per_user: 5 }, workers: 3, bigFiles: true },
+  {
+    seed: 19,
+    segment: '',
+    limits: { min_cooc_support: 2, max_neighbors_per_item: 5, max_items_per_artifact: 30, max_items_per_user: 5 },
+    workers: 3,
+    bigFiles: true,
+  },
   { seed: 18, segment: '', limits: { min_cooc_support: 2, max_neighbors_per_item: 10, max_items_per_artifact: 12, max_items_per_user: 10 }, workers: 3 },
 ];
 
@@ -185,12 +196,7 @@ describe('ids written as lone-surrogate escapes', () => {
     const dir = join(tmp.dir, 'surrogates');
     const line = (item: string, user: string, second: number) =>
       `{"v":1,"ts":"2026-03-28T10:00:0${second}Z","tenant":"${TENANT}","surface":"${SURFACE}","session_id":"s1","item_id":"${item}","user_id":"${user}"}`;
-    const text = [
-      line('x\\ud800', 'u\\udc00', 1),
-      line('x\\ufffd', 'u\\ufffd', 2),
-      line('x\\udc00', 'u', 3),
-      line('y', 'u\\ud834', 4),
-    ].join('\n') + '\n';
+    const text = [line('x\\ud800', 'u\\udc00', 1), line('x\\ufffd', 'u\\ufffd', 2), line('x\\udc00', 'u', 3), line('y', 'u\\ud834', 4)].join('\n') + '\n';
     writeRawLayout(join(dir, 'raw'), TENANT, SURFACE, { [DAYS[0]]: text });
     const limits = { min_cooc_support: 1, max_neighbors_per_item: 50, max_items_per_artifact: 1000, max_items_per_user: 500 };
     const config = testConfig(join(dir, 'out'), { raw_source: { dir: join(dir, 'raw') }, artifact_kinds: [...EVENT_KINDS], limits, engine: { workers: 1 } });
@@ -199,7 +205,17 @@ describe('ids written as lone-surrogate escapes', () => {
       { item_id: 'x\ufffd', count: 3 },
       { item_id: 'y', count: 1 },
     ]);
-    const summary = await runPipeline({ config, tenant: TENANT, surface: SURFACE, segment: '', start: DAYS[0], end: DAYS[0], incremental: false, log: () => {}, now: () => NOW });
+    const summary = await runPipeline({
+      config,
+      tenant: TENANT,
+      surface: SURFACE,
+      segment: '',
+      start: DAYS[0],
+      end: DAYS[0],
+      incremental: false,
+      log: () => {},
+      now: () => NOW,
+    });
     for (const p of must(summary.days[0]).published) {
       const kind = p.type as (typeof EVENT_KINDS)[number];
       const blob = JSON.parse(readFileSync(p.uri.slice('file://'.length), 'utf8'));
@@ -225,7 +241,17 @@ describe('white space around ids', () => {
       { item_id: 'sku', count: 3 },
       { item_id: '\ufeffsku', count: 1 },
     ]);
-    const summary = await runPipeline({ config, tenant: TENANT, surface: SURFACE, segment: '', start: DAYS[0], end: DAYS[0], incremental: false, log: () => {}, now: () => NOW });
+    const summary = await runPipeline({
+      config,
+      tenant: TENANT,
+      surface: SURFACE,
+      segment: '',
+      start: DAYS[0],
+      end: DAYS[0],
+      incremental: false,
+      log: () => {},
+      now: () => NOW,
+    });
     const blob = JSON.parse(readFileSync(must(summary.days[0]?.published[0]).uri.slice('file://'.length), 'utf8'));
     expect(blob.items).toEqual(refPayload('popularity', ref.events, limits));
   });

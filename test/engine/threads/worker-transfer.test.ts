@@ -31,7 +31,16 @@ const RAW = generateDayLines(5, { tenant: 't', surface: 's', day: DAY, events: 4
 function smallDay() {
   const b = new CanonicalDayBuilder();
   for (const e of parseRawDay(RAW, 't', 's', DAY).events) {
-    b.add({ tsMicros: tsMicros(e.ts), tenant: e.tenant, surface: e.surface, sessionId: e.session_id, itemId: e.item_id, userId: e.user_id ?? '', requestId: '', rank: -1 });
+    b.add({
+      tsMicros: tsMicros(e.ts),
+      tenant: e.tenant,
+      surface: e.surface,
+      sessionId: e.session_id,
+      itemId: e.item_id,
+      userId: e.user_id ?? '',
+      requestId: '',
+      rank: -1,
+    });
   }
   return b;
 }
@@ -85,7 +94,10 @@ function results(): Array<[string, unknown]> {
   const day = smallDay().finish();
   const half = RAW.indexOf('\n', RAW.length >> 1) + 1;
   const blocks = [RAW.slice(0, half), RAW.slice(half)].map((raw) => parseBlock(Buffer.from(raw), scanParams).parsed);
-  const anonymousOnly = RAW.split('\n').filter((l) => l && !/"user_id":"[^" \t\\]/.test(l)).join('\n') + '\n';
+  const anonymousOnly =
+    RAW.split('\n')
+      .filter((l) => l && !/"user_id":"[^" \t\\]/.test(l))
+      .join('\n') + '\n';
   return [
     ['cooc', coocRows(ix.sessions, itemRange(0, ix.nItems), 1, 5)],
     ['implicit', implicitRows(ix.userOffsets, ix.userItems, ix.nItems, 0, ix.nUsers, 3)],
@@ -170,7 +182,16 @@ describe('parse tasks are shared, never transferred', () => {
 
   it('the day index (the compute inputs) is shared too', () => {
     const ix = smallIndex();
-    const shared = [ix.itemCounts, ix.sessions.sessionOffsets, ix.sessions.sessionItems, ix.sessions.itemSessionOffsets, ix.sessions.itemSessions, ix.userOffsets, ix.userItems, ix.userTs];
+    const shared = [
+      ix.itemCounts,
+      ix.sessions.sessionOffsets,
+      ix.sessions.sessionItems,
+      ix.sessions.itemSessionOffsets,
+      ix.sessions.itemSessions,
+      ix.userOffsets,
+      ix.userItems,
+      ix.userTs,
+    ];
     for (const a of shared) expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
   });
 });

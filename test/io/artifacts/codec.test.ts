@@ -20,7 +20,14 @@ interface StoredHeader {
 }
 
 function headerOf(a: StoredHeader): ArtifactHeader {
-  return { artifactType: a.artifact_type, payloadField: PAYLOAD_FIELD[a.artifact_type], tenant: a.tenant, surface: a.surface, segment: a.segment ?? '', window: a.window };
+  return {
+    artifactType: a.artifact_type,
+    payloadField: PAYLOAD_FIELD[a.artifact_type],
+    tenant: a.tenant,
+    surface: a.surface,
+    segment: a.segment ?? '',
+    window: a.window,
+  };
 }
 
 describe('artifact encoding matches the Go tool', () => {
@@ -40,7 +47,9 @@ describe('artifact encoding matches the Go tool', () => {
 describe('segment', () => {
   it('is omitted when empty', () => {
     const h: ArtifactHeader = { artifactType: 'popularity', payloadField: 'items', tenant: 't', surface: 's', segment: '', window: { start: 'a', end: 'b' } };
-    expect(hashedJson(h, [])).toBe('{"v":1,"artifact_type":"popularity","tenant":"t","surface":"s","window":{"start":"a","end":"b"},"items":[],"build":{"built_at":"","version":""}}');
+    expect(hashedJson(h, [])).toBe(
+      '{"v":1,"artifact_type":"popularity","tenant":"t","surface":"s","window":{"start":"a","end":"b"},"items":[],"build":{"built_at":"","version":""}}',
+    );
     expect(encodeArtifact(h, [], 'X').blob.toString()).toContain('"items": [],');
   });
 });

@@ -26,7 +26,6 @@ function quoteStrings(values: string[]) {
   return quoteAll({ arena: Buffer.concat(bytes), offsets });
 }
 
-
 // Pieces that stress the compactor: escapes (\" \\ \n \u0026), a backslash before a closing
 // quote, white space inside strings, JSON-looking text, multi-byte UTF-8 and surrogate pairs.
 const PIECES = ['a', ' ', '  ', '"', '\\', '\\"', '"\\', ': ', '", "', '\n', '\t', '\r', '<&>', 'é', '€', '😀', '\u2028', '{"k": [1, 2]}', 'x y', ''];
@@ -136,7 +135,11 @@ describe('encodeArtifactToFile (single pass) matches encodeArtifact (two passes)
         segment: round % 2 ? '' : 'seg ' + weirdString(r),
         window: { start: weirdString(r), end: '2026-01-02T00:00:00Z' },
       };
-      const payload = Array.from({ length: Math.floor(r() * 6) }, () => ({ item_id: weirdString(r) + '"\\', count: Math.floor(r() * 100), extra: weirdValue(r) }));
+      const payload = Array.from({ length: Math.floor(r() * 6) }, () => ({
+        item_id: weirdString(r) + '"\\',
+        count: Math.floor(r() * 100),
+        extra: weirdValue(r),
+      }));
       check(h, () => payload, [1, 3, 17, 256, undefined]);
     }
   });
@@ -160,14 +163,24 @@ describe('encodeArtifactToFile (single pass) matches encodeArtifact (two passes)
       offsets.push(codes.length);
     }
     const rows = { keys: Int32Array.from(keys), offsets: Int32Array.from(offsets), codes: Int32Array.from(codes), scores: Int32Array.from(scores) };
-    const header = (t: ArtifactHeader['artifactType']): ArtifactHeader => ({ artifactType: t, payloadField: PAYLOAD_FIELD[t], tenant: 'demo', surface: 'home', segment: '', window: { start: 'a', end: 'b' } });
+    const header = (t: ArtifactHeader['artifactType']): ArtifactHeader => ({
+      artifactType: t,
+      payloadField: PAYLOAD_FIELD[t],
+      tenant: 'demo',
+      surface: 'home',
+      segment: '',
+      window: { start: 'a', end: 'b' },
+    });
     check(header('implicit'), () => userPayload(rows, users, items), [1, 5, 64, undefined]);
     const coocRows = { ...rows, keys: Int32Array.from(keys, (k) => k + 5) };
     check(header('cooc'), () => coocPayload(coocRows, new Int32Array(40).fill(1), items, 10), [2, 33, undefined]);
   });
 
   it('on an empty payload', () => {
-    check({ artifactType: 'session_seq', payloadField: 'users', tenant: 't', surface: 's', segment: '', window: { start: '', end: '' } }, () => [], [1, undefined]);
+    check({ artifactType: 'session_seq', payloadField: 'users', tenant: 't', surface: 's', segment: '', window: { start: '', end: '' } }, () => [], [
+      1,
+      undefined,
+    ]);
   });
 });
 

@@ -36,7 +36,12 @@ describe('staging', () => {
   });
 
   it('writes the blob and current.version, and reads them back', async () => {
-    const blob = await stageArtifact(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: '2026-01-01', endDay: '2026-01-01' }, 'v1', bytesOf('{"a":1}'));
+    const blob = await stageArtifact(
+      dir,
+      { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: '2026-01-01', endDay: '2026-01-01' },
+      'v1',
+      bytesOf('{"a":1}'),
+    );
     const folder = path.dirname(blob);
     expect((await fsp.readdir(folder)).sort()).toEqual(['current.version', 'v1.json']);
     expect(await fsp.readFile(path.join(folder, 'current.version'), 'utf8')).toBe('v1\n');
@@ -46,8 +51,18 @@ describe('staging', () => {
   });
 
   it('points current.version at the newest staged version', async () => {
-    await stageArtifact(dir, { tenant: 'demo', surface: 'home', segment: 'eu', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }, 'v1', bytesOf('one'));
-    await stageArtifact(dir, { tenant: 'demo', surface: 'home', segment: 'eu', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }, 'v2', bytesOf('two'));
+    await stageArtifact(
+      dir,
+      { tenant: 'demo', surface: 'home', segment: 'eu', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' },
+      'v1',
+      bytesOf('one'),
+    );
+    await stageArtifact(
+      dir,
+      { tenant: 'demo', surface: 'home', segment: 'eu', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' },
+      'v2',
+      bytesOf('two'),
+    );
     const staged = await readStaged(dir, { tenant: 'demo', surface: 'home', segment: 'eu', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' });
     expect(staged?.version).toBe('v2');
     expect(Buffer.from(staged!.bytes).toString('utf8')).toBe('two');
@@ -57,9 +72,16 @@ describe('staging', () => {
   });
 
   it('reports a current.version naming a missing blob as E_IO', async () => {
-    const blob = await stageArtifact(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }, 'v1', bytesOf('x'));
+    const blob = await stageArtifact(
+      dir,
+      { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' },
+      'v1',
+      bytesOf('x'),
+    );
     await fsp.unlink(blob);
-    expect(await codeOf(readStaged(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }))).toBe('E_IO');
+    expect(await codeOf(readStaged(dir, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }))).toBe(
+      'E_IO',
+    );
   });
 
   it('refuses window days that are not dates', () => {
@@ -71,6 +93,15 @@ describe('staging', () => {
   it('fails with E_IO when the artifacts folder cannot be written', async () => {
     const blocker = path.join(dir, 'blocker');
     await fsp.writeFile(blocker, 'x');
-    expect(await codeOf(stageArtifact(blocker, { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' }, 'v1', bytesOf('x')))).toBe('E_IO');
+    expect(
+      await codeOf(
+        stageArtifact(
+          blocker,
+          { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-01' },
+          'v1',
+          bytesOf('x'),
+        ),
+      ),
+    ).toBe('E_IO');
   });
 });

@@ -16,7 +16,16 @@ export function rowsOf(day: CanonicalDay): unknown[] {
     const code = must(c.codes[i]);
     return code < 0 ? '' : c.values[code];
   };
-  return Array.from({ length: day.rows }, (_, i) => [day.tsMicros[i], v(day.tenant, i), v(day.surface, i), v(day.session, i), v(day.item, i), v(day.user, i), v(day.request, i), day.rank[i]]);
+  return Array.from({ length: day.rows }, (_, i) => [
+    day.tsMicros[i],
+    v(day.tenant, i),
+    v(day.surface, i),
+    v(day.session, i),
+    v(day.item, i),
+    v(day.user, i),
+    v(day.request, i),
+    day.rank[i],
+  ]);
 }
 
 export function expectSortedDictionaries(day: CanonicalDay): void {

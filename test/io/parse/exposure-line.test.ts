@@ -55,11 +55,7 @@ describe('parseExposureLine', () => {
   });
 
   it('trims every id field', () => {
-    const e = ok(
-      parseExposureLine(
-        line({ tenant: ' demo ', surface: '\thome', session_id: 's1 ', item_id: ' café ', user_id: '  u7\n', request_id: ' r ' }),
-      ),
-    );
+    const e = ok(parseExposureLine(line({ tenant: ' demo ', surface: '\thome', session_id: 's1 ', item_id: ' café ', user_id: '  u7\n', request_id: ' r ' })));
     expect(e).toMatchObject({ tenant: 'demo', surface: 'home', sessionId: 's1', itemId: 'café', userId: 'u7', requestId: 'r' });
     expect(ok(parseExposureLine(line({ user_id: '   ' }))).userId).toBe('');
   });
@@ -80,12 +76,7 @@ describe('parseExposureLine', () => {
     expect(rule(parseExposureLine(line({}, ['v'])))).toBe('v must be 1');
   });
 
-  it.each([
-    ['tenant'],
-    ['surface'],
-    ['session_id'],
-    ['item_id'],
-  ])('requires %s as a non-empty string', (field) => {
+  it.each([['tenant'], ['surface'], ['session_id'], ['item_id']])('requires %s as a non-empty string', (field) => {
     expect(rule(parseExposureLine(line({}, [field])))).toBe(`${field}: required`);
     expect(rule(parseExposureLine(line({ [field]: null })))).toBe(`${field}: required`);
     expect(rule(parseExposureLine(line({ [field]: 7 })))).toBe(`${field}: must be a string`);
@@ -144,7 +135,7 @@ describe('parseExposureLine', () => {
     it('agrees with Date.parse on many valid timestamps', () => {
       const pad = (n: number, w = 2) => String(n).padStart(w, '0');
       for (let k = 0; k < 5000; k++) {
-        const ms = Math.floor(((k * 2654435761) % 2 ** 32) / 2 ** 32 * 8e12) - 2e12; // ~1906..2223
+        const ms = Math.floor((((k * 2654435761) % 2 ** 32) / 2 ** 32) * 8e12) - 2e12; // ~1906..2223
         const d = new Date(ms);
         const offMin = ((k * 37) % (27 * 60)) - 13 * 60; // -13:00 .. +13:59
         const local = new Date(ms + offMin * 60_000);

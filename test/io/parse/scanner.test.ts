@@ -105,7 +105,8 @@ describe('byte scanner = parseExposureLine, line by line', () => {
       const rng = new Rng(seed);
       const lines = Array.from({ length: 3000 }, () => line({ ts: tsCandidates(rng) }));
       // Inside the window too, with every fraction length.
-      for (let i = 0; i < 500; i++) lines.push(line({ ts: `2026-01-01T${String(rng.int(24)).padStart(2, '0')}:07:09${rng.pick(['', '.5', '.123456', '.9999999'])}Z` }));
+      for (let i = 0; i < 500; i++)
+        lines.push(line({ ts: `2026-01-01T${String(rng.int(24)).padStart(2, '0')}:07:09${rng.pick(['', '.5', '.123456', '.9999999'])}Z` }));
       const text = lines.join('\n') + '\n';
       const wide = { ...PARAMS, dayStart: -1e16, dayEnd: 1e16 };
       expect(scanned(text, wide)).toEqual(oracle(text, wide));
@@ -124,7 +125,14 @@ describe('byte scanner = parseExposureLine, line by line', () => {
         lines.push(
           rng.chance(0.05)
             ? ' {"v":1 , "ts":"2026-01-01T01:00:00Z","tenant":"demo","surface":"home","session_id":"s1","item_id":"\\u0073ku"}'
-            : line({ ts: '2026-01-01T05:00:00Z', session: rng.pick(ids), item: rng.pick(ids), user, request, rank: rng.pick([undefined, '0', '3', '-1', '1.0']) }),
+            : line({
+                ts: '2026-01-01T05:00:00Z',
+                session: rng.pick(ids),
+                item: rng.pick(ids),
+                user,
+                request,
+                rank: rng.pick([undefined, '0', '3', '-1', '1.0']),
+              }),
         );
       }
       const text = lines.join('\n') + '\n';
@@ -137,7 +145,14 @@ describe('byte scanner = parseExposureLine, line by line', () => {
     const alphabet = '0123456789"\\ :,-.TZz+{}tsuvrnl\t';
     const lines: string[] = [];
     for (let i = 0; i < 5000; i++) {
-      let l = line({ ts: '2026-01-01T05:06:07.5Z', session: `s${rng.int(5)}`, item: `sku-${rng.int(9)}`, user: `u${rng.int(3)}`, request: `r${rng.int(4)}`, rank: String(rng.int(3)) });
+      let l = line({
+        ts: '2026-01-01T05:06:07.5Z',
+        session: `s${rng.int(5)}`,
+        item: `sku-${rng.int(9)}`,
+        user: `u${rng.int(3)}`,
+        request: `r${rng.int(4)}`,
+        rank: String(rng.int(3)),
+      });
       for (let m = rng.int(3); m >= 0; m--) {
         const at = rng.int(l.length);
         const op = rng.int(3);

@@ -4,14 +4,32 @@ import { mulberry32 as rng } from '../../support/generate';
 
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
-
 // Code units/points around every boundary that matters: UTF-8 length changes, the
 // surrogate range, the BMP chars above it, astral chars, and lone surrogates.
 const POOL: string[] = [
-  'a', 'b', 'z', '\u0000', '\u007f', '\u0080', 'é', '\u07ff', '\u0800', '\ud7ff',
-  '\ue000', 'ｚ', '\ufffd', '\uffff',
-  String.fromCodePoint(0x10000), '𝄞', String.fromCodePoint(0x1d11f), '😀', String.fromCodePoint(0x10ffff),
-  '\ud834', '\udd1e', '\udbff', '\udc00', // lone surrogates (encoded as U+FFFD)
+  'a',
+  'b',
+  'z',
+  '\u0000',
+  '\u007f',
+  '\u0080',
+  'é',
+  '\u07ff',
+  '\u0800',
+  '\ud7ff',
+  '\ue000',
+  'ｚ',
+  '\ufffd',
+  '\uffff',
+  String.fromCodePoint(0x10000),
+  '𝄞',
+  String.fromCodePoint(0x1d11f),
+  '😀',
+  String.fromCodePoint(0x10ffff),
+  '\ud834',
+  '\udd1e',
+  '\udbff',
+  '\udc00', // lone surrogates (encoded as U+FFFD)
 ];
 
 function randomString(next: () => number): string {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../../src/io/store/checkpoint';
 import { type SignalRow, scanArtifactRows } from '../../../src/io/postgres/artifact-rows';
 import { EXAMPLE_EXPECTED, must, tempDir } from '../../support/helpers';
-import type { CliResult} from '../../support/pg-helpers';
+import type { CliResult } from '../../support/pg-helpers';
 import { cli, publishedVersions, readPublished, runArgs, STACK_FRAME, writeConfig } from '../../support/pg-helpers';
 import type { TestPg } from '../../support/pg-server';
 import { pgSkipReason, pgTestDatabase } from '../../support/pg-server';
@@ -49,7 +49,10 @@ describe('rows read from published blobs (scanArtifactRows, no server)', () => {
         r.items.map((n) => ({ item: r.item_id, neighbor: n.item_id, count: n.count })),
       );
       for (const slice of [3, 61, undefined]) {
-        for (const [file, type, expected] of [[pop, 'popularity', popRows], [cooc, 'cooc', coocRows]] as const) {
+        for (const [file, type, expected] of [
+          [pop, 'popularity', popRows],
+          [cooc, 'cooc', coocRows],
+        ] as const) {
           const fromBytes = await scan(readFileSync(file), type, 100, slice);
           expect(fromBytes.flat()).toEqual(expected);
           expect(fromBytes.slice(0, -1).every((b) => b.length === 100)).toBe(true);
@@ -62,8 +65,14 @@ describe('rows read from published blobs (scanArtifactRows, no server)', () => {
 
   it('a blob in another layout (compact JSON) or a missing file is an E_IO error naming it', async () => {
     const compact = readFileSync(fixture('cooc.2026-01-01.hashed.json'));
-    await expect(scan(compact, 'cooc', 10)).rejects.toMatchObject({ code: 'E_IO', message: expect.stringContaining('not a cooc artifact in the published layout') });
-    await expect(scan({ path: '/nonexistent/x.json', size: 0 }, 'cooc', 10)).rejects.toMatchObject({ code: 'E_IO', message: expect.stringContaining('/nonexistent/x.json') });
+    await expect(scan(compact, 'cooc', 10)).rejects.toMatchObject({
+      code: 'E_IO',
+      message: expect.stringContaining('not a cooc artifact in the published layout'),
+    });
+    await expect(scan({ path: '/nonexistent/x.json', size: 0 }, 'cooc', 10)).rejects.toMatchObject({
+      code: 'E_IO',
+      message: expect.stringContaining('/nonexistent/x.json'),
+    });
   });
 });
 
@@ -104,19 +113,23 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
   /** The rows of one tenant and day as `item` → score and `item\tneighbour` → score. */
   const popularityRows = async (tid: string, day: string, db = pg) =>
     Object.fromEntries(
-      (await q<{ item_id: string; score: string }>(
-        `SELECT item_id, score::text AS score FROM item_popularity_daily WHERE tenant_id = $1 AND namespace = 'home' AND day = $2`,
-        [tid, day],
-        db,
-      )).map((r) => [r.item_id, Number(r.score)]),
+      (
+        await q<{ item_id: string; score: string }>(
+          `SELECT item_id, score::text AS score FROM item_popularity_daily WHERE tenant_id = $1 AND namespace = 'home' AND day = $2`,
+          [tid, day],
+          db,
+        )
+      ).map((r) => [r.item_id, Number(r.score)]),
     );
   const coocRows = async (tid: string, day: string, db = pg) =>
     Object.fromEntries(
-      (await q<{ item_id: string; neighbor_id: string; score: string }>(
-        `SELECT item_id, neighbor_id, score::text AS score FROM item_covisit_daily WHERE tenant_id = $1 AND namespace = 'home' AND day = $2`,
-        [tid, day],
-        db,
-      )).map((r) => [`${r.item_id}\t${r.neighbor_id}`, Number(r.score)]),
+      (
+        await q<{ item_id: string; neighbor_id: string; score: string }>(
+          `SELECT item_id, neighbor_id, score::text AS score FROM item_covisit_daily WHERE tenant_id = $1 AND namespace = 'home' AND day = $2`,
+          [tid, day],
+          db,
+        )
+      ).map((r) => [`${r.item_id}\t${r.neighbor_id}`, Number(r.score)]),
     );
   const expectedPopularity = (a: Pop) => Object.fromEntries(a.items.map((i) => [i.item_id, i.count]));
   const expectedCooc = (a: Cooc) => Object.fromEntries(a.neighbors.flatMap((r) => r.items.map((n) => [`${r.item_id}\t${n.item_id}`, n.count])));
@@ -153,7 +166,9 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
         expect(await coocRows(tid, day)).toEqual(expectedCooc(cooc));
       }
       // Nothing else: no other tenant, namespace or day.
-      const other = await q(`SELECT 1 FROM item_popularity_daily WHERE namespace <> 'home' OR day NOT IN ('2026-01-01', '2026-01-02') OR tenant_id <> $1`, [tid]);
+      const other = await q(`SELECT 1 FROM item_popularity_daily WHERE namespace <> 'home' OR day NOT IN ('2026-01-01', '2026-01-02') OR tenant_id <> $1`, [
+        tid,
+      ]);
       expect(other).toEqual([]);
     });
 
@@ -219,7 +234,10 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
     const v = publishedVersions(r.stdout);
     const tid = must(await tenantId('demo', db), 'the demo tenant');
     // Day 2026-01-02 covers 2026-01-01..02: its rows are under 2026-01-01; day 2026-01-01's under 2025-12-31.
-    for (const [day, start] of [['2026-01-01', '2025-12-31'], ['2026-01-02', '2026-01-01']] as const) {
+    for (const [day, start] of [
+      ['2026-01-01', '2025-12-31'],
+      ['2026-01-02', '2026-01-01'],
+    ] as const) {
       const pop = readPublished(config.outDir, 'demo', 'popularity', v[day]?.popularity) as unknown as Pop;
       const cooc = readPublished(config.outDir, 'demo', 'cooc', v[day]?.cooc) as unknown as Cooc;
       expect(await popularityRows(tid, start, db)).toEqual(expectedPopularity(pop));
@@ -277,7 +295,9 @@ describe.skipIf(skip !== null)('Postgres signals after publish (db.dsn)', () => 
     expect(manifestOf(down.outDir, 'demo')?.current).toEqual(manifest!.current);
     const v = publishedVersions(again.stdout)['2026-01-01'];
     const tid = must(await tenantId('demo', db), 'the demo tenant');
-    expect(await popularityRows(tid, '2026-01-01', db)).toEqual(expectedPopularity(readPublished(down.outDir, 'demo', 'popularity', v?.popularity) as unknown as Pop));
+    expect(await popularityRows(tid, '2026-01-01', db)).toEqual(
+      expectedPopularity(readPublished(down.outDir, 'demo', 'popularity', v?.popularity) as unknown as Pop),
+    );
     expect(await coocRows(tid, '2026-01-01', db)).toEqual(expectedCooc(readPublished(down.outDir, 'demo', 'cooc', v?.cooc) as unknown as Cooc));
     expect(await readCheckpoint(checkpoints, 'demo', 'home', 'web')).toBe('2026-01-01');
   });

@@ -54,13 +54,7 @@ describe('loadCatalog: the shared example', () => {
 
 describe('loadCatalog: CSV', () => {
   it('reads RFC 4180 quoting: commas, doubled quotes, CRLF, line breaks inside quotes', () => {
-    const items = csv(
-      'item_id,tags\r\n' +
-        '"a,1","x,Y;z"\r\n' +
-        '"say ""hi""",q\r\n' +
-        '"multi\r\nline","m1|\r\nm2"\r\n' +
-        'plain,"p"\r\n',
-    );
+    const items = csv('item_id,tags\r\n' + '"a,1","x,Y;z"\r\n' + '"say ""hi""",q\r\n' + '"multi\r\nline","m1|\r\nm2"\r\n' + 'plain,"p"\r\n');
     expect(items).toEqual([
       { itemId: 'a,1', tags: ['x', 'y', 'z'] },
       { itemId: 'multi\nline', tags: ['m1', 'm2'] },

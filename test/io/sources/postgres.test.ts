@@ -37,7 +37,15 @@ function requests(n: number, f: Partial<Row> = {}, day = DAY): Row[] {
     const micros = 1_000_000 + i * 1_234_567; // spread over the day, sub-second digits kept
     const t = new Date(Date.parse(`${day}T00:00:00Z`) + Math.floor(micros / 1000)).toISOString().slice(0, 19);
     const items = Array.from({ length: 1 + (i % 6) }, (_, k) => ({ item_id: `item-${(i * 7 + k * 13) % 97}`, rank: k }));
-    return { tenant: 'demo', surface: 'home', ts: `${t}.${String(micros % 1_000_000).padStart(6, '0')}Z`, request_id: uuid(i), session_id: `s${i % 41}`, response: { items, model: 'x' }, ...f };
+    return {
+      tenant: 'demo',
+      surface: 'home',
+      ts: `${t}.${String(micros % 1_000_000).padStart(6, '0')}Z`,
+      request_id: uuid(i),
+      session_id: `s${i % 41}`,
+      response: { items, model: 'x' },
+      ...f,
+    };
   });
 }
 
@@ -46,7 +54,16 @@ function jsonl(rows: Row[]): string {
   return rows
     .flatMap((r) =>
       (r.response as { items: Array<{ item_id: string; rank: number }> }).items.map((it) =>
-        JSON.stringify({ v: 1, ts: r.ts, tenant: r.tenant, surface: r.surface, session_id: r.session_id, request_id: r.request_id, item_id: it.item_id, rank: it.rank }),
+        JSON.stringify({
+          v: 1,
+          ts: r.ts,
+          tenant: r.tenant,
+          surface: r.surface,
+          session_id: r.session_id,
+          request_id: r.request_id,
+          item_id: it.item_id,
+          rank: it.rank,
+        }),
       ),
     )
     .map((l) => l + '\n')
@@ -78,14 +95,27 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
   }
 
   const pgSource = (over: Record<string, unknown> = {}) => ({ raw_source: { type: 'postgres', postgres: { dsn: pg.dsn, ...over } } });
-  const runArgs = (config: string, surface: string, start = DAY, end = DAY) =>
-    ['run', '--config', config, '--tenant', 'demo', '--surface', surface, '--start', start, '--end', end];
+  const runArgs = (config: string, surface: string, start = DAY, end = DAY) => [
+    'run',
+    '--config',
+    config,
+    '--tenant',
+    'demo',
+    '--surface',
+    surface,
+    '--start',
+    start,
+    '--end',
+    end,
+  ];
   const partition = (out: string, surface: string, day = DAY) => join(out, 'canonical', 'demo', surface, 'exposures', `${day}.arrow`);
 
   beforeAll(async () => {
     pg = (await pgTestDatabase(FILE))!;
     tmp = tempDir('recsys-pgsrc-');
-    const t = await pg.client.query<{ id: string }>(`INSERT INTO tenants (external_id, name) VALUES ('demo', 'Demo'), ('other', 'Other') RETURNING id::text AS id`);
+    const t = await pg.client.query<{ id: string }>(
+      `INSERT INTO tenants (external_id, name) VALUES ('demo', 'Demo'), ('other', 'Other') RETURNING id::text AS id`,
+    );
     tenantId = must(t.rows[0], 'the demo tenant row').id;
   });
   afterAll(async () => {
@@ -149,7 +179,15 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
     // ~60k rows of 1-6 items: several cursor fetches and several 8 MiB parse blocks.
     const rows = requests(60_000, { surface: 'bad-item' });
     const bad = 57_321;
-    rows[bad] = { ...must(rows[bad]), response: { items: [{ item_id: 'ok', rank: 0 }, { item_id: 42, rank: 1 }] } };
+    rows[bad] = {
+      ...must(rows[bad]),
+      response: {
+        items: [
+          { item_id: 'ok', rank: 0 },
+          { item_id: 42, rank: 1 },
+        ],
+      },
+    };
     const ids = await insert(rows);
     const { file, outDir } = writeConfig(tmp.dir, 'bad-item', undefined, pgSource());
     const r = await cli(runArgs(file, 'bad-item'));

@@ -32,7 +32,15 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
   const prefix = 'exposures/v1';
   let tmp: { dir: string; cleanup: () => void };
   let client: S3Bucket;
-  const s3cfg = (): S3Config => ({ endpoint: s3.endpoint, bucket, access_key: ACCESS_KEY, secret_key: SECRET_KEY, region: 'us-east-1', prefix, use_ssl: false });
+  const s3cfg = (): S3Config => ({
+    endpoint: s3.endpoint,
+    bucket,
+    access_key: ACCESS_KEY,
+    secret_key: SECRET_KEY,
+    region: 'us-east-1',
+    prefix,
+    use_ssl: false,
+  });
   const upload = (surface: string, name: string, body: string | Buffer) => client.putIfAbsent(`${prefix}/demo/${surface}/${name}`, body);
 
   /** configs/local.json with raw input from S3 and every output under the temp folder. */
@@ -48,8 +56,21 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
     writeFileSync(file, JSON.stringify(config));
     return { file, out: config.out_dir };
   }
-  const runArgs = (config: string, surface: string, start: string, end: string, segment = 'web') =>
-    ['run', '--config', config, '--tenant', 'demo', '--surface', surface, '--segment', segment, '--start', start, '--end', end];
+  const runArgs = (config: string, surface: string, start: string, end: string, segment = 'web') => [
+    'run',
+    '--config',
+    config,
+    '--tenant',
+    'demo',
+    '--surface',
+    surface,
+    '--segment',
+    segment,
+    '--start',
+    start,
+    '--end',
+    end,
+  ];
   const partition = (out: string, surface: string, day: string) => join(out, 'canonical', 'demo', surface, 'exposures', `${day}.arrow`);
 
   beforeAll(async () => {
@@ -122,7 +143,9 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
     const { file, out } = writeConfig('quarantine', { ingest: { bad_line_policy: 'quarantine', max_rejected_fraction: 0.1 } });
     const r = await cli(runArgs(file, 'quarantine', '2026-01-01', '2026-01-01'));
     expect(r.code, r.stderr).toBe(0);
-    const rejects = readFileSync(join(out, 'canonical', 'demo', 'quarantine', 'exposures', '2026-01-01.rejects.jsonl'), 'utf8').trim().split('\n');
+    const rejects = readFileSync(join(out, 'canonical', 'demo', 'quarantine', 'exposures', '2026-01-01.rejects.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     expect(rejects.map((l) => JSON.parse(l))).toEqual([{ line: 10, reason: expect.stringContaining('rank'), raw: lines[9] }]);
   });
 

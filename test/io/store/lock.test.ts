@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { Registry } from '../../../src/io/store/registry';
-import type { LockHolder, LockSite} from '../../../src/io/store/lock';
+import type { LockHolder, LockSite } from '../../../src/io/store/lock';
 import { acquireLock, withPublisherLock } from '../../../src/io/store/lock';
 
 const holderOf = (text: string) => JSON.parse(text) as LockHolder;
@@ -88,14 +88,18 @@ describe('lock protocol', () => {
     await release();
     expect(site.text).toBeNull();
     await release();
-    await (await acquireLock(site))();
+    await (
+      await acquireLock(site)
+    )();
   });
 
   it('waits up to waitMs, polling, for the holder to release', async () => {
     const site = new MemorySite();
     const release = await acquireLock(site);
     setTimeout(() => void release(), 50);
-    await (await acquireLock(site, { waitMs: 5000, pollMs: 5 }))();
+    await (
+      await acquireLock(site, { waitMs: 5000, pollMs: 5 })
+    )();
     await acquireLock(site);
     const started = Date.now();
     expect((await failure(acquireLock(site, { waitMs: 60, pollMs: 5 }))).code).toBe('E_LOCKED');

@@ -46,7 +46,10 @@ describe('checkExistingBlob (every backend: an existing key offered again)', () 
       }
       return null;
     };
-    expect(other(artifact('2026-01-02T00:00:00Z', 4))).toMatchObject({ code: 'E_IO', message: expect.stringContaining(`put /s/where: immutable blob ${uri} already exists`) });
+    expect(other(artifact('2026-01-02T00:00:00Z', 4))).toMatchObject({
+      code: 'E_IO',
+      message: expect.stringContaining(`put /s/where: immutable blob ${uri} already exists`),
+    });
     expect(other(bytesOf('not json'))?.code).toBe('E_IO');
   });
 });

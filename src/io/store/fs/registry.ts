@@ -13,7 +13,7 @@ import { encodePretty } from '../../artifacts/go-json';
 import { compareUtf8 } from '../../parse/utf8';
 import type { LockHolder, LockOptions, LockSite } from '../lock';
 import { acquireLock } from '../lock';
-import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord} from '../registry';
+import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord } from '../registry';
 import { compactTime, nextManifest, SEQ_DIGITS, SEQ_RE, sortRecords } from '../registry';
 import { canonicalAudit, canonicalRecord, parseAudit, parseManifest, parseRecord } from '../registry-json';
 

@@ -77,9 +77,7 @@ export class S3Bucket {
   constructor(cfg: S3Config, opts: S3BucketOptions = {}) {
     this.configKey = opts.configKey ?? 'object_store.s3';
     if ((cfg.access_key === '') !== (cfg.secret_key === '')) {
-      throw configError(
-        `${this.configKey}: access_key and secret_key go together (set both, or leave both empty to use the AWS credential chain)`,
-      );
+      throw configError(`${this.configKey}: access_key and secret_key go together (set both, or leave both empty to use the AWS credential chain)`);
     }
     this.name = cfg.bucket;
     this.prefix = cfg.prefix.replace(/^\/+|\/+$/g, '');
@@ -304,10 +302,11 @@ function networkCode(err: unknown): string | undefined {
   const e = err as { code?: unknown; errors?: unknown[]; cause?: unknown } | null;
   if (!e || typeof e !== 'object') return undefined;
   if (typeof e.code === 'string' && /^E[A-Z_]+$/.test(e.code)) return e.code;
-  if (Array.isArray(e.errors)) for (const inner of e.errors) {
-    const code = networkCode(inner);
-    if (code) return code;
-  }
+  if (Array.isArray(e.errors))
+    for (const inner of e.errors) {
+      const code = networkCode(inner);
+      if (code) return code;
+    }
   return e.cause !== undefined && e.cause !== err ? networkCode(e.cause) : undefined;
 }
 

@@ -32,7 +32,7 @@ import { isPidAlive, pathSegment } from '../../atomic';
 import { encodePretty } from '../../artifacts/go-json';
 import type { LockHolder, LockOptions, LockSite } from '../lock';
 import { acquireLock } from '../lock';
-import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord} from '../registry';
+import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord } from '../registry';
 import { compactTime, nextManifest, SEQ_DIGITS, SEQ_RE, sortRecords } from '../registry';
 import { canonicalAudit, canonicalRecord, parseAudit, parseManifest, parseRecord } from '../registry-json';
 import { S3Bucket } from './bucket';

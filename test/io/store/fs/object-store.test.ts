@@ -85,7 +85,7 @@ describe('FsObjectStore', () => {
     expect(await codeOf(store.put(key, bytesOf(artifact('2026-01-02T00:00:00Z', 4))))).toBe('E_IO');
     expect(await codeOf(store.put(key, bytesOf('not json')))).toBe('E_IO');
     expect(textOf(await store.get(uri))).toBe(first);
-    expect((await fsp.readdir(path.dirname(uri.slice('file://'.length))))).toEqual(['abc123.json']);
+    expect(await fsp.readdir(path.dirname(uri.slice('file://'.length)))).toEqual(['abc123.json']);
   });
 
   it('putFile links a staged file into the store (same inode, no copy); re-staging by rename leaves the blob as it was', async () => {

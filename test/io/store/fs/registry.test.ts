@@ -157,7 +157,7 @@ describe('manifest', () => {
 }`,
     );
     expect(await registry.readManifest('demo', 'home')).toEqual(next);
-    expect((await fsp.readdir(path.dirname(file)))).toEqual(['manifest.json']);
+    expect(await fsp.readdir(path.dirname(file))).toEqual(['manifest.json']);
   });
 
   it('appends the replaced manifest to history on every swap', async () => {
@@ -173,10 +173,7 @@ describe('manifest', () => {
     expect(await fsp.readdir(historyDir)).toEqual(['20260102T000007Z-000001.json', '20260103T000009Z-000002.json']);
     expect(await fsp.readFile(path.join(historyDir, '20260102T000007Z-000001.json'), 'utf8')).toBe(first);
     expect(await fsp.readFile(path.join(historyDir, '20260103T000009Z-000002.json'), 'utf8')).toBe(second);
-    expect((await registry.listHistory('demo', 'home')).map((h) => h.manifest.current.popularity)).toEqual([
-      'file:///s/pop/v1.json',
-      'file:///s/pop/v2.json',
-    ]);
+    expect((await registry.listHistory('demo', 'home')).map((h) => h.manifest.current.popularity)).toEqual(['file:///s/pop/v1.json', 'file:///s/pop/v2.json']);
   });
 
   it('keeps the previous manifest when the swap fails, and a retry adds no duplicate history', async () => {
@@ -237,7 +234,10 @@ describe('publisher lock', () => {
     const release = await registry.acquireLock('demo', 'home');
     const lockFile = path.join(dir, 'locks', 'demo', 'home.lock');
     const holder = JSON.parse(await fsp.readFile(lockFile, 'utf8'));
-    expect(holder).toEqual({ pid: process.pid, host: os.hostname(), started_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    expect(holder).toEqual({
+      pid: process.pid,
+      host: os.hostname(),
+      started_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
       token: expect.stringMatching(/^[0-9a-f]{16}$/),
     });
     expect(await codeOf(registry.acquireLock('demo', 'home'))).toBe('E_LOCKED');
@@ -275,7 +275,7 @@ describe('publisher lock', () => {
 
     const release = await registry.acquireLock('demo', 'home');
     expect(JSON.parse(await fsp.readFile(lockFile, 'utf8')).pid).toBe(process.pid);
-    expect((await fsp.readdir(path.dirname(lockFile)))).toEqual(['home.lock']);
+    expect(await fsp.readdir(path.dirname(lockFile))).toEqual(['home.lock']);
     await release();
     await expect(fsp.stat(lockFile)).rejects.toMatchObject({ code: 'ENOENT' });
   });

@@ -68,8 +68,21 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
     writeFileSync(file, JSON.stringify(config));
     return file;
   }
-  const runArgs = (config: string, start: string, end: string) =>
-    ['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--segment', 'web', '--start', start, '--end', end];
+  const runArgs = (config: string, start: string, end: string) => [
+    'run',
+    '--config',
+    config,
+    '--tenant',
+    'demo',
+    '--surface',
+    'home',
+    '--segment',
+    'web',
+    '--start',
+    start,
+    '--end',
+    end,
+  ];
   const text = async (key: string) => {
     const obj = await client.getText(key);
     return obj?.text ?? null;
@@ -135,7 +148,10 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
       const again = await cli(runArgs(config, '2026-01-01', '2026-01-02'));
       expect(again.code, again.stderr).toBe(0);
       for (const [type, day, version] of golden) expect(again.stdout).toContain(`${day}  ${type.padEnd(11)}  ${version}`);
-      const puts = s3.requests.slice(from).filter((r) => r.method === 'PUT').map((r) => r.key);
+      const puts = s3.requests
+        .slice(from)
+        .filter((r) => r.method === 'PUT')
+        .map((r) => r.key);
       expect(puts.filter((k) => k.startsWith(`${prefix}/demo/`) || k.includes('/registry/records/'))).toEqual([]);
       expect((await client.get(blobKey))!.etag).toBe(before);
     });
@@ -229,7 +245,9 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
     const config = writeConfig('creds', 'prod/recsys', { access_key: 'WRONG', secret_key: 'WRONG' });
     const r = await cli(['status', '--config', config, '--tenant', 'demo', '--surface', 'home']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`s3://${bucket}/prod/recsys/registry/current/demo/home/manifest.json: the store refused the credentials (InvalidAccessKeyId); check object_store.s3.access_key/secret_key`);
+    expect(r.stderr).toContain(
+      `s3://${bucket}/prod/recsys/registry/current/demo/home/manifest.json: the store refused the credentials (InvalidAccessKeyId); check object_store.s3.access_key/secret_key`,
+    );
     expect(r.stderr).not.toContain(STACK_FRAME);
   });
 
@@ -305,8 +323,7 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
 
     it('blobs are immutable: the same artifact with another built_at is accepted, other content is refused', async () => {
       const store = new S3ObjectStore(s3cfg(''));
-      const blob = (builtAt: string, n: number) =>
-        Buffer.from(encodePretty({ v: 1, popularity: [n], build: { version: 'v1', built_at: builtAt } }));
+      const blob = (builtAt: string, n: number) => Buffer.from(encodePretty({ v: 1, popularity: [n], build: { version: 'v1', built_at: builtAt } }));
       const key = 'demo/home/popularity/v1.json';
       expect(store.uriFor(key)).toBe(`s3://${bucket}/demo/home/popularity/v1.json`); // no leading slash without a prefix
       expect(await store.put(key, blob('2026-01-01T00:00:00Z', 1))).toEqual({ uri: store.uriFor(key), created: true });
