@@ -121,7 +121,18 @@ export async function pgTestDatabase(file: string): Promise<TestPg | null> {
   const drop = async () => {
     const a = await connect(PG_ADMIN_DSN);
     try {
-      await a.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      // WITH (FORCE) may not end a backend of another role: an autovacuum worker that started on
+      // the database (a busy machine makes that likely) fails the drop with 42501 until it
+      // finishes. Retried a bounded number of times; the last failure is the error.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await a.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+          return;
+        } catch (err) {
+          if ((err as { code?: string }).code !== '42501' || attempt === 50) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
     } finally {
       await a.end().catch(() => undefined);
     }
