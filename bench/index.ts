@@ -157,7 +157,15 @@ async function kernels(): Promise<KernelFigure[]> {
           pubConfig(),
           'demo',
           'home',
-          [{ expect: { ...header, version: encoded.version, maxRows: Infinity, maxItemsPerRow: 500 }, blob: encoded.blob, builtAt: 'x', rows: 'skip' }],
+          [
+            {
+              expect: { ...header, version: encoded.version, maxRows: Infinity, maxItemsPerRow: 500 },
+              blob: encoded.blob,
+              builtAt: 'x',
+              rows: 'skip',
+              rowCount: null,
+            },
+          ],
           () => new Date(),
         ),
       null,

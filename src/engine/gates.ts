@@ -61,8 +61,9 @@ export interface BlobExpectation extends ArtifactHeader {
  * one. `rows: 'inspect'` also parses the payload and checks every row (no empty ids, no
  * negative counts/scores, size caps): the publisher of a staged blob does this; `run`
  * checks rows on the typed arrays before encoding (each type's compute step) and skips the parse.
+ * Returns the payload's row count when it was inspected, null otherwise.
  */
-export function checkArtifactBlob(blob: Uint8Array, want: BlobExpectation, rows: 'inspect' | 'skip', blobSha256?: string): void {
+export function checkArtifactBlob(blob: Uint8Array, want: BlobExpectation, rows: 'inspect' | 'skip', blobSha256?: string): number | null {
   const fail = (detail: string) => gateFailed(`artifact ${want.artifactType} ${want.version}`, detail);
   const field = want.payloadField;
   // Fast path (run): the encoder derived the version from the payload and hashed the bytes
@@ -81,10 +82,10 @@ export function checkArtifactBlob(blob: Uint8Array, want: BlobExpectation, rows:
   const w = a.window as { start?: unknown; end?: unknown } | undefined;
   if (!w || w.start !== want.window.start || w.end !== want.window.end) throw fail('window does not match the run');
   if (parts.build.version !== want.version) throw fail(`build.version is ${JSON.stringify(parts.build.version)}`);
-  if (trusted) return;
+  if (trusted) return null;
   const recomputed = (parts as BlobParts).recomputedVersion;
   if (recomputed !== want.version) throw fail(`version recomputed from the payload is ${recomputed}`);
-  if (rows === 'skip') return;
+  if (rows === 'skip') return null;
   let payload: unknown;
   try {
     payload = JSON.parse((parts as BlobParts).payloadJson());
@@ -98,4 +99,5 @@ export function checkArtifactBlob(blob: Uint8Array, want: BlobExpectation, rows:
     if (typeof row !== 'object' || row === null || Array.isArray(row)) throw fail(`${field} has a row that is not an object`);
     type.checkRow(row as Record<string, unknown>, want, fail);
   }
+  return payload.length;
 }

@@ -28,6 +28,8 @@ export interface PreparedArtifact {
   builtAt: string;
   /** 'skip' when the rows were already checked on the typed arrays (run); 'inspect' for staged blobs. */
   rows: 'inspect' | 'skip';
+  /** Rows of the payload when this run computed it; null for a staged blob (the 'inspect' check counts them). */
+  rowCount: number | null;
 }
 
 export interface PublishedArtifact {
@@ -35,6 +37,8 @@ export interface PublishedArtifact {
   version: string;
   uri: string;
   bytes: number;
+  /** Rows of the payload (items, neighbour rows or users). */
+  rows: number;
 }
 
 export async function publishDay(
@@ -61,11 +65,12 @@ export async function publishDay(
       let uri: string;
       let size: number;
       let storedSha256: string;
+      let inspectedRows: number | null;
       const linked = await linkStaged(store, key, a);
       if (linked) {
         ({ uri, size, sha256: storedSha256 } = linked);
         faultPoint('after-blob-write');
-        checkArtifactBlob(linked.envelope, expect, a.rows, storedSha256);
+        inspectedRows = checkArtifactBlob(linked.envelope, expect, a.rows, storedSha256);
       } else {
         const bytes = a.blob instanceof Uint8Array ? a.blob : await readBlob(a.blob.path);
         ({ uri } = await store.put(key, bytes));
@@ -73,13 +78,14 @@ export async function publishDay(
         const stored = await store.get(uri);
         storedSha256 = sha256Hex(stored);
         size = stored.length;
-        checkArtifactBlob(stored, expect, a.rows, storedSha256);
+        inspectedRows = checkArtifactBlob(stored, expect, a.rows, storedSha256);
       }
       published.push({
         type: expect.artifactType,
         version: expect.version,
         uri,
         bytes: size,
+        rows: a.rowCount ?? inspectedRows ?? 0,
         record: {
           v: 1,
           tenant,
@@ -102,7 +108,7 @@ export async function publishDay(
     if (published.length > 0) await registry.swapManifest(tenant, surface, updates, now());
     faultPoint('after-manifest-swap');
     await afterSwap?.();
-    return published.map(({ type, version, uri, bytes }) => ({ type, version, uri, bytes }));
+    return published.map(({ type, version, uri, bytes, rows }) => ({ type, version, uri, bytes, rows }));
   });
 }
 

@@ -49,6 +49,7 @@ describe('publishDay of a staged blob (run: encoded on a worker, stored by hard 
       blob: { path: ours.path, size: ours.size },
       builtAt: '2026-01-02T03:04:05Z',
       rows: 'skip',
+      rowCount: 2,
     };
     const published = must((await publishDay(config, 'demo', 'home', [prepared], () => new Date('2026-01-02T04:00:00Z')))[0]);
 
@@ -68,6 +69,7 @@ describe('publishDay of a staged blob (run: encoded on a worker, stored by hard 
       blob: { path: ours.path, size: ours.size },
       builtAt: '2026-01-02T03:04:05Z',
       rows: 'skip',
+      rowCount: 2,
     };
     const published = must((await publishDay(config, 'demo', 'home', [prepared], () => new Date('2026-01-02T04:00:00Z')))[0]);
     const stored = readFileSync(published.uri.slice('file://'.length));

@@ -55,6 +55,7 @@ export const METRIC = {
   events: 'recsys_pipelines_events',
   artifactsPublished: 'recsys_pipelines_artifacts_published',
   artifactSize: 'recsys_pipelines_artifact_size_bytes',
+  artifactRows: 'recsys_pipelines_artifact_rows',
   blockedPublishes: 'recsys_pipelines_blocked_publishes',
   failures: 'recsys_pipelines_failures',
   workers: 'recsys_pipelines_workers',
@@ -182,10 +183,12 @@ export function runMetrics(o: RunOutcome, opts: RunMetricsOptions): Registry {
   if (publishes || stagesRun.includes('compute')) {
     // Newest first wins: the size is the one of the last day that wrote the type.
     const size = new Map<string, number>();
+    const rows = new Map<string, number>();
     const count = new Map<string, number>();
     for (const d of days) {
       for (const a of publishes ? d.published : d.staged) {
         size.set(a.type, a.bytes);
+        rows.set(a.type, a.rows);
         count.set(a.type, (count.get(a.type) ?? 0) + 1);
       }
     }
@@ -195,6 +198,12 @@ export function runMetrics(o: RunOutcome, opts: RunMetricsOptions): Registry {
       ['type'],
     );
     for (const type of o.types) sizeGauge.set({ ...scope, type }, size.get(type) ?? 0);
+    const rowsGauge = gauge(
+      METRIC.artifactRows,
+      'Payload rows (items, neighbour rows or users) of the newest artifact of each type the last run wrote; 0 when it wrote none.',
+      ['type'],
+    );
+    for (const type of o.types) rowsGauge.set({ ...scope, type }, rows.get(type) ?? 0);
     if (publishes) {
       const published = gauge(METRIC.artifactsPublished, 'Artifacts of each type the last run published (one per completed day).', ['type']);
       for (const type of o.types) published.set({ ...scope, type }, count.get(type) ?? 0);

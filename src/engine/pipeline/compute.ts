@@ -51,7 +51,13 @@ export async function computeStep(
     const type = a.expect.artifactType;
     const inMemory = a.blob instanceof Uint8Array ? a.blob : null;
     const file = await stageArtifact(ctx.config.artifacts_dir, stageKey(ctx, type), a.expect.version, inMemory);
-    staged.push({ type, version: a.expect.version, bytes: inMemory ? inMemory.length : (a.blob as { size: number }).size, path: file });
+    staged.push({
+      type,
+      version: a.expect.version,
+      bytes: inMemory ? inMemory.length : (a.blob as { size: number }).size,
+      rows: a.rowCount ?? 0,
+      path: file,
+    });
   }
   return { prepared, staged };
 }
@@ -89,7 +95,13 @@ export async function computeArtifacts(ctx: DayContext, events: CanonicalDay, in
       const encoded = await encode(ctx.pool, header, payload, ctx.builtAt, stageDir(ctx.config.artifacts_dir, stageKey(ctx, def.name)));
       const blob = 'blob' in encoded ? encoded.blob : { path: encoded.path, size: encoded.size };
       // The blob is validated by the publisher, after it is written and read back.
-      return { expect: { ...header, version: encoded.version, ...caps, sha256: encoded.sha256 }, blob, builtAt: ctx.builtAt, rows: 'skip' };
+      return {
+        expect: { ...header, version: encoded.version, ...caps, sha256: encoded.sha256 },
+        blob,
+        builtAt: ctx.builtAt,
+        rows: 'skip',
+        rowCount: payload.length,
+      };
     }),
   );
   const failed = settled.find((r) => r.status === 'rejected');

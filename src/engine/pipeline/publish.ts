@@ -60,6 +60,7 @@ async function readStagedDay(ctx: DayContext): Promise<PreparedArtifact[]> {
       blob: staged.bytes,
       builtAt: typeof builtAt === 'string' ? builtAt : '',
       rows: 'inspect',
+      rowCount: null,
     });
   }
   return out;

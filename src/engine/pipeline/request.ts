@@ -63,6 +63,8 @@ export interface StagedInfo {
   type: ArtifactType;
   version: string;
   bytes: number;
+  /** Rows of the payload (items, neighbour rows or users). */
+  rows: number;
   path: string;
 }
 

@@ -23,7 +23,7 @@ function value(all: Awaited<ReturnType<typeof samples>>, name: string, labels: R
   return all.get(name)?.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
-function day(d: string, events: number, published: { type: string; bytes: number }[]): DaySummary {
+function day(d: string, events: number, published: { type: string; bytes: number; rows?: number }[]): DaySummary {
   return {
     day: d,
     input: null,
@@ -31,7 +31,7 @@ function day(d: string, events: number, published: { type: string; bytes: number
     window: null,
     ms: { ingest: 100, validate: 10, compute: 200, publish: 50 },
     staged: [],
-    published: published.map((p) => ({ ...p, version: 'v', uri: 'file:///x' })),
+    published: published.map((p) => ({ rows: 0, ...p, version: 'v', uri: 'file:///x' })),
   };
 }
 
@@ -71,8 +71,8 @@ describe('runMetrics', () => {
         { type: 'cooc', bytes: 20 },
       ]),
       day('2026-01-02', 2000, [
-        { type: 'popularity', bytes: 11 },
-        { type: 'cooc', bytes: 21 },
+        { type: 'popularity', bytes: 11, rows: 3 },
+        { type: 'cooc', bytes: 21, rows: 7 },
       ]),
     ]);
     const m = await samples(runMetrics(outcome({ summary: s }), { carried: 'omit' }));
@@ -90,6 +90,8 @@ describe('runMetrics', () => {
     expect(value(m, METRIC.days, { outcome: 'failed' })).toBe(0);
     // The newest day's size; one artifact per day.
     expect(value(m, METRIC.artifactSize, { type: 'cooc' })).toBe(21);
+    expect(value(m, METRIC.artifactRows, { type: 'cooc' })).toBe(7);
+    expect(value(m, METRIC.artifactRows, { type: 'popularity' })).toBe(3);
     expect(value(m, METRIC.artifactsPublished, { type: 'popularity' })).toBe(2);
     expect(value(m, METRIC.workers, scope)).toBe(2);
     expect(value(m, METRIC.peakRss, scope)).toBe(123_456_789);

@@ -140,6 +140,9 @@ describe('job steps in process', () => {
     expect(record.published_at).toBe('2026-01-05T11:30:00Z');
     const blob = JSON.parse(readFileSync(record.uri.replace('file://', ''), 'utf8'));
     expect(blob.build.built_at).toBe('2026-01-05T10:00:00Z');
+    // The publish job counts the rows of a staged blob while it inspects them.
+    expect(s.days[0]?.published[1]?.rows).toBe(blob.neighbors.length);
+    expect(blob.neighbors.length).toBeGreaterThan(0);
     // publish advances the checkpoint like run does
     expect(JSON.parse(readFileSync(join(c.checkpoint_dir, 'demo', 'home', '_.json'), 'utf8')).last_day).toBe(D1);
   });

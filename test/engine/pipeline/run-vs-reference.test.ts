@@ -158,6 +158,7 @@ describe('runPipeline vs the reference', () => {
         const blob = JSON.parse(text);
 
         expect(blob[PAYLOAD_FIELD[kind]], `${d.day} ${kind}`).toEqual(want);
+        expect(p.rows, `${d.day} ${kind} rows`).toBe(want.length);
         const header: ArtifactHeader = { artifactType: kind, payloadField: PAYLOAD_FIELD[kind], tenant: TENANT, surface: SURFACE, segment: c.segment, window };
         const version = sha256Hex(hashedJson(header, want));
         expect(p.version, `${d.day} ${kind} version`).toBe(version);
