@@ -16,12 +16,12 @@ import { indexDay } from '../../src/kernels/day-index';
 import { coocPayload, popularityPayload, userPayload } from '../../src/io/artifacts/payloads';
 import type { Payload } from '../../src/io/artifacts/codec';
 import { payloadValue } from '../../src/io/artifacts/codec';
-import { CanonicalDayBuilder } from '../../src/io/canonical/builder';
 import type { CanonicalDay } from '../../src/io/canonical/day';
 import { quoteAll } from '../../src/io/artifacts/go-json';
 import { coocRows, itemRange } from '../../src/kernels/cooc';
 import { implicitRows } from '../../src/kernels/implicit';
 import { sessionSeqRows } from '../../src/kernels/session-seq';
+import { canonicalDayOf } from '../support/canonical';
 import { generateDayLines, Rng } from '../support/generate';
 import type { RefEvent, RefLimits } from '../support/reference';
 import { parseRawDay, refCooc, refImplicit, refPopularity, refSessionSeq, tsMicros } from '../support/reference';
@@ -30,23 +30,6 @@ import { pairs } from '../support/helpers';
 const TENANT = 'demo';
 const SURFACE = 'home';
 const DAY = '2026-01-01';
-
-function canonicalOf(events: RefEvent[]): CanonicalDay {
-  const b = new CanonicalDayBuilder();
-  for (const e of events) {
-    b.add({
-      tsMicros: tsMicros(e.ts),
-      tenant: e.tenant,
-      surface: e.surface,
-      sessionId: e.session_id,
-      itemId: e.item_id,
-      userId: e.user_id ?? '',
-      requestId: e.request_id ?? '',
-      rank: e.rank ?? -1,
-    });
-  }
-  return b.finish();
-}
 
 /** A payload builder's output as plain JSON values; its declared length must match. */
 function materialise(payload: Payload): unknown[] {
@@ -150,7 +133,7 @@ describe('kernels + payload builders vs the reference', () => {
   it.each(SEEDS)('seed %i: popularity, cooc, implicit, session_seq equal the reference for 11 limit settings', (seed) => {
     const { rng, events } = generatedDay(seed);
     expect(events.length).toBeGreaterThan(0);
-    const day = canonicalOf(events);
+    const day = canonicalDayOf(events);
     let selectionsTriggered = 0;
     for (const L of limitsFor(seed)) {
       const got = enginePayloads(day, L);
@@ -235,7 +218,7 @@ describe('cooc on the pool under the artifact row cap (only the publishable rows
 
   it.each(SEEDS.slice(0, 12))('seed %i: the capped cooc payload equals the reference for every limit setting and shard size', async (seed) => {
     const { rng, events } = generatedDay(seed);
-    const day = canonicalOf(events);
+    const day = canonicalDayOf(events);
     const index = indexDay(day);
     expect(await indexDayOn(pool, day)).toEqual(index); // the pool builds the same index
     const items = quoteAll(day.item.utf8);

@@ -16,7 +16,7 @@
  * advancing at the day before the first failure so that `--incremental` retries it.
  */
 import { artifactType } from '../artifact-types';
-import { rfc3339Seconds } from '../../days';
+import { parseDayFlag, rfc3339Seconds } from '../../days';
 import { isPipelineError } from '../../errors';
 import { loadCatalog } from '../../io/sources/catalog';
 import { openStorage } from '../../io/store/open';
@@ -31,7 +31,6 @@ import { publishStep } from './publish';
 import { COMMAND_STAGES, type DayFailure, type DaySummary, type RunRequest, type RunSummary } from './request';
 import { validateStep, windowCounts } from './validate';
 import { dayWindow, resolveDays } from './window';
-import { parseDayFlag } from '../../days';
 
 export async function runPipeline(req: RunRequest): Promise<RunSummary> {
   const command = req.command ?? 'run';

@@ -14,12 +14,12 @@ import { defineArtifactType } from '../../../src/engine/artifact-types/artifact-
 import { kernelRunner } from '../../../src/engine/pipeline/compute';
 import { payloadValue } from '../../../src/io/artifacts/codec';
 import { quoteAll } from '../../../src/io/artifacts/go-json';
-import { CanonicalDayBuilder } from '../../../src/io/canonical/builder';
 import { gateFailed } from '../../../src/errors';
 import { indexDay } from '../../../src/kernels/day-index';
+import { canonicalDayOf } from '../../support/canonical';
 import { generateDayLines } from '../../support/generate';
 import { REPO_ROOT } from '../../support/helpers';
-import { PAYLOAD_FIELD, parseRawDay, type RefEvent, tsMicros } from '../../support/reference';
+import { PAYLOAD_FIELD, parseRawDay, type RefEvent } from '../../support/reference';
 
 describe('the table of artifact types', () => {
   it('lists the five contract types in canonical order, with the contract payload fields and aliases', () => {
@@ -69,20 +69,7 @@ function naiveReach(events: RefEvent[], cap: number): Array<{ item_id: string; u
 describe('the worked example: item_reach (docs/examples/item-reach.ts)', () => {
   const DAY = '2026-01-01';
   const events = parseRawDay(generateDayLines(17, { tenant: 't', surface: 's', day: DAY, events: 2000, users: 40, items: 60 }), 't', 's', DAY).events;
-  const builder = new CanonicalDayBuilder();
-  for (const e of events) {
-    builder.add({
-      tsMicros: tsMicros(e.ts),
-      tenant: e.tenant,
-      surface: e.surface,
-      sessionId: e.session_id,
-      itemId: e.item_id,
-      userId: e.user_id ?? '',
-      requestId: '',
-      rank: -1,
-    });
-  }
-  const day = builder.finish();
+  const day = canonicalDayOf(events);
   const index = indexDay(day);
 
   it.each([1, 2, 7, 1000])('%i shard(s): the payload equals a naive count', async (shards) => {

@@ -13,7 +13,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { indexDay, indexItems } from '../../../src/kernels/day-index';
 import runWorkerTask from '../../../src/engine/worker/index';
 import type { TaskOutcome, WorkerTask } from '../../../src/engine/threads/messages';
-import { CanonicalDayBuilder } from '../../../src/io/canonical/builder';
 import { parseBlock } from '../../../src/io/parse/scanner';
 import { readLineBlocks } from '../../../src/io/sources/lines';
 import { coocRows, itemRange } from '../../../src/kernels/cooc';
@@ -21,31 +20,17 @@ import { groupUserEvents } from '../../../src/kernels/group';
 import { mergeColumn } from '../../../src/io/parse/byte-dictionary';
 import { implicitRows } from '../../../src/kernels/implicit';
 import { sessionSeqRows } from '../../../src/kernels/session-seq';
+import { canonicalDayOf } from '../../support/canonical';
 import { must, tempDir } from '../../support/helpers';
 import { generateDayLines } from '../../support/generate';
-import { dayStart, parseRawDay, tsMicros } from '../../support/reference';
+import { dayStart, parseRawDay } from '../../support/reference';
 
 const DAY = '2026-01-01';
 const RAW = generateDayLines(5, { tenant: 't', surface: 's', day: DAY, events: 400, users: 8, items: 12 });
 
-function smallDay() {
-  const b = new CanonicalDayBuilder();
-  for (const e of parseRawDay(RAW, 't', 's', DAY).events) {
-    b.add({
-      tsMicros: tsMicros(e.ts),
-      tenant: e.tenant,
-      surface: e.surface,
-      sessionId: e.session_id,
-      itemId: e.item_id,
-      userId: e.user_id ?? '',
-      requestId: '',
-      rank: -1,
-    });
-  }
-  return b;
-}
+const smallDay = () => canonicalDayOf(parseRawDay(RAW, 't', 's', DAY).events);
 
-const smallIndex = () => indexDay(smallDay().finish());
+const smallIndex = () => indexDay(smallDay());
 
 const scanParams = { tenant: 't', surface: 's', dayStart: dayStart(DAY), dayEnd: dayStart(DAY) + 86_400_000_000, failFast: false, firstBlock: true };
 
@@ -91,7 +76,7 @@ function expectSameMemory(sent: ArrayBufferView[], received: ArrayBufferView[]):
 
 function results(): Array<[string, unknown]> {
   const ix = smallIndex();
-  const day = smallDay().finish();
+  const day = smallDay();
   const half = RAW.indexOf('\n', RAW.length >> 1) + 1;
   const blocks = [RAW.slice(0, half), RAW.slice(half)].map((raw) => parseBlock(Buffer.from(raw), scanParams).parsed);
   const anonymousOnly =
