@@ -1,25 +1,31 @@
 /**
  * Errors a user or a scheduler acts on. Each carries a stable `code` (tests assert it)
- * and the process exit code (docs/contract.md §8: 1 runtime failure, 2 usage or config error).
+ * and the process exit code a scheduler acts on (docs/cli.md "Exit codes"): 1 a failure a retry may fix
+ * (I/O, store unreachable, lock held, worker crash, a day not ingested yet), 2 usage or config error,
+ * 3 a failure a retry cannot fix (bad input, hard limit, gate, a URI outside the object store).
  * Messages name the thing: file and line, config key path, limit with observed and allowed values.
  * Factories create fresh errors so stack traces point at the caller.
  */
 export type ErrorCode =
   | 'E_USAGE' // bad CLI flags or arguments (exit 2)
   | 'E_CONFIG' // config file missing, unreadable, unknown or ill-typed key (exit 2)
-  | 'E_BAD_INPUT' // malformed raw line or catalog row (exit 1)
-  | 'E_LIMIT' // a hard limit was crossed (exit 1)
-  | 'E_GATE' // a validation gate failed (exit 1)
+  | 'E_BAD_INPUT' // malformed raw line or catalog row (exit 3)
+  | 'E_LIMIT' // a hard limit was crossed (exit 3)
+  | 'E_GATE' // a validation gate failed (exit 3)
+  | 'E_UNSAFE_URI' // a record or manifest points outside the configured object store (exit 3)
   | 'E_IO' // a read or write failed (exit 1)
   | 'E_LOCKED' // another publisher holds the (tenant, surface) lock (exit 1)
   | 'E_WORKER' // a worker thread failed (exit 1)
   | 'E_NOT_FOUND' // a requested version, manifest or checkpoint does not exist (exit 1)
   | 'E_UNSUPPORTED'; // a backend or feature this build does not provide (exit 2)
 
+/** 1 retry may help, 2 usage or config, 3 retrying cannot help (the input, limit or gate must change). */
+export type ExitCode = 1 | 2 | 3;
+
 export class PipelineError extends Error {
   constructor(
     readonly code: ErrorCode,
-    readonly exitCode: 1 | 2,
+    readonly exitCode: ExitCode,
     message: string,
   ) {
     super(message);
@@ -30,14 +36,25 @@ export class PipelineError extends Error {
 export const usageError = (message: string) => new PipelineError('E_USAGE', 2, message);
 export const configError = (message: string) => new PipelineError('E_CONFIG', 2, message);
 export const unsupported = (message: string) => new PipelineError('E_UNSUPPORTED', 2, message);
-export const badInput = (where: string, rule: string) => new PipelineError('E_BAD_INPUT', 1, `bad input: ${where}: ${rule}`);
+export const badInput = (where: string, rule: string) => new PipelineError('E_BAD_INPUT', 3, `bad input: ${where}: ${rule}`);
 export const limitExceeded = (limit: string, observed: number, allowed: number) =>
-  new PipelineError('E_LIMIT', 1, `limit exceeded: ${limit} (${observed} > ${allowed})`);
-export const gateFailed = (gate: string, detail: string) => new PipelineError('E_GATE', 1, `validation failed: ${gate}: ${detail}`);
+  new PipelineError('E_LIMIT', 3, `limit exceeded: ${limit} (${observed} > ${allowed})`);
+export const gateFailed = (gate: string, detail: string) => new PipelineError('E_GATE', 3, `validation failed: ${gate}: ${detail}`);
 export const ioError = (action: string, path: string, cause: unknown) => new PipelineError('E_IO', 1, `${action} ${path}: ${describeCause(cause)}`);
 export const lockedError = (message: string) => new PipelineError('E_LOCKED', 1, message);
 export const workerError = (message: string) => new PipelineError('E_WORKER', 1, message);
 export const notFound = (message: string) => new PipelineError('E_NOT_FOUND', 1, message);
+export const unsafeUri = (message: string) => new PipelineError('E_UNSAFE_URI', 3, message);
+
+/**
+ * The exit code of a command whose days failed for these reasons: 3 when every failure is one a
+ * retry cannot fix, 2 when all are usage or config errors, else 1 (a retry may fix some of them).
+ */
+export function combinedExitCode(codes: readonly ExitCode[]): ExitCode {
+  if (codes.length > 0 && codes.every((c) => c === 3)) return 3;
+  if (codes.length > 0 && codes.every((c) => c === 2)) return 2;
+  return 1;
+}
 
 export function isPipelineError(err: unknown): err is PipelineError {
   return err instanceof PipelineError;

@@ -8,7 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { configWithOverrides, loadConfig, metricsTextfileFlag } from '../config/load';
 import { ARTIFACT_TYPE_DEFS, artifactTypeOf, describeArtifactTypes, type ArtifactType } from '../engine/artifact-types';
-import { configError, isPipelineError, PipelineError, usageError } from '../errors';
+import { combinedExitCode, configError, isPipelineError, PipelineError, usageError } from '../errors';
 import { resolve } from 'node:path';
 import { importCatalog } from '../io/postgres/catalog-import';
 import { pathSegment } from '../io/atomic';
@@ -128,7 +128,7 @@ const warnOnStderr = (message: string) => process.stderr.write(`warning: ${messa
 function daysFailed(s: RunSummary): PipelineError {
   const total = s.days.length + s.failed.length;
   const which = s.failed.map((f) => `${f.day} (${f.code})`).join(', ');
-  return new PipelineError(s.failed[0].code, 1, `${s.failed.length} of ${total} day(s) failed: ${which}`);
+  return new PipelineError(s.failed[0].code, combinedExitCode(s.failed.map((f) => f.exitCode)), `${s.failed.length} of ${total} day(s) failed: ${which}`);
 }
 
 /**

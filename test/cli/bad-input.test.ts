@@ -44,7 +44,7 @@ describe('policy fail (default)', () => {
     // line 1 good, line 2 blank, line 3 good, line 4 bad, line 5 good: line numbers are physical lines
     const file = sb.writeDay(DAY, [good(1), '', good(2), line, good(3)]);
     const r = await sb.run(sb.config(), DAY, DAY);
-    expect(r.code, r.stderr).toBe(1);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain(`${file}:4`);
     expect(r.stderr).toContain(rule);
     expect(r.stderr).not.toContain(STACK_FRAME);
@@ -63,7 +63,7 @@ describe('policy fail (default)', () => {
     const manifest = sb.manifestText();
     const file = sb.writeDay(DAY, [good(1), good(2), good(3), ev({ rank: 'first' })]);
     const r = await sb.run(config, DAY, DAY);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`${file}:4`);
     expect(readFileSync(sb.partitionPath(DAY)).equals(partition)).toBe(true);
     expect(sb.manifestText()).toBe(manifest);
@@ -74,7 +74,7 @@ describe('policy fail (default)', () => {
     sb.writeDay(DAY, [good(1)]);
     const file = sb.writeDay('2026-01-02', [ev({ ts: '2026-01-02T01:00:00Z' }), 'not json']);
     const r = await sb.run(sb.config(), DAY, '2026-01-02');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`${file}:2`);
     expect(sb.currentBlob('popularity').window.start).toBe(`${DAY}T00:00:00Z`);
     expect(sb.checkpoint()).toBe(DAY);
@@ -87,7 +87,7 @@ describe('policy fail (default)', () => {
     sb.writeDay(DAY, [good(1)]);
     writeFileSync(file, Buffer.concat([Buffer.from(good(1) + '\n'), Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a])]));
     const r = await sb.run(sb.config(), DAY, DAY);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`${file}:2`);
     expect(r.stderr).toContain('UTF-8');
     expect(sb.manifestText()).toBeNull();

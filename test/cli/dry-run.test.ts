@@ -93,7 +93,7 @@ describe('--dry-run', () => {
     const sb = sandbox();
     sb.writeDay('2026-01-01', events('2026-01-01', 3));
     const config = sb.config({ limits: { max_days_backfill: 2 } });
-    expect((await cli(['run', ...scope(config, '2026-01-01', '2026-01-03'), '--dry-run'])).code).toBe(1);
+    expect((await cli(['run', ...scope(config, '2026-01-01', '2026-01-03'), '--dry-run'])).code).toBe(3);
     expect((await cli(['run', ...scope(config, '2026-01-03', '2026-01-01'), '--dry-run'])).code).toBe(2);
     expect(existsSync(sb.out)).toBe(false);
   });

@@ -95,7 +95,7 @@ describe('the binary exits with the code main returns', () => {
       const usage = await cliProcess([...args(b.config()), '--workers', '0']);
       expectUserError(usage, 2, '--workers');
       const runtime = await cliProcess(args(b.config({ limits: { max_events_per_run: 1 } }, 'limited.json')));
-      expectUserError(runtime, 1, 'limit exceeded');
+      expectUserError(runtime, 3, 'limit exceeded');
     } finally {
       b.cleanup();
     }
@@ -239,18 +239,39 @@ describe('exit code 2: config errors', () => {
   });
 });
 
-describe('exit code 1: runtime failures', () => {
-  it('a hard limit is a runtime failure (exit 1), not a usage error', async () => {
+describe('exit code 3: failures a retry cannot fix', () => {
+  it('a hard limit is exit 3, not a usage error', async () => {
     const lim = new Sandbox();
     try {
       lim.writeDay('2026-01-01', events('2026-01-01', 6));
       const r = await lim.run(lim.config({ limits: { max_events_per_run: 1 } }), '2026-01-01', '2026-01-01');
-      expectUserError(r, 1, 'limit exceeded');
+      expectUserError(r, 3, 'limit exceeded');
     } finally {
       lim.cleanup();
     }
   });
 
+  it('--continue-on-error: exit 3 when every failed day failed for a reason a retry cannot fix, 1 when one of them may be retried', async () => {
+    const sb = new Sandbox();
+    try {
+      sb.writeDay('2026-01-01', events('2026-01-01', 4));
+      sb.writeDay('2026-01-02', ['not json']);
+      sb.writeDay('2026-01-03', events('2026-01-03', 4));
+      const onlyBad = await sb.run(sb.config(), '2026-01-01', '2026-01-03', ['--continue-on-error']);
+      expectUserError(onlyBad, 3, '1 of 3 day(s) failed', '[E_BAD_INPUT]');
+      // staging under a regular file: days 1 and 3 fail with an I/O error a retry may fix (once the file is moved)
+      writeFileSync(join(sb.dir, 'blocker'), 'a regular file where a folder is expected');
+      const mixed = await sb.run(sb.config({ artifacts_dir: join(sb.dir, 'blocker', 'staging') }), '2026-01-01', '2026-01-03', ['--continue-on-error']);
+      expect(mixed.stderr).toContain('[E_BAD_INPUT]');
+      expect(mixed.stderr).toContain('[E_IO]');
+      expectUserError(mixed, 1, 'day(s) failed');
+    } finally {
+      sb.cleanup();
+    }
+  });
+});
+
+describe('exit code 1: failures a retry may fix', () => {
   it('an output folder that cannot be created is exit 1 with a clear message and no stack trace', async () => {
     const io = new Sandbox();
     try {

@@ -56,7 +56,7 @@ describe.each(OBSERVED)('%s (observed %i on the busy day)', (name, observed) => 
     const sb = sandbox();
     sb.writeDay(DAY1, busyDay(DAY1));
     const r = await sb.run(sb.config({ limits: { [name]: observed - 1 } }), DAY1, DAY1);
-    expect(r.code, r.stderr).toBe(1);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain(`limit exceeded: ${name} (${observed} > ${observed - 1})`);
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect(sb.manifestText()).toBeNull();
@@ -76,7 +76,7 @@ describe.each(OBSERVED)('%s (observed %i on the busy day)', (name, observed) => 
     sb.writeDay(DAY1, quietDay(DAY1));
     sb.writeDay(DAY2, busyDay(DAY2));
     const r = await sb.run(sb.config({ artifact_kinds: ['popularity', 'cooc'], limits: { [name]: observed - 1 } }), DAY1, DAY2);
-    expect(r.code, r.stderr).toBe(1);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain(`limit exceeded: ${name} (${observed} > ${observed - 1})`);
     for (const type of ['popularity', 'cooc']) {
       expect(sb.currentBlob(type).window.start).toBe(`${DAY1}T00:00:00Z`);
@@ -95,7 +95,7 @@ describe.each(OBSERVED)('%s (observed %i on the busy day)', (name, observed) => 
     const before = sb.manifestText();
     const checkpointBefore = readFileSync(sb.checkpointPath, 'utf8');
     const r = await sb.run(config, DAY2, DAY2);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`limit exceeded: ${name} (${observed} > ${observed - 1})`);
     expect(sb.manifestText()).toBe(before);
     expect(readFileSync(sb.checkpointPath, 'utf8')).toBe(checkpointBefore);
@@ -123,7 +123,7 @@ describe('max_users_per_run counts named users only', () => {
     ]);
     expect((await sb.run(sb.config({ limits: { max_users_per_run: 1 } }), DAY1, DAY1)).code).toBe(0);
     const r = await sb.run(sb.config({ limits: { max_users_per_run: 0 } }, 'zero.json'), DAY1, DAY1);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('limit exceeded: max_users_per_run (1 > 0)');
   });
 });
@@ -133,7 +133,7 @@ describe('max_days_backfill', () => {
     const sb = sandbox();
     for (const d of [DAY1, DAY2, '2026-01-03']) sb.writeDay(d, quietDay(d));
     const r = await sb.run(sb.config({ limits: { max_days_backfill: 2 } }), DAY1, '2026-01-03');
-    expect(r.code, r.stderr).toBe(1);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('limit exceeded: max_days_backfill (3 > 2)');
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect(sb.manifestText()).toBeNull();
@@ -151,7 +151,7 @@ describe('max_days_backfill', () => {
   it('the default (365) refuses a 366-day range', async () => {
     const sb = sandbox();
     const r = await sb.run(sb.config(), '2025-01-01', '2026-01-01');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('limit exceeded: max_days_backfill (366 > 365)');
   });
 
@@ -162,7 +162,7 @@ describe('max_days_backfill', () => {
     expect((await sb.run(config, DAY1, DAY1)).code).toBe(0);
     const before = sb.manifestText();
     const r = await sb.run(config, DAY1, DAY2);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('limit exceeded: max_days_backfill (2 > 1)');
     expect(sb.manifestText()).toBe(before);
   });
@@ -184,7 +184,7 @@ describe('max_items_per_artifact on the content_sim catalog', () => {
       limits: { max_items_per_artifact: 2 },
     });
     const r = await sb.run(config, DAY1, DAY1);
-    expect(r.code, r.stderr).toBe(1);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('limit exceeded: max_items_per_artifact (3 > 2)');
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect(sb.manifestText()).toBeNull();
@@ -226,7 +226,7 @@ describe('runPipeline in process', () => {
     });
     await expect(
       runPipeline({ config, tenant: 'demo', surface: 'home', segment: '', start: DAY1, end: DAY1, incremental: false, log: () => {} }),
-    ).rejects.toMatchObject({ code: 'E_LIMIT', exitCode: 1, message: 'limit exceeded: max_users_per_run (3 > 2)' });
+    ).rejects.toMatchObject({ code: 'E_LIMIT', exitCode: 3, message: 'limit exceeded: max_users_per_run (3 > 2)' });
     expect(sb.manifestText()).toBeNull();
   });
 

@@ -66,7 +66,7 @@ describe('--incremental', () => {
     const config = sb.config();
 
     const r = await incremental(config, '--start', '2026-01-01', '--end', '2026-01-03');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`${sb.dayFile('2026-01-03')}:3`);
     expect(sb.checkpoint()).toBe('2026-01-02');
     expect(sb.currentBlob('popularity').window.start).toBe('2026-01-02T00:00:00Z');
@@ -105,7 +105,7 @@ describe('--incremental', () => {
     const config = sb.config({ limits: { max_days_backfill: 2 } });
     expect((await incremental(config, '--start', '2026-01-01', '--end', '2026-01-01')).code).toBe(0);
     const r = await incremental(config, '--end', '2026-01-04');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('limit exceeded: max_days_backfill (3 > 2)');
     expect(sb.checkpoint()).toBe('2026-01-01');
   });

@@ -92,7 +92,7 @@ describe('--log-format json', () => {
     const sb = sandbox();
     sb.writeDay(DAYS[0], [ev({ ts: `${DAYS[0]}T01:00:00Z` }), '{"v":2}']);
     const r = await sb.run(sb.config(), DAYS[0], DAYS[0], ['--log-format', 'json']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     const records = jsonLines(r.stderr); // throws if any line is not JSON
     const failed = records.filter((x) => x.event === 'day_failed');
     expect(failed).toHaveLength(1);
@@ -129,7 +129,7 @@ describe('--log-format json', () => {
 });
 
 describe('--continue-on-error', () => {
-  it('reports the failed day, runs the later ones and exits 1; without it the run stops there', async () => {
+  it('reports the failed day, runs the later ones and exits 3 (bad input: a retry cannot help); without it the run stops there', async () => {
     const sb = sandbox();
     const days = ['2026-01-01', '2026-01-02', '2026-01-03'] as const;
     sb.writeDay(days[0], events(days[0], 5));
@@ -138,13 +138,13 @@ describe('--continue-on-error', () => {
     const config = sb.config();
 
     const stop = await sb.run(config, days[0], days[2], ['--log-format', 'json']);
-    expect(stop.code).toBe(1);
+    expect(stop.code).toBe(3);
     const stopRecords = jsonLines(stop.stderr);
     expect(stopRecords.some((x) => x.day === days[2])).toBe(false);
     expect(sb.currentBlob('popularity').window.start).toBe(`${days[0]}T00:00:00Z`);
 
     const go = await sb.run(config, days[0], days[2], ['--continue-on-error', '--log-format', 'json']);
-    expect(go.code).toBe(1);
+    expect(go.code).toBe(3);
     const records = jsonLines(go.stderr);
     expect(records.filter((x) => x.event === 'day_failed').map((x) => [x.day, x.code])).toEqual([[days[1], 'E_BAD_INPUT']]);
     expect(records.filter((x) => x.stage === 'publish' && x.event === 'stage_done').map((x) => x.day)).toEqual([days[0], days[2]]);

@@ -57,7 +57,7 @@ describe('run metrics', () => {
     const before = sample(readFileSync(textfile(), 'utf8'), 'recsys_pipelines_last_success_timestamp_seconds');
     const config = sb.config({ limits: { max_events_per_run: 7 }, metrics: { textfile: textfile() } }, 'limited.json');
     const r = await sb.run(config, '2026-01-01', '2026-01-02');
-    expect(r.code, r.stderr).toBe(1);
+    expect(r.code, r.stderr).toBe(3);
     const text = readFileSync(textfile(), 'utf8');
     expect(sample(text, 'recsys_pipelines_last_run_success')).toBe(0);
     expect(sample(text, 'recsys_pipelines_last_success_timestamp_seconds')).toBe(before);

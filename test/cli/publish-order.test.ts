@@ -46,7 +46,7 @@ describe('a failure before the manifest swap leaves the previous manifest byte-i
     const { sb, config, manifest, checkpoint } = await publishedDay1({ limits: { min_cooc_support: 1, min_events_per_run: 5 } });
     sb.writeDay(DAY2, events(DAY2, 4)); // below the gate
     const r = await sb.run(config, DAY2, DAY2);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('min_events_per_run');
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect(sb.manifestText()).toBe(manifest);
@@ -56,7 +56,7 @@ describe('a failure before the manifest swap leaves the previous manifest byte-i
   it('a hard limit on the next day', async () => {
     const { sb, config, manifest } = await publishedDay1({ limits: { min_cooc_support: 1, max_events_per_run: 12 } });
     const r = await sb.run(config, DAY2, DAY2);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('limit exceeded: max_events_per_run (20 > 12)');
     expect(sb.manifestText()).toBe(manifest);
   });

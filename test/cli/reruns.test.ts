@@ -187,7 +187,7 @@ describe('a day with no events', () => {
   it('publishes nothing when min_events_per_run is configured (gate), exit 1', async () => {
     const sb = sandbox();
     const r = await sb.run(sb.config({ limits: { min_events_per_run: 1 } }), DAY, DAY);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('min_events_per_run');
     expect(sb.manifestText()).toBeNull();
   });

@@ -218,7 +218,7 @@ describe.skipIf(skip !== null)('metrics in a real Prometheus (Pushgateway + node
       '--metrics-textfile',
       runTextfile,
     ]);
-    expect(run.code, run.stderr).toBe(1);
+    expect(run.code, run.stderr).toBe(3);
     expect(run.stderr).toContain('[E_LIMIT]');
     await pollUntil('the failed run from both ways out', async () => {
       const failed = await one(`${METRIC.lastRunSuccess}{tenant="${tenant}",command="run"} == 0`);

@@ -4,7 +4,7 @@
  */
 import type { ArtifactType } from '../artifact-types';
 import type { Config } from '../../config/types';
-import type { ErrorCode } from '../../errors';
+import type { ErrorCode, ExitCode } from '../../errors';
 import type { PublishedArtifact } from '../publisher';
 import type { SignalCounts } from '../../io/postgres/signals';
 import type { IngestCounts } from './ingest';
@@ -88,6 +88,7 @@ export interface DayFailure {
   day: string;
   stage: Stage;
   code: ErrorCode;
+  exitCode: ExitCode;
   message: string;
 }
 

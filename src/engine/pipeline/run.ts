@@ -89,7 +89,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       } catch (err) {
         if (!isPipelineError(err)) throw err;
         reporter.dayFailed(day, stage, err, performance.now() - stageStart);
-        failed.push({ day, stage, code: err.code, message: err.message });
+        failed.push({ day, stage, code: err.code, exitCode: err.exitCode, message: err.message });
         if (!req.continueOnError) {
           reads.stop();
           throw err;

@@ -7,7 +7,7 @@
  * them, nothing is copied. Failures come back as plain data, never as thrown subclasses,
  * because structured clone drops error classes.
  */
-import type { ErrorCode } from '../../errors';
+import type { ErrorCode, ExitCode } from '../../errors';
 import type { ArtifactHeader, FileArtifact } from '../../io/artifacts/codec';
 import type { QuotedStrings } from '../../io/artifacts/go-json';
 import type { RowsPayloadSpec } from '../../io/artifacts/payloads';
@@ -105,4 +105,4 @@ export interface TaskResults {
 }
 
 export type TaskOutcome<R = TaskResults[WorkerTask['task']]> =
-  { state: 'ok'; result: R } | { state: 'failed'; code: ErrorCode; exitCode?: 1 | 2; message: string };
+  { state: 'ok'; result: R } | { state: 'failed'; code: ErrorCode; exitCode?: ExitCode; message: string };

@@ -213,7 +213,7 @@ async function expectFailsAtLine4(box: Box, bad: Piece, rule: string): Promise<v
   const config = box.config();
   const err = await box.failure(config);
   expect(err.code).toBe('E_BAD_INPUT');
-  expect(err.exitCode).toBe(1);
+  expect(err.exitCode).toBe(3);
   expect(err.message).toBe(`bad input: ${file}:4: ${rule}`);
   expect(existsSync(box.partition(config))).toBe(false);
   expect(existsSync(box.rejects(config))).toBe(false);

@@ -102,7 +102,7 @@ describe('runMetrics', () => {
   it('a failed run keeps the last success: left out for a push, carried for a textfile', async () => {
     const s = summary(
       [day('2026-01-01', 5, [{ type: 'popularity', bytes: 10 }])],
-      [{ day: '2026-01-02', stage: 'validate', code: 'E_LIMIT', message: 'limit exceeded' }],
+      [{ day: '2026-01-02', stage: 'validate', code: 'E_LIMIT', exitCode: 3, message: 'limit exceeded' }],
     );
     const failed = outcome({ summary: s, errorCode: 'E_LIMIT' });
     const pushed = await samples(runMetrics(failed, { carried: 'omit' }));

@@ -189,7 +189,7 @@ describe.skipIf(skip !== null)('catalog import into item_tags (db.dsn)', () => {
     const config = writeConfig(tmp.dir, 'bad', { dsn: db.dsn, auto_create_tenant: true }).file;
     const bad = catalogFile('bad.csv', 'item_id,tags,price\nsku-a,x,1\nsku-b,y,cheap\n');
     const r = await cli(importArgs(config, ['--catalog', bad]));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`${bad}:3: price: "cheap"`);
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect((await db.client.query('SELECT count(*)::int AS n FROM item_tags')).rows[0].n).toBe(0);

@@ -169,7 +169,7 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
     const ids = await insert(rows);
     const { file, outDir } = writeConfig(tmp.dir, 'bad-response', undefined, pgSource());
     const r = await cli(runArgs(file, 'bad-response'));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`bad input: exposure_events id ${ids[6]}: response.items: must be an array`);
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect(existsSync(partition(outDir, 'bad-response'))).toBe(false);
@@ -191,7 +191,7 @@ describe.skipIf(skip !== null)('Postgres raw source (exposure_events)', () => {
     const ids = await insert(rows);
     const { file, outDir } = writeConfig(tmp.dir, 'bad-item', undefined, pgSource());
     const r = await cli(runArgs(file, 'bad-item'));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(new RegExp(`bad input: exposure_events id ${ids[bad]}: item_id`));
     expect(existsSync(partition(outDir, 'bad-item'))).toBe(false);
   });

@@ -130,7 +130,7 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
     await upload('badline', 'exposure.2026-01-01.jsonl.gz', gzipSync(lines.join('\n') + '\n'));
     const { file, out } = writeConfig('badline');
     const r = await cli(runArgs(file, 'badline', '2026-01-01', '2026-01-01'));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`bad input: s3://${bucket}/${prefix}/demo/badline/exposure.2026-01-01.jsonl.gz:3:`);
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect(existsSync(partition(out, 'badline', '2026-01-01'))).toBe(false);
