@@ -174,8 +174,10 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
   const object_store: ObjectStoreConfig = { type: storeType, dir: storeDir ?? join(outDir, 'objectstore') };
   if (storeType === 's3') object_store.s3 = fillS3(storeIn.s3, 'object_store.s3', fail);
 
-  // artifact kinds: aliases resolved, duplicates dropped, canonical order
-  const selected = new Set<ArtifactType>((input.artifact_kinds ?? ['popularity', 'cooc']).map((k) => artifactTypeOf(k) as ArtifactType));
+  // artifact kinds: aliases resolved, duplicates dropped, canonical order; missing or [] = the
+  // default, as in the Go tool (entries are already trimmed and lower-cased by the schema)
+  const kinds = input.artifact_kinds === undefined || input.artifact_kinds.length === 0 ? ['popularity', 'cooc'] : input.artifact_kinds;
+  const selected = new Set<ArtifactType>(kinds.map((k) => artifactTypeOf(k) as ArtifactType));
   const artifact_kinds = ARTIFACT_TYPES.filter((t) => selected.has(t));
 
   let catalog: CatalogConfig | undefined;

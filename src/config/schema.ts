@@ -73,13 +73,19 @@ export const configSchema = z.strictObject({
     .optional(),
   object_store_dir: pathString.optional(),
   registry_dir: pathString.optional(),
+  // As the Go tool reads it: each entry trimmed and lower-cased before it is matched
+  // (" Popularity " and "COOC" are valid); `[]` means the default (load.ts).
   artifact_kinds: z
     .array(
-      z.enum(artifactKindNames, {
-        error: `unknown artifact kind (valid: ${describeArtifactTypes()})`,
-      }),
+      z
+        .string()
+        .transform((kind) => kind.trim().toLowerCase())
+        .pipe(
+          z.enum(artifactKindNames, {
+            error: `unknown artifact kind (valid: ${describeArtifactTypes()})`,
+          }),
+        ),
     )
-    .min(1, { error: 'expected at least one artifact kind' })
     .optional(),
   catalog: z
     .strictObject({

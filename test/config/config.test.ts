@@ -196,8 +196,36 @@ describe('artifact_kinds', () => {
     expect(message).toContain('"pop"');
   });
 
-  it('an empty list is an error', () => {
-    expect(parseError({ raw_source: { dir: 'x' }, artifact_kinds: [] })).toContain('artifact_kinds');
+  it('entries are trimmed and lower-cased before they are matched, as the Go tool reads them', () => {
+    const c = parse({ raw_source: { dir: 'x' }, artifact_kinds: [' Popularity ', 'COOC', 'cooc', '\tImplicit\n', 'Session'] });
+    expect(c.artifact_kinds).toEqual(['popularity', 'cooc', 'implicit', 'session_seq']);
+  });
+
+  it('an empty list means the default, as in the Go tool', () => {
+    expect(parse({ raw_source: { dir: 'x' }, artifact_kinds: [] }).artifact_kinds).toEqual(['popularity', 'cooc']);
+  });
+
+  it('a blank or unknown entry is still an error naming the entry and the value as written', () => {
+    const blank = parseError({ raw_source: { dir: 'x' }, artifact_kinds: ['cooc', '  '] });
+    expect(blank).toContain('artifact_kinds[1]');
+    expect(blank).toContain('"  "');
+    const unknown = parseError({ raw_source: { dir: 'x' }, artifact_kinds: [' POP '] });
+    expect(unknown).toContain('artifact_kinds[0]');
+    expect(unknown).toContain('" POP "');
+    expect(parseError({ raw_source: { dir: 'x' }, artifact_kinds: [7] })).toContain('artifact_kinds[0]');
+  });
+
+  it('loads a Go-style config file as written (test/fixtures/go-state/config.json)', () => {
+    const c = loadConfig(join(__dirname, '..', 'fixtures', 'go-state', 'config.json'), '/srv/go');
+    expect(c.artifact_kinds).toEqual(['popularity', 'cooc', 'session_seq']);
+    expect(c.raw_source).toEqual({ type: 'fs', dir: '/srv/go/raw' });
+    expect(c.object_store).toEqual({ type: 'fs', dir: '/srv/go/out/objectstore' });
+    expect(c.checkpoint_dir).toBe('/srv/go/out/checkpoints');
+    expect(c.registry_dir).toBe('/srv/go/out/registry');
+    expect(c.limits.max_days_backfill).toBe(30);
+    expect(c.limits.max_events_per_run).toBe(5_000_000);
+    expect(c.limits.max_neighbors_per_item).toBe(20);
+    expect(c.limits.max_items_per_artifact).toBe(1000); // not in the file: default
   });
 
   it('content_sim without a catalog is an error naming catalog.path', () => {
