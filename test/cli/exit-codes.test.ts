@@ -225,7 +225,7 @@ describe('exit code 2: config errors', () => {
     ['bad bad_line_policy', { ingest: { bad_line_policy: 'skip' } }, 'ingest.bad_line_policy'],
     ['max_rejected_fraction above 1', { ingest: { max_rejected_fraction: 2 } }, 'ingest.max_rejected_fraction'],
     ['engine.workers 0', { engine: { workers: 0 } }, 'engine.workers'],
-    ['empty artifact_kinds', { artifact_kinds: [] }, 'artifact_kinds'],
+    ['blank artifact kind', { artifact_kinds: ['cooc', ' '] }, 'artifact_kinds[1]'],
     ['limits null', { limits: null }, 'limits'],
     ['content_sim without catalog', { artifact_kinds: ['popularity', 'content_sim'] }, 'catalog.path'],
     ['content alias without catalog', { artifact_kinds: ['content'] }, 'catalog.path'],
