@@ -19,6 +19,7 @@ import { planRun } from '../engine/ops/dry-run';
 import { readHistory } from '../engine/ops/history';
 import { rollback } from '../engine/ops/rollback';
 import { COMMAND_STAGES, type PipelineCommand, type RunSummary } from '../engine/pipeline/request';
+import { JOB_COMPLETION_INDEX, workPartFromFlags } from '../engine/pipeline/part';
 import { runPipeline } from '../engine/pipeline/run';
 import { parseDuration, readStatus } from '../engine/ops/status';
 import type { LogFormat, Reporter } from '../engine/pipeline/progress';
@@ -50,12 +51,26 @@ interface DayFlags extends ScopeFlags, MetricsFlags {
   continueOnError?: boolean;
   dryRun?: boolean;
   type?: string;
+  index?: number;
+  count?: number;
 }
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('must be an integer >= 1');
   return n;
+}
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be an integer >= 0');
+  return Number(value);
+}
+
+/** `--index/--count`: the part of a job step's units an Indexed Job's pod does (docs/cli.md "Splitting a job step"). */
+function withPartFlags(command: Command): Command {
+  return command
+    .addOption(new Option('--index <i>', `part to do, 0..count-1 (default: $${JOB_COMPLETION_INDEX} when --count is given)`).argParser(nonNegativeInt))
+    .addOption(new Option('--count <n>', 'split the units (days; compute: day × type) into n contiguous parts and do only part --index').argParser(positiveInt));
 }
 
 /**
@@ -177,15 +192,16 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
 
   const runDays = (command: PipelineCommand) => async (flags: DayFlags) =>
     withReporter(io, flags.logFormat, async (reporter) => {
+      const part = workPartFromFlags(flags);
       const { config, tenant, surface, segment } = prepare(flags);
-      const base = { config, tenant, surface, segment, start: flags.start, end: flags.end, incremental: Boolean(flags.incremental) };
+      const base = { config, tenant, surface, segment, start: flags.start, end: flags.end, incremental: Boolean(flags.incremental), part };
       if (flags.dryRun) {
         out(formatPlan(await planRun({ ...base, command: command as 'run' | 'ingest' })));
         return;
       }
       let types: ArtifactType[] | undefined;
-      if (command === 'compute') {
-        const type = artifactTypeFlag(flags.type as string);
+      if (command === 'compute' && flags.type !== undefined) {
+        const type = artifactTypeFlag(flags.type);
         if (!config.artifact_kinds.includes(type)) {
           throw usageError(`--type ${type} is not in the config's artifact_kinds (${config.artifact_kinds.join(', ')}): publish would never pick it up`);
         }
@@ -212,12 +228,12 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
   dayCommand('run', 'ingest → validate → compute → publish every day of --start..--end')
     .option('--dry-run', 'print the plan (days, input files, sizes, estimated events) and write nothing')
     .action(runDays('run'));
-  dayCommand('ingest', 'raw JSONL → canonical Arrow partition, for every day')
+  withPartFlags(dayCommand('ingest', 'raw JSONL → canonical Arrow partition, for every day'))
     .option('--dry-run', 'print the plan (days, input files, sizes, estimated events) and write nothing')
     .action(runDays('ingest'));
-  dayCommand('validate', 'check the canonical partitions: gates and hard limits').action(runDays('validate'));
-  dayCommand('compute', 'compute one artifact type from the canonical partitions and stage it (no publish)')
-    .requiredOption('--type <type>', `artifact type: ${TYPE_CHOICES}`)
+  withPartFlags(dayCommand('validate', 'check the canonical partitions: gates and hard limits')).action(runDays('validate'));
+  withPartFlags(dayCommand('compute', 'compute artifact types from the canonical partitions and stage them (no publish)'))
+    .option('--type <type>', `only this artifact type (default: every type in artifact_kinds, from one read of each partition): ${TYPE_CHOICES}`)
     .action(runDays('compute'));
   dayCommand('publish', 'publish the staged artifacts of every type in artifact_kinds, day by day, and swap the manifest').action(runDays('publish'));
 

@@ -30,7 +30,9 @@ export function formatRunSummary(s: RunSummary, workers: number): string {
   const scope = `${s.tenant}/${s.surface}${s.segment ? ` segment=${s.segment}` : ''}`;
   const ran = (stage: (typeof s.stages)[number]) => s.stages.includes(stage);
   const poolNote = ran('ingest') || ran('compute') ? `, ${workers} worker(s)` : '';
-  const lines = [`${s.command} ${scope}: ${s.days.length} day(s)${poolNote}${s.failed.length ? `, ${s.failed.length} failed` : ''}`];
+  const partNote = s.part ? ` (part ${s.part.index} of ${s.part.count}: ${s.part.partUnits} of ${s.part.units} unit(s))` : '';
+  const lines = [`${s.command} ${scope}${partNote}: ${s.days.length} day(s)${poolNote}${s.failed.length ? `, ${s.failed.length} failed` : ''}`];
+  if (s.part && s.part.partUnits === 0) lines.push(`nothing to do: part ${s.part.index} of ${s.part.count} is empty`);
   if (s.days.length > 0) {
     const head = ['day'];
     if (ran('ingest')) head.push('lines', 'events', 'skip:tenant/surface', 'skip:outside-day', 'rejected');

@@ -14,6 +14,7 @@ import { ioError } from '../../errors';
 import { resolveRawFiles } from '../../io/sources/fs';
 import { openRawDay } from '../../io/sources/raw-day';
 import type { RunRequest } from '../pipeline/request';
+import { workPartOf } from '../pipeline/part';
 import { resolveDays } from '../pipeline/window';
 
 const ESTIMATE_HEAD_BYTES = 64 * 1024;
@@ -46,7 +47,9 @@ export interface RunPlan {
 
 export async function planRun(req: RunRequest & { command: 'run' | 'ingest' }): Promise<RunPlan> {
   const { config } = req;
-  const days = await resolveDays(req);
+  const allDays = await resolveDays(req);
+  // `ingest --dry-run --index/--count`: the days of that part (units are days for ingest).
+  const days = req.part ? workPartOf(allDays, req.part.index, req.part.count) : allDays;
   const estimates = new Map<string, { bytes: number; lines: number }>();
   const plans: DayInputPlan[] = [];
   for (const day of days) {

@@ -8,6 +8,7 @@ import type { ErrorCode, ExitCode } from '../../errors';
 import type { PublishedArtifact } from '../publisher';
 import type { SignalCounts } from '../../io/postgres/signals';
 import type { IngestCounts } from './ingest';
+import type { WorkPart } from './part';
 import type { Reporter, Stage } from './progress';
 
 export type { Stage } from './progress';
@@ -36,6 +37,11 @@ export interface RunRequest {
   command?: PipelineCommand;
   /** The types compute and publish handle; default `config.artifact_kinds` (`compute --type` gives one). */
   types?: ArtifactType[];
+  /**
+   * Only this part of the command's units (an Indexed Job's pod, `--index/--count`; part.ts);
+   * default all of them. For ingest and validate, not for run or publish.
+   */
+  part?: WorkPart;
   /** Report a failed day and go on with the next one (the command still fails at the end). */
   continueOnError?: boolean;
   /** Progress on stderr; default: text lines to `log`. */
@@ -103,4 +109,6 @@ export interface RunSummary {
   /** Days that failed (only more than one with continueOnError). */
   failed: DayFailure[];
   manifest: string;
+  /** The part done (`--index/--count`) and the command's units over all parts; absent without a split. */
+  part?: WorkPart & { units: number; partUnits: number };
 }

@@ -27,6 +27,7 @@ import { computeStep } from './compute';
 import type { DayContext, RunContext } from './context';
 import { readDay, type ReadDay, writeDay } from './ingest';
 import { type Counts, createReporter, type Stage } from './progress';
+import { partDays, unitCount } from './part';
 import { publishStep } from './publish';
 import { COMMAND_STAGES, type DayFailure, type DaySummary, type RunRequest, type RunSummary } from './request';
 import { validateStep, windowCounts } from './validate';
@@ -40,8 +41,13 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
   const now = req.now ?? (() => new Date());
   const reporter = req.reporter ?? createReporter({ format: 'text', write: (text) => req.log?.(text.replace(/\n$/, '')) });
   const types = req.types ?? config.artifact_kinds;
-  const days = await resolveDays(req);
-  const needsCatalog = has('compute') && types.some((t) => artifactType(t).needs.catalog);
+  const allDays = await resolveDays(req);
+  // An Indexed Job's pod does its part of the units only (part.ts); the days keep their order.
+  const perType = has('compute');
+  const partOfDays = req.part ? partDays(allDays, types, req.part, perType) : allDays.map((day) => ({ day, types: [...types] }));
+  const days = partOfDays.map((p) => p.day);
+  const typesOfDay = new Map(partOfDays.map((p) => [p.day, p.types]));
+  const needsCatalog = has('compute') && partOfDays.some((p) => p.types.some((t) => artifactType(t).needs.catalog));
   const run: RunContext = {
     config,
     scope: { tenant: req.tenant, surface: req.surface, segment: req.segment },
@@ -59,7 +65,10 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
   const reads = new ReadAhead(run, days);
   reporter.plan(days.length);
   try {
-    if (days.length === 0) reporter.notice('nothing to do: the checkpoint is already at or past --end');
+    if (req.part && allDays.length > 0 && days.length === 0) {
+      const units = unitCount(allDays, types, perType);
+      reporter.notice(`nothing to do: part ${req.part.index} of ${req.part.count} is empty (${units} unit(s) for ${req.part.count} parts)`);
+    } else if (days.length === 0) reporter.notice('nothing to do: the checkpoint is already at or past --end');
     for (const day of days) {
       const d: DaySummary = {
         day,
@@ -83,7 +92,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
         return result;
       };
       try {
-        const ctx: DayContext = { ...run, day, window: dayWindow(day, config.window_days) };
+        const ctx: DayContext = { ...run, day, types: typesOfDay.get(day) ?? types, window: dayWindow(day, config.window_days) };
         await runDay(ctx, d, timed, { ingest: () => reads.take(day), advanceCheckpoint: failed.length === 0 });
         done.push(d);
       } catch (err) {
@@ -110,7 +119,13 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
   return summary();
 
   function summary(): RunSummary {
-    return { command, stages, ...run.scope, days: done, failed, manifest: openStorage(config).registry.manifestPath(req.tenant, req.surface) };
+    const manifest = openStorage(config).registry.manifestPath(req.tenant, req.surface);
+    const part = req.part && {
+      ...req.part,
+      units: unitCount(allDays, types, perType),
+      partUnits: partOfDays.reduce((n, p) => n + (perType ? p.types.length : 1), 0),
+    };
+    return { command, stages, ...run.scope, days: done, failed, manifest, ...(part && { part }) };
   }
 }
 

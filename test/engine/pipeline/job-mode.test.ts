@@ -96,14 +96,17 @@ describe('job steps through the CLI', () => {
     expect(Object.keys(current('jobs'))).toHaveLength(5);
   });
 
-  it('compute --type: an unknown type or one outside artifact_kinds is a usage error (exit 2)', async () => {
+  it('compute --type: an unknown type or one outside artifact_kinds is a usage error (exit 2); without --type every type is computed', async () => {
     const sb = sandbox();
     sb.writeDay(D1, events(D1, 10));
     const config = sb.config({ artifact_kinds: ['popularity'] });
     const scope = ['--config', config, '--tenant', 'demo', '--surface', 'home', '--start', D1, '--end', D1];
     expect((await cli(['compute', '--type', 'nope', ...scope])).code).toBe(2);
     expect((await cli(['compute', '--type', 'cooc', ...scope])).code).toBe(2);
-    expect((await cli(['compute', ...scope])).code).toBe(2); // --type is required
+    expect((await cli(['ingest', ...scope])).code).toBe(0);
+    const all = await cli(['compute', ...scope]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/^\s+2026-01-01\s+popularity\s/m);
   });
 });
 
