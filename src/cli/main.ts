@@ -70,7 +70,9 @@ function nonNegativeInt(value: string): number {
 function withPartFlags(command: Command): Command {
   return command
     .addOption(new Option('--index <i>', `part to do, 0..count-1 (default: $${JOB_COMPLETION_INDEX} when --count is given)`).argParser(nonNegativeInt))
-    .addOption(new Option('--count <n>', 'split the units (days; compute: day × type) into n contiguous parts and do only part --index').argParser(positiveInt));
+    .addOption(
+      new Option('--count <n>', 'split the units (days; compute: day × type) into n contiguous parts and do only part --index').argParser(positiveInt),
+    );
 }
 
 /**

@@ -14,7 +14,12 @@ const KINDS = ['popularity', 'cooc', 'implicit'];
 
 const sb = new Sandbox('recsys-split-');
 afterAll(() => sb.cleanup());
-DAYS.forEach((d, k) => sb.writeDay(d, events(d, 20 + 7 * k, (i) => ({ item_id: `i${(i * (k + 2)) % 5}`, user_id: `u${i % 3}` }))));
+DAYS.forEach((d, k) =>
+  sb.writeDay(
+    d,
+    events(d, 20 + 7 * k, (i) => ({ item_id: `i${(i * (k + 2)) % 5}`, user_id: `u${i % 3}` })),
+  ),
+);
 const configFor = (name: string) =>
   sb.config({ out_dir: join(sb.dir, name), artifact_kinds: KINDS, window_days: 2, limits: { min_cooc_support: 1 } }, `${name}.json`);
 const scope = ['--tenant', 'demo', '--surface', 'home', '--start', DAYS[0]!, '--end', DAYS[2]!, '--workers', '1'];
