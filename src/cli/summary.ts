@@ -117,7 +117,8 @@ export function formatHistory(h: History): string {
   for (const e of h.history) lines.push(`  #${e.seq} updated_at ${e.manifest.updated_at}`, ...pointers(e.manifest.current));
   lines.push(`records (${h.records.length}, oldest first):`);
   for (const r of h.records) {
-    lines.push(`  ${r.published_at}  ${r.artifact_type.padEnd(11)}  ${r.version}  ${windowText(r.window)}  ${r.size_bytes} bytes`);
+    const origin = r.format === 'go' ? 'Go tool record (built_at; no size)' : `${r.size_bytes} bytes`;
+    lines.push(`  ${r.published_at}  ${r.artifact_type.padEnd(11)}  ${r.version}  ${windowText(r.window)}  ${origin}`);
   }
   lines.push(`audit (${h.audit.length}):`);
   for (const a of h.audit) {

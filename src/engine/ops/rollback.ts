@@ -4,7 +4,8 @@
  * `rollback` points `current.<type>` of one (tenant, surface) back at a version published
  * before: the target must have a registry record, its blob must exist in the object store
  * and pass the artifact gate again (every row inspected, against the window, segment… of
- * its record and the caps of the current config). Only that type's pointer changes, by
+ * its record and the caps of the current config; our records also by size and SHA-256, the
+ * Go tool's by the version recomputed from the blob, recordedBlobProblem). Only that type's pointer changes, by
  * the same atomic manifest swap the publisher uses and under the same publisher lock, and
  * an audit entry {at, action, type, from, to, user, host} is appended. Anything wrong with
  * the target fails before the manifest is touched.
@@ -17,8 +18,9 @@ import { gateFailed, notFound, usageError } from '../../errors';
 import type { ObjectStore } from '../../io/store/object-store';
 import { withPublisherLock } from '../../io/store/lock';
 import type { AuditEntry, Manifest, Registry, RegistryRecord } from '../../io/store/registry';
+import { recordedBlobProblem } from '../../io/store/registry';
 import { openStorage } from '../../io/store/open';
-import { sha256Hex } from '../../io/artifacts/codec';
+import { blobEnvelope } from '../../io/artifacts/codec';
 import { checkArtifactBlob } from '../gates';
 import { artifactType } from '../artifact-types';
 
@@ -112,9 +114,8 @@ async function checkTarget(store: ObjectStore, record: RegistryRecord, config: C
   const type = record.artifact_type as ArtifactType;
   const blob = await store.get(record.uri); // E_NOT_FOUND naming the URI when missing
   const what = `rollback target ${type} ${record.version} (${record.uri})`;
-  if (blob.length !== record.size_bytes || sha256Hex(blob) !== record.sha256) {
-    throw gateFailed(what, `blob is not the one its record describes (size or sha256 differ): it is corrupt`);
-  }
+  const problem = recordedBlobProblem(record, blob);
+  if (problem !== null) throw gateFailed(what, `blob is not the one its record describes (${problem})`);
   checkArtifactBlob(
     blob,
     {
@@ -122,11 +123,23 @@ async function checkTarget(store: ObjectStore, record: RegistryRecord, config: C
       payloadField: artifactType(type).payloadField,
       tenant: record.tenant,
       surface: record.surface,
-      segment: record.segment ?? '',
+      segment: expectedSegment(record, blob),
       window: record.window,
       version: record.version,
       ...artifactType(type).caps(config.limits),
     },
     'inspect',
   );
+}
+
+/**
+ * The segment the target blob must carry: its record's. The Go tool names the empty
+ * segment `default` in its record keys (as in its checkpoint paths), so a Go record with
+ * segment `default` also matches a blob without a segment.
+ */
+function expectedSegment(record: RegistryRecord, blob: Uint8Array): string {
+  const segment = record.segment ?? '';
+  if (record.format !== 'go' || segment !== 'default') return segment;
+  const header = blobEnvelope(blob, artifactType(record.artifact_type as ArtifactType).payloadField)?.header;
+  return header !== undefined && header.segment === undefined ? '' : segment;
 }

@@ -5,12 +5,13 @@
  * Fresh means: the manifest exists, its `updated_at` is at most `maxAge` old, and every
  * artifact it points at has a registry record and a blob in the object store. The blob is
  * read to report its size and checked against its record (size and sha256, as publish
- * wrote them; a blob that differs is reported as a problem).
+ * wrote them; for a Go tool record, which has neither, the version recomputed from the
+ * blob; a blob that differs is reported as a problem).
  */
 import type { Config } from '../../config/types';
 import { isPipelineError, usageError } from '../../errors';
-import { sha256Hex } from '../../io/artifacts/codec';
 import { openStorage } from '../../io/store/open';
+import { recordedBlobProblem } from '../../io/store/registry';
 import { versionOfUri } from './rollback';
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -84,8 +85,8 @@ export async function readStatus(config: Config, tenant: string, surface: string
     const blob = await tolerant(() => store.get(uri), problems);
     if (blob) {
       a.size_bytes = blob.length;
-      if (record && record.size_bytes !== blob.length) problems.push(`blob has ${blob.length} bytes, its record says ${record.size_bytes}`);
-      else if (record && sha256Hex(blob) !== record.sha256) problems.push('blob sha256 differs from its record (corrupt)');
+      const problem = record ? recordedBlobProblem(record, blob) : null;
+      if (problem !== null) problems.push(problem);
     }
     a.problem = problems.length > 0 ? problems.join('; ') : null;
     artifacts.push(a);

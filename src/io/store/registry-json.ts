@@ -4,6 +4,7 @@
  * with fields in the order below, and readers that check a file enough that callers never
  * meet a null or a missing field. A file that does not parse is an E_IO error naming it.
  */
+import { rfc3339Seconds } from '../../days';
 import { ioError } from '../../errors';
 import type { AuditEntry, Manifest, RegistryRecord } from './registry';
 
@@ -66,8 +67,11 @@ export function parseManifest(file: string, text: string): Manifest {
   return { v: 1, tenant: m.tenant, surface: m.surface, current: m.current, updated_at: m.updated_at };
 }
 
+/** A registry record in our format or in the Go tool's (`parseGoRecord`). */
 export function parseRecord(file: string, text: string): RegistryRecord {
-  const r = parseJson(file, text, 'registry record') as Partial<RegistryRecord> | null;
+  const parsed = parseJson(file, text, 'registry record');
+  if (parsed !== null && typeof parsed === 'object' && 'Key' in parsed) return parseGoRecord(file, parsed as GoRecord);
+  const r = parsed as Partial<RegistryRecord> | null;
   if (
     r === null ||
     typeof r !== 'object' ||
@@ -106,4 +110,67 @@ export function parseAudit(file: string, text: string): AuditEntry {
     throw ioError('parse audit entry', file, new Error('expected an object with at, action, type, from and to'));
   }
   return a as AuditEntry;
+}
+
+/** A record as the Go tool writes it (docs/contract.md §9): Go's field names, no size, sha256 or publish time. */
+interface GoRecord {
+  Key?: { Tenant?: unknown; Surface?: unknown; Segment?: unknown; Type?: unknown } | null;
+  Window?: { Start?: unknown; End?: unknown } | null;
+  Version?: unknown;
+  URI?: unknown;
+  BuiltAt?: unknown;
+}
+
+/** An RFC 3339 time as our records write it (UTC, seconds), or null when it does not parse. */
+function utcSeconds(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : rfc3339Seconds(ms);
+}
+
+/**
+ * A Go tool record read into our record shape (`format: 'go'`): the window in our
+ * seconds form, `built_at` as Go wrote it (nanoseconds), `published_at` = that build time
+ * to the second (the Go tool records no publish time; it published right after the build),
+ * `size_bytes` and `sha256` null. An empty Go segment, like ours, is no segment.
+ */
+function parseGoRecord(file: string, r: GoRecord): RegistryRecord {
+  const key = r.Key;
+  const start = utcSeconds(r.Window?.Start);
+  const end = utcSeconds(r.Window?.End);
+  const builtAt = utcSeconds(r.BuiltAt);
+  if (
+    key === null ||
+    typeof key !== 'object' ||
+    typeof key.Tenant !== 'string' ||
+    typeof key.Surface !== 'string' ||
+    (key.Segment !== undefined && typeof key.Segment !== 'string') ||
+    typeof key.Type !== 'string' ||
+    typeof r.Version !== 'string' ||
+    typeof r.URI !== 'string' ||
+    start === null ||
+    end === null ||
+    builtAt === null
+  ) {
+    throw ioError(
+      'parse registry record',
+      file,
+      new Error('a Go tool record needs Key {Tenant, Surface, Segment, Type}, Window {Start, End} as RFC 3339 times, Version, URI and BuiltAt'),
+    );
+  }
+  return {
+    v: 1,
+    tenant: key.Tenant,
+    surface: key.Surface,
+    segment: key.Segment === undefined || key.Segment === '' ? undefined : key.Segment,
+    artifact_type: key.Type,
+    version: r.Version,
+    uri: r.URI,
+    window: { start, end },
+    built_at: r.BuiltAt as string,
+    published_at: builtAt,
+    size_bytes: null,
+    sha256: null,
+    format: 'go',
+  };
 }

@@ -12,11 +12,19 @@
  *   locks/<tenant>/<surface>.lock                       {pid, host, started_at, token} of the publisher
  */
 import { rfc3339Seconds } from '../../days';
+import { recomputeVersion, sha256Hex } from '../artifacts/codec';
 import { pathSegment } from '../atomic';
 import { compareUtf8 } from '../parse/utf8';
 import type { LockOptions } from './lock';
 
-/** One published blob. Field order is the file format. `sha256` and `size_bytes` describe the stored blob bytes. */
+/**
+ * One published blob. Field order is the file format. `sha256` and `size_bytes` describe the
+ * stored blob bytes. A record the Go tool wrote (docs/contract.md §9, `format: 'go'`) is read
+ * into the same shape: it has no size, no SHA-256 and no publish time, so `size_bytes` and
+ * `sha256` are null and `published_at` is its build time to the second (`recordedBlobProblem`
+ * verifies such a blob by recomputing its version instead). Records are only ever written
+ * in our format (`canonicalRecord`).
+ */
 export interface RegistryRecord {
   v: 1;
   tenant: string;
@@ -28,8 +36,28 @@ export interface RegistryRecord {
   window: { start: string; end: string };
   built_at: string;
   published_at: string;
-  size_bytes: number;
-  sha256: string;
+  size_bytes: number | null;
+  sha256: string | null;
+  /** Set on a record read from the Go tool's format; never written. */
+  format?: 'go';
+}
+
+/**
+ * What is wrong with a blob read from the store, measured against its record, or null when
+ * it is the blob the record describes: our records by size and SHA-256 of the stored bytes;
+ * Go tool records, which carry neither, by the version recomputed from the blob's content
+ * (the version is a hash of everything but `build`, codec.ts).
+ */
+export function recordedBlobProblem(record: RegistryRecord, blob: Uint8Array): string | null {
+  if (record.size_bytes === null || record.sha256 === null) {
+    const version = recomputeVersion(blob);
+    if (version === null) return 'blob is not an artifact (Go tool record: checked by recomputing the version from the blob)';
+    if (version !== record.version) return `blob content has version ${version}, its Go tool record says ${record.version} (corrupt)`;
+    return null;
+  }
+  if (record.size_bytes !== blob.length) return `blob has ${blob.length} bytes, its record says ${record.size_bytes}`;
+  if (sha256Hex(blob) !== record.sha256) return 'blob sha256 differs from its record (corrupt)';
+  return null;
 }
 
 export interface Manifest {

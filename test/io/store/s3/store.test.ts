@@ -18,6 +18,7 @@ import { S3Registry } from '../../../../src/io/store/s3/registry';
 import { EXAMPLE_EXPECTED, REPO_ROOT, SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../../../support/helpers';
 import type { CliResult } from '../../../support/cli-harness';
 import { cli, cliProcess, STACK_FRAME } from '../../../support/cli-harness';
+import { GO_POPULARITY, GO_STATE_FIXTURE } from '../../../support/go-state';
 import type { TestS3 } from '../../../support/s3-server';
 import { ACCESS_KEY, closedPort, SECRET_KEY, startS3 } from '../../../support/s3-server';
 
@@ -296,6 +297,34 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
       }
       expect((await a.readManifest('t2', 's2'))!.current).toEqual({ cooc: 's3://x/B.json' });
     });
+  });
+
+  it('Go tool records in the bucket (docs/contract.md §9): status verifies their blobs by version, history marks them, rollback uses them', async () => {
+    // The hand-written Go state, its file:// URIs turned into this bucket's s3:// ones.
+    const prefix = 'go-state';
+    const fixture = (...parts: string[]) => readFileSync(join(GO_STATE_FIXTURE, ...parts), 'utf8').replaceAll('file:///GO_ROOT/objectstore/', `s3://${bucket}/${prefix}/`);
+    for (const v of Object.values(GO_POPULARITY)) {
+      await client.putIfAbsent(`${prefix}/acme/home/popularity/${v}.json`, fixture('objectstore', 'acme', 'home', 'popularity', `${v}.json`));
+      await client.putIfAbsent(`${prefix}/registry/records/acme/home/popularity/${v}.json`, fixture('registry', 'records', 'acme', 'home', 'popularity', `${v}.json`));
+    }
+    await client.putIfAbsent(`${prefix}/registry/current/acme/home/manifest.json`, fixture('registry', 'current', 'acme', 'home', 'manifest.json'));
+    const records = await new S3Registry(s3cfg(prefix)).listRecords('acme', 'home');
+    expect(records.map((r) => [r.version, r.format, r.size_bytes])).toEqual([
+      [GO_POPULARITY['2026-06-01'], 'go', null],
+      [GO_POPULARITY['2026-06-02'], 'go', null],
+    ]);
+
+    const config = writeConfig('go-state', prefix);
+    const flags = ['--config', config, '--tenant', 'acme', '--surface', 'home'];
+    const status = await cli(['status', ...flags, '--max-age', '36500d']);
+    expect(status.stdout).toContain('FRESH acme/home');
+    expect(status.code).toBe(0);
+    expect((await cli(['history', ...flags])).stdout.split('Go tool record')).toHaveLength(3);
+    const back = await cli(['rollback', ...flags, '--type', 'popularity', '--version', GO_POPULARITY['2026-06-01']]);
+    expect(back.stderr).toBe('');
+    expect(back.code).toBe(0);
+    const manifest = JSON.parse((await text(`${prefix}/registry/current/acme/home/manifest.json`)) as string) as { current: Record<string, string> };
+    expect(manifest.current.popularity).toBe(`s3://${bucket}/${prefix}/acme/home/popularity/${GO_POPULARITY['2026-06-01']}.json`);
   });
 
   describe('publisher lock and immutable blobs', () => {
