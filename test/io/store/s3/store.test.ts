@@ -302,10 +302,14 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
   it('Go tool records in the bucket (docs/contract.md §9): status verifies their blobs by version, history marks them, rollback uses them', async () => {
     // The hand-written Go state, its file:// URIs turned into this bucket's s3:// ones.
     const prefix = 'go-state';
-    const fixture = (...parts: string[]) => readFileSync(join(GO_STATE_FIXTURE, ...parts), 'utf8').replaceAll('file:///GO_ROOT/objectstore/', `s3://${bucket}/${prefix}/`);
+    const fixture = (...parts: string[]) =>
+      readFileSync(join(GO_STATE_FIXTURE, ...parts), 'utf8').replaceAll('file:///GO_ROOT/objectstore/', `s3://${bucket}/${prefix}/`);
     for (const v of Object.values(GO_POPULARITY)) {
       await client.putIfAbsent(`${prefix}/acme/home/popularity/${v}.json`, fixture('objectstore', 'acme', 'home', 'popularity', `${v}.json`));
-      await client.putIfAbsent(`${prefix}/registry/records/acme/home/popularity/${v}.json`, fixture('registry', 'records', 'acme', 'home', 'popularity', `${v}.json`));
+      await client.putIfAbsent(
+        `${prefix}/registry/records/acme/home/popularity/${v}.json`,
+        fixture('registry', 'records', 'acme', 'home', 'popularity', `${v}.json`),
+      );
     }
     await client.putIfAbsent(`${prefix}/registry/current/acme/home/manifest.json`, fixture('registry', 'current', 'acme', 'home', 'manifest.json'));
     const records = await new S3Registry(s3cfg(prefix)).listRecords('acme', 'home');
