@@ -41,6 +41,7 @@ export const itemReach = defineArtifactType<'item_reach', ReachShard, Int32Array
   aliases: ['reach'],
   payloadField: 'items',
   summary: 'distinct users exposed to each item',
+  drift: { keyField: 'item_id', listField: null, ranked: true, rowNoun: 'items' },
   needs: { userIds: false, catalog: false },
   caps: (limits) => ({ maxRows: limits.max_items_per_artifact, maxItemsPerRow: Infinity }),
   checkRow(row, _caps, fail) {

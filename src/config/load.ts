@@ -9,12 +9,13 @@ import { availableParallelism } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { configError, describeCause, usageError } from '../errors';
 import { ARTIFACT_TYPES, artifactType, artifactTypeOf, type ArtifactType } from '../engine/artifact-types';
-import { checkConfigInput, jsonErrorPosition, type ParsedInput, type S3Input } from './schema';
+import { checkConfigInput, jsonErrorPosition, type DriftThresholdsInput, type ParsedInput, type S3Input } from './schema';
 import type {
   CatalogConfig,
   Config,
   DbConfig,
   EngineConfig,
+  GatesConfig,
   IngestConfig,
   LimitsConfig,
   MetricsConfig,
@@ -244,6 +245,8 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
           },
   };
 
+  const gates = fillGates(input.gates, fail);
+
   return {
     out_dir: outDir,
     raw_source,
@@ -260,7 +263,35 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
     ingest,
     ...(db && { db }),
     metrics,
+    gates,
   };
+}
+
+/** Default N of the top-N overlap (`gates.drift.<type>.top_n`). */
+export const DEFAULT_TOP_N = 100;
+
+/** `gates`: every type present with its thresholds (null = off); top-N keys only on ranked types. */
+function fillGates(input: ParsedInput['gates'], fail: (keyPath: string, problem: string) => Error): GatesConfig {
+  const drift = {} as GatesConfig['drift'];
+  for (const type of ARTIFACT_TYPES) {
+    const t: DriftThresholdsInput = input?.drift?.[type] ?? {};
+    if (!artifactType(type).drift.ranked) {
+      for (const key of ['min_top_n_overlap', 'top_n'] as const) {
+        if (t[key] !== undefined) throw fail(`gates.drift.${type}.${key}`, `only for ranked types (${rankedTypes().join(', ')}): ${type} rows have no rank`);
+      }
+    }
+    drift[type] = {
+      max_row_shrink: t.max_row_shrink ?? null,
+      min_key_overlap: t.min_key_overlap ?? null,
+      min_top_n_overlap: t.min_top_n_overlap ?? null,
+      top_n: t.top_n ?? DEFAULT_TOP_N,
+    };
+  }
+  return { allow_empty: input?.allow_empty ?? false, drift };
+}
+
+function rankedTypes(): string[] {
+  return ARTIFACT_TYPES.filter((t) => artifactType(t).drift.ranked);
 }
 
 function fillS3(s3: S3Input | undefined, at: string, fail: (keyPath: string, problem: string) => Error): S3Config {

@@ -42,6 +42,27 @@ const limitsSchema = z.strictObject({
   min_events_per_run: int(0).optional(),
 });
 
+/** A fraction in [0, 1] (drift thresholds). */
+const fraction = () =>
+  z
+    .number({ error: 'expected a number in [0, 1]' })
+    .min(0, { error: 'expected a number in [0, 1]' })
+    .max(1, { error: 'expected a number in [0, 1]' });
+
+const driftThresholdsSchema = z.strictObject({
+  max_row_shrink: fraction().optional(),
+  min_key_overlap: fraction().optional(),
+  min_top_n_overlap: fraction().optional(),
+  top_n: int(1).optional(),
+});
+
+export type DriftThresholdsInput = z.output<typeof driftThresholdsSchema>;
+
+const gatesSchema = z.strictObject({
+  allow_empty: z.boolean().optional(),
+  drift: z.strictObject(Object.fromEntries(ARTIFACT_TYPES.map((t) => [t, driftThresholdsSchema.optional()]))).optional(),
+});
+
 const artifactKindNames = [...ARTIFACT_TYPES, ...artifactAliases().map(([alias]) => alias)] as [string, ...string[]];
 
 export const configSchema = z.strictObject({
@@ -133,6 +154,7 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  gates: gatesSchema.optional(),
 });
 
 /** The config as written in the file: every key optional, legacy keys and aliases allowed. */

@@ -197,6 +197,35 @@ export interface MetricsConfig {
   pushgateway: PushgatewayConfig | null;
 }
 
+/**
+ * Drift thresholds of one artifact type (docs/config.md "gates"): each compares the new
+ * artifact with the one it replaces (src/engine/drift.ts). Null (the default) turns the
+ * check off: daily windows legitimately change most keys from one day to the next.
+ */
+export interface DriftThresholds {
+  /** A fraction in [0, 1]: block when (old rows - new rows) / old rows is above it. */
+  max_row_shrink: number | null;
+  /** A fraction in [0, 1]: block when |old keys ∩ new keys| / |old keys| is below it. */
+  min_key_overlap: number | null;
+  /** A fraction in [0, 1], ranked types only (popularity): block when the top-N overlap is below it. */
+  min_top_n_overlap: number | null;
+  /** N of the top-N overlap, integer >= 1. Default 100; ranked types only. */
+  top_n: number;
+}
+
+/** Publish gates beyond the validation gates (docs/contract.md §4). */
+export interface GatesConfig {
+  /**
+   * Default false: a day whose raw input is missing is not published, and an empty artifact
+   * never replaces a non-empty one. True restores the Go tool's behaviour (a missing file
+   * is a day without events that publishes empty artifacts); `--allow-empty` does it for
+   * one run.
+   */
+  allow_empty: boolean;
+  /** Per artifact type; every type is present, all thresholds off unless configured. */
+  drift: Record<ArtifactType, DriftThresholds>;
+}
+
 export interface Config {
   /** Absolute; default `<cwd>/.out`. Base of the directory defaults below. */
   out_dir: string;
@@ -223,4 +252,5 @@ export interface Config {
   ingest: IngestConfig;
   db?: DbConfig;
   metrics: MetricsConfig;
+  gates: GatesConfig;
 }

@@ -123,6 +123,12 @@ describe('defaults', () => {
       },
       ingest: { bad_line_policy: 'fail', max_rejected_fraction: 0.01 },
       metrics: { textfile: null, pushgateway: null },
+      gates: {
+        allow_empty: false,
+        drift: Object.fromEntries(
+          ARTIFACT_TYPES.map((t) => [t, { max_row_shrink: null, min_key_overlap: null, min_top_n_overlap: null, top_n: 100 }]),
+        ) as Config['gates']['drift'],
+      },
     };
     expect(c).toEqual(expected);
     expect('catalog' in c).toBe(false);

@@ -51,6 +51,22 @@ export interface ComputeContext<KernelInput, KernelOutput> {
   runKernel(input: KernelInput, label?: string): Promise<KernelOutput>;
 }
 
+/**
+ * How the drift gate (src/engine/drift.ts) reads a payload without knowing the type: the
+ * field that names a row, the list whose entries it counts as pairs, and whether rows come
+ * best first (then the top-N overlap applies).
+ */
+export interface DriftShape {
+  /** The row's id field (`item_id`, `user_id`): key overlap is over these ids. */
+  readonly keyField: 'item_id' | 'user_id';
+  /** The row's list (`items`, `tags`) whose entries count as pairs; null for a flat row. */
+  readonly listField: string | null;
+  /** Rows are in rank order, best first (popularity): `min_top_n_overlap` applies. */
+  readonly ranked: boolean;
+  /** What a row is, for messages and the summary: `items`, `users`. */
+  readonly rowNoun: 'items' | 'users';
+}
+
 /** Throws the gate's error for one payload row (see checkRow). */
 export type RowFailure = (detail: string) => Error;
 
@@ -63,6 +79,8 @@ export interface ArtifactTypeDef<Name extends string = string, KernelInput = nev
   readonly payloadField: string;
   /** One line for `--help` and the docs. */
   readonly summary: string;
+  /** The payload's shape for the drift gate and `diff`. */
+  readonly drift: DriftShape;
   readonly needs: ComputeNeeds;
   caps(limits: LimitsConfig): ArtifactCaps;
   /**

@@ -10,6 +10,7 @@ export const contentSim = defineArtifactType<'content_sim'>({
   aliases: ['content'],
   payloadField: 'items',
   summary: 'item tags for content-based similarity (from the catalog)',
+  drift: { keyField: 'item_id', listField: 'tags', ranked: false, rowNoun: 'items' },
   needs: { userIds: false, catalog: true },
   caps: (limits) => ({ maxRows: limits.max_items_per_artifact, maxItemsPerRow: Infinity }),
   checkRow(row, _caps, fail) {

@@ -26,6 +26,7 @@ export const cooc = defineArtifactType<'cooc', CoocTask, ScoredRows | Int32Array
   aliases: [],
   payloadField: 'neighbors',
   summary: 'item → item co-occurrence neighbours within a session',
+  drift: { keyField: 'item_id', listField: 'items', ranked: false, rowNoun: 'items' },
   needs: { userIds: false, catalog: false },
   caps: (limits) => ({ maxRows: limits.max_items_per_artifact, maxItemsPerRow: limits.max_neighbors_per_item }),
   checkRow: scoredRowChecker('item_id', 'count'),

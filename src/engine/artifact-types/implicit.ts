@@ -13,6 +13,7 @@ export const implicit = defineArtifactType<'implicit', UserShard, ScoredRows>({
   aliases: [],
   payloadField: 'users',
   summary: 'user → item scores from implicit feedback (exposure counts)',
+  drift: { keyField: 'user_id', listField: 'items', ranked: false, rowNoun: 'users' },
   needs: { userIds: true, catalog: false },
   // Rows are bounded by the max_users_per_run hard limit instead of a row cap.
   caps: (limits) => ({ maxRows: Infinity, maxItemsPerRow: limits.max_items_per_user }),

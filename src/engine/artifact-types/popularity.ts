@@ -18,6 +18,7 @@ export const popularity = defineArtifactType<'popularity', PopularityTask, Int32
   aliases: [],
   payloadField: 'items',
   summary: 'top-N items by exposure count',
+  drift: { keyField: 'item_id', listField: null, ranked: true, rowNoun: 'items' },
   needs: { userIds: false, catalog: false },
   caps: (limits) => ({ maxRows: limits.max_items_per_artifact, maxItemsPerRow: Infinity }),
   checkRow(row, _caps, fail) {

@@ -13,6 +13,7 @@ export const sessionSeq = defineArtifactType<'session_seq', UserShard, ScoredRow
   aliases: ['session'],
   payloadField: 'users',
   summary: 'user → next-item sequence signals',
+  drift: { keyField: 'user_id', listField: 'items', ranked: false, rowNoun: 'users' },
   needs: { userIds: true, catalog: false },
   // Rows are bounded by the max_users_per_run hard limit instead of a row cap.
   caps: (limits) => ({ maxRows: Infinity, maxItemsPerRow: limits.max_items_per_user }),
