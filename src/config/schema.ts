@@ -44,10 +44,7 @@ const limitsSchema = z.strictObject({
 
 /** A fraction in [0, 1] (drift thresholds). */
 const fraction = () =>
-  z
-    .number({ error: 'expected a number in [0, 1]' })
-    .min(0, { error: 'expected a number in [0, 1]' })
-    .max(1, { error: 'expected a number in [0, 1]' });
+  z.number({ error: 'expected a number in [0, 1]' }).min(0, { error: 'expected a number in [0, 1]' }).max(1, { error: 'expected a number in [0, 1]' });
 
 const driftThresholdsSchema = z.strictObject({
   max_row_shrink: fraction().optional(),
