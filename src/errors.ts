@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'E_LOCKED' // another publisher holds the (tenant, surface) lock (exit 1)
   | 'E_WORKER' // a worker thread failed (exit 1)
   | 'E_NOT_FOUND' // a requested version, manifest or checkpoint does not exist (exit 1)
+  | 'E_NOT_INGESTED' // job-mode validate/compute of a day never ingested (exit 1: ingest it, then retry)
   | 'E_UNSUPPORTED'; // a backend or feature this build does not provide (exit 2)
 
 /** 1 retry may help, 2 usage or config, 3 retrying cannot help (the input, limit or gate must change). */
@@ -45,6 +46,8 @@ export const lockedError = (message: string) => new PipelineError('E_LOCKED', 1,
 export const workerError = (message: string) => new PipelineError('E_WORKER', 1, message);
 export const notFound = (message: string) => new PipelineError('E_NOT_FOUND', 1, message);
 export const unsafeUri = (message: string) => new PipelineError('E_UNSAFE_URI', 3, message);
+/** A day validate or compute needs was never ingested: retryable, once `ingest` has run for it. */
+export const notIngested = (message: string) => new PipelineError('E_NOT_INGESTED', 1, message);
 
 /**
  * The exit code of a command whose days failed for these reasons: 3 when every failure is one a
@@ -68,4 +71,123 @@ export function describeCause(cause: unknown): string {
     if (e.message) return e.message;
   }
   return String(cause);
+}
+
+/**
+ * `invalid JSON at line L, column C` for a JSON.parse failure of `text`: the position only,
+ * never the text. V8's own messages quote the input (`Unexpected token 's', "{"key": "s3cr…" is
+ * not valid JSON`), and the files we parse may hold credentials, so they are never passed on.
+ */
+export function describeJsonError(text: string): string {
+  const body = text.replace(/^\uFEFF/, '');
+  const offset = jsonErrorOffset(body);
+  if (offset >= body.length) return 'invalid JSON: unexpected end of the file';
+  const before = body.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return `invalid JSON at line ${line}, column ${column}`;
+}
+
+/**
+ * The offset of the first character at which `text` stops being JSON (RFC 8259), or its
+ * length when it ends too early. A small recursive-descent check, used only to place an
+ * error: JSON.parse has already said the text is bad.
+ */
+export function jsonErrorOffset(text: string): number {
+  let at = 0;
+  class Stop extends Error {}
+  const fail = (): never => {
+    throw new Stop();
+  };
+  const ws = () => {
+    while (at < text.length && ' \t\n\r'.includes(text[at]!)) at++;
+  };
+  const literal = (word: string) => {
+    for (const ch of word) if (text[at++] !== ch) return void (at--, fail());
+  };
+  const digits = () => {
+    const from = at;
+    while (at < text.length && text[at]! >= '0' && text[at]! <= '9') at++;
+    if (at === from) fail();
+  };
+  const number = () => {
+    if (text[at] === '-') at++;
+    if (text[at] === '0') at++;
+    else digits();
+    if (text[at] === '.') {
+      at++;
+      digits();
+    }
+    if (text[at] === 'e' || text[at] === 'E') {
+      at++;
+      if (text[at] === '+' || text[at] === '-') at++;
+      digits();
+    }
+  };
+  const string = () => {
+    at++; // the opening quote
+    for (;;) {
+      if (at >= text.length) fail();
+      const c = text.charCodeAt(at);
+      if (c === 0x22) return void at++;
+      if (c < 0x20) fail();
+      if (c === 0x5c) {
+        at++;
+        const e = text[at];
+        if (e === 'u') {
+          for (let i = 1; i <= 4; i++) if (!/[0-9a-fA-F]/.test(text[at + i] ?? '')) return void ((at += i), fail());
+          at += 5;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) at++;
+        else fail();
+      } else at++;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text[at];
+    if (c === '{') {
+      at++;
+      ws();
+      if (text[at] === '}') return void at++;
+      for (;;) {
+        ws();
+        if (text[at] !== '"') fail();
+        string();
+        ws();
+        if (text[at] !== ':') fail();
+        at++;
+        value();
+        ws();
+        if (text[at] === ',') at++;
+        else if (text[at] === '}') return void at++;
+        else fail();
+      }
+    }
+    if (c === '[') {
+      at++;
+      ws();
+      if (text[at] === ']') return void at++;
+      for (;;) {
+        value();
+        ws();
+        if (text[at] === ',') at++;
+        else if (text[at] === ']') return void at++;
+        else fail();
+      }
+    }
+    if (c === '"') return string();
+    if (c === 't') return literal('true');
+    if (c === 'f') return literal('false');
+    if (c === 'n') return literal('null');
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return number();
+    fail();
+  };
+  try {
+    value();
+    ws();
+    return at < text.length ? at : text.length; // trailing text, or (valid JSON) the end
+  } catch (err) {
+    if (err instanceof Stop) return Math.min(at, text.length);
+    throw err;
+  }
 }

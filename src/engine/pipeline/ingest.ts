@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../../io/atomic';
 import { CanonicalDayBuilder } from '../../io/canonical/builder';
 import type { CanonicalDay } from '../../io/canonical/day';
 import { encodableDay } from '../../io/canonical/day';
-import { partitionPath, rejectsPath, writePartition } from '../../io/canonical/partitions';
+import { ingestRecordPath, partitionPath, type RawState, rejectsPath, writeIngestRecord, writePartition } from '../../io/canonical/partitions';
 import type { ParseResult, ScanParams } from '../../io/parse/scanner';
 import { parseBlock } from '../../io/parse/scanner';
 import { encodeCompact } from '../../io/artifacts/go-json';
@@ -195,11 +195,19 @@ export function buildDay(builder: CanonicalDayBuilder, stage: string, pool?: Wor
   return builder.finishOn((column, runs) => pool.run(stage, { task: 'merge', column, runs }));
 }
 
+/** What the source held for the day: no input at all, an input without lines, or one with lines. */
+export function rawState(read: Pick<ReadDay, 'input' | 'counts'>): RawState {
+  if (read.input === null) return 'missing';
+  return read.counts.lines === 0 ? 'empty' : 'present';
+}
+
 /**
- * Replaces the day's canonical partition (and rejects file) atomically, in the background:
- * returns at once a promise that settles when both files are in place. With a pool the
- * partition is encoded and written on a worker, so the caller indexes and computes
- * meanwhile (and must await the promise before staging or publishing).
+ * Replaces the day's canonical partition (and rejects file) atomically, then writes its
+ * ingest record (partitions.ts), in the background: returns at once a promise that settles
+ * when all are in place. The record goes last, once the partition is durable, so a record
+ * never describes a partition that is not there yet. With a pool the partition is encoded
+ * and written on a worker, so the caller indexes and computes meanwhile (and must await
+ * the promise before staging or publishing).
  */
 export function writeDay(config: Config, read: ReadDay, pool?: WorkerPool): Promise<void> {
   const { tenant, surface, day, canonical, rejections } = read;
@@ -219,6 +227,16 @@ export function writeDay(config: Config, read: ReadDay, pool?: WorkerPool): Prom
     faultPoint('after-partition-write');
     if (rejections.length > 0) await writeFileAtomic(rejects, rejections.map((r) => encodeCompact(r) + '\n').join(''));
     else await removeIfPresent(rejects);
+    await writeIngestRecord(ingestRecordPath(config.canonical_dir, tenant, surface, day), {
+      v: 1,
+      tenant,
+      surface,
+      day,
+      events: canonical.rows,
+      lines: read.counts.lines,
+      raw: rawState(read),
+      input: read.input,
+    });
   };
   const written = write();
   written.catch(() => undefined); // awaited by the caller; must not go unhandled meanwhile

@@ -3,11 +3,13 @@
  * rolling window), the canonical gates, the day index, and the hard limits on it
  * (docs/contract.md §4, §7).
  */
+import { promises as fs } from 'node:fs';
 import type { Config } from '../../config/types';
 import { addDays, daysBetween } from '../../days';
+import { notIngested } from '../../errors';
 import { CanonicalDayBuilder } from '../../io/canonical/builder';
 import type { CanonicalDay } from '../../io/canonical/day';
-import { partitionPath, readPartition } from '../../io/canonical/partitions';
+import { exposuresDir, ingestRecordPath, partitionPath, readIngestRecord, readPartition } from '../../io/canonical/partitions';
 import { dayIndex, type DayIndex, indexDay } from '../../kernels/day-index';
 import type { Scope } from '../../scope';
 import { checkCanonical, checkHardLimits } from '../gates';
@@ -24,44 +26,102 @@ export interface ValidatedWindow {
 
 /**
  * Validates the window ending with the context's day. `today` is the day as ingest just
- * read it, or null to read its partition. `afterIndexQueued` runs once the index tasks are
- * queued on the pool (the day's partition write goes behind them).
+ * read it (`run`), or null to read its partition (job mode). `afterIndexQueued` runs once
+ * the index tasks are queued on the pool (the day's partition write goes behind them).
+ *
+ * Job mode fails with E_NOT_INGESTED (exit 1), naming every day of the window never
+ * ingested, before anything is computed or staged. `run` ingests the day itself; an
+ * earlier day of its window never ingested is a notice and counts as a day without events
+ * (docs/backfill.md "Rolling windows").
  */
 export async function validateStep(ctx: DayContext, today: CanonicalDay | null, afterIndexQueued: () => void): Promise<ValidatedWindow> {
-  let day = today ?? (await readCanonicalDay(ctx.config, ctx.scope, ctx.day));
-  if (day === null) {
-    ctx.notice(`${ctx.day}: no canonical partition, validated as a day without events (run ingest first if it had some)`);
-    day = new CanonicalDayBuilder().finish();
+  const w = ctx.window;
+  const earlierDays = w.days === 1 ? [] : daysBetween(w.startDay, addDays(w.day, -1));
+  const window = await ingestedWindow(ctx.config, ctx.scope, today === null ? [...earlierDays, w.day] : earlierDays);
+  const missing = window.filter((d) => d.events === null);
+  if (missing.length > 0) {
+    const message = await notIngestedMessage(ctx.config, ctx.scope, missing);
+    if (today === null) throw notIngested(`${w.day}: ${message}`);
+    // `run` ingested its day itself; it goes on, and says which earlier days were left out.
+    ctx.notice(`${w.day}: window days counted as days without events: ${message}`);
   }
-  const events = ctx.window.days === 1 ? day : await windowEvents(ctx, day);
-  const index = validateWindow(ctx.config, events, ctx.window, ctx.pool);
+  const found = window.flatMap((d) => (d.events ? [d.events] : []));
+  if (today !== null) found.push(today);
+  const events = found.length === 1 ? found[0]! : await concatDays(found, ctx.pool);
+  const index = validateWindow(ctx.config, events, w, ctx.pool);
   afterIndexQueued();
   return { events, index: await index };
 }
 
 /**
- * The canonical partition of a day as ingest wrote it, or null when there is none (ingest
- * removes the partition of a day without events, so job mode treats null as such a day).
+ * The canonical partition of a day as ingest wrote it, or null when there is none (a day
+ * without events, or a day never ingested: ingestedDay tells them apart).
  */
 export function readCanonicalDay(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, day: string): Promise<CanonicalDay | null> {
   return readPartition(partitionPath(config.canonical_dir, scope.tenant, scope.surface, day));
 }
 
+/** A day's events as ingested (`events`), or null with the reason it does not count as ingested. */
+export type IngestedDay = { day: string; events: CanonicalDay; why?: undefined } | { day: string; events: null; why: string };
+
 /**
- * The events of a rolling window: the canonical partitions of the earlier days of the
- * window (as ingested before; a missing one is a day without events), then `today`, in day
- * order and raw order within a day. Nothing is re-ingested.
+ * A day counts as ingested when its canonical partition exists (readCanonicalDay), or else
+ * when its ingest record does and says the day had no events. A missing partition alone is
+ * never an empty day: it may be a day nobody ingested. A record that counts events for a
+ * partition that is gone does not count either (re-ingest the day).
  */
-async function windowEvents(ctx: DayContext, today: CanonicalDay): Promise<CanonicalDay> {
-  const w = ctx.window;
-  const builder = new CanonicalDayBuilder();
-  for (const day of daysBetween(w.startDay, addDays(w.day, -1))) {
-    const earlier = await readCanonicalDay(ctx.config, ctx.scope, day);
-    if (earlier) builder.addDay(earlier);
-    else ctx.notice(`${w.day}: window day ${day} has no canonical partition, counted as a day without events (ingest it first if it had some)`);
+export async function ingestedDay(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, day: string): Promise<IngestedDay> {
+  const events = await readCanonicalDay(config, scope, day);
+  if (events !== null) return { day, events };
+  const record = await readIngestRecord(ingestRecordPath(config.canonical_dir, scope.tenant, scope.surface, day));
+  if (record === undefined) return { day, events: null, why: 'no canonical partition, no ingest record' };
+  if (record.events > 0) {
+    return { day, events: null, why: `its ingest record counts ${record.events} events but the partition is missing` };
   }
-  builder.addDay(today);
-  return buildDay(builder, 'validate', ctx.pool ?? undefined);
+  return { day, events: new CanonicalDayBuilder().finish() };
+}
+
+/** ingestedDay for each of `days`, in order. */
+export async function ingestedWindow(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, days: readonly string[]): Promise<IngestedDay[]> {
+  const out: IngestedDay[] = [];
+  for (const day of days) out.push(await ingestedDay(config, scope, day));
+  return out;
+}
+
+/**
+ * `not ingested: <day> (<why>), …: run ingest first …`, naming every day. Where the folder
+ * holds partitions of the Go tool, it adds that the Go tool left no file for a day without
+ * events, so such a day may have been empty rather than never ingested.
+ */
+export async function notIngestedMessage(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, missing: readonly IngestedDay[]): Promise<string> {
+  const dir = exposuresDir(config.canonical_dir, scope.tenant, scope.surface);
+  const days = missing.map((d) => d.day);
+  const range = `--start ${days[0]} --end ${days[days.length - 1]}`;
+  const byReason = new Map<string, string[]>();
+  for (const d of missing) byReason.set(d.why!, [...(byReason.get(d.why!) ?? []), d.day]);
+  const reasons = [...byReason].map(([why, ds]) => `${ds.join(', ')} (${why})`);
+  let message = `not ingested: ${reasons.join('; ')} in ${dir}; run ingest first (recsys-pipelines ingest … ${range}), then retry`;
+  if (await holdsGoPartitions(dir)) {
+    message +=
+      '. The Go tool left no partition file for a day without events, so a Go-era day listed here may have been empty: ' +
+      'ingesting it again with this tool records it either way';
+  }
+  return message;
+}
+
+/** True when `dir` holds a canonical partition of the Go tool (`YYYY-MM-DD.jsonl`). */
+async function holdsGoPartitions(dir: string): Promise<boolean> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  return names.some((n) => GO_PARTITION_NAME.test(n));
+}
+
+const GO_PARTITION_NAME = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
+
+/** Days concatenated in the order given (day order, raw order within a day); nothing is re-ingested. */
+function concatDays(days: readonly CanonicalDay[], pool: WorkerPool | null): Promise<CanonicalDay> {
+  const builder = new CanonicalDayBuilder();
+  for (const day of days) builder.addDay(day);
+  return buildDay(builder, 'validate', pool ?? undefined);
 }
 
 /** Canonical gates and hard limits over the window; returns the index compute reads (built on the pool when there is one). */

@@ -182,10 +182,9 @@ describe('job steps in process', () => {
     expect(s.days[0]?.published[0]?.version).toBe(good.version);
   });
 
-  it('validate reads the partition: a missing one is a day without events, a hard limit fails with E_LIMIT', async () => {
+  it('validate reads the partition: a day never ingested is E_NOT_INGESTED (not-ingested.test.ts), a hard limit fails with E_LIMIT', async () => {
     const c = config({ limits: { max_events_per_run: 25 } });
-    const empty = await runPipeline(base(c, { command: 'validate' })); // nothing ingested yet
-    expect(empty.days[0]?.window?.events).toBe(0);
+    expect((await failure(runPipeline(base(c, { command: 'validate' })))).code).toBe('E_NOT_INGESTED'); // nothing ingested yet
     // Partitions ingested under a looser limit: validate applies the hard limits to them.
     // (ingest itself stops a day as soon as max_events_per_run is crossed.)
     await runPipeline(base({ ...c, limits: { ...c.limits, max_events_per_run: 1000 } }, { command: 'ingest', end: D2 }));
