@@ -100,14 +100,14 @@ export function jsonErrorOffset(text: string): number {
     throw new Stop();
   };
   const ws = () => {
-    while (at < text.length && ' \t\n\r'.includes(text[at]!)) at++;
+    while (at < text.length && ' \t\n\r'.includes(text[at])) at++;
   };
   const literal = (word: string) => {
     for (const ch of word) if (text[at++] !== ch) return void (at--, fail());
   };
   const digits = () => {
     const from = at;
-    while (at < text.length && text[at]! >= '0' && text[at]! <= '9') at++;
+    while (at < text.length && text[at] >= '0' && text[at] <= '9') at++;
     if (at === from) fail();
   };
   const number = () => {

@@ -47,7 +47,7 @@ export async function validateStep(ctx: DayContext, today: CanonicalDay | null, 
   }
   const found = window.flatMap((d) => (d.events ? [d.events] : []));
   if (today !== null) found.push(today);
-  const events = found.length === 1 ? found[0]! : await concatDays(found, ctx.pool);
+  const events = found.length === 1 ? found[0] : await concatDays(found, ctx.pool);
   const index = validateWindow(ctx.config, events, w, ctx.pool);
   afterIndexQueued();
   return { events, index: await index };

@@ -54,7 +54,14 @@ describe('partitions', () => {
 
     it('round-trip for every raw state; the file is two-space JSON with a final newline', async () => {
       for (const [i, raw] of (['present', 'missing', 'empty'] as const).entries()) {
-        const r: IngestRecord = { ...record, day: `2026-03-0${i + 1}`, raw, events: raw === 'present' ? 12 : 0, lines: raw === 'present' ? 13 : 0, input: raw === 'missing' ? null : '/raw/x' };
+        const r: IngestRecord = {
+          ...record,
+          day: `2026-03-0${i + 1}`,
+          raw,
+          events: raw === 'present' ? 12 : 0,
+          lines: raw === 'present' ? 13 : 0,
+          input: raw === 'missing' ? null : '/raw/x',
+        };
         const file = ingestRecordPath(tmp.dir, 'demo', 'home', r.day);
         await writeIngestRecord(file, r);
         expect(await readIngestRecord(file)).toEqual(r);
