@@ -3,7 +3,7 @@
  * run needs --start; the checkpoint advances after each successful day.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, events, publishedLines, Sandbox, STACK_FRAME, summaryRows } from '../support/cli-harness';
 
@@ -28,6 +28,19 @@ describe('--incremental', () => {
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect(sb.manifestText()).toBeNull();
     expect(sb.checkpoint()).toBeNull();
+  });
+
+  it('after the Go tool (its checkpoint {"day"} only, docs/contract.md §9): starts the day after it and writes both checkpoints', async () => {
+    const sb = sandbox();
+    for (const d of ['2026-01-01', '2026-01-02', '2026-01-03', '2026-01-04']) sb.writeDay(d, events(d, 4));
+    const goCheckpoint = join(sb.out, 'checkpoints', 'demo', 'home.json');
+    mkdirSync(dirname(goCheckpoint), { recursive: true });
+    writeFileSync(goCheckpoint, '{\n  "day": "2026-01-02"\n}'); // as the Go tool writes it after day 2
+    const r = await incremental(sb.config(), '--end', '2026-01-04');
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryRows(r.stdout).map((row) => row.day)).toEqual(['2026-01-03', '2026-01-04']);
+    expect(sb.checkpoint()).toBe('2026-01-04');
+    expect(readFileSync(goCheckpoint, 'utf8')).toBe('{\n  "day": "2026-01-04"\n}');
   });
 
   it('first run with --start writes the checkpoint; the next run starts the day after it', async () => {

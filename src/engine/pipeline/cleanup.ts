@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Config } from '../../config/types';
 import { removeStaleTempFiles } from '../../io/atomic';
 import { partitionPath } from '../../io/canonical/partitions';
-import { checkpointPath } from '../../io/store/checkpoint';
+import { checkpointPath, goCheckpointPath } from '../../io/store/checkpoint';
 import { FsObjectStore } from '../../io/store/fs/object-store';
 import { FsRegistry } from '../../io/store/fs/registry';
 import { stageDir } from '../../io/artifacts/staging';
@@ -36,11 +36,12 @@ async function clean(dirs: Iterable<string>): Promise<string[]> {
   return removed;
 }
 
-/** Ingest side: the canonical partition folder and the checkpoint folder of (tenant, surface). Returns the paths removed. */
+/** Ingest side: the canonical partition folder and the checkpoint folders (ours, the Go tool's) of (tenant, surface). Returns the paths removed. */
 export async function removeStaleIngestTemps(config: Config, tenant: string, surface: string, day: string): Promise<string[]> {
   return clean([
     path.dirname(partitionPath(config.canonical_dir, tenant, surface, day)),
     path.dirname(checkpointPath(config.checkpoint_dir, tenant, surface, '')),
+    path.dirname(goCheckpointPath(config.checkpoint_dir, tenant, surface)),
   ]);
 }
 

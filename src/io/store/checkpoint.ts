@@ -5,6 +5,11 @@
  * File: `<checkpoint_dir>/<tenant>/<surface>/<segment or "_">.json`, content
  * `{"v":1,"last_day":"YYYY-MM-DD","updated_at":"<RFC 3339 UTC seconds>"}`, replaced atomically.
  * The empty segment is stored as `_`, so a segment literally named `_` is refused.
+ *
+ * The Go tool's checkpoint (docs/contract.md §9) sits beside it: `<checkpoint_dir>/<tenant>/<surface>.json`
+ * = `{"day": "YYYY-MM-DD"}`, with no segment. For a run without a segment both are read and
+ * the later day counts, and both are written when the checkpoint advances, so a switch from
+ * the Go tool carries on after its last day and a switch back to it carries on after ours.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -29,9 +34,19 @@ export function checkpointPath(checkpointDir: string, tenant: string, surface: s
   );
 }
 
-/** The last published day, or null when there is no checkpoint. An unreadable checkpoint is an E_IO error. */
-export async function readCheckpoint(checkpointDir: string, tenant: string, surface: string, segment: string): Promise<string | null> {
-  const file = checkpointPath(checkpointDir, tenant, surface, segment);
+/** The Go tool's checkpoint of (tenant, surface): `<checkpoint_dir>/<tenant>/<surface>.json`. It has no segment. */
+export function goCheckpointPath(checkpointDir: string, tenant: string, surface: string): string {
+  return path.join(path.resolve(checkpointDir), pathSegment('tenant', tenant), `${pathSegment('surface', surface)}.json`);
+}
+
+/** Where the checkpoint day came from: our file or the Go tool's. */
+export interface CheckpointDay {
+  day: string;
+  file: string;
+  format: 'ours' | 'go';
+}
+
+async function readJson(file: string): Promise<Record<string, unknown> | null> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -39,17 +54,53 @@ export async function readCheckpoint(checkpointDir: string, tenant: string, surf
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw ioError('read checkpoint', file, err);
   }
-  let parsed: Partial<Checkpoint>;
   try {
-    parsed = JSON.parse(text) as Partial<Checkpoint>;
+    const parsed = JSON.parse(text) as unknown;
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
   } catch (err) {
     throw ioError('parse checkpoint', file, err);
   }
-  const day = parsed?.last_day;
-  if (parsed?.v !== 1 || typeof day !== 'string' || dayStartMicros(day) === null) {
+}
+
+async function readOurs(file: string): Promise<string | null> {
+  const parsed = await readJson(file);
+  if (parsed === null) return null;
+  const day = parsed.last_day;
+  if (parsed.v !== 1 || typeof day !== 'string' || dayStartMicros(day) === null) {
     throw ioError('parse checkpoint', file, new Error('expected {"v":1,"last_day":"YYYY-MM-DD",...}'));
   }
   return day;
+}
+
+async function readGo(file: string): Promise<string | null> {
+  const parsed = await readJson(file);
+  if (parsed === null) return null;
+  const day = parsed.day;
+  if (typeof day !== 'string' || dayStartMicros(day) === null) {
+    throw ioError('parse checkpoint', file, new Error('expected the Go tool checkpoint {"day": "YYYY-MM-DD"}'));
+  }
+  return day;
+}
+
+/**
+ * The last published day and the file that says so, or null when there is no checkpoint:
+ * ours, or, for a run without a segment, the Go tool's when it names a later day. An
+ * unreadable checkpoint is an E_IO error naming the file.
+ */
+export async function readCheckpointDay(checkpointDir: string, tenant: string, surface: string, segment: string): Promise<CheckpointDay | null> {
+  const file = checkpointPath(checkpointDir, tenant, surface, segment);
+  const ours = await readOurs(file);
+  const found: CheckpointDay | null = ours === null ? null : { day: ours, file, format: 'ours' };
+  if (segment !== '') return found;
+  const goFile = goCheckpointPath(checkpointDir, tenant, surface);
+  const go = await readGo(goFile);
+  if (go !== null && (found === null || go > found.day)) return { day: go, file: goFile, format: 'go' };
+  return found;
+}
+
+/** The last published day, or null when there is no checkpoint (`readCheckpointDay`). */
+export async function readCheckpoint(checkpointDir: string, tenant: string, surface: string, segment: string): Promise<string | null> {
+  return (await readCheckpointDay(checkpointDir, tenant, surface, segment))?.day ?? null;
 }
 
 /** Records `lastDay` as the last published day, atomically. Call only after that day's manifest swap. */
@@ -65,11 +116,15 @@ async function writeCheckpoint(
   const file = checkpointPath(checkpointDir, tenant, surface, segment);
   const checkpoint: Checkpoint = { v: 1, last_day: lastDay, updated_at: rfc3339Seconds(now.getTime()) };
   await writeFileAtomic(file, encodePretty(checkpoint));
+  // The Go tool's, for a switch back to it: `{"day"}`, two-space indent, as it writes it.
+  if (segment === '') await writeFileAtomic(goCheckpointPath(checkpointDir, tenant, surface), encodePretty({ day: lastDay }));
 }
 
 /**
- * Moves the checkpoint to `day` unless it already records a later day: re-running an old
- * day (a backfill, a repair) must not send the next `--incremental` run back in time.
+ * Moves the checkpoint to `day` unless it already records a later day (ours or, without a
+ * segment, the Go tool's): re-running an old day (a backfill, a repair) must not send the
+ * next `--incremental` run back in time. Without a segment the Go tool's checkpoint is
+ * written too.
  */
 export async function advanceCheckpoint(
   checkpointDir: string,
