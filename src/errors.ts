@@ -38,8 +38,16 @@ export const usageError = (message: string) => new PipelineError('E_USAGE', 2, m
 export const configError = (message: string) => new PipelineError('E_CONFIG', 2, message);
 export const unsupported = (message: string) => new PipelineError('E_UNSUPPORTED', 2, message);
 export const badInput = (where: string, rule: string) => new PipelineError('E_BAD_INPUT', 3, `bad input: ${where}: ${rule}`);
-export const limitExceeded = (limit: string, observed: number, allowed: number) =>
-  new PipelineError('E_LIMIT', 3, `limit exceeded: ${limit} (${observed} > ${allowed})`);
+/**
+ * `limit exceeded: <limit> (<observed> > <allowed>)`. With `stopped` (why counting could not
+ * finish) the observed value is a lower bound: `(at least <observed> > <allowed>; <stopped>)`.
+ */
+export const limitExceeded = (limit: string, observed: number, allowed: number, stopped?: string | null) =>
+  new PipelineError(
+    'E_LIMIT',
+    3,
+    stopped ? `limit exceeded: ${limit} (at least ${observed} > ${allowed}; ${stopped})` : `limit exceeded: ${limit} (${observed} > ${allowed})`,
+  );
 export const gateFailed = (gate: string, detail: string) => new PipelineError('E_GATE', 3, `validation failed: ${gate}: ${detail}`);
 export const ioError = (action: string, path: string, cause: unknown) => new PipelineError('E_IO', 1, `${action} ${path}: ${describeCause(cause)}`);
 export const lockedError = (message: string) => new PipelineError('E_LOCKED', 1, message);

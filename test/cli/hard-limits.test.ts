@@ -102,6 +102,51 @@ describe.each(OBSERVED)('%s (observed %i on the busy day)', (name, observed) => 
   });
 });
 
+describe('max_events_per_run gives the true count of a day read in several blocks', () => {
+  // 200,000 events of ~110 bytes: about 22 MB, three parse blocks of 8 MiB (PARSE_BLOCK_BYTES).
+  // Storing stops in the first block; the rest is counted, not stored.
+  const N = 200_000;
+  const bigDay = (badAt?: number) =>
+    Array.from({ length: N }, (_, i) =>
+      i === badAt ? '{"v":1,"ts":"not a time"}' : ev({ ts: `${DAY1}T01:00:00.${String(i).padStart(6, '0')}Z`, session_id: `s${i % 97}`, item_id: `i${i % 13}` }),
+    ).concat([ev({ ts: `${DAY1}T02:00:00Z`, tenant: 'other' }), ev({ ts: `${DAY2}T02:00:00Z` })]); // neither counts
+
+  it(`(${N} > 1000): every event counted, not where storing stopped; nothing published`, async () => {
+    const sb = sandbox();
+    sb.writeDay(DAY1, bigDay());
+    const r = await sb.run(sb.config({ limits: { max_events_per_run: 1000 } }), DAY1, DAY1);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(`ingest failed after`);
+    expect(r.stderr).toContain(`limit exceeded: max_events_per_run (${N} > 1000) [E_LIMIT]`);
+    expect(sb.manifestText()).toBeNull();
+  });
+
+  it('count-only blocks skip bad lines: the count is still exact (blocks handed out one at a time)', async () => {
+    const sb = sandbox();
+    sb.writeDay(DAY1, bigDay(N / 2));
+    // 1 MiB in flight: each block is handed out after the one before was merged, so every block after the
+    // first is parsed in count-only mode.
+    const r = await sb.run(sb.config({ limits: { max_events_per_run: 1000 }, engine: { max_inflight_bytes: 1 << 20 } }), DAY1, DAY1);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(`limit exceeded: max_events_per_run (${N - 1} > 1000) [E_LIMIT]`);
+  });
+
+  it('a bad line in a block parsed before the switch: "at least N …; reading stopped at a bad line, <file>:<line>"', async () => {
+    const sb = sandbox();
+    const file = sb.writeDay(DAY1, bigDay(N / 2));
+    // The default 256 MiB in flight: all three blocks are handed out, in full mode, before the first is merged.
+    const r = await sb.run(sb.config({ limits: { max_events_per_run: 1000 } }), DAY1, DAY1);
+    expect(r.code, r.stderr).toBe(3);
+    const m = /limit exceeded: max_events_per_run \(at least (\d+) > 1000; reading stopped at a bad line, (.+):(\d+)\) \[E_LIMIT\]/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    const [atLeast, where, line] = [Number(m![1]), m![2], Number(m![3])];
+    expect(where).toBe(file);
+    expect(line).toBe(N / 2 + 1);
+    expect(atLeast).toBeGreaterThanOrEqual(N / 2); // every event before the bad line
+    expect(atLeast).toBeLessThan(N - 1); // the bad line's block stopped there
+  });
+});
+
 describe('max_items_per_session counts distinct items, not events', () => {
   it('a session of 5 events over 3 items passes a limit of 3', async () => {
     const sb = sandbox();

@@ -57,7 +57,14 @@ interface ParsedRawBlock {
  * blocks parse, and a merged block's arrays are dropped at once. At most
  * `engine.max_inflight_bytes` of raw blocks are queued or parsing: the reader waits.
  */
-async function* parseBlocks(input: RawDay, params: Omit<ScanParams, 'firstBlock'>, config: Config, pool?: WorkerPool): AsyncGenerator<ParsedRawBlock> {
+async function* parseBlocks(
+  input: RawDay,
+  params: Omit<ScanParams, 'firstBlock' | 'countOnly'>,
+  config: Config,
+  pool: WorkerPool | undefined,
+  /** Read when each block is handed out: once set, later blocks are only counted. */
+  mode: { countOnly: boolean },
+): AsyncGenerator<ParsedRawBlock> {
   const queue: Array<{ block: Uint8Array; result: Promise<ParseResult>; origin: ParsedRawBlock['origin'] }> = [];
   // A block's buffer is reused once its parse has settled: raw memory stays bounded by the
   // blocks in flight whatever the garbage collectors of the threads do.
@@ -74,11 +81,12 @@ async function* parseBlocks(input: RawDay, params: Omit<ScanParams, 'firstBlock'
   };
   try {
     for await (const { bytes: block, ...origin } of input.blocks(PARSE_BLOCK_BYTES, buffers)) {
-      const task = { ...params, firstBlock: shard === 0 };
       while (queue.length > 0 && inflightBytes + block.length > config.engine.max_inflight_bytes) {
         const head = queue.shift()!;
         yield { result: await settle(head), origin: head.origin };
       }
+      // After the wait: the consumer may have switched to count-only meanwhile.
+      const task: ScanParams = { ...params, firstBlock: shard === 0, countOnly: mode.countOnly };
       const result = pool ? pool.run('ingest', { task: 'parse', shard: shard++, block, params: task }) : Promise.resolve(parseBlock(block, task));
       if (!pool) shard++;
       result.catch(() => undefined); // awaited in order below; a failure must not go unhandled meanwhile
@@ -140,11 +148,26 @@ export async function readDay(
   };
 
   const params = { tenant, surface, dayStart, dayEnd: dayStart + MICROS_PER_DAY, failFast: policy === 'fail' };
+  const maxEvents = config.limits.max_events_per_run;
+  // Once the day crosses max_events_per_run it will fail; the rest of the input is parsed in
+  // count-only mode (nothing stored, memory stays bounded by the limit) so that the message
+  // gives the day's true count, not the count where storing stopped.
+  const mode = { countOnly: false };
+  let overLimit = false;
+  let events = 0; // events of the day: stored, then only counted once over the limit
+  let countStoppedAt: string | null = null; // where a block parsed before the switch stopped (a bad line)
   let lineBase = 0; // physical lines before the current block
-  for await (const { result, origin } of parseBlocks(input, params, config, pool)) {
+  for await (const { result, origin } of parseBlocks(input, params, config, pool, mode)) {
     if (signal?.aborted) throw new Error(`reading ${day} stopped: the run failed`);
     const { parsed, badLine } = result;
     const at = (line: number) => input.where(origin, lineBase, line);
+    events += parsed.events;
+    if (overLimit) {
+      // Blocks handed out before the switch were parsed in full mode: a bad line stopped them early.
+      if (badLine && countStoppedAt === null) countStoppedAt = at(badLine.line);
+      lineBase += parsed.lines;
+      continue;
+    }
     // Rows of a database source that gave no lines at all (placed after `before` lines of the block).
     const badRows = origin.badRows ?? [];
     const firstBadRow = badRows.find((row) => !badLine || row.before < badLine.line);
@@ -162,12 +185,16 @@ export async function readDay(
     counts.lines += parsed.nonBlank;
     counts.skippedOtherTenantSurface += parsed.skippedOtherTenantSurface;
     counts.skippedOutsideDay += parsed.skippedOutsideDay;
-    builder.addBlock(parsed, tenant, surface);
     lineBase += parsed.lines;
-    // The hard limit stops the read as soon as it is crossed: memory stays bounded by it.
-    if (builder.rows > config.limits.max_events_per_run) {
-      throw limitExceeded('max_events_per_run', builder.rows, config.limits.max_events_per_run);
+    if (builder.rows + parsed.events > maxEvents) {
+      overLimit = true;
+      mode.countOnly = true;
+      continue;
     }
+    builder.addBlock(parsed, tenant, surface);
+  }
+  if (overLimit) {
+    throw limitExceeded('max_events_per_run', events, maxEvents, countStoppedAt && `reading stopped at a bad line, ${countStoppedAt}`);
   }
 
   if (rejections.length > 0) {

@@ -27,6 +27,12 @@ export interface ScanParams {
   failFast: boolean;
   /** The block starts the file: a UTF-8 BOM on its first line is dropped. */
   firstBlock: boolean;
+  /**
+   * Count the day's events, store nothing: the day has crossed `max_events_per_run` and
+   * will fail, but its message gives the true count. Columns come back empty, bad lines are
+   * counted (in `nonBlank`) and neither stop the scan nor are kept.
+   */
+  countOnly?: boolean;
 }
 
 /** A column of a block: its distinct values sorted in byte order, each row's rank among them. */
@@ -49,6 +55,8 @@ export interface ParsedBlock {
   nonBlank: number;
   skippedOtherTenantSurface: number;
   skippedOutsideDay: number;
+  /** Events of the tenant/surface inside the day: stored (the columns' length) or, with countOnly, counted. */
+  events: number;
   tsMicros: Float64Array;
   rank: Int32Array;
   session: CodedColumn;
@@ -94,6 +102,8 @@ export class BlockScanner {
   private nonBlank = 0;
   private skippedOther = 0;
   private skippedOutside = 0;
+  /** Events counted but not stored (countOnly). */
+  private counted = 0;
   // Scratch for the fast path: start/end of each known field's value; -1 = absent, -2 = null.
   private readonly valStart = new Int32Array(F.N);
   private readonly valEnd = new Int32Array(F.N);
@@ -146,6 +156,7 @@ export class BlockScanner {
       const e = parsed.event;
       if (e.tenant !== this.p.tenant || e.surface !== this.p.surface) this.skippedOther++;
       else if (e.tsMicros < this.p.dayStart || e.tsMicros >= this.p.dayEnd) this.skippedOutside++;
+      else if (this.p.countOnly) this.counted++;
       else {
         const ids = [e.sessionId, e.itemId, e.userId, e.requestId].map((s) => Buffer.from(s));
         this.append(
@@ -161,6 +172,7 @@ export class BlockScanner {
   }
 
   private reject(reason: string, raw: string): { line: number; rule: string } | null {
+    if (this.p.countOnly) return null;
     if (this.p.failFast) return { line: this.lines, rule: reason };
     this.rejections.push({ line: this.lines, reason, raw });
     return null;
@@ -291,6 +303,8 @@ export class BlockScanner {
       this.skippedOther++;
     } else if (ts < this.p.dayStart || ts >= this.p.dayEnd) {
       this.skippedOutside++;
+    } else if (this.p.countOnly) {
+      this.counted++;
     } else {
       this.ts.push(ts);
       this.rank.push(rank);
@@ -323,6 +337,7 @@ export class BlockScanner {
       nonBlank: this.nonBlank,
       skippedOtherTenantSurface: this.skippedOther,
       skippedOutsideDay: this.skippedOutside,
+      events: this.ts.length + this.counted,
       tsMicros: this.ts.finish(),
       rank: this.rank.finish(),
       session: col(0),

@@ -165,3 +165,31 @@ describe('byte scanner = parseExposureLine, line by line', () => {
     expect(scanned(text, PARAMS)).toEqual(oracle(text, PARAMS));
   });
 });
+
+describe('countOnly: the events of a day over max_events_per_run are counted, not stored', () => {
+  for (const seed of [41, 42]) {
+    it(`the count equals the oracle's events, columns stay empty, bad lines neither stop nor are kept (seed ${seed})`, () => {
+      const day = generateDayLines(seed, { tenant: 'demo', surface: 'home', day: '2026-01-01', events: 3000, users: 40, items: 60, noise: 0.05 });
+      const text = `{"v":1}\nnot json\n${day}${line({ ts: '2026-01-01T01:00:00Z', rank: '-1' })}\n`;
+      const expected = oracle(text, PARAMS);
+      expect(expected.rejections.length).toBeGreaterThanOrEqual(3); // bad lines first, in the middle and last: the case is covered
+      for (const failFast of [false, true]) {
+        const { parsed, badLine } = parseBlock(new Uint8Array(Buffer.from(text, 'utf8')), { ...PARAMS, failFast, countOnly: true });
+        expect(badLine).toBeNull();
+        expect(parsed.events).toBe(expected.events.length);
+        expect(parsed.tsMicros.length).toBe(0);
+        expect(parsed.session.codes.length).toBe(0);
+        expect(parsed.rejections).toEqual([]);
+        expect([parsed.nonBlank, parsed.skippedOtherTenantSurface, parsed.skippedOutsideDay]).toEqual([
+          expected.nonBlank,
+          expected.skippedOther,
+          expected.skippedOutside,
+        ]);
+      }
+      // Stored mode: `events` is the stored rows.
+      const stored = parseBlock(new Uint8Array(Buffer.from(text, 'utf8')), PARAMS).parsed;
+      expect(stored.events).toBe(stored.tsMicros.length);
+      expect(stored.events).toBe(expected.events.length);
+    });
+  }
+});
