@@ -108,7 +108,9 @@ describe('max_events_per_run gives the true count of a day read in several block
   const N = 200_000;
   const bigDay = (badAt?: number) =>
     Array.from({ length: N }, (_, i) =>
-      i === badAt ? '{"v":1,"ts":"not a time"}' : ev({ ts: `${DAY1}T01:00:00.${String(i).padStart(6, '0')}Z`, session_id: `s${i % 97}`, item_id: `i${i % 13}` }),
+      i === badAt
+        ? '{"v":1,"ts":"not a time"}'
+        : ev({ ts: `${DAY1}T01:00:00.${String(i).padStart(6, '0')}Z`, session_id: `s${i % 97}`, item_id: `i${i % 13}` }),
     ).concat([ev({ ts: `${DAY1}T02:00:00Z`, tenant: 'other' }), ev({ ts: `${DAY2}T02:00:00Z` })]); // neither counts
 
   it(`(${N} > 1000): every event counted, not where storing stopped; nothing published`, async () => {
