@@ -4,7 +4,9 @@
  * writes a rejects file next to the partition and carries on while under
  * `ingest.max_rejected_fraction`.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ev, events, Sandbox, STACK_FRAME, summaryRows } from '../support/cli-harness';
 
@@ -191,5 +193,44 @@ describe('skipped events (other tenant/surface, outside the day)', () => {
       expect.objectContaining({ day: '2026-01-02', lines: 4, events: 2, skippedTenantSurface: 1, skippedOutsideDay: 1 }),
     ]);
     expect(sb.currentBlob('popularity').items).toEqual([{ item_id: 'd2', count: 2 }]);
+  });
+});
+
+describe('error classes: the rule names the allowed range; what a retry cannot fix is exit 3', () => {
+  const rankRule = 'rank: must be an integer in [0, 2147483647]';
+  it.each([
+    ['"rank":99999999999999999999 (not a safe integer)', '99999999999999999999', rankRule],
+    ['"rank":2147483648 (a safe integer beyond Int32)', '2147483648', rankRule],
+    ['"rank":-1', '-1', rankRule],
+  ])('%s: the same rule', async (_name, rank, rule) => {
+    const sb = sandbox();
+    const file = sb.writeDay(DAY, [good(1), ev({ ts: `${DAY}T08:00:02Z` }).replace(/}$/, `,"rank":${rank}}`)]);
+    const r = await sb.run(sb.config(), DAY, DAY);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(`bad input: ${file}:2: ${rule} [E_BAD_INPUT]`);
+  });
+
+  it('"ts" in year 2300: out of range, with the accepted years', async () => {
+    const sb = sandbox();
+    const file = sb.writeDay(DAY, [good(1), ev({ ts: '2300-01-01T08:00:00Z' })]);
+    const r = await sb.run(sb.config(), DAY, DAY);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(`bad input: ${file}:2: ts: out of range: must be in UTC years [1700, 2250) [E_BAD_INPUT]`);
+  });
+
+  it('a truncated .jsonl.gz: E_BAD_INPUT, exit 3 (a retry reads the same bytes), naming the file; nothing written', async () => {
+    const sb = sandbox();
+    const gz = gzipSync(Buffer.from(events(DAY, 2000).join('\n') + '\n'));
+    const file = sb.dayFile(DAY) + '.gz';
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, gz.subarray(0, gz.length >> 1));
+    const r = await sb.run(sb.config(), DAY, DAY);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(`bad input: ${file}: truncated gzip`);
+    expect(r.stderr).toContain('[E_BAD_INPUT]');
+    expect(r.stderr).not.toContain('E_IO');
+    expect(r.stderr).not.toContain(STACK_FRAME);
+    expect(sb.manifestText()).toBeNull();
+    expect(existsSync(sb.out) ? readdirSync(sb.out, { recursive: true }).filter((f) => String(f).endsWith('.arrow')) : []).toEqual([]);
   });
 });

@@ -69,11 +69,21 @@ const R_V = 'v must be 1';
 const R_TS_TYPE = 'ts: must be a string';
 const R_TS_REQUIRED = 'ts: required';
 const R_TS_FORMAT = 'ts: not an RFC 3339 timestamp';
-const R_TS_RANGE = 'ts: out of range';
-const R_RANK = 'rank: must be a non-negative integer';
-const R_RANK_RANGE = 'rank: out of range (> 2147483647)';
+/**
+ * Accepted `ts`, as UTC years [TS_MIN_YEAR, TS_END_YEAR): epoch microseconds are held in a
+ * double, exact up to ±2^53 µs (1684-07-28 .. 2255-06-05); the bounds are whole years inside
+ * that. (Go's time.Parse takes years 0000..9999; no real exposure lies outside these.)
+ */
+export const TS_MIN_YEAR = 1700;
+export const TS_END_YEAR = 2250;
+const TS_MIN_MICROS = Date.UTC(TS_MIN_YEAR, 0, 1) * 1000;
+const TS_END_MICROS = Date.UTC(TS_END_YEAR, 0, 1) * 1000;
+const R_TS_RANGE = `ts: out of range: must be in UTC years [${TS_MIN_YEAR}, ${TS_END_YEAR})`;
 /** Ranks are stored as Int32 in canonical partitions. */
 export const MAX_RANK = 2147483647;
+/** Every number that is not an integer in range, whatever its magnitude, fraction or exponent form. */
+const R_RANK = `rank: must be an integer in [0, ${MAX_RANK}]`;
+const R_RANK_TYPE = `rank: must be a number (an integer in [0, ${MAX_RANK}])`;
 
 /** Set by the field helpers below when they return null. */
 let failRule = '';
@@ -131,8 +141,8 @@ export function parseExposureLine(text: string): ParsedLine {
   let rank = -1;
   const rv = r.rank;
   if (rv !== undefined && rv !== null) {
-    if (typeof rv !== 'number' || !Number.isSafeInteger(rv) || rv < 0 || hasNonIntegerToken(text, 'rank')) return { ok: false, rule: R_RANK };
-    if (rv > MAX_RANK) return { ok: false, rule: R_RANK_RANGE };
+    if (typeof rv !== 'number') return { ok: false, rule: R_RANK_TYPE };
+    if (!Number.isInteger(rv) || rv < 0 || rv > MAX_RANK || hasNonIntegerToken(text, 'rank')) return { ok: false, rule: R_RANK };
     rank = rv;
   }
 
@@ -173,8 +183,8 @@ function daysFromCivil(y: number, m: number, d: number): number {
 /**
  * Parses an RFC 3339 timestamp to UTC epoch microseconds, integer math only; fraction
  * digits beyond 6 are truncated. Seconds must be 00..59 (no leap second, as Go's
- * time.Parse). Results outside ±Number.MAX_SAFE_INTEGER µs (about years 1685..2255) are
- * rejected as out of range because they cannot be held exactly. On failure returns null
+ * time.Parse). Results outside UTC years [TS_MIN_YEAR, TS_END_YEAR) are rejected as out of
+ * range (they could not all be held exactly). On failure returns null
  * and sets `failRule`.
  */
 export function parseRfc3339Micros(s: string): number | null {
@@ -226,7 +236,7 @@ export function parseRfc3339Micros(s: string): number | null {
 
   const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds;
   const micros = seconds * 1_000_000 + frac;
-  if (!Number.isSafeInteger(micros)) {
+  if (!(micros >= TS_MIN_MICROS && micros < TS_END_MICROS)) {
     failRule = R_TS_RANGE;
     return null;
   }

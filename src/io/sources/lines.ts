@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { pipeline, type Readable } from 'node:stream';
-import { ioError, isPipelineError } from '../../errors';
+import { badInput, ioError, isPipelineError, type PipelineError } from '../../errors';
 import { sharedBytes } from '../../engine/threads/shared-memory';
 
 const LF = 0x0a;
@@ -47,8 +47,10 @@ export class BlockBuffers {
  * (at least one whole line: a longer line makes a longer block).
  *
  * Each block is a view of a SharedArrayBuffer of its own, so a worker parses it where it
- * is (src/engine/threads/shared-memory.ts); with `buffers`, a buffer given back is reused for a later block. Read and gunzip failures (missing file, truncated or corrupt
- * gzip) throw an E_IO PipelineError naming the file.
+ * is (src/engine/threads/shared-memory.ts); with `buffers`, a buffer given back is reused for a later block. A read failure (missing
+ * file, permissions, a dropped connection) throws an E_IO PipelineError naming the file; a
+ * truncated or corrupt gzip stream is bad input (E_BAD_INPUT: the same bytes fail again, a
+ * retry cannot help).
  */
 export async function* readLineBlocks(path: string, blockBytes: number, buffers?: BlockBuffers): AsyncGenerator<Buffer> {
   if (path.endsWith('.gz')) yield* lineBlocks(fs.createReadStream(path, { highWaterMark: 1 << 20 }), path, blockBytes);
@@ -97,7 +99,7 @@ async function* fileLineBlocks(path: string, blockBytes: number, buffers?: Block
  * `readLineBlocks` over any byte stream (a gzip file, an S3 object's body): gunzipped
  * when `name` ends in `.gz`; each block is an exact-size copy of at least `blockBytes`
  * (unless the stream ends first) over a SharedArrayBuffer of its own; failures are E_IO
- * errors naming `name`. The stream is destroyed when the iteration ends, early or not.
+ * errors naming `name` (E_BAD_INPUT for a truncated or corrupt gzip stream). The stream is destroyed when the iteration ends, early or not.
  */
 export async function* lineBlocks(raw: Readable, name: string, blockBytes: number): AsyncGenerator<Buffer> {
   let source: Readable = raw;
@@ -135,10 +137,24 @@ export async function* lineBlocks(raw: Readable, name: string, blockBytes: numbe
       yield take(pendingLen - (chunk.length - nl - 1));
     }
   } catch (err) {
-    throw isPipelineError(err) ? err : ioError('read', name, err);
+    throw isPipelineError(err) ? err : (gzipStreamError(name, err) ?? ioError('read', name, err));
   } finally {
     gunzip?.destroy();
     raw.destroy();
   }
   if (pendingLen > 0) yield take(pendingLen);
+}
+
+/**
+ * A gunzip failure of the stream's own bytes (zlib's Z_BUF_ERROR: it ended mid-stream;
+ * Z_DATA_ERROR: not gzip, or corrupt) as bad input naming the file; null for anything else.
+ * A read error of the source (ECONNRESET, EIO) reaches gunzip as itself and stays E_IO.
+ */
+function gzipStreamError(name: string, err: unknown): PipelineError | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'Z_BUF_ERROR') return badInput(name, 'truncated gzip: the stream ends before its end marker (re-export or re-copy the file)');
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return badInput(name, `not a valid gzip stream (${(err as Error).message}): the file is corrupt or not gzip`);
+  }
+  return null;
 }

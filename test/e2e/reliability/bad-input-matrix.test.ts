@@ -290,8 +290,8 @@ const REJECTED: Array<[name: string, rule: string, variants: Piece[]]> = [
   ],
   ['"v":"1" (a string)', 'v must be 1', [compact(fields(9, { v: '"1"' })), spaced(fields(9, { v: '"1"' }))]],
   ['"v":2', 'v must be 1', [compact(fields(9, { v: '2' })), spaced(fields(9, { v: '2' }))]],
-  ['"rank":"3" (a string)', 'rank: must be a non-negative integer', [compact(fields(9, { rank: '"3"' })), spaced(fields(9, { rank: '"3"' }))]],
-  ['"rank":1.5', 'rank: must be a non-negative integer', [compact(fields(9, { rank: '1.5' })), spaced(fields(9, { rank: '1.5' }))]],
+  ['"rank":"3" (a string)', 'rank: must be a number (an integer in [0, 2147483647])', [compact(fields(9, { rank: '"3"' })), spaced(fields(9, { rank: '"3"' }))]],
+  ['"rank":1.5', 'rank: must be an integer in [0, 2147483647]', [compact(fields(9, { rank: '1.5' })), spaced(fields(9, { rank: '1.5' }))]],
   ...(['tenant', 'surface', 'session_id', 'item_id', 'ts'] as const).flatMap((f): Array<[string, string, Piece[]]> => [
     [`missing ${f}`, `${f}: required`, [compact(fields(9, { [f]: undefined })), spaced(fields(9, { [f]: undefined })), compact(fields(9, { [f]: 'null' }))]],
     [
@@ -532,7 +532,7 @@ describe('whole files', () => {
     expect(JSON.parse(readFileSync(box.manifest(config), 'utf8')).current.popularity).toBe(after.days[0]?.published[0]?.uri);
   });
 
-  it('a truncated .jsonl.gz: E_IO naming the file, nothing published; a rerun leaves the previous partition and manifest intact', async () => {
+  it('a truncated .jsonl.gz: E_BAD_INPUT (exit 3) naming the file, nothing published; a rerun leaves the previous partition and manifest intact', async () => {
     const gz = gzipSync(Buffer.from(Array.from({ length: 400 }, (_, i) => good(i) + '\n').join('')));
     const truncated = gz.subarray(0, Math.floor(gz.length / 2));
 
@@ -540,9 +540,9 @@ describe('whole files', () => {
     const file = fresh.writeGz(truncated);
     for (const config of [fresh.config(), fresh.quarantine()]) {
       const err = await fresh.failure(config);
-      expect(err.code).toBe('E_IO');
-      expect(err.exitCode).toBe(1);
-      expect(err.message).toContain(file);
+      expect(err.code).toBe('E_BAD_INPUT');
+      expect(err.exitCode).toBe(3);
+      expect(err.message).toContain(`${file}: truncated gzip`);
       expect(fresh.outFiles(), 'nothing half-written').toEqual([]);
     }
 
@@ -555,7 +555,7 @@ describe('whole files', () => {
     const files = box.outFiles();
     box.writeGz(truncated);
     const err = await box.failure(config);
-    expect(err.code).toBe('E_IO');
+    expect(err.code).toBe('E_BAD_INPUT');
     expect(err.message).toContain(box.file('.jsonl.gz'));
     expect(readFileSync(box.partition(config)).equals(partition)).toBe(true);
     expect(readFileSync(box.manifest(config), 'utf8')).toBe(manifest);
@@ -568,7 +568,7 @@ describe('whole files', () => {
 
 describe('fixed bugs', () => {
   // rank is stored in an Int32 column: 2^31 used to wrap to a negative value written as null,
-  // 2^32 to 0. Such a line is now rejected ("rank: out of range").
+  // 2^32 to 0. Such a line is now rejected ("rank: must be an integer in [0, 2147483647]").
   it('"rank" beyond Int32 (2^31, 2^32) is rejected or kept exactly, never silently wrapped', async () => {
     const box = new Box();
     const big = [2 ** 31, 2 ** 32];

@@ -90,11 +90,17 @@ describe('parseExposureLine', () => {
     expect(rule(parseExposureLine(line({ [field]: false })))).toBe(`${field}: must be a string`);
   });
 
-  it('requires rank to be a non-negative integer', () => {
-    for (const bad of ['3', 1.5, -1, true, [1], 1e300]) {
-      expect(rule(parseExposureLine(line({ rank: bad })))).toBe('rank: must be a non-negative integer');
+  it('rank: one message for every number that is not an integer in [0, 2147483647], whatever its magnitude', () => {
+    // 1e300 and 99999999999999999999 are not safe integers; 2147483648 is one; all get the same rule.
+    const numbers = ['1.5', '-1', '-0.5', '1e300', '1e3', '3.0', '99999999999999999999', '2147483648', '4294967296', '-99999999999999999999'];
+    for (const bad of numbers) {
+      const text = line({}).replace(/}$/, `,"rank":${bad}}`);
+      expect(rule(parseExposureLine(text)), bad).toBe('rank: must be an integer in [0, 2147483647]');
     }
+    for (const bad of ['3', true, [1]]) expect(rule(parseExposureLine(line({ rank: bad })))).toBe('rank: must be a number (an integer in [0, 2147483647])');
     expect(ok(parseExposureLine(line({ rank: 12 }))).rank).toBe(12);
+    expect(ok(parseExposureLine(line({ rank: 0 }))).rank).toBe(0);
+    expect(ok(parseExposureLine(line({ rank: 2147483647 }))).rank).toBe(2147483647);
   });
 
   describe('ts', () => {
@@ -128,7 +134,7 @@ describe('parseExposureLine', () => {
       expect(at('1970-01-01T00:00:00Z')).toBe(0);
       expect(at('1969-12-31T23:59:59.999999Z')).toBe(-1);
       expect(at('2026-12-31T23:59:59Z')).toBe(micros('2026-12-31T23:59:59Z'));
-      expect(at('2255-06-01T00:00:00Z')).toBe(micros('2255-06-01T00:00:00Z'));
+      expect(at('2249-06-01T00:00:00Z')).toBe(micros('2249-06-01T00:00:00Z'));
       expect(at('1700-03-01T00:00:00Z')).toBe(micros('1700-03-01T00:00:00Z'));
     });
 
@@ -181,9 +187,14 @@ describe('parseExposureLine', () => {
       expect(rule(tsOf(ts))).toBe('ts: not an RFC 3339 timestamp');
     });
 
-    it('rejects timestamps that cannot be held exactly in micros', () => {
-      expect(rule(tsOf('9999-12-31T23:59:59Z'))).toBe('ts: out of range');
-      expect(rule(tsOf('0001-01-01T00:00:00Z'))).toBe('ts: out of range');
+    it('out of range: one message naming the accepted UTC years [1700, 2250), after the offset is applied', () => {
+      const R = 'ts: out of range: must be in UTC years [1700, 2250)';
+      for (const ts of ['9999-12-31T23:59:59Z', '0001-01-01T00:00:00Z', '2300-06-01T00:00:00Z', '2250-01-01T00:00:00Z', '1699-12-31T23:59:59.999999Z', '2249-12-31T23:30:00-01:00', '1700-01-01T00:30:00+01:00']) {
+        expect(rule(tsOf(ts)), ts).toBe(R);
+      }
+      expect(ok(tsOf('2249-12-31T23:59:59.999999Z')).tsMicros).toBe(Date.UTC(2250, 0, 1) * 1000 - 1);
+      expect(ok(tsOf('1700-01-01T00:00:00Z')).tsMicros).toBe(Date.UTC(1700, 0, 1) * 1000);
+      expect(ok(tsOf('1700-01-01T00:30:00-01:00')).tsMicros).toBe(Date.UTC(1700, 0, 1, 1, 30) * 1000);
     });
 
     it('requires a string', () => {

@@ -71,7 +71,7 @@ describe('readLineBlocks', () => {
     expect(await collect(write('day.jsonl.gz', zlib.gzipSync(Buffer.from(text))))).toBe(text);
   });
 
-  it('fails with E_IO on a truncated gzip, naming the file', async () => {
+  it('a truncated gzip is bad input (E_BAD_INPUT, exit 3: a retry reads the same bytes), naming the file', async () => {
     const full = zlib.gzipSync(Buffer.from('line one\nline two\n'.repeat(1000)));
     const p = write('trunc.jsonl.gz', full.subarray(0, Math.floor(full.length / 2)));
     const err = await collect(p).then(
@@ -79,17 +79,18 @@ describe('readLineBlocks', () => {
       (e: unknown) => e,
     );
     expect(isPipelineError(err)).toBe(true);
-    expect(err).toMatchObject({ code: 'E_IO', exitCode: 1 });
-    expect((err as Error).message).toContain(p);
+    expect(err).toMatchObject({ code: 'E_BAD_INPUT', exitCode: 3 });
+    expect((err as Error).message).toBe(`bad input: ${p}: truncated gzip: the stream ends before its end marker (re-export or re-copy the file)`);
   });
 
-  it('fails with E_IO on a corrupt gzip and on a missing file', async () => {
+  it('a corrupt gzip or a plain file named .gz is bad input; a missing file is E_IO', async () => {
     const full = zlib.gzipSync(Buffer.from('abc\n'.repeat(100)));
     const corrupt = Buffer.from(full);
     corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 6) ^ 0xff, corrupt.length - 6); // CRC mismatch
     const p = write('corrupt.jsonl.gz', corrupt);
-    await expect(collect(p)).rejects.toMatchObject({ code: 'E_IO' });
-    await expect(collect(write('notgz.jsonl.gz', 'plain text\n'))).rejects.toMatchObject({ code: 'E_IO' });
+    await expect(collect(p)).rejects.toMatchObject({ code: 'E_BAD_INPUT', exitCode: 3, message: expect.stringContaining(p) });
+    const notGz = write('notgz.jsonl.gz', 'plain text\n');
+    await expect(collect(notGz)).rejects.toMatchObject({ code: 'E_BAD_INPUT', message: expect.stringContaining(`${notGz}: not a valid gzip stream`) });
     const missing = path.join(dir, 'missing.jsonl');
     await expect(collect(missing)).rejects.toMatchObject({ code: 'E_IO', message: expect.stringContaining(missing) });
     await expect(collect(missing + '.gz')).rejects.toMatchObject({ code: 'E_IO' });
