@@ -290,7 +290,11 @@ const REJECTED: Array<[name: string, rule: string, variants: Piece[]]> = [
   ],
   ['"v":"1" (a string)', 'v must be 1', [compact(fields(9, { v: '"1"' })), spaced(fields(9, { v: '"1"' }))]],
   ['"v":2', 'v must be 1', [compact(fields(9, { v: '2' })), spaced(fields(9, { v: '2' }))]],
-  ['"rank":"3" (a string)', 'rank: must be a number (an integer in [0, 2147483647])', [compact(fields(9, { rank: '"3"' })), spaced(fields(9, { rank: '"3"' }))]],
+  [
+    '"rank":"3" (a string)',
+    'rank: must be a number (an integer in [0, 2147483647])',
+    [compact(fields(9, { rank: '"3"' })), spaced(fields(9, { rank: '"3"' }))],
+  ],
   ['"rank":1.5', 'rank: must be an integer in [0, 2147483647]', [compact(fields(9, { rank: '1.5' })), spaced(fields(9, { rank: '1.5' }))]],
   ...(['tenant', 'surface', 'session_id', 'item_id', 'ts'] as const).flatMap((f): Array<[string, string, Piece[]]> => [
     [`missing ${f}`, `${f}: required`, [compact(fields(9, { [f]: undefined })), spaced(fields(9, { [f]: undefined })), compact(fields(9, { [f]: 'null' }))]],

@@ -189,7 +189,15 @@ describe('parseExposureLine', () => {
 
     it('out of range: one message naming the accepted UTC years [1700, 2250), after the offset is applied', () => {
       const R = 'ts: out of range: must be in UTC years [1700, 2250)';
-      for (const ts of ['9999-12-31T23:59:59Z', '0001-01-01T00:00:00Z', '2300-06-01T00:00:00Z', '2250-01-01T00:00:00Z', '1699-12-31T23:59:59.999999Z', '2249-12-31T23:30:00-01:00', '1700-01-01T00:30:00+01:00']) {
+      for (const ts of [
+        '9999-12-31T23:59:59Z',
+        '0001-01-01T00:00:00Z',
+        '2300-06-01T00:00:00Z',
+        '2250-01-01T00:00:00Z',
+        '1699-12-31T23:59:59.999999Z',
+        '2249-12-31T23:30:00-01:00',
+        '1700-01-01T00:30:00+01:00',
+      ]) {
         expect(rule(tsOf(ts)), ts).toBe(R);
       }
       expect(ok(tsOf('2249-12-31T23:59:59.999999Z')).tsMicros).toBe(Date.UTC(2250, 0, 1) * 1000 - 1);
