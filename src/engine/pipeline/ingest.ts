@@ -138,10 +138,24 @@ export async function readDay(
   signal?: AbortSignal,
 ): Promise<ReadDay> {
   const input = await openRawDay(config, tenant, surface, day);
+  return readInput(config, input, { tenant, surface, day, dayStart, policy: config.ingest.bad_line_policy }, pool, signal);
+}
+
+/**
+ * Reads, parses and checks one input of a day (readDay's raw input, or a canonical
+ * partition the Go tool wrote as JSONL, validate.ts) with the line policy given.
+ */
+export async function readInput(
+  config: Config,
+  input: RawDay,
+  what: { tenant: string; surface: string; day: string; dayStart: number; policy: 'fail' | 'quarantine' },
+  pool?: WorkerPool,
+  signal?: AbortSignal,
+): Promise<ReadDay> {
+  const { tenant, surface, day, dayStart, policy } = what;
   const counts: IngestCounts = { lines: 0, events: 0, skippedOtherTenantSurface: 0, skippedOutsideDay: 0, rejected: {} };
   const builder = new CanonicalDayBuilder();
   const rejections: Rejected[] = [];
-  const policy = config.ingest.bad_line_policy;
   const reject = (r: Rejected) => {
     rejections.push(r);
     counts.rejected[r.reason] = (counts.rejected[r.reason] ?? 0) + 1;

@@ -5,17 +5,18 @@
  */
 import { promises as fs } from 'node:fs';
 import type { Config } from '../../config/types';
-import { addDays, daysBetween } from '../../days';
-import { notIngested } from '../../errors';
+import { addDays, dayStartMicros, daysBetween } from '../../days';
+import { ioError, notIngested } from '../../errors';
 import { CanonicalDayBuilder } from '../../io/canonical/builder';
 import type { CanonicalDay } from '../../io/canonical/day';
-import { exposuresDir, ingestRecordPath, partitionPath, readIngestRecord, readPartition } from '../../io/canonical/partitions';
+import { exposuresDir, goPartitionPath, ingestRecordPath, partitionPath, readIngestRecord, readPartition } from '../../io/canonical/partitions';
+import { jsonlFileDay } from '../../io/sources/fs';
 import { dayIndex, type DayIndex, indexDay } from '../../kernels/day-index';
 import type { Scope } from '../../scope';
 import { checkCanonical, checkHardLimits } from '../gates';
 import type { WorkerPool } from '../threads/pool';
 import type { DayContext } from './context';
-import { buildDay } from './ingest';
+import { buildDay, readInput } from './ingest';
 import type { WindowCounts } from './request';
 import type { DayWindow } from './window';
 
@@ -37,7 +38,7 @@ export interface ValidatedWindow {
 export async function validateStep(ctx: DayContext, today: CanonicalDay | null, afterIndexQueued: () => void): Promise<ValidatedWindow> {
   const w = ctx.window;
   const earlierDays = w.days === 1 ? [] : daysBetween(w.startDay, addDays(w.day, -1));
-  const window = await ingestedWindow(ctx.config, ctx.scope, today === null ? [...earlierDays, w.day] : earlierDays);
+  const window = await ingestedWindow(ctx.config, ctx.scope, today === null ? [...earlierDays, w.day] : earlierDays, ctx.pool, ctx.notice);
   const missing = window.filter((d) => d.events === null);
   if (missing.length > 0) {
     const message = await notIngestedMessage(ctx.config, ctx.scope, missing);
@@ -54,11 +55,41 @@ export async function validateStep(ctx: DayContext, today: CanonicalDay | null, 
 }
 
 /**
- * The canonical partition of a day as ingest wrote it, or null when there is none (a day
- * without events, or a day never ingested: ingestedDay tells them apart).
+ * The canonical events of a day, or null when there are none (a day without events, or a
+ * day never ingested: ingestedDay tells them apart). Ours win: our partition; else none
+ * when our ingest record exists (this tool ingested the day last, and found no events);
+ * else the Go tool's JSONL partition (docs/contract.md §9), parsed by the raw-line parser
+ * with the same rules and the `fail` policy, so a bad line is E_BAD_INPUT naming the file
+ * and line, and the events, and so the versions, are those our ingest of the same events
+ * gives. `notice` is told when a Go partition is read.
  */
-export function readCanonicalDay(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, day: string): Promise<CanonicalDay | null> {
-  return readPartition(partitionPath(config.canonical_dir, scope.tenant, scope.surface, day));
+export async function readCanonicalDay(
+  config: Config,
+  scope: Pick<Scope, 'tenant' | 'surface'>,
+  day: string,
+  pool: WorkerPool | null = null,
+  notice?: (message: string) => void,
+): Promise<CanonicalDay | null> {
+  const { tenant, surface } = scope;
+  const ours = await readPartition(partitionPath(config.canonical_dir, tenant, surface, day));
+  if (ours !== null) return ours;
+  if ((await readIngestRecord(ingestRecordPath(config.canonical_dir, tenant, surface, day))) !== undefined) return null;
+  const goFile = goPartitionPath(config.canonical_dir, tenant, surface, day);
+  if (!(await isFile(goFile))) return null;
+  notice?.(`${day}: no partition of ours, reading the Go tool's canonical partition ${goFile}`);
+  const read = await readInput(config, jsonlFileDay(goFile), { tenant, surface, day, dayStart: dayStartMicros(day)!, policy: 'fail' }, pool ?? undefined);
+  return read.canonical;
+}
+
+/** True for a regular file; false when missing. A path that cannot be checked is an E_IO error naming it. */
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await fs.stat(file)).isFile();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw ioError('read canonical partition', file, err);
+  }
 }
 
 /** A day's events as ingested (`events`), or null with the reason it does not count as ingested. */
@@ -70,8 +101,14 @@ export type IngestedDay = { day: string; events: CanonicalDay; why?: undefined }
  * never an empty day: it may be a day nobody ingested. A record that counts events for a
  * partition that is gone does not count either (re-ingest the day).
  */
-export async function ingestedDay(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, day: string): Promise<IngestedDay> {
-  const events = await readCanonicalDay(config, scope, day);
+export async function ingestedDay(
+  config: Config,
+  scope: Pick<Scope, 'tenant' | 'surface'>,
+  day: string,
+  pool: WorkerPool | null = null,
+  notice?: (message: string) => void,
+): Promise<IngestedDay> {
+  const events = await readCanonicalDay(config, scope, day, pool, notice);
   if (events !== null) return { day, events };
   const record = await readIngestRecord(ingestRecordPath(config.canonical_dir, scope.tenant, scope.surface, day));
   if (record === undefined) return { day, events: null, why: 'no canonical partition, no ingest record' };
@@ -82,9 +119,15 @@ export async function ingestedDay(config: Config, scope: Pick<Scope, 'tenant' | 
 }
 
 /** ingestedDay for each of `days`, in order. */
-export async function ingestedWindow(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, days: readonly string[]): Promise<IngestedDay[]> {
+export async function ingestedWindow(
+  config: Config,
+  scope: Pick<Scope, 'tenant' | 'surface'>,
+  days: readonly string[],
+  pool: WorkerPool | null = null,
+  notice?: (message: string) => void,
+): Promise<IngestedDay[]> {
   const out: IngestedDay[] = [];
-  for (const day of days) out.push(await ingestedDay(config, scope, day));
+  for (const day of days) out.push(await ingestedDay(config, scope, day, pool, notice));
   return out;
 }
 

@@ -16,6 +16,14 @@ export function partitionPath(canonicalDir: string, tenant: string, surface: str
   return `${exposuresDir(canonicalDir, tenant, surface)}/${day}.arrow`;
 }
 
+/**
+ * The Go tool's canonical partition of a day (docs/contract.md §9): JSON Lines, one event per
+ * line, read where no partition of ours exists (validate.ts readCanonicalDay); never written.
+ */
+export function goPartitionPath(canonicalDir: string, tenant: string, surface: string, day: string): string {
+  return `${exposuresDir(canonicalDir, tenant, surface)}/${day}.jsonl`;
+}
+
 /** The folder of a (tenant, surface)'s partitions, rejects and ingest records. */
 export function exposuresDir(canonicalDir: string, tenant: string, surface: string): string {
   return `${canonicalDir}/${tenant}/${surface}/exposures`;

@@ -57,12 +57,17 @@ export function resolveRawFiles(dir: string, tenant: string, surface: string, da
 export function fsDay(dir: string, tenant: string, surface: string, day: string): RawDay | null {
   const input = resolveRawFiles(dir, tenant, surface, day);
   if (input.kind === 'none') return null;
+  return jsonlFileDay(input.path, input.kind === 'flat');
+}
+
+/** One JSONL file (`.gz` gunzipped) as a RawDay: lines named `<path>:<line>` in messages. */
+export function jsonlFileDay(path: string, flat = false): RawDay {
   return {
-    name: input.path,
-    flat: input.kind === 'flat',
-    where: (_block, lineBase, line) => `${input.path}:${lineBase + line}`,
+    name: path,
+    flat,
+    where: (_block, lineBase, line) => `${path}:${lineBase + line}`,
     async *blocks(blockBytes, buffers) {
-      for await (const bytes of readLineBlocks(input.path, blockBytes, buffers)) yield { bytes };
+      for await (const bytes of readLineBlocks(path, blockBytes, buffers)) yield { bytes };
     },
   };
 }
