@@ -17,6 +17,9 @@ import { S3Bucket } from '../io/store/s3/bucket';
 import { openStorage } from '../io/store/open';
 import { planRun } from '../engine/ops/dry-run';
 import { readHistory } from '../engine/ops/history';
+import { diffArtifacts } from '../engine/ops/diff';
+import { parseDayFlag } from '../days';
+import { formatDiff } from './diff';
 import { rollback } from '../engine/ops/rollback';
 import { COMMAND_STAGES, type PipelineCommand, type RunSummary } from '../engine/pipeline/request';
 import { JOB_COMPLETION_INDEX, workPartFromFlags } from '../engine/pipeline/part';
@@ -53,6 +56,8 @@ interface DayFlags extends ScopeFlags, MetricsFlags {
   type?: string;
   index?: number;
   count?: number;
+  allowDrift?: boolean;
+  allowEmpty?: boolean;
 }
 
 function positiveInt(value: string): number {
@@ -221,13 +226,28 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
         warn: (m: string) => reporter.warn(m),
       };
       await withRunMetrics(metricsScope, async (onFinish) => {
-        const summary = await runPipeline({ ...base, command, types, continueOnError: Boolean(flags.continueOnError), reporter, onFinish });
+        const summary = await runPipeline({
+          ...base,
+          command,
+          types,
+          continueOnError: Boolean(flags.continueOnError),
+          allowDrift: Boolean(flags.allowDrift),
+          allowEmpty: Boolean(flags.allowEmpty),
+          reporter,
+          onFinish,
+        });
         out(formatRunSummary(summary, config.engine.workers));
         if (summary.failed.length > 0) throw daysFailed(summary);
       });
     });
 
-  dayCommand('run', 'ingest → validate → compute → publish every day of --start..--end')
+  /** The flags of the commands that publish: what lifts the drift gate for one run. */
+  const withGateFlags = (command: Command) =>
+    command
+      .option('--allow-drift', 'publish even when a gates.drift threshold is crossed (this run only)')
+      .option('--allow-empty', 'publish days whose raw input is missing, and empty artifacts over non-empty ones (as gates.allow_empty: true)');
+
+  withGateFlags(dayCommand('run', 'ingest → validate → compute → publish every day of --start..--end'))
     .option('--dry-run', 'print the plan (days, input files, sizes, estimated events) and write nothing')
     .action(runDays('run'));
   withPartFlags(dayCommand('ingest', 'raw JSONL → canonical Arrow partition, for every day'))
@@ -237,7 +257,9 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
   withPartFlags(dayCommand('compute', 'compute artifact types from the canonical partitions and stage them (no publish)'))
     .option('--type <type>', `only this artifact type (default: every type in artifact_kinds, from one read of each partition): ${TYPE_CHOICES}`)
     .action(runDays('compute'));
-  dayCommand('publish', 'publish the staged artifacts of every type in artifact_kinds, day by day, and swap the manifest').action(runDays('publish'));
+  withGateFlags(dayCommand('publish', 'publish the staged artifacts of every type in artifact_kinds, day by day, and swap the manifest')).action(
+    runDays('publish'),
+  );
 
   const scopeCommand = (name: string, description: string) =>
     program
@@ -260,6 +282,21 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
         const result = await rollback({ config, tenant, surface, type, version: flags.version, previous: flags.previous });
         out(flags.json ? JSON.stringify(result) + '\n' : formatRollback(result));
       });
+    });
+
+  scopeCommand('diff', "the drift gate's figures of two artifacts of one type, side by side (reads only)")
+    .requiredOption('--type <type>', 'artifact type (or alias)')
+    .requiredOption('--from <ref>', 'current, staged or a version')
+    .requiredOption('--to <ref>', 'staged, current or a version')
+    .option('--day <YYYY-MM-DD>', 'the day whose window "staged" names (required with staged)')
+    .option('--segment <segment>', 'segment of the staging path', '')
+    .option('--json', 'print one JSON object')
+    .action(async (flags: ScopeFlags & { type: string; from: string; to: string; day?: string; segment: string; json?: boolean }) => {
+      const { config, tenant, surface, segment } = prepare(flags);
+      const type = artifactTypeFlag(flags.type);
+      const day = flags.day === undefined ? undefined : (parseDayFlag('--day', flags.day), flags.day);
+      const result = await diffArtifacts({ config, tenant, surface, segment, type, from: flags.from, to: flags.to, day });
+      out(flags.json ? JSON.stringify(result) + '\n' : formatDiff(result));
     });
 
   scopeCommand('history', 'past manifests, the current one, published records and the audit log')

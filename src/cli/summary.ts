@@ -1,5 +1,6 @@
 /** The short human summaries commands print on stdout (progress and logs go to stderr). */
 import type { RunPlan } from '../engine/ops/dry-run';
+import { describeDrift } from '../engine/drift';
 import type { History } from '../engine/ops/history';
 import { versionOfUri, type RollbackResult } from '../engine/ops/rollback';
 import type { RunSummary } from '../engine/pipeline/request';
@@ -67,6 +68,10 @@ export function formatRunSummary(s: RunSummary, workers: number): string {
     if (ran('publish')) {
       lines.push('published:');
       for (const d of s.days) for (const p of d.published) lines.push(`  ${d.day}  ${p.type.padEnd(11)}  ${p.version}  ${p.bytes} bytes`);
+      if (s.days.some((d) => d.published.length > 0)) {
+        lines.push('drift (against the artifact each replaced):');
+        for (const d of s.days) for (const p of d.published) lines.push(`  ${d.day}  ${describeDrift(p.drift)}`);
+      }
       if (s.days.some((d) => d.signals)) {
         lines.push('signals (db.dsn, rows upserted):');
         for (const d of s.days) {

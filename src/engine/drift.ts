@@ -14,7 +14,11 @@
  * it before anything is written (src/engine/publisher.ts), `diff` prints the same figures.
  */
 import { createReadStream } from 'node:fs';
-import type { DriftThresholds } from '../config/types';
+import type { Config, DriftThresholds } from '../config/types';
+import { PipelineError } from '../errors';
+import type { ObjectStore } from '../io/store/object-store';
+import type { Manifest } from '../io/store/registry';
+import { versionOfUri } from './ops/rollback';
 import { artifactType, type ArtifactType } from './artifact-types';
 import type { DriftShape } from './artifact-types/artifact-type';
 
@@ -313,4 +317,84 @@ export function describeDrift(f: DriftFigures): string {
   const pairs = f.to.pairs === null ? '' : `, pairs ${f.from?.pairs ?? '(none)'} → ${f.to.pairs}`;
   const top = f.top_n === null ? '' : `, top_${f.top_n}_overlap ${ratio(f.top_n_overlap)}`;
   return `${f.type} ${rows}${pairs}, row_shrink ${ratio(f.row_shrink)}, key_overlap ${ratio(f.key_overlap)}${top}`;
+}
+
+/**
+ * A publish the drift gate stopped (E_GATE, exit 3, like any gate): the message names each
+ * crossed rule with its figure and threshold; `figures` are those of every artifact of the
+ * day (empty when the day's raw input was missing), for the summary, the logs and the metrics.
+ */
+export class DriftBlockedError extends PipelineError {
+  constructor(
+    message: string,
+    readonly figures: DriftFigures[],
+  ) {
+    super('E_GATE', 3, message);
+  }
+}
+
+export function isDriftBlocked(err: unknown): err is DriftBlockedError {
+  return err instanceof DriftBlockedError;
+}
+
+/** How to lift the gate, for the end of its messages. */
+const LIFT_HINT = 'nothing was published (docs/runbooks/drift-blocked.md: compare with `diff`; --allow-drift lifts the thresholds, --allow-empty the empty rule, for one run)';
+
+/** The blob that is current for `type` under `manifest`, or null (none, or its blob is gone). */
+export async function currentBlob(store: ObjectStore, manifest: Manifest | null, type: string): Promise<VersionedBlob | null> {
+  const uri = manifest?.current[type];
+  if (uri === undefined) return null;
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(uri);
+  } catch (err) {
+    // A current blob that no longer exists is nothing to compare with (status reports it).
+    if (err instanceof PipelineError && err.code === 'E_NOT_FOUND') return null;
+    throw err;
+  }
+  return { version: versionOfUri(uri), source: bytes };
+}
+
+/**
+ * The drift gate of one day's publish (called by the publisher under its lock, before it
+ * writes anything): the figures of each new artifact against the one `manifest` points at,
+ * and a DriftBlockedError when any rule blocks. Old blobs are read one at a time.
+ */
+export async function driftGate(
+  config: Config,
+  store: ObjectStore,
+  manifest: Manifest | null,
+  artifacts: Array<{ type: ArtifactType; version: string; source: BlobSource }>,
+  allow: DriftAllowances,
+): Promise<DriftFigures[]> {
+  const figures: DriftFigures[] = [];
+  const blocked: string[] = [];
+  for (const a of artifacts) {
+    const thresholds = config.gates.drift[a.type];
+    const f = await driftFigures(a.type, thresholds.top_n, await currentBlob(store, manifest, a.type), { version: a.version, source: a.source });
+    figures.push(f);
+    const reasons = evaluateDrift(f, thresholds, allow);
+    if (reasons.length > 0) blocked.push(`${a.type}: ${reasons.join('; ')} [${describeDrift(f)}; thresholds ${describeThresholds(thresholds, f)}]`);
+  }
+  if (blocked.length > 0) throw new DriftBlockedError(`validation failed: drift: ${blocked.join(' | ')}; ${LIFT_HINT}`, figures);
+  return figures;
+}
+
+/** `max_row_shrink 0.5, min_key_overlap off, …` (the keys of gates.drift.<type>). */
+export function describeThresholds(t: DriftThresholds, f: Pick<DriftFigures, 'top_n'>): string {
+  const v = (x: number | null) => (x === null ? 'off' : String(x));
+  const top = f.top_n === null ? '' : `, min_top_n_overlap ${v(t.min_top_n_overlap)}, top_n ${t.top_n}`;
+  return `max_row_shrink ${v(t.max_row_shrink)}, min_key_overlap ${v(t.min_key_overlap)}${top}`;
+}
+
+/**
+ * The default-on rule on raw input: a day whose raw input is missing is not published
+ * (SPEC §1/§2 publish it as a day without events; a deliberate change, docs/contract.md).
+ */
+export function rawMissingBlocked(day: string, where: string): DriftBlockedError {
+  return new DriftBlockedError(
+    `validation failed: raw input missing: no raw input for ${day} (${where}); a day whose raw input is missing is not published, ` +
+      `nothing was. If the day really has no events (a gap in the source), rerun it with --allow-empty or set gates.allow_empty: true (docs/runbooks/drift-blocked.md)`,
+    [],
+  );
 }

@@ -20,6 +20,7 @@ import type { BlobExpectation } from './gates';
 import { checkArtifactBlob } from './gates';
 import { faultPoint } from './faults';
 import { removeStalePublishTemps } from './pipeline/cleanup';
+import { driftGate, type DriftAllowances, type DriftFigures } from './drift';
 
 export interface PreparedArtifact {
   expect: BlobExpectation;
@@ -39,6 +40,8 @@ export interface PublishedArtifact {
   bytes: number;
   /** Rows of the payload (items, neighbour rows or users). */
   rows: number;
+  /** How it compares with the artifact it replaced (the drift gate's figures). */
+  drift: DriftFigures;
 }
 
 export async function publishDay(
@@ -49,6 +52,8 @@ export async function publishDay(
   now: () => Date,
   /** Runs after the manifest swap, still under the lock (the checkpoint: two runs cannot move it backwards). */
   afterSwap?: () => Promise<void>,
+  /** What lifts the drift gate for this publish; default: nothing but `gates.allow_empty`. */
+  allow: DriftAllowances = { drift: false, empty: config.gates.allow_empty },
 ): Promise<PublishedArtifact[]> {
   const { store, registry } = openStorage(config);
   return withPublisherLock(registry, tenant, surface, async () => {
@@ -58,8 +63,16 @@ export async function publishDay(
       surface,
       artifacts.map((a) => a.expect),
     );
+    // Before anything is written: a blocked publish leaves no blob, record or manifest change.
+    const figures = await driftGate(
+      config,
+      store,
+      await registry.readManifest(tenant, surface),
+      artifacts.map((a) => ({ type: a.expect.artifactType, version: a.expect.version, source: a.blob })),
+      allow,
+    );
     const published: Array<PublishedArtifact & { record: RegistryRecord }> = [];
-    for (const a of artifacts) {
+    for (const [i, a] of artifacts.entries()) {
       const { expect } = a;
       const key = objectKey(tenant, surface, expect.artifactType, expect.version);
       let uri: string;
@@ -86,6 +99,7 @@ export async function publishDay(
         uri,
         bytes: size,
         rows: a.rowCount ?? inspectedRows ?? 0,
+        drift: figures[i],
         record: {
           v: 1,
           tenant,
@@ -108,7 +122,7 @@ export async function publishDay(
     if (published.length > 0) await registry.swapManifest(tenant, surface, updates, now());
     faultPoint('after-manifest-swap');
     await afterSwap?.();
-    return published.map(({ type, version, uri, bytes, rows }) => ({ type, version, uri, bytes, rows }));
+    return published.map(({ type, version, uri, bytes, rows, drift }) => ({ type, version, uri, bytes, rows, drift }));
   });
 }
 

@@ -97,6 +97,7 @@ describe('--incremental', () => {
     const config = sb.config();
     expect((await sb.run(config, '2026-01-01', '2026-01-01')).code).toBe(0);
     expect(sb.checkpoint()).toBe('2026-01-01');
+    sb.writeDay('2026-01-02', events('2026-01-02', 2));
     const next = await incremental(config, '--end', '2026-01-02');
     expect(next.code, next.stderr).toBe(0);
     expect(summaryRows(next.stdout).map((x) => x.day)).toEqual(['2026-01-02']);
@@ -135,10 +136,29 @@ describe('--incremental without --end', () => {
     const sb = sandbox();
     setCheckpoint(sb, JSON.stringify({ v: 1, last_day: utcDay(-2), updated_at: '2026-01-01T00:00:00Z' }));
     const yesterday = utcDay(-1);
+    sb.writeDay(yesterday, events(yesterday, 2));
     const r = await incremental(sb.config());
     expect(r.code, r.stderr).toBe(0);
     expect(summaryRows(r.stdout).map((x) => x.day)).toEqual([yesterday]);
     expect(sb.checkpoint()).toBe(yesterday);
+  });
+
+  it('days without raw files are not published (issue 14): the first one stops the run, the checkpoint stays; --allow-empty publishes them', async () => {
+    const sb = sandbox();
+    sb.writeDay('2026-01-01', events('2026-01-01', 2));
+    const config = sb.config();
+    expect((await incremental(config, '--start', '2026-01-01', '--end', '2026-01-01')).code).toBe(0);
+    const manifest = sb.manifestText();
+    const r = await incremental(config, '--end', '2026-01-05');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('2026-01-02 ingest failed after');
+    expect(r.stderr).toContain('validation failed: raw input missing: no raw input for 2026-01-02');
+    expect(r.stderr).not.toContain('2026-01-03');
+    expect(sb.checkpoint()).toBe('2026-01-01');
+    expect(sb.manifestText()).toBe(manifest);
+    const allowed = await incremental(config, '--end', '2026-01-03', '--allow-empty');
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(sb.checkpoint()).toBe('2026-01-03');
   });
 
   it('a checkpoint at yesterday has nothing to do', async () => {

@@ -23,7 +23,8 @@ function twoDays(): { sb: Sandbox; config: string } {
   const sb = sandbox();
   sb.writeDay(DAYS[0], events(DAYS[0], 12));
   sb.writeDay(DAYS[1], events(DAYS[1], 7));
-  return { sb, config: sb.config({ artifact_kinds: ['popularity', 'cooc'] }) };
+  // min_cooc_support 1: day 2's few events still make cooc rows (an empty cooc would not replace day 1's: drift gate).
+  return { sb, config: sb.config({ artifact_kinds: ['popularity', 'cooc'], limits: { min_cooc_support: 1 } }) };
 }
 
 const jsonLines = (stderr: string) =>
@@ -71,7 +72,13 @@ describe('--log-format json', () => {
     const { sb, config } = twoDays();
     const r = await sb.run(config, DAYS[0], DAYS[1], ['--log-format', 'json']);
     expect(r.code, r.stderr).toBe(0);
-    const records = jsonLines(r.stderr);
+    const all = jsonLines(r.stderr);
+    // After each publish, one drift record with the figures of the day's artifacts.
+    const drift = all.filter((x) => x.event === 'drift');
+    expect(drift.map((x) => [x.day, x.stage, x.level, x.blocked, (x.drift as Array<{ type: string }>).map((f) => f.type)])).toEqual(
+      DAYS.map((d) => [d, 'publish', 'info', false, ['popularity', 'cooc']]),
+    );
+    const records = all.filter((x) => x.event !== 'drift');
     expect(records).toHaveLength(DAYS.length * STAGES.length);
     for (const rec of records) {
       expect(Object.keys(rec).slice(0, 7)).toEqual(['ts', 'level', 'event', 'day', 'stage', 'counts', 'ms']);

@@ -2,7 +2,7 @@
  * Idempotent reruns (docs/contract.md §3, §5, §6): same raw input → byte-identical canonical partition and
  * the same versions, whatever the worker count; registry records and blobs are never
  * rewritten; a rerun replaces a partition (never duplicates events); a day without events
- * publishes empty artifacts and has no partition.
+ * publishes empty artifacts and has no partition (a missing raw file only with --allow-empty).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -143,9 +143,15 @@ describe('a rerun replaces the partition', () => {
 });
 
 describe('a day with no events', () => {
-  it('(missing day file) publishes empty artifacts and has no partition', async () => {
+  it('(missing day file) is not published by default; with --allow-empty it publishes empty artifacts and has no partition', async () => {
     const sb = sandbox();
-    const r = await sb.run(sb.config({ artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'] }), DAY, DAY);
+    const config = sb.config({ artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'] });
+    const blocked = await sb.run(config, DAY, DAY);
+    expect(blocked.code, blocked.stderr).toBe(3);
+    expect(blocked.stderr).toContain('raw input missing');
+    expect(sb.manifestText()).toBeNull();
+    expect(sb.checkpoint()).toBeNull();
+    const r = await sb.run(config, DAY, DAY, ['--allow-empty']);
     expect(r.code, r.stderr).toBe(0);
     expect(summaryRows(r.stdout)[0]).toMatchObject({ day: DAY, lines: 0, events: 0 });
     expect(existsSync(sb.partitionPath(DAY))).toBe(false);
@@ -167,7 +173,7 @@ describe('a day with no events', () => {
     expect(sb.currentBlob('popularity').items).toEqual([]);
   });
 
-  it('a rerun after the raw file was removed deletes the old partition and publishes empty artifacts', async () => {
+  it('a rerun after the raw file was removed is blocked, partition kept; with --allow-empty it deletes the old partition and publishes empty artifacts', async () => {
     const sb = sandbox();
     const config = sb.config();
     sb.writeDay(DAY, events(DAY, 5));
@@ -177,7 +183,12 @@ describe('a day with no events', () => {
     const fullVersion = versionOfUri(sb.manifest().current.popularity);
 
     sb.removeDay(DAY);
-    const r = await sb.run(config, DAY, DAY);
+    const partition = readFileSync(sb.partitionPath(DAY));
+    const blocked = await sb.run(config, DAY, DAY);
+    expect(blocked.code, blocked.stderr).toBe(3);
+    expect(readFileSync(sb.partitionPath(DAY)).equals(partition)).toBe(true);
+    expect(versionOfUri(sb.manifest().current.popularity)).toBe(fullVersion);
+    const r = await sb.run(config, DAY, DAY, ['--allow-empty']);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(sb.partitionPath(DAY))).toBe(false);
     expect(sb.currentBlob('popularity').items).toEqual([]);
@@ -186,6 +197,7 @@ describe('a day with no events', () => {
 
   it('publishes nothing when min_events_per_run is configured (gate), exit 1', async () => {
     const sb = sandbox();
+    sb.writeDay(DAY, [ev({ tenant: 'acme' })]); // a raw file, no event of demo/home
     const r = await sb.run(sb.config({ limits: { min_events_per_run: 1 } }), DAY, DAY);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('min_events_per_run');

@@ -25,7 +25,8 @@ export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
 
 /**
  * Why a day was not published although it ran: a validation gate (E_GATE), a hard limit
- * (E_LIMIT), or the drift gate of issue 14 (not built yet: always 0 until it is).
+ * (E_LIMIT), or the drift gate (E_GATE too, told apart by the figures its failure carries:
+ * thresholds, an empty artifact over a non-empty one, a missing raw input).
  */
 export const BLOCK_REASONS = ['gate', 'limit', 'drift'] as const;
 export type BlockReason = (typeof BLOCK_REASONS)[number];
@@ -143,12 +144,15 @@ export function runMetrics(o: RunOutcome, opts: RunMetricsOptions): Registry {
   for (const code of FAILURE_CODES) failed.set({ ...scope, code }, failures.get(code) ?? 0);
   const blocked = gauge(
     METRIC.blockedPublishes,
-    'Days of the last run stopped before publishing by a validation gate, a hard limit or (issue 14) the drift gate.',
+    'Days of the last run stopped before publishing by a validation gate, a hard limit or the drift gate.',
     ['reason'],
   );
+  const drifted = (o.summary?.failed ?? []).filter((f) => f.drift !== undefined).length;
   for (const reason of BLOCK_REASONS) {
-    let n = 0;
+    let n = reason === 'drift' ? drifted : 0;
     for (const [code, count] of failures) if (BLOCK_REASON_OF[code] === reason) n += count;
+    // Drift blocks are E_GATE failures too: counted once, as drift.
+    if (reason === 'gate') n -= drifted;
     blocked.set({ ...scope, reason }, n);
   }
 

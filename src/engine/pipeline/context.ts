@@ -4,6 +4,7 @@
  */
 import type { ArtifactType } from '../artifact-types';
 import type { Config } from '../../config/types';
+import type { DriftAllowances } from '../drift';
 import type { CatalogItem } from '../../io/sources/catalog';
 import type { Scope } from '../../scope';
 import type { WorkerPool } from '../threads/pool';
@@ -24,6 +25,8 @@ export interface RunContext {
   /** The build time every artifact of the run carries. */
   builtAt: string;
   now: () => Date;
+  /** What lifts the drift gate for this run (`--allow-drift`; `--allow-empty` or `gates.allow_empty`). */
+  allow: DriftAllowances;
   /** A notice on the progress stream (never a failure). */
   notice: (message: string) => void;
 }

@@ -6,9 +6,11 @@
  * in place (`[3/30] 2026-01-03 compute ...`); failures and notices still get a line of their own.
  * `--log-format json`: one JSON object per line, always with the keys
  * `{ts, level, event, day, stage, counts, ms}` (null when they do not apply) and, for
- * errors, `code` and `message`. Events: `stage_done`, `day_failed`, `notice`, `warning`, `error`.
+ * errors, `code` and `message`. Events: `stage_done`, `day_failed`, `drift` (the drift gate's
+ * figures of a publish, with `blocked` and `drift`), `notice`, `warning`, `error`.
  */
 import type { PipelineError } from '../../errors';
+import type { DriftFigures } from '../drift';
 
 export type LogFormat = 'text' | 'json';
 export type Stage = 'ingest' | 'validate' | 'compute' | 'publish';
@@ -24,6 +26,11 @@ export interface Reporter {
   /** A day failed in `stage`; with --continue-on-error the command goes on with the next day. */
   dayFailed(day: string, stage: Stage, err: PipelineError, ms: number): void;
   notice(message: string): void;
+  /**
+   * The drift gate's figures of a day's publish, blocked or not (JSON logs: a `drift`
+   * record; text: nothing, the summary and the failure message carry them).
+   */
+  drift(day: string, figures: DriftFigures[], blocked: boolean): void;
   /** Something went wrong that does not fail the command (a metrics push). */
   warn(message: string): void;
   /** The error that ends the command. Not printed again when it was reported by dayFailed. */
@@ -112,6 +119,8 @@ class TextReporter implements Reporter {
     this.line(message);
   }
 
+  drift(): void {}
+
   warn(message: string): void {
     this.line(`warning: ${message}`);
   }
@@ -160,6 +169,10 @@ class JsonReporter implements Reporter {
     this.emit('info', 'notice', null, null, null, null, { message });
   }
 
+  drift(day: string, figures: DriftFigures[], blocked: boolean): void {
+    this.emit(blocked ? 'error' : 'info', 'drift', day, 'publish', null, null, { blocked, drift: figures });
+  }
+
   warn(message: string): void {
     this.emit('warn', 'warning', null, null, null, null, { message });
   }
@@ -176,7 +189,7 @@ class JsonReporter implements Reporter {
     stage: Stage | null,
     counts: Counts | null,
     ms: number | null,
-    extra: Record<string, string> = {},
+    extra: Record<string, unknown> = {},
   ): void {
     const ts = (this.opts.clock ?? (() => new Date()))().toISOString();
     const record = { ts, level, event, day, stage, counts, ms: ms === null ? null : Math.round(ms), ...extra };

@@ -11,6 +11,10 @@ import { publishSignals, type SignalCounts } from '../../io/postgres/signals';
 import { advanceCheckpoint } from '../../io/store/checkpoint';
 import { notFound } from '../../errors';
 import { publishDay, type PreparedArtifact, type PublishedArtifact } from '../publisher';
+import { rawMissingBlocked } from '../drift';
+import { rawDayName } from '../../io/sources/fs';
+import { openRawDay } from '../../io/sources/raw-day';
+import type { Config } from '../../config/types';
 import type { DayContext } from './context';
 import { stageKey } from './compute';
 import { artifactHeader } from './window';
@@ -20,10 +24,18 @@ export interface PublishOptions {
   prepared: PreparedArtifact[] | null;
   /** Move the checkpoint to this day (not after an earlier day of the run failed). */
   advanceCheckpoint: boolean;
+  /**
+   * The raw input this run's ingest read for the day (null: none, the raw input is
+   * missing; `run` has checked it with rawInputGate); undefined when this command did not
+   * ingest it (a `publish` job: checked here).
+   */
+  rawInput: string | null | undefined;
 }
 
 export async function publishStep(ctx: DayContext, opts: PublishOptions): Promise<{ published: PublishedArtifact[]; signals?: SignalCounts }> {
   const { config, scope } = ctx;
+  // `run` checked right after its ingest (before the partition write); a `publish` job checks here.
+  if (opts.rawInput === undefined) await rawInputGate(ctx, undefined);
   const artifacts = opts.prepared ?? (await readStagedDay(ctx));
   let signals: SignalCounts | undefined;
   // A signal failure leaves the checkpoint behind, so a rerun retries the signals.
@@ -33,7 +45,7 @@ export async function publishStep(ctx: DayContext, opts: PublishOptions): Promis
     }
     if (opts.advanceCheckpoint) await advanceCheckpoint(config.checkpoint_dir, scope.tenant, scope.surface, scope.segment, ctx.day, ctx.now());
   };
-  const published = await publishDay(config, scope.tenant, scope.surface, artifacts, ctx.now, afterSwap);
+  const published = await publishDay(config, scope.tenant, scope.surface, artifacts, ctx.now, afterSwap, ctx.allow);
   return { published, signals };
 }
 
@@ -64,4 +76,33 @@ async function readStagedDay(ctx: DayContext): Promise<PreparedArtifact[]> {
     });
   }
   return out;
+}
+
+/**
+ * The default-on rule on raw input (drift gate): a day whose raw input is missing is not
+ * published unless `--allow-empty` / `gates.allow_empty`. `ingested`: what this run's
+ * ingest read (null: nothing), undefined when it did not ingest the day.
+ */
+export async function rawInputGate(ctx: DayContext, ingested: string | null | undefined): Promise<void> {
+  if (ctx.allow.empty || (await rawInputState(ctx, ingested)) !== 'missing') return;
+  throw rawMissingBlocked(ctx.day, describeMissingRaw(ctx.config, ctx.scope.tenant, ctx.scope.surface, ctx.day));
+}
+
+/**
+ * Whether the day's raw input was there: what this run's ingest read, else (a `publish`
+ * job) what the raw source holds now. The one place that decides "raw input missing".
+ */
+async function rawInputState(ctx: DayContext, ingested: string | null | undefined): Promise<'present' | 'missing'> {
+  if (ingested !== undefined) return ingested === null ? 'missing' : 'present';
+  const raw = await openRawDay(ctx.config, ctx.scope.tenant, ctx.scope.surface, ctx.day);
+  return raw.name === null ? 'missing' : 'present';
+}
+
+/** Where the day's raw input was looked for, for the message. */
+function describeMissingRaw(config: Config, tenant: string, surface: string, day: string): string {
+  const src = config.raw_source;
+  const name = rawDayName(tenant, surface, day);
+  if (src.type === 'fs') return `no ${path.join(src.dir!, name)} or .gz in raw_source.dir`;
+  if (src.type === 's3') return `no s3://${src.s3!.bucket}/${src.s3!.prefix ? `${src.s3!.prefix}/` : ''}${name} or .gz`;
+  return `tenant ${tenant} not found in ${src.postgres!.tenant_table}`;
 }

@@ -6,6 +6,7 @@ import type { ArtifactType } from '../artifact-types';
 import type { Config } from '../../config/types';
 import type { ErrorCode, ExitCode } from '../../errors';
 import type { PublishedArtifact } from '../publisher';
+import type { DriftFigures } from '../drift';
 import type { SignalCounts } from '../../io/postgres/signals';
 import type { IngestCounts } from './ingest';
 import type { WorkPart } from './part';
@@ -42,6 +43,10 @@ export interface RunRequest {
    * default all of them. For ingest and validate, not for run or publish.
    */
   part?: WorkPart;
+  /** `--allow-drift`: the drift thresholds are not applied for this run. */
+  allowDrift?: boolean;
+  /** `--allow-empty`: publish days whose raw input is missing, and empty artifacts over non-empty ones (as gates.allow_empty). */
+  allowEmpty?: boolean;
   /** Report a failed day and go on with the next one (the command still fails at the end). */
   continueOnError?: boolean;
   /** Progress on stderr; default: text lines to `log`. */
@@ -96,6 +101,8 @@ export interface DayFailure {
   code: ErrorCode;
   exitCode: ExitCode;
   message: string;
+  /** Set when the drift gate blocked the publish (metrics reason="drift"): the figures of the day's artifacts. */
+  drift?: DriftFigures[];
 }
 
 export interface RunSummary {

@@ -18,6 +18,7 @@
 import { artifactType } from '../artifact-types';
 import { parseDayFlag, rfc3339Seconds } from '../../days';
 import { isPipelineError } from '../../errors';
+import { isDriftBlocked } from '../drift';
 import { loadCatalog } from '../../io/sources/catalog';
 import { openStorage } from '../../io/store/open';
 import type { PreparedArtifact } from '../publisher';
@@ -28,7 +29,7 @@ import type { DayContext, RunContext } from './context';
 import { readDay, type ReadDay, writeDay } from './ingest';
 import { type Counts, createReporter, type Stage } from './progress';
 import { partDays, unitCount } from './part';
-import { publishStep } from './publish';
+import { publishStep, rawInputGate } from './publish';
 import { COMMAND_STAGES, type DayFailure, type DaySummary, type RunRequest, type RunSummary } from './request';
 import { validateStep, windowCounts } from './validate';
 import { dayWindow, resolveDays } from './window';
@@ -58,6 +59,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
     catalog: needsCatalog ? loadCatalog(config.catalog!.path, config.catalog!.format, req.surface) : [],
     builtAt: rfc3339Seconds(now().getTime()),
     now,
+    allow: { drift: Boolean(req.allowDrift), empty: Boolean(req.allowEmpty) || config.gates.allow_empty },
     notice: (m) => reporter.notice(m),
   };
   const done: DaySummary[] = [];
@@ -94,11 +96,13 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       try {
         const ctx: DayContext = { ...run, day, types: typesOfDay.get(day) ?? types, window: dayWindow(day, config.window_days) };
         await runDay(ctx, d, timed, { ingest: () => reads.take(day), advanceCheckpoint: failed.length === 0 });
+        if (d.published.length > 0) reporter.drift(day, d.published.map((p) => p.drift), false);
         done.push(d);
       } catch (err) {
         if (!isPipelineError(err)) throw err;
+        if (isDriftBlocked(err)) reporter.drift(day, err.figures, true);
         reporter.dayFailed(day, stage, err, performance.now() - stageStart);
-        failed.push({ day, stage, code: err.code, exitCode: err.exitCode, message: err.message });
+        failed.push({ day, stage, code: err.code, exitCode: err.exitCode, message: err.message, ...(isDriftBlocked(err) && { drift: err.figures }) });
         if (!req.continueOnError) {
           reads.stop();
           throw err;
@@ -234,6 +238,8 @@ async function runDay(ctx: DayContext, d: DaySummary, timed: Timed, inputs: DayI
       }));
       d.input = ingested.input;
       d.counts = ingested.counts;
+      // A day that will not be published leaves its partition as it was (not removed for a missing file).
+      if (has('publish')) await rawInputGate(ctx, ingested.input);
       partition.set(ingested);
     }
     if (has('validate')) {
@@ -261,7 +267,7 @@ async function runDay(ctx: DayContext, d: DaySummary, timed: Timed, inputs: DayI
         'publish',
         async () => {
           await partition.done(); // the canonical partition first: never an artifact without it
-          return publishStep(ctx, { prepared, advanceCheckpoint: inputs.advanceCheckpoint });
+          return publishStep(ctx, { prepared, advanceCheckpoint: inputs.advanceCheckpoint, rawInput: ingested ? ingested.input : undefined });
         },
         (r) => ({ artifacts: r.published.length, bytes: r.published.reduce((a, x) => a + x.bytes, 0) }),
       );

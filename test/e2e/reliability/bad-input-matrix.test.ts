@@ -504,7 +504,7 @@ describe(`a single line of ${HUGE_MIB} MiB`, () => {
 // Whole files.
 
 describe('whole files', () => {
-  it('an empty file: a day without events; empty artifacts published, no partition (an earlier one removed)', async () => {
+  it('an empty file: a day without events; empty artifacts published, no partition (an earlier one removed), not over non-empty ones by default', async () => {
     for (const content of [Buffer.alloc(0), Buffer.from('\n\n  \n')]) {
       const box = new Box();
       const config = box.config({ artifact_kinds: [...ALL_KINDS] });
@@ -523,14 +523,19 @@ describe('whole files', () => {
       expect(JSON.parse(readFileSync(fileURLToPath(pop.uri), 'utf8')).items).toEqual([]);
     }
 
-    // A rerun of a day that had events: the partition goes, `current` moves to empty artifacts.
+    // A rerun of a day that had events: the partition goes; the drift gate keeps the non-empty
+    // artifacts live by default (E_GATE), with gates.allow_empty `current` moves to empty artifacts.
     const box = new Box();
     const config = box.config();
     box.write(tenEvents());
     const before = await box.run(config);
     expect(existsSync(box.partition(config))).toBe(true);
     writeFileSync(box.file(), '');
-    const after = await box.run(config);
+    const blocked = await box.failure(config);
+    expect(blocked.code).toBe('E_GATE');
+    expect(blocked.message).toMatch(/an empty artifact would replace \d+ items/);
+    expect(JSON.parse(readFileSync(box.manifest(config), 'utf8')).current.popularity).toBe(before.days[0]?.published[0]?.uri);
+    const after = await box.run({ ...config, gates: { ...config.gates, allow_empty: true } });
     expect(existsSync(box.partition(config))).toBe(false);
     expect(versions(after)).not.toEqual(versions(before));
     expect(JSON.parse(readFileSync(box.manifest(config), 'utf8')).current.popularity).toBe(after.days[0]?.published[0]?.uri);

@@ -31,7 +31,13 @@ function day(d: string, events: number, published: { type: string; bytes: number
     window: null,
     ms: { ingest: 100, validate: 10, compute: 200, publish: 50 },
     staged: [],
-    published: published.map((p) => ({ rows: 0, ...p, version: 'v', uri: 'file:///x' })),
+    published: published.map((p) => ({
+      rows: 0,
+      ...p,
+      version: 'v',
+      uri: 'file:///x',
+      drift: { type: 'popularity', rows_of: 'items', from: null, to: { version: 'v', rows: 0, pairs: null }, row_shrink: null, key_overlap: null, top_n: 100, top_n_overlap: null },
+    })),
   };
 }
 
@@ -123,6 +129,22 @@ describe('runMetrics', () => {
     const good = await samples(runMetrics(outcome({ summary: summary([]) }), { carried: { lastFailureMs: 1_600_000_000_000 } }));
     expect(value(good, METRIC.lastFailureTimestamp, scope)).toBe(1_600_000_000);
     expect(value(good, METRIC.lastSuccessTimestamp, scope)).toBe(1_800_000_000);
+  });
+
+  it('a day the drift gate blocked counts as reason="drift", not "gate" (both are E_GATE)', async () => {
+    const s = summary(
+      [],
+      [
+        { day: '2026-01-01', stage: 'publish', code: 'E_GATE', exitCode: 3, message: 'validation failed: drift: …', drift: [] },
+        { day: '2026-01-02', stage: 'validate', code: 'E_GATE', exitCode: 3, message: 'validation failed: canonical: …' },
+        { day: '2026-01-03', stage: 'publish', code: 'E_GATE', exitCode: 3, message: 'validation failed: raw input missing: …', drift: [] },
+      ],
+    );
+    const m = await samples(runMetrics(outcome({ summary: s, errorCode: 'E_GATE' }), { carried: 'omit' }));
+    expect(value(m, METRIC.failures, { code: 'E_GATE' })).toBe(3);
+    expect(value(m, METRIC.blockedPublishes, { reason: 'drift' })).toBe(2);
+    expect(value(m, METRIC.blockedPublishes, { reason: 'gate' })).toBe(1);
+    expect(value(m, METRIC.blockedPublishes, { reason: 'limit' })).toBe(0);
   });
 
   it('a run that failed before its days counts its error once; an unknown error is E_INTERNAL', async () => {

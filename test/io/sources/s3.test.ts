@@ -115,9 +115,12 @@ describe.skipIf(srv === null)('S3 raw source (s3rver on loopback)', () => {
     expectSameBytes(readFileSync(partition(fromS3.out, 'home', '2026-01-02')), readFileSync(partition(fromFs.out, 'home', '2026-01-02')), 'partition');
   });
 
-  it('a missing day object is a day without events, not an error', async () => {
+  it('a missing day object is a day without events, not an error: not published by default, published empty with --allow-empty', async () => {
     const { file, out } = writeConfig('missing');
-    const r = await cli(runArgs(file, 'home', '2026-01-03', '2026-01-03'));
+    const blocked = await cli(runArgs(file, 'home', '2026-01-03', '2026-01-03'));
+    expect(blocked.code, blocked.stderr).toBe(3);
+    expect(blocked.stderr).toContain(`raw input missing: no raw input for 2026-01-03 (no s3://${bucket}/${prefix}/demo/home/exposure.2026-01-03.jsonl or .gz)`);
+    const r = await cli([...runArgs(file, 'home', '2026-01-03', '2026-01-03'), '--allow-empty']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/2026-01-03 +0 +0 /); // no lines, no events
     expect(publishedLines(r.stdout)).toHaveLength(5);
