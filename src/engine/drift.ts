@@ -338,7 +338,8 @@ export function isDriftBlocked(err: unknown): err is DriftBlockedError {
 }
 
 /** How to lift the gate, for the end of its messages. */
-const LIFT_HINT = 'nothing was published (docs/runbooks/drift-blocked.md: compare with `diff`; --allow-drift lifts the thresholds, --allow-empty the empty rule, for one run)';
+const LIFT_HINT =
+  'nothing was published (docs/runbooks/drift-blocked.md: compare with `diff`; --allow-drift lifts the thresholds, --allow-empty the empty rule, for one run)';
 
 /** The blob that is current for `type` under `manifest`, or null (none, or its blob is gone). */
 export async function currentBlob(store: ObjectStore, manifest: Manifest | null, type: string): Promise<VersionedBlob | null> {

@@ -96,7 +96,13 @@ describe('drift thresholds', () => {
     const drift = must(lines.find((r) => r.event === 'drift'));
     expect(drift).toMatchObject({ level: 'error', day: D2, blocked: true });
     expect(drift.drift).toEqual([
-      expect.objectContaining({ from: expect.objectContaining({ rows: 6 }), to: expect.objectContaining({ rows: 2 }), row_shrink: 4 / 6, top_n: 2, top_n_overlap: 0.5 }),
+      expect.objectContaining({
+        from: expect.objectContaining({ rows: 6 }),
+        to: expect.objectContaining({ rows: 2 }),
+        row_shrink: 4 / 6,
+        top_n: 2,
+        top_n_overlap: 0.5,
+      }),
     ]);
     const failed = must(lines.find((r) => r.event === 'day_failed'));
     expect(failed.code).toBe('E_GATE');
@@ -142,6 +148,8 @@ describe('default rules: no empty over non-empty, no day with missing raw input'
     const scope = ['--config', config, '--tenant', 'demo', '--surface', 'home', '--start', D2, '--end', D2];
     expect((await cli(['ingest', ...scope, '--workers', '1'])).code).toBe(0);
     expect((await cli(['compute', ...scope, '--type', 'popularity', '--workers', '1'])).code).toBe(0);
+    // The publish job goes by what ingest saw (the day's ingest record), not by a file that arrived since.
+    sb.writeDay(D2, itemEvents(D2, ['a']));
     const job = await cli(['publish', ...scope]);
     expect(job.code, job.stderr).toBe(3);
     expect(job.stderr).toContain('raw input missing');

@@ -78,7 +78,8 @@ async function resolveSide(req: DiffRequest, ref: string, flag: string): Promise
     const key = { tenant, surface, segment: req.segment, type, startDay: w.startDay, endDay: w.endDay };
     const staged = await readStaged(config.artifacts_dir, key);
     const dir = stageDir(config.artifacts_dir, key);
-    if (staged === null) throw notFound(`${flag} staged: nothing staged for ${type}, window ${w.startDay}_${w.endDay} (${dir}); run "compute --type ${type}" for ${w.day} first`);
+    if (staged === null)
+      throw notFound(`${flag} staged: nothing staged for ${type}, window ${w.startDay}_${w.endDay} (${dir}); run "compute --type ${type}" for ${w.day} first`);
     return { side: { ref, version: staged.version, location: `${dir}/${staged.version}.json` }, blob: { version: staged.version, source: staged.bytes } };
   }
   const { store, registry } = openStorage(config);

@@ -142,11 +142,9 @@ export function runMetrics(o: RunOutcome, opts: RunMetricsOptions): Registry {
     'code',
   ]);
   for (const code of FAILURE_CODES) failed.set({ ...scope, code }, failures.get(code) ?? 0);
-  const blocked = gauge(
-    METRIC.blockedPublishes,
-    'Days of the last run stopped before publishing by a validation gate, a hard limit or the drift gate.',
-    ['reason'],
-  );
+  const blocked = gauge(METRIC.blockedPublishes, 'Days of the last run stopped before publishing by a validation gate, a hard limit or the drift gate.', [
+    'reason',
+  ]);
   const drifted = (o.summary?.failed ?? []).filter((f) => f.drift !== undefined).length;
   for (const reason of BLOCK_REASONS) {
     let n = reason === 'drift' ? drifted : 0;

@@ -14,6 +14,7 @@ import { publishDay, type PreparedArtifact, type PublishedArtifact } from '../pu
 import { rawMissingBlocked } from '../drift';
 import { rawDayName } from '../../io/sources/fs';
 import { openRawDay } from '../../io/sources/raw-day';
+import { ingestRecordPath, readIngestRecord, type RawState } from '../../io/canonical/partitions';
 import type { Config } from '../../config/types';
 import type { DayContext } from './context';
 import { stageKey } from './compute';
@@ -89,12 +90,16 @@ export async function rawInputGate(ctx: DayContext, ingested: string | null | un
 }
 
 /**
- * Whether the day's raw input was there: what this run's ingest read, else (a `publish`
- * job) what the raw source holds now. The one place that decides "raw input missing".
+ * Whether the day's raw input was there: what this run's ingest read; else (a `publish`
+ * job) what the day's ingest record says; else (a day ingested by the Go tool, or never)
+ * what the raw source holds now. The one place that decides "raw input missing".
  */
-async function rawInputState(ctx: DayContext, ingested: string | null | undefined): Promise<'present' | 'missing'> {
+async function rawInputState(ctx: DayContext, ingested: string | null | undefined): Promise<RawState> {
   if (ingested !== undefined) return ingested === null ? 'missing' : 'present';
-  const raw = await openRawDay(ctx.config, ctx.scope.tenant, ctx.scope.surface, ctx.day);
+  const { config, scope, day } = ctx;
+  const record = await readIngestRecord(ingestRecordPath(config.canonical_dir, scope.tenant, scope.surface, day));
+  if (record !== undefined) return record.raw;
+  const raw = await openRawDay(config, scope.tenant, scope.surface, day);
   return raw.name === null ? 'missing' : 'present';
 }
 

@@ -96,7 +96,12 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       try {
         const ctx: DayContext = { ...run, day, types: typesOfDay.get(day) ?? types, window: dayWindow(day, config.window_days) };
         await runDay(ctx, d, timed, { ingest: () => reads.take(day), advanceCheckpoint: failed.length === 0 });
-        if (d.published.length > 0) reporter.drift(day, d.published.map((p) => p.drift), false);
+        if (d.published.length > 0)
+          reporter.drift(
+            day,
+            d.published.map((p) => p.drift),
+            false,
+          );
         done.push(d);
       } catch (err) {
         if (!isPipelineError(err)) throw err;

@@ -36,7 +36,16 @@ function day(d: string, events: number, published: { type: string; bytes: number
       ...p,
       version: 'v',
       uri: 'file:///x',
-      drift: { type: 'popularity', rows_of: 'items', from: null, to: { version: 'v', rows: 0, pairs: null }, row_shrink: null, key_overlap: null, top_n: 100, top_n_overlap: null },
+      drift: {
+        type: 'popularity',
+        rows_of: 'items',
+        from: null,
+        to: { version: 'v', rows: 0, pairs: null },
+        row_shrink: null,
+        key_overlap: null,
+        top_n: 100,
+        top_n_overlap: null,
+      },
     })),
   };
 }
