@@ -117,7 +117,7 @@ export async function generate(o: GenOptions): Promise<string[]> {
   return paths;
 }
 
-function parseArgs(argv: string[]): GenOptions {
+export function parseArgs(argv: string[]): GenOptions {
   const o: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 2) {
     if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new Error(`bad argument ${argv[i]}`);

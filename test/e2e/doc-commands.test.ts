@@ -9,15 +9,20 @@
  * under `<sandbox>/.out/local`. A trailing `# exit N` comment states the exit code the doc
  * promises; without one the command must exit 0. Lines continued with `\` are joined.
  * `npm start` (alone or in `npm ci && npm start`) runs package.json's start script, which
- * must itself be such a command; other npm commands are not run.
+ * must itself be such a command; `npm run gen -- …` and `npm run go-tool -- …` (the data
+ * generator and the Go tool emulator of bench/) run in this process too; other npm
+ * commands are not run.
  *
  * The commands must be plain (no pipes, redirections, `&&`, variables or substitutions), so
  * that what the doc shows is exactly what runs.
  */
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join, normalize, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { generate, parseArgs as parseGenArgs } from '../../bench/gen';
+import { goTool } from '../../bench/go-tool';
+import type { CliResult } from '../support/cli-harness';
 import { cli } from '../support/cli-harness';
 import { must, REPO_ROOT, removeDir } from '../support/helpers';
 
@@ -38,6 +43,8 @@ export interface DocCommand {
   /** Arguments after the program. */
   args: string[];
   expectedExit: number;
+  /** `npm run gen -- …` or `npm run go-tool -- …` (bench/): run in this process too; absent for CLI commands. */
+  tool?: 'gen' | 'go-tool';
 }
 
 /** Splits a command line into words like sh does for plain words, '…' and "…" (no expansion). */
@@ -121,9 +128,15 @@ export function extractCommands(markdown: string): DocCommand[] {
     const { comment, command: written } = splitComment(text);
     let command = written;
     if (command.startsWith('npm ') && command.split('&&').some((part) => part.trim() === 'npm start')) command = npmStartCommand();
+    const exit = /\bexits?(?: code)? (\d+)\b/.exec(comment);
+    const npmRun = /^npm run (gen|go-tool) -- (.*)$/.exec(command);
+    if (npmRun) {
+      const tool = npmRun[1] as 'gen' | 'go-tool';
+      out.push({ line: first + 1, text: command, args: shellWords(must(npmRun[2])), expectedExit: exit ? Number(exit[1]) : 0, tool });
+      continue;
+    }
     const prefix = PREFIXES.find((p) => command === p || command.startsWith(p + ' '));
     if (!prefix) continue;
-    const exit = /\bexits?(?: code)? (\d+)\b/.exec(comment);
     out.push({
       line: first + 1,
       text: command,
@@ -212,7 +225,7 @@ describe('commands shown in the docs work on the sample data', () => {
       for (const c of commands) {
         const where = `${page}:${c.line}: ${c.text}`;
         expect(/[|;&<>`$]/.test(c.text.replace(/'[^']*'|"[^"]*"/g, '')), `${where}: keep doc commands plain (no pipes, redirections, variables)`).toBe(false);
-        const r = await cli(c.args, { cwd });
+        const r = c.tool === undefined ? await cli(c.args, { cwd }) : await runTool(c.tool, c.args, cwd);
         const detail = `${where}\n(sandbox ${cwd})\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
         expect(r.code, detail).toBe(c.expectedExit);
         expect(r.stderr, detail).not.toMatch(/internal error|\n {4}at /);
@@ -220,6 +233,23 @@ describe('commands shown in the docs work on the sample data', () => {
     });
   }
 });
+
+/**
+ * `npm run gen -- …` / `npm run go-tool -- …` as npm runs them from the package root (here
+ * the sandbox): the bench scripts' own entry points, in this process. Exit 2 on an error.
+ */
+async function runTool(tool: 'gen' | 'go-tool', args: string[], cwd: string): Promise<CliResult> {
+  try {
+    if (tool === 'gen') {
+      const opts = parseGenArgs(args);
+      const paths = await generate({ ...opts, out: resolve(cwd, opts.out) });
+      return { code: 0, stdout: `wrote ${paths.length} file(s)\n`, stderr: '' };
+    }
+    return { code: 0, stdout: (await goTool(args, cwd)).join('\n') + '\n', stderr: '' };
+  } catch (err) {
+    return { code: 2, stdout: '', stderr: `error: ${(err as Error).message}\n` };
+  }
+}
 
 /** GitHub's anchor of a heading: lower-case, punctuation dropped, spaces to hyphens. */
 function slug(heading: string): string {
