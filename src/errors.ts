@@ -18,10 +18,11 @@ export type ErrorCode =
   | 'E_WORKER' // a worker thread failed (exit 1)
   | 'E_NOT_FOUND' // a requested version, manifest or checkpoint does not exist (exit 1)
   | 'E_NOT_INGESTED' // job-mode validate/compute of a day never ingested (exit 1: ingest it, then retry)
-  | 'E_UNSUPPORTED'; // a backend or feature this build does not provide (exit 2)
+  | 'E_UNSUPPORTED' // a backend or feature this build does not provide (exit 2)
+  | 'E_INTERRUPTED'; // SIGINT or SIGTERM stopped the command between two stages (exit 130 / 143)
 
-/** 1 retry may help, 2 usage or config, 3 retrying cannot help (the input, limit or gate must change). */
-export type ExitCode = 1 | 2 | 3;
+/** 1 retry may help, 2 usage or config, 3 retrying cannot help (the input, limit or gate must change); 128 + signal number when a signal stopped the command. */
+export type ExitCode = 1 | 2 | 3 | 130 | 143;
 
 export class PipelineError extends Error {
   constructor(
@@ -54,6 +55,10 @@ export const lockedError = (message: string) => new PipelineError('E_LOCKED', 1,
 export const workerError = (message: string) => new PipelineError('E_WORKER', 1, message);
 export const notFound = (message: string) => new PipelineError('E_NOT_FOUND', 1, message);
 export const unsafeUri = (message: string) => new PipelineError('E_UNSAFE_URI', 3, message);
+/** The exit code of the shells' convention: 128 + the signal's number (SIGINT 2, SIGTERM 15). */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+export const interrupted = (signal: StopSignal, where: string) =>
+  new PipelineError('E_INTERRUPTED', signal === 'SIGINT' ? 130 : 143, `interrupted by ${signal} ${where}; a rerun carries on (days published stay published)`);
 /** A day validate or compute needs was never ingested: retryable, once `ingest` has run for it. */
 export const notIngested = (message: string) => new PipelineError('E_NOT_INGESTED', 1, message);
 

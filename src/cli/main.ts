@@ -8,7 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { configWithOverrides, loadConfig, metricsTextfileFlag } from '../config/load';
 import { ARTIFACT_TYPE_DEFS, artifactTypeOf, describeArtifactTypes, type ArtifactType } from '../engine/artifact-types';
-import { combinedExitCode, configError, isPipelineError, PipelineError, usageError } from '../errors';
+import { combinedExitCode, configError, interrupted, isPipelineError, PipelineError, usageError } from '../errors';
 import { resolve } from 'node:path';
 import { importCatalog } from '../io/postgres/catalog-import';
 import { pathSegment } from '../io/atomic';
@@ -147,6 +147,30 @@ function withMetricsFlags(command: Command): Command {
 /** Metrics problems are warnings: the text goes to stderr, the exit code is the command's. */
 const warnOnStderr = (message: string) => process.stderr.write(`warning: ${message}\n`);
 
+/**
+ * SIGINT / SIGTERM during a day command: the first asks the day loop to stop after the stage
+ * under way (it then prints what was done and fails with E_INTERRUPTED, exit 130 / 143); a
+ * second one stops the process at once with the same exit code.
+ */
+function stopOnSignals(reporter: Reporter): { signal: AbortSignal; remove: () => void } {
+  const stop = new AbortController();
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => {
+    const handler = () => {
+      const exitCode = interrupted(name, '').exitCode;
+      if (stop.signal.aborted) {
+        reporter.close();
+        process.stderr.write(`error: interrupted by ${name} again: stopped at once\n`);
+        process.exit(exitCode);
+      }
+      reporter.notice(`${name} received: stopping after the stage under way (${name === 'SIGINT' ? 'Ctrl-C' : 'send it'} again to stop at once)`);
+      stop.abort(name);
+    };
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  return { signal: stop.signal, remove: () => handlers.forEach(([name, handler]) => process.off(name, handler)) };
+}
+
 function daysFailed(s: RunSummary): PipelineError {
   const total = s.days.length + s.failed.length;
   const which = s.failed.map((f) => `${f.day} (${f.code})`).join(', ');
@@ -226,18 +250,35 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
         warn: (m: string) => reporter.warn(m),
       };
       await withRunMetrics(metricsScope, async (onFinish) => {
-        const summary = await runPipeline({
-          ...base,
-          command,
-          types,
-          continueOnError: Boolean(flags.continueOnError),
-          allowDrift: Boolean(flags.allowDrift),
-          allowEmpty: Boolean(flags.allowEmpty),
-          reporter,
-          onFinish,
-        });
-        out(formatRunSummary(summary, config.engine.workers));
-        if (summary.failed.length > 0) throw daysFailed(summary);
+        // The summary of what was done is printed however the day loop ends: all days done,
+        // a failed day (fail-fast), or a signal; then the error line (withReporter).
+        let finished = null as RunSummary | null;
+        let printed = false;
+        const stopOnSignal = stopOnSignals(reporter);
+        try {
+          const summary = await runPipeline({
+            ...base,
+            command,
+            types,
+            continueOnError: Boolean(flags.continueOnError),
+            allowDrift: Boolean(flags.allowDrift),
+            allowEmpty: Boolean(flags.allowEmpty),
+            reporter,
+            stop: stopOnSignal.signal,
+            onFinish: (s) => {
+              finished = s;
+              onFinish(s);
+            },
+          });
+          out(formatRunSummary(summary, config.engine.workers));
+          printed = true;
+          if (summary.failed.length > 0) throw daysFailed(summary);
+        } catch (err) {
+          if (finished !== null && !printed) out(formatRunSummary(finished, config.engine.workers));
+          throw err;
+        } finally {
+          stopOnSignal.remove();
+        }
       });
     });
 

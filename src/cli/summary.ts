@@ -86,7 +86,8 @@ export function formatRunSummary(s: RunSummary, workers: number): string {
     lines.push('failed:');
     for (const f of s.failed) lines.push(`  ${f.day}  ${f.stage}  ${f.code}  ${f.message}`);
   }
-  if (ran('publish')) lines.push(`manifest: ${s.manifest}`);
+  // Only a manifest this command wrote: with every day failed there may be none at all.
+  if (ran('publish')) lines.push(s.manifest === null ? 'manifest: not changed (nothing published)' : `manifest: ${s.manifest}`);
   return lines.join('\n') + '\n';
 }
 

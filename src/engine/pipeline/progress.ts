@@ -33,7 +33,7 @@ export interface Reporter {
   drift(day: string, figures: DriftFigures[], blocked: boolean): void;
   /** Something went wrong that does not fail the command (a metrics push). */
   warn(message: string): void;
-  /** The error that ends the command. Not printed again when it was reported by dayFailed. */
+  /** The error that ends the command: always the last line (`error: …`, or an `error` JSON record), also after dayFailed. */
   fatal(err: PipelineError): void;
   /** Clears the TTY progress line; call before printing the summary. */
   close(): void;
@@ -81,7 +81,7 @@ export function createReporter(opts: ReporterOptions): Reporter {
   return opts.format === 'json' ? new JsonReporter(opts) : new TextReporter(opts);
 }
 
-/** Errors already printed as a day failure, so that the final error is not printed twice. */
+/** Errors already printed as a day failure: the final line then carries the code too, as the day's line did. */
 const reportedAsDay = new WeakSet<object>();
 
 class TextReporter implements Reporter {
@@ -126,8 +126,9 @@ class TextReporter implements Reporter {
   }
 
   fatal(err: PipelineError): void {
-    if (reportedAsDay.has(err)) return this.close();
-    this.line(`error: ${err.message}`);
+    // Always the last line, also after the day's own failure line: a reader of the tail of
+    // the log sees how the command ended.
+    this.line(`error: ${err.message}${reportedAsDay.has(err) ? ` [${err.code}]` : ''}`);
   }
 
   close(): void {
@@ -178,7 +179,6 @@ class JsonReporter implements Reporter {
   }
 
   fatal(err: PipelineError): void {
-    if (reportedAsDay.has(err)) return;
     this.emit('error', 'error', null, null, null, null, { code: err.code, message: err.message });
   }
 

@@ -59,6 +59,12 @@ export interface RunRequest {
    * done and the failed one), so that the metrics describe failed runs too.
    */
   onFinish?: (summary: RunSummary) => void;
+  /**
+   * Aborted (reason: the signal) when SIGINT or SIGTERM asks the command to stop: the stage
+   * under way finishes (nothing is left half-written), no later stage starts, and the command
+   * fails with E_INTERRUPTED.
+   */
+  stop?: AbortSignal;
 }
 
 /** Size of a validated window (what the hard limits looked at). */
@@ -115,7 +121,8 @@ export interface RunSummary {
   days: DaySummary[];
   /** Days that failed (only more than one with continueOnError). */
   failed: DayFailure[];
-  manifest: string;
+  /** The manifest, when this command published something (else it may not exist: null). */
+  manifest: string | null;
   /** The part done (`--index/--count`) and the command's units over all parts; absent without a split. */
   part?: WorkPart & { units: number; partUnits: number };
 }

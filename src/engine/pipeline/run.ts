@@ -17,7 +17,7 @@
  */
 import { artifactType } from '../artifact-types';
 import { parseDayFlag, rfc3339Seconds } from '../../days';
-import { isPipelineError } from '../../errors';
+import { interrupted, isPipelineError, type StopSignal } from '../../errors';
 import { isDriftBlocked } from '../drift';
 import { loadCatalog } from '../../io/sources/catalog';
 import { openStorage } from '../../io/store/open';
@@ -85,6 +85,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       let stageStart = 0;
       const timed: Timed = async (s, f, counts) => {
         stage = s;
+        stopIfAsked(`before ${day} ${s}`);
         reporter.begin(day, s);
         stageStart = performance.now();
         const result = await f();
@@ -105,6 +106,10 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
         done.push(d);
       } catch (err) {
         if (!isPipelineError(err)) throw err;
+        if (err.code === 'E_INTERRUPTED') {
+          reads.stop();
+          throw err; // not a failed day: the summary lists what was done, the error says where it stopped
+        }
         if (isDriftBlocked(err)) reporter.drift(day, err.figures, true);
         reporter.dayFailed(day, stage, err, performance.now() - stageStart);
         failed.push({ day, stage, code: err.code, exitCode: err.exitCode, message: err.message, ...(isDriftBlocked(err) && { drift: err.figures }) });
@@ -128,13 +133,19 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
   return summary();
 
   function summary(): RunSummary {
-    const manifest = openStorage(config).registry.manifestPath(req.tenant, req.surface);
+    // Only a manifest this command wrote is named: with every day failed there may be none.
+    const published = done.some((d) => d.published.length > 0);
+    const manifest = published ? openStorage(config).registry.manifestPath(req.tenant, req.surface) : null;
     const part = req.part && {
       ...req.part,
       units: unitCount(allDays, types, perType),
       partUnits: partOfDays.reduce((n, p) => n + (perType ? p.types.length : 1), 0),
     };
     return { command, stages, ...run.scope, days: done, failed, manifest, ...(part && { part }) };
+  }
+
+  function stopIfAsked(where: string): void {
+    if (req.stop?.aborted) throw interrupted(req.stop.reason as StopSignal, where);
   }
 }
 
