@@ -12,5 +12,5 @@ let fired = false;
 export function faultPoint(name: string): void {
   if (armedPoint !== name || fired) return;
   fired = armedSignal !== 'SIGKILL'; // a signal the process survives is sent once
-  process.kill(process.pid, armedSignal as NodeJS.Signals);
+  process.kill(process.pid, armedSignal);
 }

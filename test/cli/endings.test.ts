@@ -24,7 +24,7 @@ const sandbox = () => {
 };
 afterAll(() => sandboxes.forEach((s) => s.cleanup()));
 
-const runArgs = (sb: Sandbox, config: string, start: string, end: string, extra: string[] = []) => [
+const runArgs = (config: string, start: string, end: string, extra: string[] = []) => [
   'run',
   '--config',
   config,
@@ -49,7 +49,7 @@ describe('fail-fast: day 1 good, day 2 bad', () => {
     const sb = sandbox();
     sb.writeDay(DAY1, events(DAY1, 20));
     sb.writeDay(DAY2, [ev({ ts: `${DAY2}T08:00:00Z`, v: 2 })]);
-    const r = await cli(runArgs(sb, sb.config(), DAY1, DAY3));
+    const r = await cli(runArgs(sb.config(), DAY1, DAY3));
     expect(r.code, r.stderr).toBe(3);
     expect(summaryRows(r.stdout).map((row) => row.day)).toEqual([DAY1]);
     const published = publishedLines(r.stdout);
@@ -66,7 +66,7 @@ describe('fail-fast: day 1 good, day 2 bad', () => {
     const sb = sandbox();
     sb.writeDay(DAY1, events(DAY1, 20));
     sb.writeDay(DAY2, [ev({ ts: `${DAY2}T08:00:00Z`, v: 2 })]);
-    const r = await cli(runArgs(sb, sb.config(), DAY1, DAY2, ['--log-format', 'json']));
+    const r = await cli(runArgs(sb.config(), DAY1, DAY2, ['--log-format', 'json']));
     expect(r.code).toBe(3);
     const last = JSON.parse(lastLine(r.stderr)) as Record<string, unknown>;
     expect(last).toMatchObject({ level: 'error', event: 'error', code: 'E_BAD_INPUT' });
@@ -79,7 +79,7 @@ describe('--continue-on-error where every day fails', () => {
   it('no "manifest: <path>" for a manifest that does not exist; the summary lists the failures; "error: 2 of 2 day(s) failed"', async () => {
     const sb = sandbox();
     for (const d of [DAY1, DAY2]) sb.writeDay(d, [ev({ ts: `${d}T08:00:00Z`, v: 2 })]);
-    const r = await cli(runArgs(sb, sb.config(), DAY1, DAY2, ['--continue-on-error']));
+    const r = await cli(runArgs(sb.config(), DAY1, DAY2, ['--continue-on-error']));
     expect(r.code).toBe(3);
     expect(existsSync(sb.manifestPath)).toBe(false);
     expect(r.stdout).not.toContain(sb.manifestPath);
@@ -93,7 +93,7 @@ describe('--continue-on-error where every day fails', () => {
     const sb = sandbox();
     sb.writeDay(DAY1, [ev({ ts: `${DAY1}T08:00:00Z`, v: 2 })]);
     sb.writeDay(DAY2, events(DAY2, 5));
-    const r = await cli(runArgs(sb, sb.config(), DAY1, DAY2, ['--continue-on-error']));
+    const r = await cli(runArgs(sb.config(), DAY1, DAY2, ['--continue-on-error']));
     expect(r.code).toBe(3);
     expect(r.stdout).toContain(`manifest: ${sb.manifestPath}`);
     expect(existsSync(sb.manifestPath)).toBe(true);
@@ -107,7 +107,7 @@ describe.each([
   it(`exit ${exitCode} (E_INTERRUPTED): day 1 published and in the summary, day 2 not started, a final "error:" line`, async () => {
     const sb = sandbox();
     for (const d of [DAY1, DAY2, DAY3]) sb.writeDay(d, events(d, 20));
-    const r = await cliProcess(runArgs(sb, sb.config(), DAY1, DAY3), { env: { RECSYS_FAULT: `after-manifest-swap:${signal}` } });
+    const r = await cliProcess(runArgs(sb.config(), DAY1, DAY3), { env: { RECSYS_FAULT: `after-manifest-swap:${signal}` } });
     expect(r.signal).toBeNull(); // the process ended by itself, after saying what happened
     expect(r.code, r.stderr).toBe(exitCode);
     expect(summaryRows(r.stdout).map((row) => row.day)).toEqual([DAY1]);
@@ -130,7 +130,7 @@ describe('in a terminal (stderr a TTY: one progress line rewritten in place)', (
     const sb = sandbox();
     sb.writeDay(DAY1, events(DAY1, 20));
     day2(sb);
-    const r = await cliProcess(runArgs(sb, sb.config(), DAY1, DAY2), { env: { NODE_OPTIONS: `--require ${FAKE_TTY}`, ...env } });
+    const r = await cliProcess(runArgs(sb.config(), DAY1, DAY2), { env: { NODE_OPTIONS: `--require ${FAKE_TTY}`, ...env } });
     expect(r.code, r.stderr).toBe(code);
     expect(r.stderr).toContain('\r\x1b[2K[1/2] 2026-01-01 ingest'); // the progress line was drawn
     expect(r.stderr.endsWith('\n')).toBe(true);

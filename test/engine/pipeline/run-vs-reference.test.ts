@@ -178,7 +178,7 @@ describe('runPipeline vs the reference', () => {
     if (c.limits.max_items_per_artifact < 100 && c.limits.max_neighbors_per_item > 0) expect(coocCut).toBe(true);
 
     // current = the last day's blobs
-    const manifest = JSON.parse(readFileSync(summary.manifest, 'utf8'));
+    const manifest = JSON.parse(readFileSync(must(summary.manifest, 'a manifest'), 'utf8'));
     const last = must(summary.days.at(-1), 'a day in the summary');
     expect(manifest.current).toEqual(Object.fromEntries(last.published.map((p) => [p.type, p.uri])));
     if (c.missingSecondDay) {
