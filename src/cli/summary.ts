@@ -97,6 +97,10 @@ export function formatPlan(p: RunPlan): string {
   const span = p.days.length > 0 ? ` ${p.days[0].day}..${p.days[p.days.length - 1].day}` : '';
   const lines = [`plan: ${p.command} ${scope}: ${p.days.length} day(s)${span}`];
   if (p.command === 'run') lines.push(`artifacts: ${p.artifactKinds.join(', ')}; ${p.workers} worker(s)`);
+  if (p.checkpoint) {
+    const whose = p.checkpoint.format === 'go' ? "the Go tool's checkpoint" : 'checkpoint';
+    lines.push(`incremental: after ${p.checkpoint.day} (${whose} ${p.checkpoint.file})`);
+  }
   if (p.catalog) lines.push(`catalog: ${p.catalog.path} (${p.catalog.bytes === null ? 'missing: content_sim would fail' : `${p.catalog.bytes} bytes`})`);
   if (p.days.length > 0) {
     const rows = [['day', 'bytes', 'est. events', 'input']];

@@ -3,7 +3,7 @@
  * events from the first 64 KiB) and nothing written — not even the output folder.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -110,5 +110,21 @@ describe('--dry-run', () => {
     expect(sb.checkpoint()).toBe('2026-01-01');
     expect(existsSync(join(sb.out, 'canonical'))).toBe(false);
     expect(existsSync(join(sb.out, 'registry'))).toBe(false);
+    expect(r.stdout).toContain(`incremental: after 2026-01-01 (checkpoint ${sb.checkpointPath})`);
+  });
+
+  it('names the Go tool checkpoint when its day is the later one (docs/contract.md §9), and writes neither', async () => {
+    const sb = sandbox();
+    for (const d of ['2026-01-02', '2026-01-03']) sb.writeDay(d, events(d, 4));
+    const config = sb.config();
+    const goCheckpoint = join(sb.out, 'checkpoints', 'demo', 'home.json');
+    mkdirSync(join(sb.out, 'checkpoints', 'demo', 'home'), { recursive: true });
+    writeFileSync(sb.checkpointPath, JSON.stringify({ v: 1, last_day: '2026-01-01', updated_at: '2026-01-02T00:00:00Z' }));
+    writeFileSync(goCheckpoint, '{\n  "day": "2026-01-02"\n}');
+    const r = await cli(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--incremental', '--end', '2026-01-03', '--dry-run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`incremental: after 2026-01-02 (the Go tool's checkpoint ${goCheckpoint})`);
+    expect(planRows(r.stdout).map((x) => x.day)).toEqual(['2026-01-03']);
+    expect(readFileSync(goCheckpoint, 'utf8')).toBe('{\n  "day": "2026-01-02"\n}');
   });
 });

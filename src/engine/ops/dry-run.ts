@@ -12,6 +12,8 @@ import * as zlib from 'node:zlib';
 import type { ArtifactType } from '../artifact-types';
 import { ioError } from '../../errors';
 import { resolveRawFiles } from '../../io/sources/fs';
+import type { CheckpointDay } from '../../io/store/checkpoint';
+import { readCheckpointDay } from '../../io/store/checkpoint';
 import { openRawDay } from '../../io/sources/raw-day';
 import type { RunRequest } from '../pipeline/request';
 import { workPartOf } from '../pipeline/part';
@@ -43,11 +45,14 @@ export interface RunPlan {
   catalog: { path: string; bytes: number | null } | null;
   /** Estimated events over all days; a flat file counts once. */
   totalEstimatedEvents: number;
+  /** `--incremental`: the checkpoint the days start after (ours or the Go tool's), null without one. */
+  checkpoint?: CheckpointDay | null;
 }
 
 export async function planRun(req: RunRequest & { command: 'run' | 'ingest' }): Promise<RunPlan> {
   const { config } = req;
   const allDays = await resolveDays(req);
+  const checkpoint = req.incremental ? await readCheckpointDay(config.checkpoint_dir, req.tenant, req.surface, req.segment) : undefined;
   // `ingest --dry-run --index/--count`: the days of that part (units are days for ingest).
   const days = req.part ? workPartOf(allDays, req.part.index, req.part.count) : allDays;
   const estimates = new Map<string, { bytes: number; lines: number }>();
@@ -86,6 +91,7 @@ export async function planRun(req: RunRequest & { command: 'run' | 'ingest' }): 
     workers: config.engine.workers,
     catalog,
     totalEstimatedEvents: [...estimates.values()].reduce((a, e) => a + e.lines, 0),
+    ...(checkpoint !== undefined && { checkpoint }),
   };
 }
 
