@@ -12,7 +12,8 @@ import { combinedExitCode, configError, interrupted, isPipelineError, PipelineEr
 import { resolve } from 'node:path';
 import { importCatalog } from '../io/postgres/catalog-import';
 import { pathSegment } from '../io/atomic';
-import { checkpointPath } from '../io/store/checkpoint';
+import { checkpointRel } from '../io/store/checkpoint';
+import { openFolders } from '../io/store/folder';
 import { S3Bucket } from '../io/store/s3/bucket';
 import { openStorage } from '../io/store/open';
 import { planRun } from '../engine/ops/dry-run';
@@ -94,8 +95,9 @@ function prepare(flags: ScopeFlags & MetricsFlags & { segment?: string; workers?
     metricsTextfile: flags.metricsTextfile,
     pushgateway: flags.pushgateway,
   });
-  checkpointPath(config.checkpoint_dir, tenant, surface, segment); // refuses the reserved segment "_" up front
+  checkpointRel(tenant, surface, segment); // refuses the reserved segment "_" up front
   openStorage(config); // contacts nothing; a bad object_store.s3 (half-set credentials) fails now, not after compute
+  openFolders(config); // the same for s3:// folders
   if (config.raw_source.s3) new S3Bucket(config.raw_source.s3, { configKey: 'raw_source.s3' }); // the same for raw_source.s3
   return { config, tenant, surface, segment };
 }

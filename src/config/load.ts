@@ -247,12 +247,31 @@ function fill(input: ParsedInput, cwd: string, source: string): Config {
 
   const gates = fillGates(input.gates, fail);
 
+  // The shared folders: a local path, or s3://<bucket>/<prefix> on the object store's endpoint.
+  const folder = (key: 'canonical_dir' | 'checkpoint_dir' | 'artifacts_dir', fallback: string): string => {
+    const value = input[key];
+    if (value === undefined) return join(outDir, fallback);
+    if (!/^s3:\/\//i.test(value)) return abs(value);
+    const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/i.exec(value);
+    if (!m || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(m[1])) {
+      throw fail(key, `expected s3://<bucket>/<prefix> with a valid bucket name, got ${JSON.stringify(value)}`);
+    }
+    const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
+    if (prefix.split('/').some((part) => part === '.' || part === '..') || /\/\//.test(prefix)) {
+      throw fail(key, `the prefix of ${JSON.stringify(value)} must not hold ".", ".." or empty parts`);
+    }
+    if (object_store.s3 === undefined) {
+      throw fail(key, `${JSON.stringify(value)} is on S3: set object_store.type "s3" (its endpoint and credentials are used for this folder too)`);
+    }
+    return prefix === '' ? `s3://${m[1]}` : `s3://${m[1]}/${prefix}`;
+  };
+
   return {
     out_dir: outDir,
     raw_source,
-    canonical_dir: input.canonical_dir === undefined ? join(outDir, 'canonical') : abs(input.canonical_dir),
-    checkpoint_dir: input.checkpoint_dir === undefined ? join(outDir, 'checkpoints') : abs(input.checkpoint_dir),
-    artifacts_dir: input.artifacts_dir === undefined ? join(outDir, 'artifacts') : abs(input.artifacts_dir),
+    canonical_dir: folder('canonical_dir', 'canonical'),
+    checkpoint_dir: folder('checkpoint_dir', 'checkpoints'),
+    artifacts_dir: folder('artifacts_dir', 'artifacts'),
     object_store,
     registry_dir: input.registry_dir === undefined ? join(outDir, 'registry') : abs(input.registry_dir),
     artifact_kinds,

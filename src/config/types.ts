@@ -230,11 +230,15 @@ export interface Config {
   /** Absolute; default `<cwd>/.out`. Base of the directory defaults below. */
   out_dir: string;
   raw_source: RawSourceConfig;
-  /** Absolute; default `<out_dir>/canonical`. */
+  /**
+   * Absolute; default `<out_dir>/canonical`. Or `s3://<bucket>/<prefix>` (with an S3
+   * `object_store`, whose endpoint and credentials it uses): pods on several hosts then share
+   * the partitions (src/io/store/folder.ts). The same holds for the two folders below.
+   */
   canonical_dir: string;
-  /** Absolute; default `<out_dir>/checkpoints`. */
+  /** Absolute; default `<out_dir>/checkpoints`. Or `s3://<bucket>/<prefix>`. */
   checkpoint_dir: string;
-  /** Absolute; default `<out_dir>/artifacts`. */
+  /** Absolute; default `<out_dir>/artifacts` (staging). Or `s3://<bucket>/<prefix>`. */
   artifacts_dir: string;
   object_store: ObjectStoreConfig;
   /** Absolute; default `<out_dir>/registry`. */

@@ -8,7 +8,8 @@
  */
 import type { Config, DriftThresholds } from '../../config/types';
 import { notFound, usageError } from '../../errors';
-import { readStaged, stageDir } from '../../io/artifacts/staging';
+import { readStaged, stageRel } from '../../io/artifacts/staging';
+import { openFolders } from '../../io/store/folder';
 import { openStorage } from '../../io/store/open';
 import type { ArtifactType } from '../artifact-types';
 import { driftFigures, evaluateDrift, type DriftFigures, type VersionedBlob } from '../drift';
@@ -76,8 +77,9 @@ async function resolveSide(req: DiffRequest, ref: string, flag: string): Promise
   if (ref === 'staged') {
     const w = dayWindow(req.day as string, config.window_days);
     const key = { tenant, surface, segment: req.segment, type, startDay: w.startDay, endDay: w.endDay };
-    const staged = await readStaged(config.artifacts_dir, key);
-    const dir = stageDir(config.artifacts_dir, key);
+    const staging = openFolders(config).staging;
+    const staged = await readStaged(staging, key);
+    const dir = staging.where(stageRel(key));
     if (staged === null)
       throw notFound(`${flag} staged: nothing staged for ${type}, window ${w.startDay}_${w.endDay} (${dir}); run "compute --type ${type}" for ${w.day} first`);
     return { side: { ref, version: staged.version, location: `${dir}/${staged.version}.json` }, blob: { version: staged.version, source: staged.bytes } };

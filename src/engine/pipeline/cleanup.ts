@@ -10,11 +10,12 @@
 import * as path from 'node:path';
 import type { Config } from '../../config/types';
 import { removeStaleTempFiles } from '../../io/atomic';
-import { partitionPath } from '../../io/canonical/partitions';
-import { checkpointPath, goCheckpointPath } from '../../io/store/checkpoint';
+import { partitionRel } from '../../io/canonical/partitions';
+import { checkpointRel, goCheckpointRel } from '../../io/store/checkpoint';
+import { type Folder, openFolders } from '../../io/store/folder';
 import { FsObjectStore } from '../../io/store/fs/object-store';
 import { FsRegistry } from '../../io/store/fs/registry';
-import { stageDir } from '../../io/artifacts/staging';
+import { stageRel } from '../../io/artifacts/staging';
 
 /** What a publish of one day writes: its artifact types, segment and window (RFC 3339). */
 export interface PublishTarget {
@@ -36,12 +37,18 @@ async function clean(dirs: Iterable<string>): Promise<string[]> {
   return removed;
 }
 
+/** The local folder `relDir` of a shared folder; none on S3, where a PUT leaves no temp object behind. */
+function localDirs(folder: Folder, relDir: string): string[] {
+  return folder.remote ? [] : [folder.localPath(relDir)];
+}
+
 /** Ingest side: the canonical partition folder and the checkpoint folders (ours, the Go tool's) of (tenant, surface). Returns the paths removed. */
 export async function removeStaleIngestTemps(config: Config, tenant: string, surface: string, day: string): Promise<string[]> {
+  const { canonical, checkpoints } = openFolders(config);
   return clean([
-    path.dirname(partitionPath(config.canonical_dir, tenant, surface, day)),
-    path.dirname(checkpointPath(config.checkpoint_dir, tenant, surface, '')),
-    path.dirname(goCheckpointPath(config.checkpoint_dir, tenant, surface)),
+    ...localDirs(canonical, path.posix.dirname(partitionRel(tenant, surface, day))),
+    ...localDirs(checkpoints, path.posix.dirname(checkpointRel(tenant, surface, ''))),
+    ...localDirs(checkpoints, path.posix.dirname(goCheckpointRel(tenant, surface))),
   ]);
 }
 
@@ -62,7 +69,10 @@ export async function removeStalePublishTemps(config: Config, tenant: string, su
   for (const t of targets) {
     const day = (rfc3339: string) => rfc3339.slice(0, 10);
     dirs.push(
-      stageDir(config.artifacts_dir, { tenant, surface, segment: t.segment, type: t.artifactType, startDay: day(t.window.start), endDay: day(t.window.end) }),
+      ...localDirs(
+        openFolders(config).staging,
+        stageRel({ tenant, surface, segment: t.segment, type: t.artifactType, startDay: day(t.window.start), endDay: day(t.window.end) }),
+      ),
       path.join(store.root, tenant, surface, t.artifactType),
       path.dirname(registry.recordPath(tenant, surface, t.artifactType, 'v')),
     );

@@ -12,7 +12,8 @@ import type { ComputeContext } from '../artifact-types/artifact-type';
 import { encodeArtifact, type ArtifactHeader, type EncodedArtifact, type FileArtifact, type TypedPayload } from '../../io/artifacts/codec';
 import { quoteAll, type QuotedStrings } from '../../io/artifacts/go-json';
 import type { RowsPayload } from '../../io/artifacts/payloads';
-import { stageArtifact, stageDir, type StageKey } from '../../io/artifacts/staging';
+import { localStageDir, stageArtifact, type StageKey } from '../../io/artifacts/staging';
+import { openFolders } from '../../io/store/folder';
 import type { CanonicalDay } from '../../io/canonical/day';
 import type { DayIndex } from '../../kernels/day-index';
 import type { ByteDictionarySnapshot } from '../../io/parse/byte-dictionary';
@@ -47,10 +48,13 @@ export async function computeStep(
   const prepared = await computeArtifacts(ctx, events, index);
   await partitionWritten;
   const staged: StagedInfo[] = [];
+  const staging = openFolders(ctx.config).staging;
   for (const a of prepared) {
     const type = a.expect.artifactType;
     const inMemory = a.blob instanceof Uint8Array ? a.blob : null;
-    const file = await stageArtifact(ctx.config.artifacts_dir, stageKey(ctx, type), a.expect.version, inMemory);
+    // A `run` publishes a big blob from the local file the encoder wrote: keep its scratch copy (S3 staging).
+    const keepLocal = ctx.stages.includes('publish');
+    const file = await stageArtifact(staging, stageKey(ctx, type), a.expect.version, inMemory, { keepLocal });
     staged.push({
       type,
       version: a.expect.version,
@@ -92,7 +96,7 @@ export async function computeArtifacts(ctx: DayContext, events: CanonicalDay, in
       };
       const payload = await def.compute(computeCtx);
       faultPoint('after-compute');
-      const encoded = await encode(ctx.pool, header, payload, ctx.builtAt, stageDir(ctx.config.artifacts_dir, stageKey(ctx, def.name)));
+      const encoded = await encode(ctx.pool, header, payload, ctx.builtAt, localStageDir(openFolders(ctx.config).staging, stageKey(ctx, def.name)));
       const blob = 'blob' in encoded ? encoded.blob : { path: encoded.path, size: encoded.size };
       // The blob is validated by the publisher, after it is written and read back.
       return {

@@ -12,14 +12,13 @@
  * Nothing is written until the whole input has been read: with the `fail` policy a bad
  * line stops the day and the previous partition stays as it was.
  */
-import { promises as fs } from 'node:fs';
 import { MICROS_PER_DAY } from '../../days';
 import { badInput, limitExceeded, PipelineError } from '../../errors';
-import { writeFileAtomic } from '../../io/atomic';
 import { CanonicalDayBuilder } from '../../io/canonical/builder';
 import type { CanonicalDay } from '../../io/canonical/day';
 import { encodableDay } from '../../io/canonical/day';
-import { ingestRecordPath, partitionPath, type RawState, rejectsPath, writeIngestRecord, writePartition } from '../../io/canonical/partitions';
+import { encodeIngestRecord, type IngestRecord, ingestRecordRel, partitionRel, type RawState, rejectsRel, writePartition } from '../../io/canonical/partitions';
+import { openFolders } from '../../io/store/folder';
 import type { ParseResult, ScanParams } from '../../io/parse/scanner';
 import { parseBlock } from '../../io/parse/scanner';
 import { encodeCompact } from '../../io/artifacts/go-json';
@@ -252,23 +251,29 @@ export function rawState(read: Pick<ReadDay, 'input' | 'counts'>): RawState {
  */
 export function writeDay(config: Config, read: ReadDay, pool?: WorkerPool): Promise<void> {
   const { tenant, surface, day, canonical, rejections } = read;
-  const partition = partitionPath(config.canonical_dir, tenant, surface, day);
-  const rejects = rejectsPath(config.canonical_dir, tenant, surface, day);
+  const folder = openFolders(config).canonical;
+  const partition = partitionRel(tenant, surface, day);
+  const rejects = rejectsRel(tenant, surface, day);
   const write = async () => {
     faultPoint('after-ingest-parse');
     // Only temp files of dead writers go, so the clean-up may run alongside our own write.
     const cleaned = removeStaleIngestTemps(config, tenant, surface, day);
     try {
-      if (canonical.rows === 0) await removeIfPresent(partition);
-      else if (pool) await pool.run('ingest', { task: 'partition', day: encodableDay(canonical), path: partition });
-      else await writePartition(canonical, partition);
+      if (canonical.rows === 0) await folder.remove(partition);
+      else {
+        // Written locally (on a worker when there is a pool), then uploaded when the folder is on S3.
+        const local = folder.localPath(partition);
+        if (pool) await pool.run('ingest', { task: 'partition', day: encodableDay(canonical), path: local });
+        else await writePartition(canonical, local);
+        await folder.commit(partition);
+      }
     } finally {
       await cleaned;
     }
     faultPoint('after-partition-write');
-    if (rejections.length > 0) await writeFileAtomic(rejects, rejections.map((r) => encodeCompact(r) + '\n').join(''));
-    else await removeIfPresent(rejects);
-    await writeIngestRecord(ingestRecordPath(config.canonical_dir, tenant, surface, day), {
+    if (rejections.length > 0) await folder.write(rejects, rejections.map((r) => encodeCompact(r) + '\n').join(''));
+    else await folder.remove(rejects);
+    const record: IngestRecord = {
       v: 1,
       tenant,
       surface,
@@ -277,13 +282,10 @@ export function writeDay(config: Config, read: ReadDay, pool?: WorkerPool): Prom
       lines: read.counts.lines,
       raw: rawState(read),
       input: read.input,
-    });
+    };
+    await folder.write(ingestRecordRel(tenant, surface, day), encodeIngestRecord(record));
   };
   const written = write();
   written.catch(() => undefined); // awaited by the caller; must not go unhandled meanwhile
   return written;
-}
-
-async function removeIfPresent(path: string): Promise<void> {
-  await fs.rm(path, { force: true });
 }

@@ -3,10 +3,12 @@
  * what `compute` staged), handed to the single-writer publisher; after the manifest swap,
  * under the same lock, the Postgres signals and the checkpoint.
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { artifactType } from '../artifact-types';
 import { splitBlob } from '../../io/artifacts/codec';
-import { CURRENT_VERSION_FILE, readStaged, stageDir } from '../../io/artifacts/staging';
+import { CURRENT_VERSION_FILE, readStaged, stageRel } from '../../io/artifacts/staging';
+import { openFolders } from '../../io/store/folder';
 import { publishSignals, type SignalCounts } from '../../io/postgres/signals';
 import { advanceCheckpoint } from '../../io/store/checkpoint';
 import { notFound } from '../../errors';
@@ -14,7 +16,8 @@ import { publishDay, type PreparedArtifact, type PublishedArtifact } from '../pu
 import { rawMissingBlocked } from '../drift';
 import { rawDayName } from '../../io/sources/fs';
 import { openRawDay } from '../../io/sources/raw-day';
-import { ingestRecordPath, readIngestRecord, type RawState } from '../../io/canonical/partitions';
+import type { RawState } from '../../io/canonical/partitions';
+import { readIngestRecord } from './validate';
 import type { Config } from '../../config/types';
 import type { DayContext } from './context';
 import { stageKey } from './compute';
@@ -44,9 +47,13 @@ export async function publishStep(ctx: DayContext, opts: PublishOptions): Promis
     if (config.db) {
       signals = (await publishSignals(config.db, { ...scope, day: ctx.day, signalDay: ctx.window.startDay }, artifacts)) ?? undefined;
     }
-    if (opts.advanceCheckpoint) await advanceCheckpoint(config.checkpoint_dir, scope.tenant, scope.surface, scope.segment, ctx.day, ctx.now());
+    if (opts.advanceCheckpoint) await advanceCheckpoint(openFolders(config).checkpoints, scope.tenant, scope.surface, scope.segment, ctx.day, ctx.now());
   };
   const published = await publishDay(config, scope.tenant, scope.surface, artifacts, ctx.now, afterSwap, ctx.allow);
+  // A `run` with its staging on S3 published big blobs from their local scratch copies: drop them.
+  if (opts.prepared && openFolders(config).staging.remote) {
+    for (const a of opts.prepared) if (!(a.blob instanceof Uint8Array)) await fs.rm(a.blob.path, { force: true });
+  }
   return { published, signals };
 }
 
@@ -60,9 +67,10 @@ async function readStagedDay(ctx: DayContext): Promise<PreparedArtifact[]> {
   const out: PreparedArtifact[] = [];
   for (const type of ctx.types) {
     const key = stageKey(ctx, type);
-    const staged = await readStaged(config.artifacts_dir, key);
+    const staging = openFolders(config).staging;
+    const staged = await readStaged(staging, key);
     if (staged === null) {
-      const expected = path.join(stageDir(config.artifacts_dir, key), CURRENT_VERSION_FILE);
+      const expected = staging.where(`${stageRel(key)}/${CURRENT_VERSION_FILE}`);
       throw notFound(`nothing staged for ${type}, window ${w.startDay}_${w.endDay}: expected ${expected} (run "compute --type ${type}" for ${w.day} first)`);
     }
     const def = artifactType(type);
@@ -97,7 +105,7 @@ export async function rawInputGate(ctx: DayContext, ingested: string | null | un
 async function rawInputState(ctx: DayContext, ingested: string | null | undefined): Promise<RawState> {
   if (ingested !== undefined) return ingested === null ? 'missing' : 'present';
   const { config, scope, day } = ctx;
-  const record = await readIngestRecord(ingestRecordPath(config.canonical_dir, scope.tenant, scope.surface, day));
+  const record = await readIngestRecord(config, scope, day);
   if (record !== undefined) return record.raw;
   const raw = await openRawDay(config, scope.tenant, scope.surface, day);
   return raw.name === null ? 'missing' : 'present';

@@ -9,8 +9,10 @@ import { addDays, dayStartMicros, daysBetween } from '../../days';
 import { ioError, notIngested } from '../../errors';
 import { CanonicalDayBuilder } from '../../io/canonical/builder';
 import type { CanonicalDay } from '../../io/canonical/day';
-import { exposuresDir, goPartitionPath, ingestRecordPath, partitionPath, readIngestRecord, readPartition } from '../../io/canonical/partitions';
+import { decodeCanonical } from '../../io/canonical/arrow-codec';
+import { exposuresRel, goPartitionRel, type IngestRecord, ingestRecordRel, parseIngestRecord, partitionRel } from '../../io/canonical/partitions';
 import { jsonlFileDay } from '../../io/sources/fs';
+import { type Folder, openFolders } from '../../io/store/folder';
 import { dayIndex, type DayIndex, indexDay } from '../../kernels/day-index';
 import type { Scope } from '../../scope';
 import { checkCanonical, checkHardLimits } from '../gates';
@@ -71,14 +73,27 @@ export async function readCanonicalDay(
   notice?: (message: string) => void,
 ): Promise<CanonicalDay | null> {
   const { tenant, surface } = scope;
-  const ours = await readPartition(partitionPath(config.canonical_dir, tenant, surface, day));
-  if (ours !== null) return ours;
-  if ((await readIngestRecord(ingestRecordPath(config.canonical_dir, tenant, surface, day))) !== undefined) return null;
-  const goFile = goPartitionPath(config.canonical_dir, tenant, surface, day);
+  const folder = openFolders(config).canonical;
+  const rel = partitionRel(tenant, surface, day);
+  const bytes = await folder.read(rel);
+  if (bytes !== null) return decodeCanonical(bytes, folder.where(rel));
+  if ((await readIngestRecord(config, scope, day)) !== undefined) return null;
+  // The Go tool wrote its partitions on a local file system only: a switch-over happens there,
+  // before the folders move to S3 (docs/storage-contract.md §1.6).
+  if (folder.remote) return null;
+  const goFile = folder.localPath(goPartitionRel(tenant, surface, day));
   if (!(await isFile(goFile))) return null;
   notice?.(`${day}: no partition of ours, reading the Go tool's canonical partition ${goFile}`);
   const read = await readInput(config, jsonlFileDay(goFile), { tenant, surface, day, dayStart: dayStartMicros(day)!, policy: 'fail' }, pool ?? undefined);
   return read.canonical;
+}
+
+/** The day's ingest record (partitions.ts), or undefined when there is none. */
+export async function readIngestRecord(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, day: string): Promise<IngestRecord | undefined> {
+  const folder = openFolders(config).canonical;
+  const rel = ingestRecordRel(scope.tenant, scope.surface, day);
+  const bytes = await folder.read(rel);
+  return bytes === null ? undefined : parseIngestRecord(folder.where(rel), Buffer.from(bytes).toString('utf8'));
 }
 
 /** True for a regular file; false when missing. A path that cannot be checked is an E_IO error naming it. */
@@ -110,7 +125,7 @@ export async function ingestedDay(
 ): Promise<IngestedDay> {
   const events = await readCanonicalDay(config, scope, day, pool, notice);
   if (events !== null) return { day, events };
-  const record = await readIngestRecord(ingestRecordPath(config.canonical_dir, scope.tenant, scope.surface, day));
+  const record = await readIngestRecord(config, scope, day);
   if (record === undefined) return { day, events: null, why: 'no canonical partition, no ingest record' };
   if (record.events > 0) {
     return { day, events: null, why: `its ingest record counts ${record.events} events but the partition is missing` };
@@ -137,14 +152,15 @@ export async function ingestedWindow(
  * events, so such a day may have been empty rather than never ingested.
  */
 export async function notIngestedMessage(config: Config, scope: Pick<Scope, 'tenant' | 'surface'>, missing: readonly IngestedDay[]): Promise<string> {
-  const dir = exposuresDir(config.canonical_dir, scope.tenant, scope.surface);
+  const folder = openFolders(config).canonical;
+  const dir = folder.where(exposuresRel(scope.tenant, scope.surface));
   const days = missing.map((d) => d.day);
   const range = `--start ${days[0]} --end ${days[days.length - 1]}`;
   const byReason = new Map<string, string[]>();
   for (const d of missing) byReason.set(d.why!, [...(byReason.get(d.why!) ?? []), d.day]);
   const reasons = [...byReason].map(([why, ds]) => `${ds.join(', ')} (${why})`);
   let message = `not ingested: ${reasons.join('; ')} in ${dir}; run ingest first (recsys-pipelines ingest … ${range}), then retry`;
-  if (await holdsGoPartitions(dir)) {
+  if (await holdsGoPartitions(folder, exposuresRel(scope.tenant, scope.surface))) {
     message +=
       '. The Go tool left no partition file for a day without events, so a Go-era day listed here may have been empty: ' +
       'ingesting it again with this tool records it either way';
@@ -152,9 +168,9 @@ export async function notIngestedMessage(config: Config, scope: Pick<Scope, 'ten
   return message;
 }
 
-/** True when `dir` holds a canonical partition of the Go tool (`YYYY-MM-DD.jsonl`). */
-async function holdsGoPartitions(dir: string): Promise<boolean> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
+/** True when `relDir` of the canonical folder holds a canonical partition of the Go tool (`YYYY-MM-DD.jsonl`). */
+async function holdsGoPartitions(folder: Folder, relDir: string): Promise<boolean> {
+  const names = await folder.list(relDir).catch(() => [] as string[]);
   return names.some((n) => GO_PARTITION_NAME.test(n));
 }
 

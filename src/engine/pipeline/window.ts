@@ -6,6 +6,7 @@ import type { ArtifactType } from '../artifact-types';
 import { artifactType } from '../artifact-types';
 import type { ArtifactHeader } from '../../io/artifacts/codec';
 import { readCheckpoint } from '../../io/store/checkpoint';
+import { openFolders } from '../../io/store/folder';
 import { addDays, dayCount, dayOfMicros, daysBetween, MICROS_PER_DAY, parseDayFlag, rfc3339Seconds } from '../../days';
 import { limitExceeded, usageError } from '../../errors';
 import type { Scope } from '../../scope';
@@ -45,7 +46,7 @@ export async function resolveDays(req: RunRequest): Promise<string[]> {
   const { config } = req;
   let start = req.start;
   if (req.incremental) {
-    const last = await readCheckpoint(config.checkpoint_dir, req.tenant, req.surface, req.segment);
+    const last = await readCheckpoint(openFolders(config).checkpoints, req.tenant, req.surface, req.segment);
     if (last) start = addDays(last, 1);
     else if (!start) throw usageError('--incremental: no checkpoint yet, so the first incremental run needs --start');
   }

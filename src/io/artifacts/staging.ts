@@ -10,12 +10,12 @@
  * Staged blobs may be rewritten (a re-run stages the same version with a new build time);
  * immutability starts at the object store.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { dayStartMicros } from '../../days';
 import { ioError, usageError } from '../../errors';
 import type { Scope } from '../../scope';
-import { pathSegment, writeFileAtomic } from '../atomic';
+import { pathSegment } from '../atomic';
+import { asFolder, type FolderLike } from '../store/folder';
 
 export const CURRENT_VERSION_FILE = 'current.version';
 
@@ -32,8 +32,8 @@ export interface StageKey extends Scope {
   endDay: string;
 }
 
-/** The folder of one staged window: `<artifacts_dir>/<tenant>/<surface>[/<segment>]/<type>/<start>_<end>`. */
-export function stageDir(artifactsDir: string, key: StageKey): string {
+/** The key of one staged window in the staging folder: `<tenant>/<surface>[/<segment>]/<type>/<start>_<end>`. */
+export function stageRel(key: StageKey): string {
   for (const [flag, day] of [
     ['window start', key.startDay],
     ['window end', key.endDay],
@@ -43,46 +43,62 @@ export function stageDir(artifactsDir: string, key: StageKey): string {
   const parts = [pathSegment('tenant', key.tenant), pathSegment('surface', key.surface)];
   if (key.segment !== '') parts.push(pathSegment('segment', key.segment));
   parts.push(pathSegment('artifact type', key.type), `${key.startDay}_${key.endDay}`);
-  return path.join(path.resolve(artifactsDir), ...parts);
+  return parts.join('/');
+}
+
+/** The folder of one staged window under a local `artifacts_dir`. */
+export function stageDir(artifactsDir: string, key: StageKey): string {
+  return path.join(path.resolve(artifactsDir), ...stageRel(key).split('/'));
 }
 
 export function stagePath(artifactsDir: string, key: StageKey, version: string): string {
   return path.join(stageDir(artifactsDir, key), `${pathSegment('version', version)}.json`);
 }
 
+/** Where a worker writes a staged window's blobs: the folder itself, or this process's scratch copy of it (S3). */
+export function localStageDir(staging: FolderLike, key: StageKey): string {
+  return asFolder(staging).localPath(stageRel(key));
+}
+
 /**
- * Writes the blob (unless `bytes` is null: a worker already wrote `<version>.json` there),
- * then points `current.version` at it. Returns the blob's path.
+ * Writes the blob (unless `bytes` is null: a worker already wrote `<version>.json` at the
+ * folder's local path, which is then committed, uploaded on S3), then points
+ * `current.version` at it. Returns where the blob is (path or URI). `keepLocal`: keep the
+ * local scratch copy of an uploaded blob (a `run` publishes from it).
  */
-export async function stageArtifact(artifactsDir: string, key: StageKey, version: string, bytes: Uint8Array | string | null): Promise<string> {
-  const blob = stagePath(artifactsDir, key, version);
-  if (bytes !== null) await writeFileAtomic(blob, bytes);
-  await writeFileAtomic(path.join(path.dirname(blob), CURRENT_VERSION_FILE), `${version}\n`);
-  return blob;
+export async function stageArtifact(
+  staging: FolderLike,
+  key: StageKey,
+  version: string,
+  bytes: Uint8Array | string | null,
+  opts: { keepLocal?: boolean } = {},
+): Promise<string> {
+  const folder = asFolder(staging);
+  const dir = stageRel(key);
+  const blob = `${dir}/${pathSegment('version', version)}.json`;
+  if (bytes !== null) await folder.write(blob, bytes);
+  else await folder.commit(blob, opts);
+  await folder.write(`${dir}/${CURRENT_VERSION_FILE}`, `${version}\n`);
+  return folder.where(blob);
 }
 
 /**
  * The artifact `current.version` names, or null when nothing is staged for this window.
  * A `current.version` naming a missing blob is an E_IO error (the staging area was altered).
  */
-export async function readStaged(artifactsDir: string, key: StageKey): Promise<StagedArtifact | null> {
-  const dir = stageDir(artifactsDir, key);
-  const pointer = path.join(dir, CURRENT_VERSION_FILE);
-  let text: string;
-  try {
-    text = await fs.readFile(pointer, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw ioError('read', pointer, err);
-  }
+export async function readStaged(staging: FolderLike, key: StageKey): Promise<StagedArtifact | null> {
+  const folder = asFolder(staging);
+  const dir = stageRel(key);
+  const pointer = `${dir}/${CURRENT_VERSION_FILE}`;
+  const pointed = await folder.read(pointer);
+  if (pointed === null) return null;
+  const text = Buffer.from(pointed).toString('utf8');
   const version = text.trim();
   if (version === '' || /[/\\\s]/.test(version) || version.startsWith('.')) {
-    throw ioError('read', pointer, new Error(`not a version: ${JSON.stringify(text)}`));
+    throw ioError('read', folder.where(pointer), new Error(`not a version: ${JSON.stringify(text)}`));
   }
-  const blob = path.join(dir, `${version}.json`);
-  try {
-    return { version, bytes: await fs.readFile(blob) };
-  } catch (err) {
-    throw ioError('read staged blob', blob, err);
-  }
+  const blob = `${dir}/${version}.json`;
+  const bytes = await folder.read(blob);
+  if (bytes === null) throw ioError('read staged blob', folder.where(blob), new Error('ENOENT: no such file or directory'));
+  return { version, bytes };
 }

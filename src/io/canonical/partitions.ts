@@ -12,25 +12,49 @@ import { writeFileAtomic } from '../atomic';
 import { decodeCanonical, encodeCanonical } from './arrow-codec';
 import type { CanonicalDay, EncodableDay } from './day';
 
-export function partitionPath(canonicalDir: string, tenant: string, surface: string, day: string): string {
-  return `${exposuresDir(canonicalDir, tenant, surface)}/${day}.arrow`;
+/** The folder of a (tenant, surface)'s partitions, rejects and ingest records, as a key in the canonical folder (../store/folder.ts). */
+export function exposuresRel(tenant: string, surface: string): string {
+  return `${tenant}/${surface}/exposures`;
 }
 
 /**
  * The Go tool's canonical partition of a day (docs/contract.md §9): JSON Lines, one event per
  * line, read where no partition of ours exists (validate.ts readCanonicalDay); never written.
  */
-export function goPartitionPath(canonicalDir: string, tenant: string, surface: string, day: string): string {
-  return `${exposuresDir(canonicalDir, tenant, surface)}/${day}.jsonl`;
+export function goPartitionRel(tenant: string, surface: string, day: string): string {
+  return `${exposuresRel(tenant, surface)}/${day}.jsonl`;
 }
 
-/** The folder of a (tenant, surface)'s partitions, rejects and ingest records. */
+export function goPartitionPath(canonicalDir: string, tenant: string, surface: string, day: string): string {
+  return `${canonicalDir}/${goPartitionRel(tenant, surface, day)}`;
+}
+
+/** The partition's key in the canonical folder (read and uploaded on the main thread, pipeline/validate.ts and ingest.ts). */
+export function partitionRel(tenant: string, surface: string, day: string): string {
+  return `${exposuresRel(tenant, surface)}/${day}.arrow`;
+}
+
+export function rejectsRel(tenant: string, surface: string, day: string): string {
+  return `${exposuresRel(tenant, surface)}/${day}.rejects.jsonl`;
+}
+
+/** `<tenant>/<surface>/exposures/YYYY-MM-DD.ingested.json`, beside the day's partition. */
+export function ingestRecordRel(tenant: string, surface: string, day: string): string {
+  return `${exposuresRel(tenant, surface)}/${day}.ingested.json`;
+}
+
+/** The partition file under a local `canonical_dir`. */
+export function partitionPath(canonicalDir: string, tenant: string, surface: string, day: string): string {
+  return `${canonicalDir}/${partitionRel(tenant, surface, day)}`;
+}
+
+/** The folder of a (tenant, surface)'s partitions, rejects and ingest records under a local `canonical_dir`. */
 export function exposuresDir(canonicalDir: string, tenant: string, surface: string): string {
-  return `${canonicalDir}/${tenant}/${surface}/exposures`;
+  return `${canonicalDir}/${exposuresRel(tenant, surface)}`;
 }
 
 export function rejectsPath(canonicalDir: string, tenant: string, surface: string, day: string): string {
-  return `${exposuresDir(canonicalDir, tenant, surface)}/${day}.rejects.jsonl`;
+  return `${canonicalDir}/${rejectsRel(tenant, surface, day)}`;
 }
 
 /** Encodes a day and replaces its partition file atomically; returns the file's size. */
@@ -82,9 +106,9 @@ export interface IngestRecord {
   input: string | null;
 }
 
-/** `<canonical_dir>/<tenant>/<surface>/exposures/YYYY-MM-DD.ingested.json`, beside the day's partition. */
+/** `<canonical_dir>/<tenant>/<surface>/exposures/YYYY-MM-DD.ingested.json` under a local `canonical_dir`. */
 export function ingestRecordPath(canonicalDir: string, tenant: string, surface: string, day: string): string {
-  return `${exposuresDir(canonicalDir, tenant, surface)}/${day}.ingested.json`;
+  return `${canonicalDir}/${ingestRecordRel(tenant, surface, day)}`;
 }
 
 /** The record's file content: fields in the order above, two-space indent, a final newline. */

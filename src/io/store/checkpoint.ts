@@ -11,11 +11,11 @@
  * the later day counts, and both are written when the checkpoint advances, so a switch from
  * the Go tool carries on after its last day and a switch back to it carries on after ours.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { dayStartMicros, rfc3339Seconds } from '../../days';
 import { ioError, usageError } from '../../errors';
-import { pathSegment, writeFileAtomic } from '../atomic';
+import { pathSegment } from '../atomic';
+import { asFolder, type Folder, type FolderLike } from './folder';
 import { encodePretty } from '../artifacts/go-json';
 
 interface Checkpoint {
@@ -24,19 +24,25 @@ interface Checkpoint {
   updated_at: string;
 }
 
-export function checkpointPath(checkpointDir: string, tenant: string, surface: string, segment: string): string {
+/** The checkpoint's key in the checkpoint folder (./folder.ts): `<tenant>/<surface>/<segment or "_">.json`. */
+export function checkpointRel(tenant: string, surface: string, segment: string): string {
   if (segment === '_') throw usageError('segment "_" is reserved (it names the empty segment in checkpoint files)');
-  return path.join(
-    path.resolve(checkpointDir),
-    pathSegment('tenant', tenant),
-    pathSegment('surface', surface),
-    `${segment === '' ? '_' : pathSegment('segment', segment)}.json`,
-  );
+  return `${pathSegment('tenant', tenant)}/${pathSegment('surface', surface)}/${segment === '' ? '_' : pathSegment('segment', segment)}.json`;
 }
 
-/** The Go tool's checkpoint of (tenant, surface): `<checkpoint_dir>/<tenant>/<surface>.json`. It has no segment. */
+/** The Go tool's checkpoint key of (tenant, surface): `<tenant>/<surface>.json`. It has no segment. */
+export function goCheckpointRel(tenant: string, surface: string): string {
+  return `${pathSegment('tenant', tenant)}/${pathSegment('surface', surface)}.json`;
+}
+
+/** Our checkpoint file under a local `checkpoint_dir`. */
+export function checkpointPath(checkpointDir: string, tenant: string, surface: string, segment: string): string {
+  return path.join(path.resolve(checkpointDir), ...checkpointRel(tenant, surface, segment).split('/'));
+}
+
+/** The Go tool's checkpoint of (tenant, surface) under a local `checkpoint_dir`: `<checkpoint_dir>/<tenant>/<surface>.json`. */
 export function goCheckpointPath(checkpointDir: string, tenant: string, surface: string): string {
-  return path.join(path.resolve(checkpointDir), pathSegment('tenant', tenant), `${pathSegment('surface', surface)}.json`);
+  return path.join(path.resolve(checkpointDir), ...goCheckpointRel(tenant, surface).split('/'));
 }
 
 /** Where the checkpoint day came from: our file or the Go tool's. */
@@ -46,14 +52,11 @@ export interface CheckpointDay {
   format: 'ours' | 'go';
 }
 
-async function readJson(file: string): Promise<Record<string, unknown> | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw ioError('read checkpoint', file, err);
-  }
+async function readJson(folder: Folder, rel: string): Promise<Record<string, unknown> | null> {
+  const file = folder.where(rel);
+  const bytes = await folder.read(rel);
+  if (bytes === null) return null;
+  const text = Buffer.from(bytes).toString('utf8');
   try {
     const parsed = JSON.parse(text) as unknown;
     return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
@@ -62,8 +65,9 @@ async function readJson(file: string): Promise<Record<string, unknown> | null> {
   }
 }
 
-async function readOurs(file: string): Promise<string | null> {
-  const parsed = await readJson(file);
+async function readOurs(folder: Folder, rel: string): Promise<string | null> {
+  const file = folder.where(rel);
+  const parsed = await readJson(folder, rel);
   if (parsed === null) return null;
   const day = parsed.last_day;
   if (parsed.v !== 1 || typeof day !== 'string' || dayStartMicros(day) === null) {
@@ -72,8 +76,9 @@ async function readOurs(file: string): Promise<string | null> {
   return day;
 }
 
-async function readGo(file: string): Promise<string | null> {
-  const parsed = await readJson(file);
+async function readGo(folder: Folder, rel: string): Promise<string | null> {
+  const file = folder.where(rel);
+  const parsed = await readJson(folder, rel);
   if (parsed === null) return null;
   const day = parsed.day;
   if (typeof day !== 'string' || dayStartMicros(day) === null) {
@@ -87,25 +92,27 @@ async function readGo(file: string): Promise<string | null> {
  * ours, or, for a run without a segment, the Go tool's when it names a later day. An
  * unreadable checkpoint is an E_IO error naming the file.
  */
-export async function readCheckpointDay(checkpointDir: string, tenant: string, surface: string, segment: string): Promise<CheckpointDay | null> {
-  const file = checkpointPath(checkpointDir, tenant, surface, segment);
-  const ours = await readOurs(file);
-  const found: CheckpointDay | null = ours === null ? null : { day: ours, file, format: 'ours' };
+export async function readCheckpointDay(checkpoints: FolderLike, tenant: string, surface: string, segment: string): Promise<CheckpointDay | null> {
+  const folder = asFolder(checkpoints);
+  const rel = checkpointRel(tenant, surface, segment);
+  const ours = await readOurs(folder, rel);
+  const found: CheckpointDay | null = ours === null ? null : { day: ours, file: folder.where(rel), format: 'ours' };
   if (segment !== '') return found;
-  const goFile = goCheckpointPath(checkpointDir, tenant, surface);
-  const go = await readGo(goFile);
+  const goRel = goCheckpointRel(tenant, surface);
+  const goFile = folder.where(goRel);
+  const go = await readGo(folder, goRel);
   if (go !== null && (found === null || go > found.day)) return { day: go, file: goFile, format: 'go' };
   return found;
 }
 
 /** The last published day, or null when there is no checkpoint (`readCheckpointDay`). */
-export async function readCheckpoint(checkpointDir: string, tenant: string, surface: string, segment: string): Promise<string | null> {
-  return (await readCheckpointDay(checkpointDir, tenant, surface, segment))?.day ?? null;
+export async function readCheckpoint(checkpoints: FolderLike, tenant: string, surface: string, segment: string): Promise<string | null> {
+  return (await readCheckpointDay(checkpoints, tenant, surface, segment))?.day ?? null;
 }
 
 /** Records `lastDay` as the last published day, atomically. Call only after that day's manifest swap. */
 async function writeCheckpoint(
-  checkpointDir: string,
+  checkpoints: FolderLike,
   tenant: string,
   surface: string,
   segment: string,
@@ -113,11 +120,11 @@ async function writeCheckpoint(
   now: Date = new Date(),
 ): Promise<void> {
   if (dayStartMicros(lastDay) === null) throw usageError(`checkpoint day must be YYYY-MM-DD, got ${JSON.stringify(lastDay)}`);
-  const file = checkpointPath(checkpointDir, tenant, surface, segment);
+  const folder = asFolder(checkpoints);
   const checkpoint: Checkpoint = { v: 1, last_day: lastDay, updated_at: rfc3339Seconds(now.getTime()) };
-  await writeFileAtomic(file, encodePretty(checkpoint));
+  await folder.write(checkpointRel(tenant, surface, segment), encodePretty(checkpoint));
   // The Go tool's, for a switch back to it: `{"day"}`, two-space indent, as it writes it.
-  if (segment === '') await writeFileAtomic(goCheckpointPath(checkpointDir, tenant, surface), encodePretty({ day: lastDay }));
+  if (segment === '') await folder.write(goCheckpointRel(tenant, surface), encodePretty({ day: lastDay }));
 }
 
 /**
@@ -127,13 +134,13 @@ async function writeCheckpoint(
  * written too.
  */
 export async function advanceCheckpoint(
-  checkpointDir: string,
+  checkpoints: FolderLike,
   tenant: string,
   surface: string,
   segment: string,
   day: string,
   now: Date = new Date(),
 ): Promise<void> {
-  const last = await readCheckpoint(checkpointDir, tenant, surface, segment);
-  if (last === null || day >= last) await writeCheckpoint(checkpointDir, tenant, surface, segment, day, now);
+  const last = await readCheckpoint(checkpoints, tenant, surface, segment);
+  if (last === null || day >= last) await writeCheckpoint(checkpoints, tenant, surface, segment, day, now);
 }

@@ -19,9 +19,10 @@
  */
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { BucketLocationConstraint, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { createReadStream, promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { S3Config } from '../../../config/types';
-import { configError, ioError } from '../../../errors';
+import { configError, ioError, isPipelineError } from '../../../errors';
 import { compareUtf8 } from '../../parse/utf8';
 
 /**
@@ -46,6 +47,12 @@ export interface S3Object {
 }
 
 const S3_SCHEME = 's3://';
+
+/** Files up to this size are uploaded from memory (retryable); larger ones streamed. */
+const IN_MEMORY_UPLOAD_BYTES = 256 << 20;
+
+/** A PUT body: bytes, or a file streamed (a fresh stream per attempt) with its length. */
+type PutBody = Uint8Array | string | { stream: () => Readable; length: number };
 
 /** `host:port` → `http(s)://host:port` by `useSsl`; a URL stays as it is; '' stays ''. */
 function endpointUrl(endpoint: string, useSsl: boolean): string {
@@ -175,6 +182,32 @@ export class S3Bucket {
     return put === 'precondition' ? 'precondition' : 'written';
   }
 
+  /** Writes `body` at `key`, replacing any object there (a PUT is atomic: readers see the old or the new object). */
+  async putObject(key: string, body: Uint8Array | string): Promise<void> {
+    await this.put(key, body, {});
+  }
+
+  /**
+   * Uploads a complete local file to `key`, replacing any object there. Files up to
+   * IN_MEMORY_UPLOAD_BYTES are read whole (so the SDK can retry the request); larger ones are
+   * streamed in one PUT (up to 5 GiB, S3's limit for one PUT) and a failure is not retried
+   * here: the command fails with E_IO and is run again.
+   */
+  async putFile(key: string, file: string): Promise<void> {
+    let size: number;
+    try {
+      size = (await fs.stat(file)).size;
+      if (size <= IN_MEMORY_UPLOAD_BYTES) {
+        await this.put(key, await fs.readFile(file), {});
+        return;
+      }
+    } catch (err) {
+      if (isPipelineError(err)) throw err;
+      throw ioError('read', file, err);
+    }
+    await this.put(key, { stream: () => createReadStream(file), length: size }, {});
+  }
+
   async delete(key: string): Promise<void> {
     try {
       await this.client.send(new (sdk().DeleteObjectCommand)({ Bucket: this.name, Key: key }));
@@ -212,9 +245,17 @@ export class S3Bucket {
     return ioError(action, this.uri(key, bucket), new Error(this.describe(err)));
   }
 
-  private async put(key: string, body: Uint8Array | string, condition: { IfNoneMatch?: string; IfMatch?: string }): Promise<'ok' | 'precondition'> {
+  private async put(key: string, body: PutBody, condition: { IfNoneMatch?: string; IfMatch?: string }): Promise<'ok' | 'precondition'> {
     const send = () =>
-      this.client.send(new (sdk().PutObjectCommand)({ Bucket: this.name, Key: key, Body: body, ContentType: 'application/json', ...condition }));
+      this.client.send(
+        new (sdk().PutObjectCommand)({
+          Bucket: this.name,
+          Key: key,
+          ...(typeof body === 'string' || body instanceof Uint8Array ? { Body: body } : { Body: body.stream(), ContentLength: body.length }),
+          ContentType: 'application/json',
+          ...condition,
+        }),
+      );
     // If-Match on an object that is gone answers 404 NoSuchKey: the condition failed too.
     const failed = (err: unknown) => isPreconditionFailed(err) || (condition.IfMatch !== undefined && errorName(err) === 'NoSuchKey');
     try {
