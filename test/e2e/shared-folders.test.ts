@@ -92,7 +92,7 @@ describe.skipIf(srv === null)('every shared folder on S3', () => {
     }
     expect(publishedLines(publish).map(key).sort()).toEqual(golden);
 
-    expect(await bucket.list('jobs/canonical/demo/home/exposures')).toEqual(DAYS.map((d) => `${d}.arrow`));
+    expect(await bucket.list('jobs/canonical/demo/home/exposures')).toEqual(DAYS.flatMap((d) => [`${d}.arrow`, `${d}.ingested.json`])); // the ingest record beside each partition
     expect(await bucket.list('jobs/checkpoints/demo/home')).toEqual(['web.json']);
     const staged = await bucket.list('jobs/staging/demo/home/web', true);
     expect(staged.filter((n) => n.endsWith('current.version'))).toHaveLength(golden.length);
