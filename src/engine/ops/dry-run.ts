@@ -14,6 +14,7 @@ import { ioError } from '../../errors';
 import { resolveRawFiles } from '../../io/sources/fs';
 import type { CheckpointDay } from '../../io/store/checkpoint';
 import { readCheckpointDay } from '../../io/store/checkpoint';
+import { openFolders } from '../../io/store/folder';
 import { openRawDay } from '../../io/sources/raw-day';
 import type { RunRequest } from '../pipeline/request';
 import { workPartOf } from '../pipeline/part';
@@ -52,7 +53,7 @@ export interface RunPlan {
 export async function planRun(req: RunRequest & { command: 'run' | 'ingest' }): Promise<RunPlan> {
   const { config } = req;
   const allDays = await resolveDays(req);
-  const checkpoint = req.incremental ? await readCheckpointDay(config.checkpoint_dir, req.tenant, req.surface, req.segment) : undefined;
+  const checkpoint = req.incremental ? await readCheckpointDay(openFolders(config).checkpoints, req.tenant, req.surface, req.segment) : undefined;
   // `ingest --dry-run --index/--count`: the days of that part (units are days for ingest).
   const days = req.part ? workPartOf(allDays, req.part.index, req.part.count) : allDays;
   const estimates = new Map<string, { bytes: number; lines: number }>();
