@@ -11,7 +11,7 @@ import { CURRENT_VERSION_FILE, readStaged, stageRel } from '../../io/artifacts/s
 import { openFolders } from '../../io/store/folder';
 import { publishSignals, type SignalCounts } from '../../io/postgres/signals';
 import { advanceCheckpoint } from '../../io/store/checkpoint';
-import { notFound } from '../../errors';
+import { isPipelineError, notFound, PipelineError } from '../../errors';
 import { publishDay, type PreparedArtifact, type PublishedArtifact } from '../publisher';
 import { rawMissingBlocked } from '../drift';
 import { rawDayName } from '../../io/sources/fs';
@@ -44,10 +44,22 @@ export async function publishStep(ctx: DayContext, opts: PublishOptions): Promis
   let signals: SignalCounts | undefined;
   // A signal failure leaves the checkpoint behind, so a rerun retries the signals.
   const afterSwap = async () => {
-    if (config.db) {
-      signals = (await publishSignals(config.db, { ...scope, day: ctx.day, signalDay: ctx.window.startDay }, artifacts)) ?? undefined;
+    try {
+      if (config.db) {
+        signals = (await publishSignals(config.db, { ...scope, day: ctx.day, signalDay: ctx.window.startDay }, artifacts)) ?? undefined;
+      }
+      if (opts.advanceCheckpoint) await advanceCheckpoint(openFolders(config).checkpoints, scope.tenant, scope.surface, scope.segment, ctx.day, ctx.now());
+    } catch (err) {
+      // The manifest already points at this day: say so, and that a rerun finishes the rest
+      // (it republishes the same versions, which changes nothing, then retries these steps).
+      if (!isPipelineError(err)) throw err;
+      throw new PipelineError(
+        err.code,
+        err.exitCode,
+        `published, checkpoint not advanced: the manifest already points at ${ctx.day}'s artifacts, but ${err.message}; ` +
+          `fix that and rerun ${ctx.day} (or run --incremental): the rerun publishes the same versions and finishes the checkpoint`,
+      );
     }
-    if (opts.advanceCheckpoint) await advanceCheckpoint(openFolders(config).checkpoints, scope.tenant, scope.surface, scope.segment, ctx.day, ctx.now());
   };
   const published = await publishDay(config, scope.tenant, scope.surface, artifacts, ctx.now, afterSwap, ctx.allow);
   // A `run` with its staging on S3 published big blobs from their local scratch copies: drop them.
