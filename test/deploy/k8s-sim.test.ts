@@ -45,9 +45,7 @@ const describeJobs = (results: SimJobResult[]) =>
     )
     .join('\n');
 
-// Cases that wait for other parts of issue 15 to land (the pods share nothing but the bucket):
-// §1, canonical/staging/checkpoint folders on s3://; §3, a retry taking over its own Job's lock.
-const needsS3Folders = it.skip;
+// The case that waits for issue 15 §3 to land: a retry taking over its own Job's stale lock.
 const needsLockTakeover = it.skip;
 
 describe.skipIf(unavailable !== null)('the chart on a simulated cluster', () => {
@@ -74,7 +72,7 @@ describe.skipIf(unavailable !== null)('the chart on a simulated cluster', () => 
     work.cleanup();
   });
 
-  needsS3Folders('daily: index i runs `run --incremental` for the i-th pair on its own host; the next run has nothing to do', async () => {
+  it('daily: index i runs `run --incremental` for the i-th pair on its own host; the next run has nothing to do', async () => {
     const objects = sc.daily('daily', [
       { tenant: TENANT, surface: SURFACE },
       { tenant: TENANT, surface: 'search' },
@@ -108,7 +106,7 @@ describe.skipIf(unavailable !== null)('the chart on a simulated cluster', () => 
     ['N = 2', 2, 2],
     ['N > units', 5, 14],
   ] as const) {
-    needsS3Folders(`backfill with ${label} (ingest ${ingest} pod(s), compute ${compute}) gives the versions of one run`, async () => {
+    it(`backfill with ${label} (ingest ${ingest} pod(s), compute ${compute}) gives the versions of one run`, async () => {
       const prefix = `n-${ingest}-${compute}`;
       const objects = sc.backfill(prefix, { 'backfill.ingest.count': ingest, 'backfill.compute.count': compute });
       const results = await runHooks(objects, sim(objects));
@@ -149,7 +147,7 @@ describe.skipIf(unavailable !== null)('the chart on a simulated cluster', () => 
     expect(published(results)).toEqual(reference);
   }
 
-  needsS3Folders('an ingest pod and a compute pod SIGKILLed mid-way are retried, and the backfill converges', async () => {
+  it('an ingest pod and a compute pod SIGKILLed mid-way are retried, and the backfill converges', async () => {
     await backfillWithFaults('killed', {
       'sim-recsys-pipelines-ingest': { index: 1, point: 'after-partition-write' },
       'sim-recsys-pipelines-compute': { index: 5, point: 'after-compute' },
@@ -160,7 +158,7 @@ describe.skipIf(unavailable !== null)('the chart on a simulated cluster', () => 
     await backfillWithFaults('killed-publisher', { 'sim-recsys-pipelines-publish': { index: null, point: 'after-record-write' } });
   });
 
-  needsS3Folders('a second publisher of the same tenant/surface fails with E_LOCKED and leaves the manifest as it was', async () => {
+  it('a second publisher of the same tenant/surface fails with E_LOCKED and leaves the manifest as it was', async () => {
     const prefix = 'two-publishers';
     const objects = sc.backfill(prefix, { 'backfill.publish.backoffLimit': 1 });
     const [ingest, compute, publish] = hookJobs(objects);
