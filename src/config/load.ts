@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { extname, join, resolve } from 'node:path';
-import { configError, describeCause, usageError } from '../errors';
+import { configError, describeCause, describeJsonError, usageError } from '../errors';
 import { ARTIFACT_TYPES, artifactType, artifactTypeOf, type ArtifactType } from '../engine/artifact-types';
-import { checkConfigInput, jsonErrorPosition, type DriftThresholdsInput, type ParsedInput, type S3Input } from './schema';
+import { checkConfigInput, type DriftThresholdsInput, type ParsedInput, type S3Input } from './schema';
 import type {
   CatalogConfig,
   Config,
@@ -46,8 +46,8 @@ export function loadConfig(path: string, cwd = process.cwd()): Config {
   let raw: unknown;
   try {
     raw = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (cause) {
-    throw configError(`config error in ${path}: invalid JSON${jsonErrorPosition(text, cause)}: ${describeCause(cause)}`);
+  } catch {
+    throw configError(`config error in ${path}: ${describeJsonError(text)}`);
   }
   return parseConfig(raw, cwd, path);
 }

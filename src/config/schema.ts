@@ -168,7 +168,7 @@ export function checkConfigInput(raw: unknown, source: string): ParsedInput {
     const problems = result.error.issues.map((issue) =>
       issue.code === 'unrecognized_keys'
         ? issue.message
-        : `${formatPath(issue.path) || '<root>'}: ${issue.message}, got ${describeValue(valueAt(raw, issue.path))}`,
+        : `${formatPath(issue.path) || '<root>'}: ${issue.message}, got ${describeValue(valueAt(raw, issue.path), issue.code === 'invalid_value')}`,
     );
     throw configError(`config error in ${source}: ${problems.join('; ')}`);
   }
@@ -258,22 +258,21 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function describeValue(value: unknown): string {
+/**
+ * The offending value for a message, without echoing the file: a string only by its length
+ * (a config holds credentials and DSNs, and one in the wrong place must not reach a log),
+ * unless `named` (a value meant to be one of a fixed list of names, such as an artifact
+ * kind or a backend type, is shown as written). Numbers and booleans are shown.
+ */
+function describeValue(value: unknown, named = false): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string' && !named) {
+    const n = [...value].length;
+    return n === 0 ? 'an empty string' : `a string of ${n} character${n === 1 ? '' : 's'}`;
+  }
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   // What is left of a parsed JSON value: a number or a boolean (undefined for a missing key).
   return value === undefined ? 'undefined' : JSON.stringify(value);
-}
-
-/** ` at line L, column C` from V8's `… at position N` (Node 20), else ``. */
-export function jsonErrorPosition(text: string, cause: unknown): string {
-  const match = /position (\d+)/.exec(cause instanceof Error ? cause.message : '');
-  if (!match) return '';
-  const offset = Number(match[1]);
-  const before = text.replace(/^\uFEFF/, '').slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return ` at line ${line}, column ${column}`;
 }

@@ -19,6 +19,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ioError, usageError } from '../errors';
+import { isBlankLine } from './parse/exposure-line';
 
 const TEMP_RE = /^\..+\.tmp-(\d+)-[0-9a-f]+$/;
 
@@ -51,10 +52,14 @@ export function isPidAlive(pid: number): boolean {
 
 /**
  * Checks that a value used as one path component (tenant, surface, segment, type, version)
- * cannot escape its folder or name a hidden/temporary file.
+ * cannot escape its folder or name a hidden/temporary file, and, as the Go tool does, is
+ * not white space only (Go's unicode.IsSpace set: a folder named " " is nobody's tenant).
  */
 export function pathSegment(label: string, value: string): string {
-  if (value === '' || value === '.' || value === '..' || /[/\\\u0000-\u001f\u007f]/.test(value) || value.startsWith('.')) {
+  if (isBlankLine(value)) {
+    throw usageError(`${label} must be a non-empty name, got ${value === '' ? 'an empty one' : `only white space (${JSON.stringify(value)})`}`);
+  }
+  if (value === '.' || value === '..' || /[/\\\u0000-\u001f\u007f]/.test(value) || value.startsWith('.')) {
     throw usageError(`${label} must be a non-empty name without "/", "\\", control characters or a leading ".", got ${JSON.stringify(value)}`);
   }
   return value;

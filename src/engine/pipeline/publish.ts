@@ -83,7 +83,9 @@ async function readStagedDay(ctx: DayContext): Promise<PreparedArtifact[]> {
     const staged = await readStaged(staging, key);
     if (staged === null) {
       const expected = staging.where(`${stageRel(key)}/${CURRENT_VERSION_FILE}`);
-      throw notFound(`nothing staged for ${type}, window ${w.startDay}_${w.endDay}: expected ${expected} (run "compute --type ${type}" for ${w.day} first)`);
+      throw notFound(
+        `nothing staged for ${type}, window ${w.startDay}_${w.endDay}: expected ${expected} or a lone staged blob beside it (run "compute --type ${type}" for ${w.day} first)`,
+      );
     }
     const def = artifactType(type);
     // The record keeps the build time the blob carries; a blob without one fails the publisher's check.

@@ -15,7 +15,7 @@ import { dayStartMicros } from '../../days';
 import { ioError, usageError } from '../../errors';
 import type { Scope } from '../../scope';
 import { pathSegment } from '../atomic';
-import { asFolder, type FolderLike } from '../store/folder';
+import { asFolder, type Folder, type FolderLike } from '../store/folder';
 
 export const CURRENT_VERSION_FILE = 'current.version';
 
@@ -83,22 +83,52 @@ export async function stageArtifact(
 }
 
 /**
- * The artifact `current.version` names, or null when nothing is staged for this window.
- * A `current.version` naming a missing blob is an E_IO error (the staging area was altered).
+ * The artifact `current.version` names; without a `current.version`, the folder's only
+ * `*.json` blob, as the Go tool publishes it (SPEC §9); null when nothing is staged for this
+ * window. E_IO (naming the file or folder, never echoing file contents) for a
+ * `current.version` that is not a version or names a missing blob, and for a folder without
+ * `current.version` holding several blobs (which one is meant cannot be told).
  */
 export async function readStaged(staging: FolderLike, key: StageKey): Promise<StagedArtifact | null> {
   const folder = asFolder(staging);
   const dir = stageRel(key);
   const pointer = `${dir}/${CURRENT_VERSION_FILE}`;
   const pointed = await folder.read(pointer);
-  if (pointed === null) return null;
-  const text = Buffer.from(pointed).toString('utf8');
-  const version = text.trim();
-  if (version === '' || /[/\\\s]/.test(version) || version.startsWith('.')) {
-    throw ioError('read', folder.where(pointer), new Error(`not a version: ${JSON.stringify(text)}`));
-  }
+  if (pointed === null) return readLoneBlob(folder, dir);
+  const version = parseCurrentVersion(folder.where(pointer), Buffer.from(pointed).toString('utf8'));
   const blob = `${dir}/${version}.json`;
   const bytes = await folder.read(blob);
   if (bytes === null) throw ioError('read staged blob', folder.where(blob), new Error('ENOENT: no such file or directory'));
   return { version, bytes };
+}
+
+/**
+ * The version in a `current.version` text (the version, optionally a newline). A bad one is
+ * reported by its position only: the file is not ours to echo (it may hold anything).
+ */
+function parseCurrentVersion(pointer: string, text: string): string {
+  const version = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
+  const bad = version === '' ? -1 : version.startsWith('.') ? 0 : version.search(/[/\\\s\u0000-\u001f\u007f]/u);
+  if (version === '' || bad >= 0) {
+    const where = version === '' ? 'it is empty' : `bad character at line ${version.slice(0, bad).split('\n').length}, column ${bad - version.lastIndexOf('\n', bad - 1)}`;
+    throw ioError('read', pointer, `not a version (the version and a newline expected): ${where}`);
+  }
+  return version;
+}
+
+/** The Go tool's fallback: the folder's only `<version>.json`; null when it holds none. */
+async function readLoneBlob(folder: Folder, dir: string): Promise<StagedArtifact | null> {
+  const blobs = (await folder.list(dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+  if (blobs.length === 0) return null;
+  if (blobs.length > 1) {
+    throw ioError(
+      'read staging folder',
+      folder.where(dir),
+      `no ${CURRENT_VERSION_FILE} and ${blobs.length} staged blobs (${blobs.join(', ')}): write the version to publish into ${CURRENT_VERSION_FILE}`,
+    );
+  }
+  const blob = `${dir}/${blobs[0]!}`;
+  const bytes = await folder.read(blob);
+  if (bytes === null) throw ioError('read staged blob', folder.where(blob), new Error('ENOENT: no such file or directory'));
+  return { version: blobs[0]!.slice(0, -'.json'.length), bytes };
 }

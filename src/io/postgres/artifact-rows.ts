@@ -185,7 +185,7 @@ class RowScanner {
     if (buf[end - 1] === 0x2c) end--;
     const text = buf.toString('latin1', from, end);
     const n = Number(text);
-    if (text === '' || !Number.isFinite(n)) this.fail(`a count that is not a number (${JSON.stringify(text.slice(0, 40))})`);
+    if (text === '' || !Number.isFinite(n)) this.fail('a count that is not a number');
     return n;
   }
 }

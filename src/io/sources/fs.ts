@@ -4,7 +4,8 @@
  * - `<dir>/exposure.jsonl` (flat layout) is the single input for every day;
  * - else `<dir>/<tenant>/<surface>/exposure.YYYY-MM-DD.jsonl`, else its `.jsonl.gz` twin
  *   (when both exist the plain file wins);
- * - else no file: the day has no events (not an error).
+ * - else no file: the day has no events (not an error). Something else in a file's place
+ *   (a folder, a dangling symlink, an entry that cannot be looked at) fails the day.
  * Files are read in blocks of whole lines (lines.ts), gunzipped when they end in `.gz`.
  */
 import * as fs from 'node:fs';
@@ -44,12 +45,12 @@ export function resolveRawFiles(dir: string, tenant: string, surface: string, da
   if (!st.isDirectory()) throw ioError('read raw_source.dir', dir, 'not a directory');
 
   const flat = nodePath.join(dir, FLAT_FILE);
-  if (isFile(flat)) return { kind: 'flat', path: flat };
+  if (rawEntry(flat)) return { kind: 'flat', path: flat };
 
   const plain = nodePath.join(dir, name);
-  if (isFile(plain)) return { kind: 'day', path: plain };
+  if (rawEntry(plain)) return { kind: 'day', path: plain };
   const gz = `${plain}.gz`;
-  if (isFile(gz)) return { kind: 'day', path: gz };
+  if (rawEntry(gz)) return { kind: 'day', path: gz };
   return { kind: 'none', expected: plain };
 }
 
@@ -72,15 +73,23 @@ export function jsonlFileDay(path: string, flat = false): RawDay {
   };
 }
 
-/** True for an existing regular file (symlinks followed); false when missing; other stat failures throw. */
-function isFile(p: string): boolean {
+/**
+ * True for a regular file at `p` (symlinks followed), false when nothing is there. Anything
+ * else in a raw file's place fails the day with E_IO naming it, as in the Go tool, instead
+ * of passing for a day without events: a folder, a device or pipe, a symbolic link to
+ * nothing, a path through a file (ENOTDIR), a folder we may not search (EACCES).
+ */
+function rawEntry(p: string): boolean {
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(p, { throwIfNoEntry: false });
   } catch (err) {
-    // ENOTDIR: a path component is a file, so this path cannot exist.
-    if ((err as { code?: string }).code === 'ENOTDIR') return false;
-    throw ioError('read', p, err);
+    throw ioError('read raw file', p, err);
   }
-  return st !== undefined && st.isFile();
+  if (st === undefined) {
+    if (fs.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) throw ioError('read raw file', p, 'a symbolic link to nothing');
+    return false;
+  }
+  if (st.isFile()) return true;
+  throw ioError('read raw file', p, st.isDirectory() ? 'a folder, not a file' : 'not a regular file');
 }

@@ -13,7 +13,7 @@
  */
 import * as path from 'node:path';
 import { dayStartMicros, rfc3339Seconds } from '../../days';
-import { ioError, usageError } from '../../errors';
+import { describeJsonError, ioError, usageError } from '../../errors';
 import { pathSegment } from '../atomic';
 import { asFolder, type Folder, type FolderLike } from './folder';
 import { encodePretty } from '../artifacts/go-json';
@@ -60,8 +60,8 @@ async function readJson(folder: Folder, rel: string): Promise<Record<string, unk
   try {
     const parsed = JSON.parse(text) as unknown;
     return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-  } catch (err) {
-    throw ioError('parse checkpoint', file, err);
+  } catch {
+    throw ioError('parse checkpoint', file, describeJsonError(text));
   }
 }
 

@@ -5,7 +5,7 @@
  * meet a null or a missing field. A file that does not parse is an E_IO error naming it.
  */
 import { rfc3339Seconds } from '../../days';
-import { ioError } from '../../errors';
+import { describeJsonError, ioError } from '../../errors';
 import type { AuditEntry, Manifest, RegistryRecord } from './registry';
 
 /** The record with its fields in file order (encodePretty keeps insertion order). */
@@ -42,8 +42,8 @@ export function canonicalAudit(entry: AuditEntry): AuditEntry {
 function parseJson(file: string, text: string, what: string): unknown {
   try {
     return JSON.parse(text);
-  } catch (err) {
-    throw ioError(`parse ${what}`, file, err);
+  } catch {
+    throw ioError(`parse ${what}`, file, describeJsonError(text));
   }
 }
 

@@ -104,4 +104,57 @@ describe('staging', () => {
       ),
     ).toBe('E_IO');
   });
+
+  describe('without current.version (the Go tool publishes the folder\'s only *.json, SPEC §9)', () => {
+    const key = { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: '2026-01-01', endDay: '2026-01-02' };
+    const folder = () => path.join(dir, 'demo', 'home', 'popularity', '2026-01-01_2026-01-02');
+
+    it('reads the lone blob, its name the version; temp files and other names do not count', async () => {
+      await fsp.mkdir(folder(), { recursive: true });
+      await fsp.writeFile(path.join(folder(), 'abc123.json'), 'the blob');
+      await fsp.writeFile(path.join(folder(), `.abc123.json.tmp-99999999-0a1b`), 'in flight');
+      await fsp.writeFile(path.join(folder(), 'notes.txt'), 'not a blob');
+      const staged = await readStaged(dir, key);
+      expect(staged?.version).toBe('abc123');
+      expect(Buffer.from(staged!.bytes).toString('utf8')).toBe('the blob');
+    });
+
+    it('an empty folder, or none, has nothing staged', async () => {
+      expect(await readStaged(dir, key)).toBeNull();
+      await fsp.mkdir(folder(), { recursive: true });
+      expect(await readStaged(dir, key)).toBeNull();
+    });
+
+    it('several blobs: E_IO naming the folder (which one is meant cannot be told)', async () => {
+      await fsp.mkdir(folder(), { recursive: true });
+      await fsp.writeFile(path.join(folder(), 'a1.json'), 'one');
+      await fsp.writeFile(path.join(folder(), 'b2.json'), 'two');
+      await expect(readStaged(dir, key)).rejects.toMatchObject({
+        code: 'E_IO',
+        exitCode: 1,
+        message: expect.stringContaining(`read staging folder ${folder()}: no current.version and 2 staged blobs (a1.json, b2.json)`),
+      });
+      // current.version settles it.
+      await fsp.writeFile(path.join(folder(), 'current.version'), 'b2\n');
+      expect((await readStaged(dir, key))?.version).toBe('b2');
+    });
+  });
+
+  it('a bad current.version is E_IO naming the file and the position, never its content', async () => {
+    const key = { tenant: 'demo', surface: 'home', segment: '', type: 'cooc', startDay: '2026-01-01', endDay: '2026-01-02' };
+    const pointer = path.join(dir, 'demo', 'home', 'cooc', '2026-01-01_2026-01-02', 'current.version');
+    await fsp.mkdir(path.dirname(pointer), { recursive: true });
+    for (const [text, where] of [
+      ['AKIAIOSFODNN7EXAMPLE secret=wJalrXUtnFEMI\n', 'line 1, column 21'],
+      ['v1\npassword=hunter2\n', 'line 1, column 3'],
+      ['../../../etc/shadow-token\n', 'line 1, column 1'],
+      ['', 'it is empty'],
+    ] as const) {
+      await fsp.writeFile(pointer, text);
+      const err = (await readStaged(dir, key).catch((e: unknown) => e)) as Error & { code: string };
+      expect(err.code).toBe('E_IO');
+      expect(err.message).toBe(`read ${pointer}: not a version (the version and a newline expected): ${where.startsWith('line') ? `bad character at ${where}` : where}`);
+      for (const secret of ['AKIA', 'wJalr', 'hunter2', 'shadow-token']) expect(err.message).not.toContain(secret);
+    }
+  });
 });

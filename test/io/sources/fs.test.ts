@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -51,10 +52,39 @@ describe('resolveRawFiles', () => {
     }
   });
 
-  it('ignores a directory named like a raw file', () => {
-    fs.mkdirSync(path.join(dir, 'exposure.jsonl'));
-    fs.mkdirSync(path.join(dir, 'demo', 'home', 'exposure.2026-01-01.jsonl'), { recursive: true });
-    expect(resolveRawFiles(dir, 'demo', 'home', '2026-01-01').kind).toBe('none');
+  it('a folder where a raw file should be fails with E_IO naming it (the Go tool fails too), never "no events"', () => {
+    for (const parts of [['demo', 'home', 'exposure.2026-01-01.jsonl'], ['demo', 'home', 'exposure.2026-01-02.jsonl.gz'], ['exposure.jsonl']]) {
+      const sub = fs.mkdtempSync(path.join(dir, 'case-'));
+      const at = path.join(sub, ...parts);
+      fs.mkdirSync(at, { recursive: true });
+      const day = parts[2]?.slice('exposure.'.length, 'exposure.'.length + 10) ?? '2026-01-01';
+      expect(() => resolveRawFiles(sub, 'demo', 'home', day)).toThrow(
+        expect.objectContaining({ code: 'E_IO', exitCode: 1, message: `read raw file ${at}: a folder, not a file` }),
+      );
+    }
+  });
+
+  it('a symbolic link to nothing, a pipe, or a path through a file fails with E_IO naming it', () => {
+    const link = path.join(dir, 'demo', 'home', 'exposure.2026-01-01.jsonl');
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(path.join(dir, 'gone.jsonl'), link);
+    expect(() => resolveRawFiles(dir, 'demo', 'home', '2026-01-01')).toThrow(
+      expect.objectContaining({ code: 'E_IO', message: `read raw file ${link}: a symbolic link to nothing` }),
+    );
+    const fifo = path.join(dir, 'demo', 'home', 'exposure.2026-01-02.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => resolveRawFiles(dir, 'demo', 'home', '2026-01-02')).toThrow(
+      expect.objectContaining({ code: 'E_IO', message: `read raw file ${fifo}: not a regular file` }),
+    );
+    touch('other'); // a file where the tenant's folder should be
+    expect(() => resolveRawFiles(dir, 'other', 'home', '2026-01-01')).toThrow(
+      expect.objectContaining({ code: 'E_IO', message: expect.stringContaining(`read raw file ${path.join(dir, 'other', 'home', 'exposure.2026-01-01.jsonl')}: ENOTDIR`) }),
+    );
+    // A link to a real file is that file.
+    const target = touch('real.jsonl');
+    const good = path.join(dir, 'demo', 'home', 'exposure.2026-01-03.jsonl');
+    fs.symlinkSync(target, good);
+    expect(resolveRawFiles(dir, 'demo', 'home', '2026-01-03')).toEqual({ kind: 'day', path: good });
   });
 
   it('fails with E_IO naming the dir when it does not exist or is a file', () => {
