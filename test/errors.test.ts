@@ -98,7 +98,12 @@ describe('no state file has its content echoed in an error', () => {
     // A credential in the wrong place: a pushgateway URL where an object is expected, an S3 section given as a string.
     writeFileSync(
       file,
-      JSON.stringify({ raw_source: { dir: sb.raw }, out_dir: sb.out, metrics: { pushgateway: `http://user:${SECRET}@host` }, object_store: { type: 's3', s3: SECRET } }),
+      JSON.stringify({
+        raw_source: { dir: sb.raw },
+        out_dir: sb.out,
+        metrics: { pushgateway: `http://user:${SECRET}@host` },
+        object_store: { type: 's3', s3: SECRET },
+      }),
     );
     const r = await cli(['status', '--config', file, ...scope]);
     expect(r.code).toBe(2);
@@ -119,7 +124,10 @@ describe('no state file has its content echoed in an error', () => {
       [sb.checkpointPath, ['run', '--config', config, ...scope, '--incremental', '--end', '2026-01-02', '--workers', '1']],
       [sb.manifestPath, ['status', '--config', config, ...scope]],
       [sb.recordPath('popularity', version), ['history', '--config', config, ...scope, '--type', 'popularity']],
-      [join(sb.out, 'canonical', 'demo', 'home', 'exposures', '2026-01-02.ingested.json'), ['validate', '--config', config, ...scope, '--start', '2026-01-02', '--end', '2026-01-02']],
+      [
+        join(sb.out, 'canonical', 'demo', 'home', 'exposures', '2026-01-02.ingested.json'),
+        ['validate', '--config', config, ...scope, '--start', '2026-01-02', '--end', '2026-01-02'],
+      ],
     ];
     for (const [file, args] of cases) {
       const { readFileSync } = await import('node:fs');

@@ -48,7 +48,21 @@ describe('white-space-only identifiers', () => {
     const empty = await cli(['status', '--config', config, '--tenant', '', '--surface', 'home']);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('--tenant must be a non-empty name, got an empty one');
-    const spaced = await cli(['run', '--config', config, '--tenant', 'de mo', '--surface', ' home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1']);
+    const spaced = await cli([
+      'run',
+      '--config',
+      config,
+      '--tenant',
+      'de mo',
+      '--surface',
+      ' home',
+      '--start',
+      '2026-01-01',
+      '--end',
+      '2026-01-01',
+      '--workers',
+      '1',
+    ]);
     expect(spaced.code, spaced.stderr).toBe(0);
   });
 });

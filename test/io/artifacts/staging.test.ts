@@ -105,7 +105,7 @@ describe('staging', () => {
     ).toBe('E_IO');
   });
 
-  describe('without current.version (the Go tool publishes the folder\'s only *.json, SPEC §9)', () => {
+  describe("without current.version (the Go tool publishes the folder's only *.json, SPEC §9)", () => {
     const key = { tenant: 'demo', surface: 'home', segment: '', type: 'popularity', startDay: '2026-01-01', endDay: '2026-01-02' };
     const folder = () => path.join(dir, 'demo', 'home', 'popularity', '2026-01-01_2026-01-02');
 
@@ -153,7 +153,9 @@ describe('staging', () => {
       await fsp.writeFile(pointer, text);
       const err = (await readStaged(dir, key).catch((e: unknown) => e)) as Error & { code: string };
       expect(err.code).toBe('E_IO');
-      expect(err.message).toBe(`read ${pointer}: not a version (the version and a newline expected): ${where.startsWith('line') ? `bad character at ${where}` : where}`);
+      expect(err.message).toBe(
+        `read ${pointer}: not a version (the version and a newline expected): ${where.startsWith('line') ? `bad character at ${where}` : where}`,
+      );
       for (const secret of ['AKIA', 'wJalr', 'hunter2', 'shadow-token']) expect(err.message).not.toContain(secret);
     }
   });

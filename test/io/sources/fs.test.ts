@@ -78,7 +78,10 @@ describe('resolveRawFiles', () => {
     );
     touch('other'); // a file where the tenant's folder should be
     expect(() => resolveRawFiles(dir, 'other', 'home', '2026-01-01')).toThrow(
-      expect.objectContaining({ code: 'E_IO', message: expect.stringContaining(`read raw file ${path.join(dir, 'other', 'home', 'exposure.2026-01-01.jsonl')}: ENOTDIR`) }),
+      expect.objectContaining({
+        code: 'E_IO',
+        message: expect.stringContaining(`read raw file ${path.join(dir, 'other', 'home', 'exposure.2026-01-01.jsonl')}: ENOTDIR`),
+      }),
     );
     // A link to a real file is that file.
     const target = touch('real.jsonl');
