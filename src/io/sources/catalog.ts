@@ -82,7 +82,7 @@ function priceOf(where: string, raw: unknown): string | null {
   else throw badInput(where, 'price: must be a number');
   if (text === '') return null;
   if (!DECIMAL_RE.test(text) || !(Math.abs(Number(text)) < 1e12)) {
-    throw badInput(where, 'price: not a decimal number below 10^12');
+    throw badInput(where, `price: ${JSON.stringify(text)} is not a decimal number below 10^12`);
   }
   return text;
 }
@@ -94,7 +94,7 @@ function createdAtOf(where: string, raw: unknown): string | null {
   const text = trimSpace(raw);
   if (text === '') return null;
   if (!TIMESTAMP_RE.test(text) || Number.isNaN(Date.parse(text.replace(' ', 'T')))) {
-    throw badInput(where, 'created_at: not a date (YYYY-MM-DD) or an RFC 3339 timestamp');
+    throw badInput(where, `created_at: ${JSON.stringify(text)} is not a date (YYYY-MM-DD) or an RFC 3339 timestamp`);
   }
   return text;
 }
