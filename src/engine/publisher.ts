@@ -154,7 +154,7 @@ async function linkStaged(
   const staged = a.blob.path;
   const linked = await store.putFile(key, staged);
   if (!linked) return null;
-  const stored = linked.uri.slice('file://'.length);
+  const stored = linked.path;
   const [s, t] = await Promise.all([stat(staged), stat(stored)]).catch((err) => {
     throw ioError('stat', stored, err);
   });

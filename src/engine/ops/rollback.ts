@@ -8,7 +8,9 @@
  * Go tool's by the version recomputed from the blob, recordedBlobProblem). Only that type's pointer changes, by
  * the same atomic manifest swap the publisher uses and under the same publisher lock, and
  * an audit entry {at, action, type, from, to, user, host} is appended. Anything wrong with
- * the target fails before the manifest is touched.
+ * the target fails before the manifest is touched, including a record whose URI leads
+ * outside the object store (E_UNSAFE_URI). The manifest gets the URI as this store writes
+ * it (percent-encoded `file://`), whatever form the record holds.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -82,20 +84,24 @@ export async function rollback(req: RollbackRequest): Promise<RollbackResult> {
     if (record === null) {
       throw notFound(`${type} version ${version} has no registry record at ${registry.recordPath(tenant, surface, type, version)}`);
     }
-    await checkTarget(store, record, config);
-    if (record.uri === from) return { type, version, from, to: record.uri, changed: false, audit: null, manifest };
-    const swapped = await registry.swapManifest(tenant, surface, { [type]: record.uri }, now());
+    // The record's URI as a consumer resolves it, inside the object store only (E_UNSAFE_URI
+    // naming the record otherwise, before anything is touched); the manifest gets the URI
+    // this store writes for that blob, percent-encoded, also for a Go-era record.
+    const { uri: to } = await store.locate(record.uri, `registry record ${registry.recordPath(tenant, surface, type, version)}`);
+    await checkTarget(store, record, to, config);
+    if (to === from) return { type, version, from, to, changed: false, audit: null, manifest };
+    const swapped = await registry.swapManifest(tenant, surface, { [type]: to }, now());
     const entry: AuditEntry = {
       at: swapped.updated_at,
       action: 'rollback',
       type,
       from,
-      to: record.uri,
+      to,
       user: req.user ?? currentUser(),
       host: req.host ?? os.hostname(),
     };
     const audit = await registry.appendAudit(tenant, surface, entry);
-    return { type, version, from, to: record.uri, changed: true, audit, manifest: swapped };
+    return { type, version, from, to, changed: true, audit, manifest: swapped };
   });
 }
 
@@ -109,11 +115,11 @@ async function previousVersion(registry: Registry, tenant: string, surface: stri
   throw notFound(`--previous: no earlier ${type} in the manifest history of ${tenant}/${surface}`);
 }
 
-/** The target blob exists, is the bytes its record describes, and passes the artifact gate. */
-async function checkTarget(store: ObjectStore, record: RegistryRecord, config: Config): Promise<void> {
+/** The target blob (at `uri`, the record's as located) exists, is the bytes its record describes, and passes the artifact gate. */
+async function checkTarget(store: ObjectStore, record: RegistryRecord, uri: string, config: Config): Promise<void> {
   const type = record.artifact_type as ArtifactType;
-  const blob = await store.get(record.uri); // E_NOT_FOUND naming the URI when missing
-  const what = `rollback target ${type} ${record.version} (${record.uri})`;
+  const blob = await store.get(uri); // E_NOT_FOUND naming the URI when missing
+  const what = `rollback target ${type} ${record.version} (${uri})`;
   const problem = recordedBlobProblem(record, blob);
   if (problem !== null) throw gateFailed(what, `blob is not the one its record describes (${problem})`);
   checkArtifactBlob(

@@ -3,7 +3,8 @@
  * cron-based alerting (exit 0 fresh, 1 stale or missing).
  *
  * Fresh means: the manifest exists, its `updated_at` is at most `maxAge` old, and every
- * artifact it points at has a registry record and a blob in the object store. The blob is
+ * artifact it points at has a registry record and a blob in the object store that a reader
+ * of the manifest's URI opens (`ObjectStore.locate`). The blob is
  * read to report its size and checked against its record (size and sha256, as publish
  * wrote them; for a Go tool record, which has neither, the version recomputed from the
  * blob; a blob that differs is reported as a problem).
@@ -82,7 +83,11 @@ export async function readStatus(config: Config, tenant: string, surface: string
     const record = await tolerant(() => registry.readRecord(tenant, surface, type, version), problems);
     if (record) a.window = record.window;
     else if (record === null) problems.push('no registry record');
-    const blob = await tolerant(() => store.get(uri), problems);
+    // Resolved as a consumer resolves it: a URI no reader can open is a problem, not FRESH;
+    // one leading outside the object store is never read (E_UNSAFE_URI, reported here).
+    const located = await tolerant(() => store.locate(uri, `manifest ${base.manifest} current.${type}`), problems);
+    if (located?.readerProblem) problems.push(located.readerProblem);
+    const blob = located ? await tolerant(() => store.get(located.uri), problems) : undefined;
     if (blob) {
       a.size_bytes = blob.length;
       const problem = record ? recordedBlobProblem(record, blob) : null;

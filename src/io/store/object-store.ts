@@ -22,10 +22,23 @@ export interface ObjectStore {
   exists(uri: string): Promise<boolean>;
   /**
    * Optional fast path for a blob already complete and fsynced in a local file: stores it
-   * under `key` without copying its bytes. Returns null when it cannot (the key exists, or
+   * under `key` without copying its bytes (`path`: where it is now stored). Returns null when it cannot (the key exists, or
    * the file cannot be linked there); the caller then uses `put`.
    */
-  putFile?(key: string, file: string): Promise<{ uri: string } | null>;
+  putFile?(key: string, file: string): Promise<{ uri: string; path: string } | null>;
+  /**
+   * Where a URI from a record or a manifest leads, as a consumer would resolve it: the URI
+   * this store writes for that blob (what a rollback puts into the manifest) and
+   * `readerProblem`, a sentence when a reader of `uri` as written would not open that blob
+   * (a Go-era `file://` URI with unencoded `#`, `%`, `?`…), else null. A URI that leads
+   * outside the store is E_UNSAFE_URI naming `where` (the record or manifest entry).
+   */
+  locate(uri: string, where: string): Promise<LocatedBlob>;
+}
+
+export interface LocatedBlob {
+  uri: string;
+  readerProblem: string | null;
 }
 
 /** `<tenant>/<surface>/<type>/<version>.json`; each part must be a plain path segment. */

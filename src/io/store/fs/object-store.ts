@@ -1,17 +1,25 @@
 /**
  * The object store (../object-store.ts) on a filesystem: blobs under `object_store.dir`
- * at their key's path, named `file://<absolute path>` (literally `'file://' + path`, as the
- * Go tool did: no percent-encoding, so the URI can be compared and printed as a path).
- * Blobs are created by hard link (../../atomic.ts), never replaced.
+ * at their key's path, named by `file://` URIs percent-encoded as `pathToFileURL` writes
+ * them, so that every reader (`new URL`, `fileURLToPath`, curl, a browser) opens the blob
+ * whatever the names hold (spaces, `#`, `%`, `?`, non-ASCII letters).
+ *
+ * URIs are read as a consumer reads them (`fileURLToPath`); a URI that does not resolve
+ * inside the store that way is read as the Go tool wrote it, `file://` + the raw path.
+ * Either way nothing outside the store folder is ever read or published (E_UNSAFE_URI):
+ * `locate`. Blobs are created by hard link (../../atomic.ts), never replaced.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { ioError, notFound, unsupported } from '../../../errors';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ioError, notFound, unsafeUri, unsupported } from '../../../errors';
 import { fsyncDir, pathSegment, writeFileExclusiveAtomic } from '../../atomic';
-import type { ObjectStore } from '../object-store';
+import type { LocatedBlob, ObjectStore } from '../object-store';
 import { checkExistingBlob } from '../object-store';
 
-const FILE_SCHEME = 'file://';
+const FILE_SCHEME = 'file:';
+/** What the Go tool put before the raw absolute path. */
+const GO_FILE_PREFIX = 'file://';
 
 /** link(2) errors that mean "copy instead": the key exists, another device, no hard links here. */
 const CANNOT_LINK = new Set(['EEXIST', 'EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
@@ -25,13 +33,13 @@ export class FsObjectStore implements ObjectStore {
   }
 
   uriFor(key: string): string {
-    return FILE_SCHEME + this.pathFor(key);
+    return fileUri(this.pathFor(key));
   }
 
   /** Existing blobs are kept: one offered again must be the same artifact (checkExistingBlob). */
   async put(key: string, bytes: Uint8Array): Promise<{ uri: string; created: boolean }> {
     const target = this.pathFor(key);
-    const uri = FILE_SCHEME + target;
+    const uri = fileUri(target);
     const outcome = await writeFileExclusiveAtomic(target, bytes);
     if (outcome === 'created') return { uri, created: true };
     let existing: Uint8Array;
@@ -54,7 +62,7 @@ export class FsObjectStore implements ObjectStore {
    * Null when the key exists (put() then compares the contents) or the file system cannot
    * link there (another device, no hard links): put() copies.
    */
-  async putFile(key: string, file: string): Promise<{ uri: string } | null> {
+  async putFile(key: string, file: string): Promise<{ uri: string; path: string } | null> {
     const target = this.pathFor(key);
     try {
       await fs.mkdir(path.dirname(target), { recursive: true });
@@ -71,11 +79,11 @@ export class FsObjectStore implements ObjectStore {
     } catch (err) {
       throw ioError('write', target, err);
     }
-    return { uri: FILE_SCHEME + target };
+    return { uri: fileUri(target), path: target };
   }
 
   async get(uri: string): Promise<Uint8Array> {
-    const file = this.pathOfUri(uri);
+    const { path: file } = this.resolve(uri, `blob ${uri}`);
     try {
       return await fs.readFile(file);
     } catch (err) {
@@ -85,7 +93,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async exists(uri: string): Promise<boolean> {
-    const file = this.pathOfUri(uri);
+    const { path: file } = this.resolve(uri, `blob ${uri}`);
     try {
       return (await fs.stat(file)).isFile();
     } catch (err) {
@@ -101,11 +109,65 @@ export class FsObjectStore implements ObjectStore {
     return path.join(this.root, ...parts);
   }
 
-  /** Any `file://` URI is readable (records may point at a store folder that moved); other schemes are not ours. */
-  private pathOfUri(uri: string): string {
+  /** The file a URI names in this store (see `resolve`). */
+  pathOfUri(uri: string, where = `blob ${uri}`): string {
+    return this.resolve(uri, where).path;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a refusal rejects, as the interface says
+  async locate(uri: string, where: string): Promise<LocatedBlob> {
+    const { path: file, readerProblem } = this.resolve(uri, where);
+    return { uri: fileUri(file), readerProblem };
+  }
+
+  /**
+   * Where a `file://` URI leads in this store, read first as a consumer reads it
+   * (`fileURLToPath`), then, when that does not lead to a blob inside the store, as the Go
+   * tool wrote it (`file://` + the raw path: `#`, `%`, `?` and spaces literal). The reading
+   * inside the store that names an existing file wins, else the first inside the store
+   * (the blob is then missing, which the read reports). `readerProblem` says when a
+   * consumer would not open that file from `uri`. E_UNSAFE_URI, naming `where`, when no
+   * reading stays inside the store folder; E_UNSUPPORTED for other schemes.
+   */
+  private resolve(uri: string, where: string): { path: string; readerProblem: string | null } {
     if (!uri.startsWith(FILE_SCHEME)) {
-      throw unsupported(`the filesystem object store cannot read ${JSON.stringify(uri)}: only file:// URIs`);
+      throw unsupported(`the filesystem object store cannot read ${JSON.stringify(uri)} (${where}): only file:// URIs`);
     }
-    return uri.slice(FILE_SCHEME.length);
+    const asReader = readerPath(uri);
+    const raw = uri.startsWith(GO_FILE_PREFIX) ? uri.slice(GO_FILE_PREFIX.length) : '';
+    const asWritten = raw.startsWith('/') ? path.resolve(raw) : null;
+    const readings = [asReader, asWritten].filter((p): p is string => p !== null && this.holds(p));
+    if (readings.length === 0) {
+      throw unsafeUri(
+        `${where}: ${JSON.stringify(uri)} is outside the object store ${this.root}: refused (only blobs inside object_store.dir are read or published)`,
+      );
+    }
+    const file = readings.find((p) => existsSync(p)) ?? readings[0];
+    if (file === asReader) return { path: file, readerProblem: null };
+    const opened = asReader === null ? 'no file (not a valid file URL)' : asReader;
+    return {
+      path: file,
+      readerProblem: `a reader using fileURLToPath opens ${opened}, not the blob ${file} (a URI with its path not percent-encoded, as the Go tool wrote it; a rollback or a new publish writes the encoded URI ${fileUri(file)})`,
+    };
+  }
+
+  /** True when `file` (absolute, normalised) is inside the store folder. */
+  private holds(file: string): boolean {
+    const rel = path.relative(this.root, file);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  }
+}
+
+/** The percent-encoded `file://` URI of an absolute path, as every URL reader expects it. */
+export function fileUri(file: string): string {
+  return pathToFileURL(file).href;
+}
+
+/** The path a consumer's `fileURLToPath(new URL(uri))` gives, or null when it refuses the URI. */
+function readerPath(uri: string): string | null {
+  try {
+    return path.resolve(fileURLToPath(new URL(uri)));
+  } catch {
+    return null;
   }
 }

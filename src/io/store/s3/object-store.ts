@@ -11,7 +11,7 @@
  */
 import type { S3Config } from '../../../config/types';
 import { ioError, notFound, unsupported } from '../../../errors';
-import type { ObjectStore } from '../object-store';
+import type { LocatedBlob, ObjectStore } from '../object-store';
 import { checkExistingBlob } from '../object-store';
 import { parseS3Uri, S3Bucket } from './bucket';
 
@@ -39,19 +39,26 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(uri: string): Promise<Uint8Array> {
-    const { bucket, key } = this.locate(uri);
+    const { bucket, key } = this.locateKey(uri);
     const obj = await this.bucket.get(key, bucket);
     if (obj === null) throw notFound(`blob ${uri} does not exist`);
     return obj.bytes;
   }
 
   async exists(uri: string): Promise<boolean> {
-    const { bucket, key } = this.locate(uri);
+    const { bucket, key } = this.locateKey(uri);
     return this.bucket.exists(key, bucket);
   }
 
+  /** `s3://` URIs need no encoding: readers take the key as written. */
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a bad URI rejects, as the interface says
+  async locate(uri: string): Promise<LocatedBlob> {
+    this.locateKey(uri);
+    return { uri, readerProblem: null };
+  }
+
   /** Any `s3://` URI is readable with this store's endpoint and credentials (records may name another bucket). */
-  private locate(uri: string): { bucket: string; key: string } {
+  private locateKey(uri: string): { bucket: string; key: string } {
     const parsed = parseS3Uri(uri);
     if (parsed === null) throw unsupported(`the S3 object store cannot read ${JSON.stringify(uri)}: only s3://<bucket>/<key> URIs`);
     return parsed;

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodePretty } from '../../../../src/io/artifacts/go-json';
 import { FsObjectStore } from '../../../../src/io/store/fs/object-store';
@@ -41,9 +42,14 @@ function artifact(builtAt: string, count = 3): string {
 }
 
 describe('FsObjectStore', () => {
-  it('names blobs file://<absolute path>', () => {
+  it('names blobs file://<absolute path>, percent-encoded as pathToFileURL writes it', () => {
     const store = new FsObjectStore(path.relative(process.cwd(), dir));
     expect(store.uriFor('demo/home/cooc/v1.json')).toBe(`file://${path.join(dir, 'demo', 'home', 'cooc', 'v1.json')}`);
+    const special = new FsObjectStore(path.join(dir, 'my store #1'));
+    const uri = special.uriFor('ten ant%/h?me/cooc/v1.json');
+    expect(uri).toBe(`file://${dir}/my%20store%20%231/ten%20ant%25/h%3Fme/cooc/v1.json`);
+    // What a consumer does with it: new URL + fileURLToPath gives the blob's path back.
+    expect(fileURLToPath(new URL(uri))).toBe(path.join(dir, 'my store #1', 'ten ant%', 'h?me', 'cooc', 'v1.json'));
   });
 
   it('puts, gets and checks a blob', async () => {
@@ -94,7 +100,7 @@ describe('FsObjectStore', () => {
     await fsp.writeFile(staged, artifact('2026-01-02T00:00:00Z'));
     const key = objectKey('demo', 'home', 'popularity', 'abc123');
     const linked = await store.putFile(key, staged);
-    expect(linked).toEqual({ uri: store.uriFor(key) });
+    expect(linked).toEqual({ uri: store.uriFor(key), path: path.join(dir, 'store', 'demo', 'home', 'popularity', 'abc123.json') });
     const file = linked!.uri.slice('file://'.length);
     expect((await fsp.stat(file)).ino).toBe((await fsp.stat(staged)).ino);
     expect((await fsp.stat(file)).mode & 0o222).toBe(0); // read-only under both names
@@ -124,5 +130,73 @@ describe('FsObjectStore', () => {
   it('does not read other URI schemes', async () => {
     const store = new FsObjectStore(dir);
     expect(await codeOf(store.get('s3://bucket/demo/home/cooc/v.json'))).toBe('E_UNSUPPORTED');
+  });
+
+  describe('locate: URIs resolved as a consumer resolves them, never outside the store', () => {
+    const NAMES = ['a b', 'c#d', 'e%20f', 'g?h', 'Zürich', '日本', '%', '#'];
+
+    it('every URI the store writes resolves to its blob, for reader and store alike, without a problem', async () => {
+      const store = new FsObjectStore(path.join(dir, 'store #%? é'));
+      for (const name of NAMES) {
+        const { uri } = await store.put(objectKey(name, name, 'popularity', 'v1'), bytesOf(name));
+        expect(await fsp.readFile(fileURLToPath(new URL(uri)), 'utf8'), name).toBe(name);
+        expect(await store.locate(uri, 'test')).toEqual({ uri, readerProblem: null });
+        expect(textOf(await store.get(uri))).toBe(name);
+      }
+    });
+
+    it('a Go-era URI (file:// + the raw path) is read inside the store; a reader problem when a reader would not open it', async () => {
+      const root = path.join(dir, 'store');
+      const store = new FsObjectStore(root);
+      for (const name of NAMES) {
+        const file = path.join(root, name, 'home', 'popularity', 'v1.json');
+        await fsp.mkdir(path.dirname(file), { recursive: true });
+        await fsp.writeFile(file, name);
+        const raw = `file://${file}`;
+        const located = await store.locate(raw, 'test');
+        expect(located.uri).toBe(pathToFileURL(file).href);
+        expect(textOf(await store.get(raw)), name).toBe(name);
+        // A reader of the raw URI opens the blob only when the name needs no encoding.
+        let readerOpens = false;
+        try {
+          readerOpens = fileURLToPath(new URL(raw)) === file;
+        } catch {
+          // not even a file URL to a reader
+        }
+        expect(located.readerProblem === null, name).toBe(readerOpens);
+        if (!readerOpens) expect(located.readerProblem).toContain(`not the blob ${file}`);
+      }
+    });
+
+    it('anything outside the store folder is E_UNSAFE_URI (exit 3) naming where it came from, for locate, get and exists', async () => {
+      const root = path.join(dir, 'store');
+      const store = new FsObjectStore(root);
+      await fsp.mkdir(root, { recursive: true });
+      const outside = path.join(dir, 'outside.json');
+      await fsp.writeFile(outside, 'secret');
+      await fsp.writeFile(path.join(dir, 'store-sibling.json'), 'x');
+      for (const uri of [
+        `file://${outside}`,
+        pathToFileURL(outside).href,
+        `file://${root}/../outside.json`,
+        `file://${root}-sibling.json`.replace('-sibling', '/../store-sibling'),
+        `file://${root}`,
+        'file://other-host/etc/passwd',
+        'file:relative/path.json',
+      ]) {
+        await expect(store.locate(uri, 'registry record R'), uri).rejects.toMatchObject({
+          code: 'E_UNSAFE_URI',
+          exitCode: 3,
+          message: expect.stringContaining('registry record R: '),
+        });
+        expect(await codeOf(store.get(uri)), uri).toBe('E_UNSAFE_URI');
+        expect(await codeOf(store.exists(uri)), uri).toBe('E_UNSAFE_URI');
+      }
+      // A reader would decode %2e%2e to "..": as written it is a folder literally named so,
+      // inside the store, which is what is read (nothing there), never the file outside.
+      const dotted = `file://${root}/%2e%2e/outside.json`;
+      expect((await store.locate(dotted, 'R')).uri).toBe(pathToFileURL(path.join(root, '%2e%2e', 'outside.json')).href);
+      expect(await codeOf(store.get(dotted))).toBe('E_NOT_FOUND');
+    });
   });
 });
