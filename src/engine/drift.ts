@@ -341,7 +341,7 @@ export function isDriftBlocked(err: unknown): err is DriftBlockedError {
 const LIFT_HINT =
   'nothing was published (docs/runbooks/drift-blocked.md: compare with `diff`; --allow-drift lifts the thresholds, --allow-empty the empty rule, for one run)';
 
-/** The blob that is current for `type` under `manifest`, or null (none, or its blob is gone). */
+/** The blob that is current for `type` under `manifest`, or null (none, its blob is gone, or it is outside the store). */
 export async function currentBlob(store: ObjectStore, manifest: Manifest | null, type: string): Promise<VersionedBlob | null> {
   const uri = manifest?.current[type];
   if (uri === undefined) return null;
@@ -349,8 +349,10 @@ export async function currentBlob(store: ObjectStore, manifest: Manifest | null,
   try {
     bytes = await store.get(uri);
   } catch (err) {
-    // A current blob that no longer exists is nothing to compare with (status reports it).
-    if (err instanceof PipelineError && err.code === 'E_NOT_FOUND') return null;
+    // A current blob that no longer exists is nothing to compare with (status reports it);
+    // nor is one outside the object store (a moved store folder), which is never read: the
+    // publish replaces its URI with one inside the store.
+    if (err instanceof PipelineError && (err.code === 'E_NOT_FOUND' || err.code === 'E_UNSAFE_URI')) return null;
     throw err;
   }
   return { version: versionOfUri(uri), source: bytes };

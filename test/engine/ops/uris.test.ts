@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli } from '../../support/cli-harness';
+import { cli, events } from '../../support/cli-harness';
 import { copyGoState, GO_POPULARITY } from '../../support/go-state';
 import { REPO_ROOT, tempDir } from '../../support/helpers';
 
@@ -72,6 +72,27 @@ describe('a record pointing outside the object store', () => {
     const s = JSON.parse(r.stdout) as { state: string; artifacts: Array<{ problem: string | null }> };
     expect(s.state).toBe('missing');
     expect(s.artifacts[0]?.problem).toContain('is outside the object store');
+  });
+});
+
+describe('a current manifest entry outside the store (say, a moved store folder)', () => {
+  it('is never read by the drift gate either: a publish goes through and puts a URI inside the store in its place', async () => {
+    const g = goInstall('go');
+    const m = JSON.parse(readFileSync(g.manifest, 'utf8')) as { current: Record<string, string> };
+    const outside = join(g.dir, 'old-store', 'acme', 'home', 'popularity', `${V2}.json`);
+    mkdirSync(join(outside, '..'), { recursive: true });
+    copyFileSync(g.blob(V2), outside);
+    m.current.popularity = `file://${outside}`;
+    writeFileSync(g.manifest, JSON.stringify(m, null, 2));
+    mkdirSync(join(g.dir, 'raw', 'acme', 'home'), { recursive: true });
+    writeFileSync(
+      join(g.dir, 'raw', 'acme', 'home', 'exposure.2026-06-03.jsonl'),
+      events('2026-06-03', 6, () => ({ tenant: 'acme', surface: 'home' })).join('\n') + '\n',
+    );
+    const r = await cli(['run', ...g.flags, '--start', '2026-06-03', '--end', '2026-06-03', '--workers', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    const uri = (JSON.parse(readFileSync(g.manifest, 'utf8')) as { current: Record<string, string> }).current.popularity!;
+    expect(fileURLToPath(new URL(uri)).startsWith(join(g.dir, 'objectstore') + '/')).toBe(true);
   });
 });
 
