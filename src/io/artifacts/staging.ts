@@ -110,7 +110,8 @@ function parseCurrentVersion(pointer: string, text: string): string {
   const version = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
   const bad = version === '' ? -1 : version.startsWith('.') ? 0 : version.search(/[/\\\s\u0000-\u001f\u007f]/u);
   if (version === '' || bad >= 0) {
-    const where = version === '' ? 'it is empty' : `bad character at line ${version.slice(0, bad).split('\n').length}, column ${bad - version.lastIndexOf('\n', bad - 1)}`;
+    const where =
+      version === '' ? 'it is empty' : `bad character at line ${version.slice(0, bad).split('\n').length}, column ${bad - version.lastIndexOf('\n', bad - 1)}`;
     throw ioError('read', pointer, `not a version (the version and a newline expected): ${where}`);
   }
   return version;
@@ -127,8 +128,8 @@ async function readLoneBlob(folder: Folder, dir: string): Promise<StagedArtifact
       `no ${CURRENT_VERSION_FILE} and ${blobs.length} staged blobs (${blobs.join(', ')}): write the version to publish into ${CURRENT_VERSION_FILE}`,
     );
   }
-  const blob = `${dir}/${blobs[0]!}`;
+  const blob = `${dir}/${blobs[0]}`;
   const bytes = await folder.read(blob);
   if (bytes === null) throw ioError('read staged blob', folder.where(blob), new Error('ENOENT: no such file or directory'));
-  return { version: blobs[0]!.slice(0, -'.json'.length), bytes };
+  return { version: blobs[0].slice(0, -'.json'.length), bytes };
 }
