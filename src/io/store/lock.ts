@@ -1,21 +1,26 @@
 /**
- * The one-publisher lock of a (tenant, surface) (docs/contract.md §6), one protocol for both registry
- * backends. A backend provides where the lock lives and its stale-lock rule (`LockSite`:
- * a file created by hard link in fs/registry.ts, an object written with `If-None-Match: *`
- * in s3/registry.ts); taking, waiting, the holder format and release are here.
+ * The one-publisher lock of a (tenant, surface) (docs/contract.md §6, docs/storage-contract.md
+ * §1.5), one protocol for both registry backends. A backend provides where the lock lives
+ * (`LockSite`: a file created by hard link in fs/registry.ts, an object written with
+ * `If-None-Match: *` in s3/registry.ts); taking, judging a held lock (`judgeLock`), waiting,
+ * the holder format and release are here.
  *
- * The lock holds `{pid, host, started_at, token}` as Go-compatible pretty JSON and appears
- * complete or not at all. `token` (random, per acquisition) lets release and stale-lock
- * recovery tell two locks apart: the same pid can take the lock twice within one second,
- * and file systems reuse inode numbers at once. Release removes the lock only if it still
- * holds the exact text this acquisition wrote; releasing twice is harmless.
+ * The lock names its owner: `{pid, host, started_at, token}` (the Go tool's fields, first)
+ * then `boot_id`, `pid_ns`, and in a Kubernetes Job `job_uid` and `job_index`
+ * (writer-identity.ts), as Go-compatible pretty JSON; it appears complete or not at all.
+ * `token` (random, per acquisition) lets release and take-over tell two locks apart: the
+ * same pid can take the lock twice within one second, and file systems reuse inode numbers
+ * at once. Release removes the lock only if it still holds the exact text this acquisition
+ * wrote; releasing twice is harmless.
  */
 import { randomBytes } from 'node:crypto';
-import * as os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rfc3339Seconds } from '../../days';
 import { lockedError } from '../../errors';
 import { encodePretty } from '../artifacts/go-json';
+import type { JobIdentity, WriterIdentity } from '../writer-identity';
+import { isPidAlive } from '../atomic';
+import { jobIdentity, samePidView, writerIdentity } from '../writer-identity';
 import type { Registry } from './registry';
 
 export interface LockOptions {
@@ -23,22 +28,42 @@ export interface LockOptions {
   waitMs?: number;
   /** Poll interval while waiting, in ms. Default 50. */
   pollMs?: number;
+  /** Who this acquisition is; default `lockOwner()` (tests play other pods with it). */
+  owner?: LockOwner;
 }
 
-/** Content of a lock. Field order is the format. */
-export interface LockHolder {
+/** Content of a lock. Field order is the format; fields after `token` may be absent (older locks, the Go tool's). */
+export interface LockHolder extends Partial<JobIdentity> {
   pid: number;
   host: string;
   started_at: string;
   token?: string;
+  boot_id?: string;
+  pid_ns?: string;
+}
+
+/** Who is taking a lock: the writer, its Job, and when this process started (ms since the epoch). */
+export interface LockOwner extends WriterIdentity, JobIdentity {
+  startedMs: number;
+}
+
+/** This process as a lock owner. */
+export function lockOwner(env: NodeJS.ProcessEnv = process.env): LockOwner {
+  return { ...writerIdentity(), ...jobIdentity(env), startedMs: Date.now() - Math.round(process.uptime() * 1000) };
 }
 
 /** The holder a lock's text names; null when the text is not a lock we can interpret. */
-function parseLockHolder(text: string): LockHolder | null {
+export function parseLockHolder(text: string): LockHolder | null {
   try {
-    const h = JSON.parse(text) as Partial<LockHolder> | null;
+    const h = JSON.parse(text) as Record<string, unknown> | null;
     if (h && typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.started_at === 'string') {
-      return { pid: h.pid, host: h.host, started_at: h.started_at, token: typeof h.token === 'string' ? h.token : undefined };
+      const str = (k: string) => (typeof h[k] === 'string' ? (h[k]) : undefined);
+      const holder: LockHolder = { pid: h.pid, host: h.host, started_at: h.started_at };
+      for (const k of ['token', 'boot_id', 'pid_ns', 'job_uid', 'job_index'] as const) {
+        const v = str(k);
+        if (v !== undefined) holder[k] = v;
+      }
+      return holder;
     }
   } catch {
     // fall through: unreadable
@@ -46,7 +71,38 @@ function parseLockHolder(text: string): LockHolder | null {
   return null;
 }
 
-/** What a registry backend provides for its lock: the storage operations and the stale-lock rule. */
+/** "pid 12 on host h (job <uid> index 3) since <time>": who holds a lock, for messages. */
+export function describeHolder(h: LockHolder): string {
+  const job = h.job_uid === undefined ? '' : ` (job ${h.job_uid}${h.job_index === undefined ? '' : ` index ${h.job_index}`})`;
+  return `pid ${h.pid} on host ${h.host}${job} since ${h.started_at}`;
+}
+
+export type LockVerdict = { action: 'take-over'; reason: string } | { action: 'held' };
+
+/**
+ * What `me` may do with a lock held by `lock` (docs/storage-contract.md §1.5):
+ * - its pid is visible from here (same host, boot and pid namespace): a live pid holds it;
+ *   a dead one left it behind, so it is taken over;
+ * - else, held by the same Kubernetes Job uid and completion index and taken before this
+ *   process started: an earlier pod of this Job index died holding it (Kubernetes runs one
+ *   pod per index at a time), so this retry takes it over;
+ * - anything else is held: a publisher elsewhere cannot be told dead from slow.
+ */
+export function judgeLock(lock: LockHolder, me: LockOwner): LockVerdict {
+  if (samePidView(lock, me)) {
+    if (lock.pid === me.pid || isPidAlive(lock.pid)) return { action: 'held' };
+    return { action: 'take-over', reason: `its process (pid ${lock.pid}) no longer runs on this host` };
+  }
+  if (me.job_uid !== undefined && lock.job_uid === me.job_uid && lock.job_index === me.job_index) {
+    const started = Date.parse(lock.started_at);
+    if (!Number.isNaN(started) && started < Math.floor(me.startedMs / 1000) * 1000) {
+      return { action: 'take-over', reason: `an earlier pod of this Job index took it (job ${lock.job_uid}${lock.job_index === undefined ? '' : ` index ${lock.job_index}`})` };
+    }
+  }
+  return { action: 'held' };
+}
+
+/** What a registry backend provides for its lock: the storage operations and messages. */
 export interface LockSite {
   /**
    * Creates the lock holding `text` unless a lock exists. 'created' only when `text` is
@@ -58,51 +114,49 @@ export interface LockSite {
   /** Deletes the lock; a lock already gone is not an error. */
   remove(): Promise<void>;
   /**
-   * The backend's stale-lock rule: why the lock of `holder` is left over by a publisher
-   * that is gone, or null when it may be live. `host` is this process's host name.
+   * Replaces the lock `seenText` (judged left behind) by `ourText`, atomically: true only
+   * when `ourText` is now the lock; false when the lock changed or went in between (another
+   * process took it over or released it), and acquisition starts again.
    */
-  staleReason(holder: LockHolder, host: string): string | null;
-  /**
-   * Removes a stale lock, only if it still holds `text` (another process may be recovering
-   * it too); acquisition then tries again. Absent: stale locks are never removed
-   * automatically, only named as stale in the E_LOCKED error.
-   */
-  breakStale?(text: string): Promise<void>;
+  takeOver(seenText: string, ourText: string): Promise<boolean>;
   /** The E_LOCKED message once waiting is over; `holder` null: the lock cannot be read as one. */
-  heldMessage(holder: LockHolder | null, staleReason: string | null): string;
+  heldMessage(holder: LockHolder | null): string;
   /** The error to report when a release fails (by default the failure itself). */
   releaseError?(err: unknown): unknown;
 }
 
 /**
  * Takes the lock at `site` and returns its release function. A lock held by another
- * acquisition is broken when the site's rule finds it stale and the site can break it;
- * otherwise this waits up to `waitMs`, polling, then fails with E_LOCKED.
+ * acquisition is taken over when `judgeLock` says so; otherwise this waits up to `waitMs`,
+ * polling, then fails with E_LOCKED.
  */
 export async function acquireLock(site: LockSite, opts: LockOptions = {}): Promise<() => Promise<void>> {
   const waitMs = opts.waitMs ?? 0;
   const pollMs = Math.max(1, opts.pollMs ?? 50);
   const deadline = Date.now() + waitMs;
-  const host = os.hostname();
+  const me = opts.owner ?? lockOwner();
   for (;;) {
     const holder: LockHolder = {
-      pid: process.pid,
-      host,
+      pid: me.pid,
+      host: me.host,
       started_at: rfc3339Seconds(Date.now()),
       token: randomBytes(8).toString('hex'),
+      boot_id: me.boot_id,
+      pid_ns: me.pid_ns,
+      job_uid: me.job_uid,
+      job_index: me.job_index,
     };
     const ourText = encodePretty(holder);
     if ((await site.create(ourText)) === 'created') return () => releaseLock(site, ourText);
     const seenText = await site.read();
     if (seenText === null) continue; // released between our attempt and the read: try again
     const seen = parseLockHolder(seenText);
-    const stale = seen === null ? null : site.staleReason(seen, host);
-    if (stale !== null && site.breakStale) {
-      await site.breakStale(seenText);
+    if (seen !== null && judgeLock(seen, me).action === 'take-over') {
+      if (await site.takeOver(seenText, ourText)) return () => releaseLock(site, ourText);
       continue;
     }
     const remaining = deadline - Date.now();
-    if (remaining <= 0) throw lockedError(site.heldMessage(seen, stale));
+    if (remaining <= 0) throw lockedError(site.heldMessage(seen));
     await sleep(Math.min(pollMs, remaining));
   }
 }

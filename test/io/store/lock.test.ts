@@ -1,35 +1,34 @@
 /**
  * The lock protocol (src/io/store/lock.ts) over an in-memory site: what both registry
- * backends share. Each backend's own site (its storage and stale-lock rule) is tested with
- * it: test/io/store/fs/registry.test.ts, test/io/store/s3/store.test.ts.
+ * backends share; `judgeLock` against a table of cases; and the take-over of a lock left by
+ * an earlier pod of the same Kubernetes Job index on both real backends (a lock file, and
+ * s3rver behind the conditional-write front of test/support/s3-server.ts), including two
+ * retries racing for it. More per-backend cases: test/io/store/fs/registry.test.ts,
+ * test/io/store/s3/store.test.ts.
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
 import * as os from 'node:os';
-import { describe, expect, it } from 'vitest';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodePretty } from '../../../src/io/artifacts/go-json';
+import { FsRegistry } from '../../../src/io/store/fs/registry';
 import type { Registry } from '../../../src/io/store/registry';
-import type { LockHolder, LockSite } from '../../../src/io/store/lock';
-import { acquireLock, withPublisherLock } from '../../../src/io/store/lock';
+import type { LockHolder, LockOwner, LockSite } from '../../../src/io/store/lock';
+import { acquireLock, judgeLock, lockOwner, withPublisherLock } from '../../../src/io/store/lock';
+import { S3Bucket } from '../../../src/io/store/s3/bucket';
+import { S3Registry } from '../../../src/io/store/s3/registry';
+import { tempDir } from '../../support/helpers';
+import type { TestS3 } from '../../support/s3-server';
+import { ACCESS_KEY, SECRET_KEY, startS3 } from '../../support/s3-server';
 
 const holderOf = (text: string) => JSON.parse(text) as LockHolder;
 
-/** A lock in memory; `stale` is its stale-lock rule, `breakable` whether it breaks stale locks. */
+/** A lock in memory. */
 class MemorySite implements LockSite {
   text: string | null = null;
-  broken: string[] = [];
   failRead: Error | null = null;
-  breakStale?: (text: string) => Promise<void>;
   releaseError?: (err: unknown) => unknown;
-
-  constructor(
-    private readonly stale: (holder: LockHolder) => string | null = () => null,
-    breakable = false,
-  ) {
-    if (breakable) {
-      this.breakStale = async (text) => {
-        this.broken.push(text);
-        if (this.text === text) this.text = null;
-      };
-    }
-  }
 
   async create(text: string): Promise<'created' | 'exists'> {
     if (this.text !== null) return 'exists';
@@ -46,12 +45,14 @@ class MemorySite implements LockSite {
     this.text = null;
   }
 
-  staleReason(holder: LockHolder): string | null {
-    return this.stale(holder);
+  async takeOver(seenText: string, ourText: string): Promise<boolean> {
+    if (this.text !== seenText) return false;
+    this.text = ourText;
+    return true;
   }
 
-  heldMessage(holder: LockHolder | null, staleReason: string | null): string {
-    return `held by ${holder === null ? 'garbage' : holder.pid}${staleReason === null ? '' : ` (stale: ${staleReason})`}`;
+  heldMessage(holder: LockHolder | null): string {
+    return `held by ${holder === null ? 'garbage' : holder.pid}`;
   }
 }
 
@@ -71,9 +72,20 @@ describe('lock protocol', () => {
     const site = new MemorySite();
     const release = await acquireLock(site);
     const text = site.text!;
-    expect(Object.keys(JSON.parse(text))).toEqual(['pid', 'host', 'started_at', 'token']);
+    expect(Object.keys(JSON.parse(text))).toEqual(['pid', 'host', 'started_at', 'token', 'boot_id', 'pid_ns']);
     expect(text).toContain('\n  "pid": ');
-    expect(holderOf(text)).toMatchObject({ pid: process.pid, host: os.hostname() });
+    expect(holderOf(text)).toMatchObject({
+      pid: process.pid,
+      host: os.hostname(),
+      boot_id: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+      pid_ns: readlinkSync('/proc/self/ns/pid'),
+    });
+    // In a Job, the lock names it too.
+    await release();
+    const inJob = await acquireLock(site, { owner: lockOwner({ RECSYS_JOB_UID: 'u-1', JOB_COMPLETION_INDEX: '0' }) });
+    expect(Object.keys(JSON.parse(site.text!)).slice(-2)).toEqual(['job_uid', 'job_index']);
+    expect(holderOf(site.text!)).toMatchObject({ job_uid: 'u-1', job_index: '0' });
+    await inJob();
     await release();
     await acquireLock(site);
     expect(holderOf(site.text!).token).not.toBe(holderOf(text).token);
@@ -114,23 +126,16 @@ describe('lock protocol', () => {
     expect(site.text).toBe(foreign(1));
   });
 
-  it('a site that breaks stale locks gets the exact stale text, then acquisition retries', async () => {
-    const site = new MemorySite((h) => (h.pid === 1 ? 'gone' : null), true);
+  it('a lock judged left behind is taken over through the site, keeping the exact text judged; any other is kept', async () => {
+    const site = new MemorySite();
+    const me = lockOwner({ RECSYS_JOB_UID: 'job-u', JOB_COMPLETION_INDEX: '2' });
+    const earlier = encodePretty({ pid: 7, host: 'pod-a', started_at: '2026-01-01T00:00:00Z', token: 'abc', job_uid: 'job-u', job_index: '2' });
+    site.text = earlier;
+    await acquireLock(site, { owner: me });
+    expect(holderOf(site.text)).toMatchObject({ pid: process.pid, job_uid: 'job-u', job_index: '2' });
     site.text = foreign(1);
-    await acquireLock(site);
-    expect(site.broken).toEqual([foreign(1)]);
-    expect(holderOf(site.text).pid).toBe(process.pid);
-  });
-
-  it('a site that does not break stale locks reports them, and keeps them', async () => {
-    const site = new MemorySite((h) => (h.pid === 1 ? 'gone' : null));
-    site.text = foreign(1);
-    expect((await failure(acquireLock(site))).message).toBe('held by 1 (stale: gone)');
-    site.text = foreign(2);
-    expect((await failure(acquireLock(site))).message).toBe('held by 2');
-    site.text = 'garbage';
-    expect((await failure(acquireLock(site))).message).toBe('held by garbage');
-    expect(site.text).toBe('garbage');
+    expect((await failure(acquireLock(site, { owner: me }))).message).toBe('held by 1');
+    expect(site.text).toBe(foreign(1));
   });
 
   it('a failed release goes through the site releaseError', async () => {
@@ -142,14 +147,15 @@ describe('lock protocol', () => {
     await expect(release()).rejects.toThrow('store gone; lock left behind');
   });
 
-  it('a lock that is not a holder (wrong field types, not JSON) is reported as unreadable', async () => {
-    const site = new MemorySite(() => 'never asked');
+  it('a lock that is not a holder (wrong field types, not JSON) is reported as unreadable, and kept', async () => {
+    const site = new MemorySite();
     for (const text of ['garbage', '{"pid":"1","host":"h","started_at":"t"}', 'null']) {
       site.text = text;
       expect((await failure(acquireLock(site))).message).toBe('held by garbage');
+      expect(site.text).toBe(text);
     }
     site.text = '{"pid":7,"host":"h","started_at":"t","token":5}'; // a token is optional
-    expect((await failure(acquireLock(site))).message).toBe('held by 7 (stale: never asked)');
+    expect((await failure(acquireLock(site))).message).toBe('held by 7');
   });
 });
 
@@ -177,5 +183,164 @@ describe('withPublisherLock', () => {
       return 1;
     });
     await expect(ok).rejects.toThrow('release failed');
+  });
+});
+
+/** A pid that ran on this host and has exited. */
+function deadPid(): number {
+  const r = spawnSync('true');
+  expect(r.status).toBe(0);
+  return r.pid!;
+}
+
+describe('judgeLock', () => {
+  const here = lockOwner({});
+  const T0 = '2026-01-01T00:00:00Z';
+  const job = (uid: string | undefined, index: string | undefined, over: Partial<LockOwner> = {}): LockOwner => ({
+    ...here,
+    host: 'pod-b',
+    pid: 9,
+    job_uid: uid,
+    job_index: index,
+    ...over,
+  });
+  const lock = (over: Partial<LockHolder> = {}): LockHolder => ({
+    pid: 7,
+    host: 'pod-a',
+    started_at: T0,
+    token: 'abc',
+    boot_id: here.boot_id,
+    pid_ns: here.pid_ns,
+    job_uid: 'U',
+    job_index: '2',
+    ...over,
+  });
+  const dead = deadPid();
+
+  it.each<[string, LockHolder, LockOwner, 'take-over' | 'held']>([
+    ['same Job uid and index, taken before this process started', lock(), job('U', '2'), 'take-over'],
+    ['same Job uid, other index', lock(), job('U', '3'), 'held'],
+    ['other Job uid, same index', lock(), job('V', '2'), 'held'],
+    ['no Job here', lock(), job(undefined, undefined), 'held'],
+    ['same Job, no index on either side (a plain Job)', lock({ job_index: undefined }), job('U', undefined), 'take-over'],
+    ['same Job index, but the lock is newer than this process (a racing retry)', lock({ started_at: new Date(Date.now() + 2000).toISOString() }), job('U', '2'), 'held'],
+    ['same Job index, started_at unreadable', lock({ started_at: 'yesterday' }), job('U', '2'), 'held'],
+    ['this host, boot and pid namespace, pid dead', lock({ host: here.host, pid: dead, job_uid: undefined }), here, 'take-over'],
+    ['this host, boot and pid namespace, pid alive', lock({ host: here.host, pid: process.ppid, job_uid: undefined }), here, 'held'],
+    ['this host, boot and pid namespace, pid alive, same Job index', lock({ host: here.host, pid: process.ppid }), { ...here, job_uid: 'U', job_index: '2' }, 'held'],
+    ['this process itself', lock({ host: here.host, pid: process.pid }), here, 'held'],
+    ['same host name, other pid namespace (another pod with host networking), pid dead', lock({ host: here.host, pid: dead, pid_ns: 'pid:[1]', job_uid: undefined }), here, 'held'],
+    ['same host name, other boot, pid dead', lock({ host: here.host, pid: dead, boot_id: 'other-boot', job_uid: undefined }), here, 'held'],
+    ['a Go tool lock ({pid, host, started_at}) of this host, pid dead', { pid: dead, host: here.host, started_at: T0 }, here, 'take-over'],
+    ['a Go tool lock of another host', { pid: dead, host: 'elsewhere', started_at: T0 }, here, 'held'],
+  ])('%s', (_, l, me, action) => {
+    expect(judgeLock(l, me).action).toBe(action);
+  });
+});
+
+let srv: TestS3 | null = null;
+try {
+  srv = await startS3();
+} catch (err) {
+  console.warn(`test/io/store/lock.test.ts: S3 cases skipped, the S3 test server (s3rver) could not start: ${(err as Error).message}`);
+}
+
+describe.each(['fs', 's3'] as const)('a lock left by an earlier pod of a Job index (%s)', (backend) => {
+  const tmp = tempDir('recsys-lock-');
+  afterAll(async () => {
+    tmp.cleanup();
+    if (backend === 's3') await srv?.close();
+  });
+  const bucket = `recsys-lock-${process.pid}`;
+  let n = 0;
+  /** A fresh registry (its own folder or prefix), where the lock of t/s is; `put` writes a lock there as another pod would. */
+  function fresh(): { reg: Registry; where: string; put: (text: string) => Promise<void>; read: () => Promise<string | null> } {
+    n++;
+    if (backend === 'fs') {
+      const reg = new FsRegistry(path.join(tmp.dir, `r${n}`));
+      const file = reg.lockPath('t', 's');
+      return {
+        reg,
+        where: `rm ${file}`,
+        put: async (text) => {
+          const fs = await import('node:fs/promises');
+          await fs.mkdir(path.dirname(file), { recursive: true });
+          await fs.writeFile(file, text);
+        },
+        read: async () => readFileSync(file, 'utf8'),
+      };
+    }
+    const cfg = { endpoint: srv!.endpoint, bucket, access_key: ACCESS_KEY, secret_key: SECRET_KEY, region: 'us-east-1', prefix: `p${n}`, use_ssl: false };
+    const reg = new S3Registry(cfg);
+    const client = new S3Bucket(cfg);
+    const key = reg.lockKey('t', 's');
+    return {
+      reg,
+      where: `aws s3 rm s3://${bucket}/${key}`,
+      put: async (text) => {
+        await client.putObject(key, text);
+      },
+      read: async () => (await client.getText(key))?.text ?? null,
+    };
+  }
+  const pod = (host: string, uid: string, index: string): LockOwner => ({ ...lockOwner({ RECSYS_JOB_UID: uid, JOB_COMPLETION_INDEX: index }), host, pid: 4242, startedMs: Date.now() });
+  const earlierPod = encodePretty({ pid: 7, host: 'pod-a', started_at: '2026-01-01T00:00:00Z', token: 'abc', boot_id: 'b', pid_ns: 'pid:[1]', job_uid: 'U', job_index: '2' });
+  const skip = backend === 's3' && srv === null;
+
+  it.skipIf(skip)('the retry of the same Job index takes it over', async () => {
+    const { reg, put, read } = fresh();
+    await put(earlierPod);
+    const release = await reg.acquireLock('t', 's', { owner: pod('pod-b', 'U', '2') });
+    expect(holderOf((await read())!)).toMatchObject({ host: 'pod-b', job_uid: 'U', job_index: '2' });
+    await release();
+    expect(await read().catch(() => null)).toBeNull();
+  });
+
+  it.skipIf(skip)('another Job, or another index, is refused with E_LOCKED naming the holder and what to delete; the lock stays', async () => {
+    const { reg, where, put, read } = fresh();
+    await put(earlierPod);
+    for (const me of [pod('pod-b', 'V', '2'), pod('pod-b', 'U', '3'), { ...lockOwner({}), pid: 4242, startedMs: Date.now() }]) {
+      const err = await failure(reg.acquireLock('t', 's', { owner: me }));
+      expect(err.code).toBe('E_LOCKED');
+      expect((err as { exitCode?: number }).exitCode).toBe(1);
+      expect(err.message).toContain('pid 7 on host pod-a (job U index 2) since 2026-01-01T00:00:00Z');
+      expect(err.message).toContain(where);
+      expect(await read()).toBe(earlierPod);
+    }
+  });
+
+  it.skipIf(skip)('two retries racing to take it over: exactly one wins, the other is E_LOCKED naming the winner', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { reg, put, read } = fresh();
+      await put(earlierPod);
+      if (backend === 's3') {
+        // Both take-overs read the same ETag before either writes: the conditional write decides.
+        let waiting: (() => void)[] = [];
+        srv!.beforePut = async (_b, key) => {
+          if (!key.endsWith('/t/s.lock')) return;
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            if (waiting.length === 2) for (const w of waiting) w();
+          });
+        };
+        waiting = [];
+      }
+      try {
+        const results = await Promise.allSettled([
+          reg.acquireLock('t', 's', { owner: pod('pod-b', 'U', '2') }),
+          reg.acquireLock('t', 's', { owner: pod('pod-c', 'U', '2') }),
+        ]);
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect(lost[0]!.reason.code).toBe('E_LOCKED');
+        const holder = holderOf((await read())!);
+        expect(['pod-b', 'pod-c']).toContain(holder.host);
+        expect(lost[0]!.reason.message).toContain(`on host ${holder.host} (job U index 2)`);
+      } finally {
+        if (srv) srv.beforePut = null;
+      }
+    }
   });
 });

@@ -8,11 +8,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ioError } from '../../../errors';
-import { isPidAlive, isTempFile, pathSegment, tempPathFor, writeFileAtomic, writeFileExclusiveAtomic } from '../../atomic';
+import { isTempFile, pathSegment, tempPathFor, writeFileAtomic, writeFileExclusiveAtomic } from '../../atomic';
 import { encodePretty } from '../../artifacts/go-json';
 import { compareUtf8 } from '../../parse/utf8';
 import type { LockHolder, LockOptions, LockSite } from '../lock';
-import { acquireLock } from '../lock';
+import { acquireLock, describeHolder } from '../lock';
 import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord } from '../registry';
 import { compactTime, nextManifest, SEQ_DIGITS, SEQ_RE, sortRecords } from '../registry';
 import { canonicalAudit, canonicalRecord, parseAudit, parseManifest, parseRecord } from '../registry-json';
@@ -173,13 +173,10 @@ export class FsRegistry implements Registry {
 
 /**
  * The lock as a file. It is written to a temp file and hard-linked into place, which fails
- * if a lock exists, so it appears complete or not at all.
- *
- * Stale-lock rule: when the holder ran on this host (`host` = os.hostname()) and its pid is
- * no longer a live process, the lock is a leftover of a crash and is removed, then
- * acquisition is retried. A lock from another host, or one that cannot be read, is never
- * removed automatically, and neither is one whose pid was reused by a live process: an
- * operator removes such a file after checking that its publisher is gone.
+ * if a lock exists, so it appears complete or not at all. A lock `judgeLock` finds left
+ * behind (lock.ts) is taken over by renaming it aside, checking it is still the one judged,
+ * deleting it, and creating ours by hard link again: of several processes taking over the
+ * same lock, exactly one links its own.
  */
 class FsLockFile implements LockSite {
   constructor(private readonly file: string) {}
@@ -198,17 +195,18 @@ class FsLockFile implements LockSite {
     });
   }
 
-  staleReason(holder: LockHolder, host: string): string | null {
-    return holder.host === host && !isPidAlive(holder.pid) ? 'its process no longer runs on this host' : null;
+  async takeOver(seenText: string, ourText: string): Promise<boolean> {
+    await this.removeIfStill(seenText);
+    return (await this.create(ourText)) === 'created';
   }
 
   /**
-   * Removes a stale lock without racing another process that does the same: the lock is
-   * renamed aside first, and only deleted if the file moved is the stale one we inspected
-   * (same text, which names the dead pid). If another recoverer replaced it with a fresh
-   * lock in between, that fresh lock is linked back into place.
+   * Removes the lock only if it still holds `staleText`, without racing another process that
+   * does the same: the lock is renamed aside first, and only deleted if the file moved is the
+   * one inspected. If another process replaced it with a fresh lock in between, that fresh
+   * lock is linked back into place.
    */
-  async breakStale(staleText: string): Promise<void> {
+  private async removeIfStill(staleText: string): Promise<void> {
     const file = this.file;
     const aside = tempPathFor(file);
     try {
@@ -227,10 +225,12 @@ class FsLockFile implements LockSite {
     }
   }
 
-  /** A stale lock is broken before waiting ends, so `staleReason` is null here. */
   heldMessage(holder: LockHolder | null): string {
-    const who = holder === null ? 'an unreadable lock file' : `pid ${holder.pid} on host ${holder.host} since ${holder.started_at}`;
-    return `another publisher holds ${this.file} (${who}); wait for it to finish, or remove the file once that process is known to be gone`;
+    const who = holder === null ? 'an unreadable lock file' : describeHolder(holder);
+    return (
+      `another publisher holds ${this.file} (${who}); wait for it to finish, or, once that process is known to be gone, ` +
+      `delete the lock (rm ${this.file}) and run again`
+    );
   }
 }
 

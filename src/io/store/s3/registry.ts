@@ -17,21 +17,22 @@
  * `If-Match: <etag>` (`If-None-Match: *` for the first one): if another writer swapped it in
  * between, the store answers 412 and the swap fails with E_LOCKED; no update is lost.
  *
- * The publisher lock is an object holding {pid, host, started_at, token}, created with
- * `If-None-Match: *` and deleted on release only if it still holds our token. A lock is
- * never broken automatically: on S3 there is no safe way to tell a crashed publisher from
- * a slow one on another machine (hosts and pids of containers repeat), and breaking a live
- * one would let two publishers interleave. A lock older than `staleLockMs` (default 1 h) is
- * reported as probably stale, with the object to delete once its publisher is known to be
- * gone; a younger one as held. (FsRegistry removes a lock whose pid is dead on the same
- * host; a publisher killed mid-publish on S3 therefore needs that one manual step.)
+ * The publisher lock is an object naming its owner (lock.ts), created with
+ * `If-None-Match: *` and deleted on release only if it still holds our token. A lock left
+ * behind by a process that is known to be gone (same host, boot and pid namespace, pid dead)
+ * or by an earlier pod of the same Kubernetes Job index is taken over with `If-Match` on its
+ * ETag (`judgeLock`). Any other lock is never broken automatically: on S3 there is no safe
+ * way to tell a crashed publisher from a slow one on another machine, and breaking a live
+ * one would let two publishers interleave. Such a lock older than `staleLockMs` (default
+ * 1 h) is reported as probably stale, with the object to delete once its publisher is known
+ * to be gone; a younger one as held.
  */
 import type { S3Config } from '../../../config/types';
 import { ioError, isPipelineError, lockedError, PipelineError } from '../../../errors';
-import { isPidAlive, pathSegment } from '../../atomic';
+import { pathSegment } from '../../atomic';
 import { encodePretty } from '../../artifacts/go-json';
 import type { LockHolder, LockOptions, LockSite } from '../lock';
-import { acquireLock } from '../lock';
+import { acquireLock, describeHolder } from '../lock';
 import type { AuditEntry, HistoryEntry, Manifest, Registry, RegistryRecord } from '../registry';
 import { compactTime, nextManifest, SEQ_DIGITS, SEQ_RE, sortRecords } from '../registry';
 import { canonicalAudit, canonicalRecord, parseAudit, parseManifest, parseRecord } from '../registry-json';
@@ -204,8 +205,10 @@ export class S3Registry implements Registry {
 }
 
 /**
- * The lock as an object created with `If-None-Match: *` and read back (see the file
- * comment on stale locks: they are reported, never broken).
+ * The lock as an object created with `If-None-Match: *` and read back. A lock `judgeLock`
+ * finds left behind (lock.ts) is taken over by a write with `If-Match` on the ETag of the
+ * very lock judged, so of two processes taking it over only one succeeds; any other lock is
+ * never broken, only reported (with its age when older than `staleLockMs`) and what to delete.
  */
 class S3LockObject implements LockSite {
   private readonly uri: string;
@@ -220,9 +223,7 @@ class S3LockObject implements LockSite {
 
   async create(text: string): Promise<'created' | 'exists'> {
     if ((await this.bucket.putIfAbsent(this.key, text)) !== 'created') return 'exists';
-    // Read back: on a store that ignores If-None-Match, the last of two racing writers wins.
-    const back = await this.bucket.getText(this.key);
-    return back !== null && back.text === text ? 'created' : 'exists';
+    return (await this.read()) === text ? 'created' : 'exists';
   }
 
   async read(): Promise<string | null> {
@@ -233,27 +234,35 @@ class S3LockObject implements LockSite {
     await this.bucket.delete(this.key);
   }
 
-  staleReason(holder: LockHolder, host: string): string | null {
-    if (holder.host === host && holder.pid !== process.pid && !isPidAlive(holder.pid)) return 'its process no longer runs on this host';
+  async takeOver(seenText: string, ourText: string): Promise<boolean> {
+    const seen = await this.bucket.getText(this.key);
+    if (seen === null || seen.text !== seenText) return false;
+    if (seen.etag === '') {
+      throw ioError('take over lock', this.uri, new Error('the store sent no ETag for the lock, so it cannot be replaced safely'));
+    }
+    if ((await this.bucket.putIfUnchanged(this.key, ourText, seen.etag)) !== 'written') return false;
+    // Read back: on a store that ignores If-Match, the last of two racing writers wins.
+    return (await this.read()) === ourText;
+  }
+
+  private staleHint(holder: LockHolder): string | null {
     const started = Date.parse(holder.started_at);
     const ageMs = Number.isNaN(started) ? Infinity : Date.now() - started;
     return ageMs > this.staleLockMs ? `it is older than ${Math.round(this.staleLockMs / 60_000)} min` : null;
   }
 
-  heldMessage(holder: LockHolder | null, staleReason: string | null): string {
+  heldMessage(holder: LockHolder | null): string {
     const uri = this.uri;
     if (holder === null) {
-      return `the publisher lock ${uri} exists but cannot be read as a lock; delete it once no publisher of this tenant/surface is running, then run again`;
+      return `the publisher lock ${uri} exists but cannot be read as a lock; delete it (aws s3 rm ${uri}) once no publisher of this tenant/surface is running, then run again`;
     }
-    const who = `pid ${holder.pid} on host ${holder.host} since ${holder.started_at}`;
-    if (staleReason !== null) {
-      return (
-        `the publisher lock ${uri} (${who}) looks stale: ${staleReason}. A publisher that crashed leaves its lock behind, ` +
-        `and locks in S3 are never broken automatically: check that this publisher is gone, delete the object ` +
-        `(for example: aws s3 rm ${uri}), then run again`
-      );
-    }
-    return `another publisher holds ${uri} (${who}); wait for it to finish, or delete the object once that process is known to be gone`;
+    const who = describeHolder(holder);
+    const stale = this.staleHint(holder);
+    const what =
+      `locks held by another host or Job are never broken automatically: once that publisher is known to be gone, ` +
+      `delete the object (aws s3 rm ${uri}) and run again`;
+    if (stale !== null) return `the publisher lock ${uri} (${who}) looks stale: ${stale}. A publisher that crashed leaves its lock behind; ${what}`;
+    return `another publisher holds ${uri} (${who}); wait for it to finish, or ${what}`;
   }
 
   releaseError(err: unknown): unknown {

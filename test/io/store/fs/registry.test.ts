@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync, readlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -239,6 +239,8 @@ describe('publisher lock', () => {
       host: os.hostname(),
       started_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
       token: expect.stringMatching(/^[0-9a-f]{16}$/),
+      boot_id: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+      pid_ns: readlinkSync('/proc/self/ns/pid'),
     });
     expect(await codeOf(registry.acquireLock('demo', 'home'))).toBe('E_LOCKED');
     // Another surface is independent.
