@@ -57,7 +57,7 @@ export function parseLockHolder(text: string): LockHolder | null {
   try {
     const h = JSON.parse(text) as Record<string, unknown> | null;
     if (h && typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.started_at === 'string') {
-      const str = (k: string) => (typeof h[k] === 'string' ? (h[k]) : undefined);
+      const str = (k: string) => (typeof h[k] === 'string' ? h[k] : undefined);
       const holder: LockHolder = { pid: h.pid, host: h.host, started_at: h.started_at };
       for (const k of ['token', 'boot_id', 'pid_ns', 'job_uid', 'job_index'] as const) {
         const v = str(k);
@@ -96,7 +96,10 @@ export function judgeLock(lock: LockHolder, me: LockOwner): LockVerdict {
   if (me.job_uid !== undefined && lock.job_uid === me.job_uid && lock.job_index === me.job_index) {
     const started = Date.parse(lock.started_at);
     if (!Number.isNaN(started) && started < Math.floor(me.startedMs / 1000) * 1000) {
-      return { action: 'take-over', reason: `an earlier pod of this Job index took it (job ${lock.job_uid}${lock.job_index === undefined ? '' : ` index ${lock.job_index}`})` };
+      return {
+        action: 'take-over',
+        reason: `an earlier pod of this Job index took it (job ${lock.job_uid}${lock.job_index === undefined ? '' : ` index ${lock.job_index}`})`,
+      };
     }
   }
   return { action: 'held' };

@@ -190,7 +190,7 @@ describe('withPublisherLock', () => {
 function deadPid(): number {
   const r = spawnSync('true');
   expect(r.status).toBe(0);
-  return r.pid!;
+  return r.pid;
 }
 
 describe('judgeLock', () => {
@@ -223,13 +223,28 @@ describe('judgeLock', () => {
     ['other Job uid, same index', lock(), job('V', '2'), 'held'],
     ['no Job here', lock(), job(undefined, undefined), 'held'],
     ['same Job, no index on either side (a plain Job)', lock({ job_index: undefined }), job('U', undefined), 'take-over'],
-    ['same Job index, but the lock is newer than this process (a racing retry)', lock({ started_at: new Date(Date.now() + 2000).toISOString() }), job('U', '2'), 'held'],
+    [
+      'same Job index, but the lock is newer than this process (a racing retry)',
+      lock({ started_at: new Date(Date.now() + 2000).toISOString() }),
+      job('U', '2'),
+      'held',
+    ],
     ['same Job index, started_at unreadable', lock({ started_at: 'yesterday' }), job('U', '2'), 'held'],
     ['this host, boot and pid namespace, pid dead', lock({ host: here.host, pid: dead, job_uid: undefined }), here, 'take-over'],
     ['this host, boot and pid namespace, pid alive', lock({ host: here.host, pid: process.ppid, job_uid: undefined }), here, 'held'],
-    ['this host, boot and pid namespace, pid alive, same Job index', lock({ host: here.host, pid: process.ppid }), { ...here, job_uid: 'U', job_index: '2' }, 'held'],
+    [
+      'this host, boot and pid namespace, pid alive, same Job index',
+      lock({ host: here.host, pid: process.ppid }),
+      { ...here, job_uid: 'U', job_index: '2' },
+      'held',
+    ],
     ['this process itself', lock({ host: here.host, pid: process.pid }), here, 'held'],
-    ['same host name, other pid namespace (another pod with host networking), pid dead', lock({ host: here.host, pid: dead, pid_ns: 'pid:[1]', job_uid: undefined }), here, 'held'],
+    [
+      'same host name, other pid namespace (another pod with host networking), pid dead',
+      lock({ host: here.host, pid: dead, pid_ns: 'pid:[1]', job_uid: undefined }),
+      here,
+      'held',
+    ],
     ['same host name, other boot, pid dead', lock({ host: here.host, pid: dead, boot_id: 'other-boot', job_uid: undefined }), here, 'held'],
     ['a Go tool lock ({pid, host, started_at}) of this host, pid dead', { pid: dead, host: here.host, started_at: T0 }, here, 'take-over'],
     ['a Go tool lock of another host', { pid: dead, host: 'elsewhere', started_at: T0 }, here, 'held'],
@@ -283,8 +298,22 @@ describe.each(['fs', 's3'] as const)('a lock left by an earlier pod of a Job ind
       read: async () => (await client.getText(key))?.text ?? null,
     };
   }
-  const pod = (host: string, uid: string, index: string): LockOwner => ({ ...lockOwner({ RECSYS_JOB_UID: uid, JOB_COMPLETION_INDEX: index }), host, pid: 4242, startedMs: Date.now() });
-  const earlierPod = encodePretty({ pid: 7, host: 'pod-a', started_at: '2026-01-01T00:00:00Z', token: 'abc', boot_id: 'b', pid_ns: 'pid:[1]', job_uid: 'U', job_index: '2' });
+  const pod = (host: string, uid: string, index: string): LockOwner => ({
+    ...lockOwner({ RECSYS_JOB_UID: uid, JOB_COMPLETION_INDEX: index }),
+    host,
+    pid: 4242,
+    startedMs: Date.now(),
+  });
+  const earlierPod = encodePretty({
+    pid: 7,
+    host: 'pod-a',
+    started_at: '2026-01-01T00:00:00Z',
+    token: 'abc',
+    boot_id: 'b',
+    pid_ns: 'pid:[1]',
+    job_uid: 'U',
+    job_index: '2',
+  });
   const skip = backend === 's3' && srv === null;
 
   it.skipIf(skip)('the retry of the same Job index takes it over', async () => {

@@ -189,7 +189,7 @@ describe.skipIf(srv === null)('S3 object store and registry (s3rver on loopback)
     });
   });
 
-  it('the store going away mid-publish (after the blob writes) leaves current intact: exit 1, clear message; the retry takes over the dead process's lock', async () => {
+  it('the store going away mid-publish (after the blob writes) leaves current intact: exit 1, clear message; the retry takes over the lock of the dead process', async () => {
     const prefix = 'gone';
     const config = writeConfig('gone', prefix);
     const day1 = await cli(runArgs(config, '2026-01-01', '2026-01-01'));
