@@ -9,6 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { configWithOverrides, loadConfig, metricsTextfileFlag } from '../config/load';
 import { ARTIFACT_TYPE_DEFS, artifactTypeOf, describeArtifactTypes, type ArtifactType } from '../engine/artifact-types';
 import { combinedExitCode, configError, interrupted, isPipelineError, PipelineError, usageError } from '../errors';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { importCatalog } from '../io/postgres/catalog-import';
 import { pathSegment } from '../io/atomic';
@@ -100,6 +101,19 @@ function prepare(flags: ScopeFlags & MetricsFlags & { segment?: string; workers?
   openFolders(config); // the same for s3:// folders
   if (config.raw_source.s3) new S3Bucket(config.raw_source.s3, { configKey: 'raw_source.s3' }); // the same for raw_source.s3
   return { config, tenant, surface, segment };
+}
+
+/**
+ * More worker threads than cores: accepted (output does not depend on the count), but the
+ * threads take turns on the cores, so the run is slower than with one per core.
+ */
+function warnIfOversubscribed(workers: number, flag: number | undefined, reporter: Reporter): void {
+  const cores = availableParallelism();
+  if (workers <= cores) return;
+  const source = flag === undefined ? `engine.workers ${workers}` : `--workers ${workers}`;
+  reporter.warn(
+    `${source} exceeds the ${cores} core(s) of this machine (os.availableParallelism()): the run will be slower than with --workers ${cores}, not faster`,
+  );
 }
 
 /** `--type` (a type or an alias) as an artifact type. */
@@ -205,7 +219,11 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
     .description('Turns raw exposure logs into versioned, rollbackable recommendation artifacts.')
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: io.err })
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // `--version`/`-V` before a command prints the version; after one it is that command's
+    // option (`rollback --version <v>`): program options are read only before the command.
+    .enablePositionalOptions()
+    .version(`recsys-pipelines ${VERSION}`, '-V, --version', 'print the version');
 
   /** The flags every day-by-day command shares (run and the job steps). */
   const dayCommand = (name: PipelineCommand, description: string) =>
@@ -241,6 +259,7 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
         types = [type];
       }
       const stages = COMMAND_STAGES[command];
+      if (stages.includes('ingest') || stages.includes('compute')) warnIfOversubscribed(config.engine.workers, flags.workers, reporter);
       const metricsScope = {
         config,
         command,

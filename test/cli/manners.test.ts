@@ -1,0 +1,81 @@
+/**
+ * Issue 14 item 5, CLI manners: `--version`/`-V` before a command, while `rollback --version <v>`
+ * keeps its meaning (docs/cli.md).
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { REPO_ROOT } from '../support/helpers';
+
+const PKG_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+const sb = new Sandbox();
+let config = '';
+beforeAll(() => {
+  sb.writeDay('2026-01-01', events('2026-01-01', 6));
+  sb.writeDay('2026-01-02', events('2026-01-02', 9));
+  config = sb.config();
+});
+afterAll(() => sb.cleanup());
+
+describe('--version / -V', () => {
+  for (const flag of ['--version', '-V']) {
+    it(`${flag} before a command prints the package version and exits 0`, async () => {
+      const r = await cli([flag]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`recsys-pipelines ${PKG_VERSION}\n`);
+      expect(r.stderr).toBe('');
+    });
+  }
+
+  it('prints the same as the version command', async () => {
+    const [a, b] = [await cli(['--version']), await cli(['version'])];
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  it('rollback --version <v> still names the version to roll back to', async () => {
+    const scope = ['--config', config, '--tenant', 'demo', '--surface', 'home'];
+    const first = await sb.run(config, '2026-01-01', '2026-01-01');
+    expect(first.code, first.stderr).toBe(0);
+    const v1 = sb.manifest().current.popularity;
+    const second = await sb.run(config, '2026-01-02', '2026-01-02');
+    expect(second.code, second.stderr).toBe(0);
+    expect(sb.manifest().current.popularity).not.toBe(v1);
+    const version = v1.replace(/^.*\//, '').replace(/\.json$/, '');
+    const r = await cli(['rollback', ...scope, '--type', 'popularity', '--version', version, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain(STACK_FRAME);
+    expect((JSON.parse(r.stdout) as { version: string }).version).toBe(version);
+    expect(sb.manifest().current.popularity).toBe(v1);
+    expect(r.stdout).not.toContain(`recsys-pipelines ${PKG_VERSION}`);
+  });
+});
+
+describe('--workers above the cores', () => {
+  const cores = availableParallelism();
+  const ingest = (workers: number) =>
+    cli(['ingest', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', String(workers)]);
+
+  it('warns on stderr, naming the cores, and still runs', async () => {
+    const r = await ingest(cores + 1);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: --workers ${cores + 1} exceeds the ${cores} core(s) of this machine`);
+    expect(r.stderr).toContain('slower');
+    expect(r.stdout).not.toContain('warning');
+  });
+
+  it('says nothing with one worker per core or fewer', async () => {
+    const r = await ingest(cores);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('exceeds the');
+  });
+
+  it('warns for engine.workers from the config too', async () => {
+    const cfg = sb.config({ engine: { workers: cores + 1 } }, 'many-workers.json');
+    const r = await cli(['ingest', '--config', cfg, '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: engine.workers ${cores + 1} exceeds the ${cores} core(s)`);
+  });
+});
