@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
-import { REPO_ROOT } from '../support/helpers';
+import { must, REPO_ROOT } from '../support/helpers';
 
 const PKG_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -39,7 +39,7 @@ describe('--version / -V', () => {
     const scope = ['--config', config, '--tenant', 'demo', '--surface', 'home'];
     const first = await sb.run(config, '2026-01-01', '2026-01-01');
     expect(first.code, first.stderr).toBe(0);
-    const v1 = sb.manifest().current.popularity;
+    const v1 = must(sb.manifest().current.popularity, 'a current popularity');
     const second = await sb.run(config, '2026-01-02', '2026-01-02');
     expect(second.code, second.stderr).toBe(0);
     expect(sb.manifest().current.popularity).not.toBe(v1);
