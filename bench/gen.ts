@@ -117,13 +117,35 @@ export async function generate(o: GenOptions): Promise<string[]> {
   return paths;
 }
 
+export const GEN_USAGE = `usage: npm run gen -- --out DIR [options]   (or: node dist/bench/gen.js --out DIR [options])
+
+Writes DIR/<tenant>/<surface>/exposure.<day>.jsonl, one file per day, deterministically
+(same arguments, same bytes).
+
+  --out DIR            output folder (required)
+  --days D             days to write (default ${GEN_DEFAULTS.days})
+  --events N           events per day (default ${GEN_DEFAULTS.events})
+  --users U            distinct users (default ${GEN_DEFAULTS.users})
+  --items I            distinct items (default ${GEN_DEFAULTS.items})
+  --seed S             random seed (default ${GEN_DEFAULTS.seed})
+  --start YYYY-MM-DD   first day (default ${GEN_DEFAULTS.start})
+  --tenant T           tenant (default ${GEN_DEFAULTS.tenant})
+  --surface S          surface (default ${GEN_DEFAULTS.surface})
+  --anonymous F        fraction of anonymous sessions (default ${GEN_DEFAULTS.anonymous})
+  --session-mean M     mean session length (default ${GEN_DEFAULTS.sessionMean})
+  --help, -h           print this and exit
+`;
+
+/** A bad command line: main prints the message and the usage, no stack trace, exit 2. */
+export class GenUsageError extends Error {}
+
 export function parseArgs(argv: string[]): GenOptions {
   const o: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 2) {
-    if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new Error(`bad argument ${argv[i]}`);
+    if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new GenUsageError(`bad argument ${argv[i]}`);
     o[argv[i].slice(2)] = argv[i + 1];
   }
-  if (!o.out) throw new Error('--out DIR is required');
+  if (!o.out) throw new GenUsageError('--out DIR is required');
   const num = (k: string, d: number) => (o[k] === undefined ? d : Number(o[k]));
   return {
     out: o.out,
@@ -140,8 +162,25 @@ export function parseArgs(argv: string[]): GenOptions {
   };
 }
 
-if (require.main === module) {
-  const opts = parseArgs(process.argv.slice(2));
+/** The options of the command line, or null after printing the usage (`--help`) or a usage error (exit code set). */
+function commandLine(argv: string[]): GenOptions | null {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(GEN_USAGE);
+    return null;
+  }
+  try {
+    return parseArgs(argv);
+  } catch (err) {
+    if (!(err instanceof GenUsageError)) throw err;
+    process.stderr.write(`error: ${err.message}\n\n${GEN_USAGE}`);
+    process.exitCode = 2;
+    return null;
+  }
+}
+
+const cliOpts = require.main === module ? commandLine(process.argv.slice(2)) : null;
+if (cliOpts !== null) {
+  const opts = cliOpts;
   const t0 = Date.now();
   generate(opts).then(
     (paths) => console.log(`wrote ${opts.days} day(s) × ${opts.events} events in ${Date.now() - t0} ms: ${paths.join(', ')}`),

@@ -2,6 +2,7 @@
  * Issue 14 item 5, CLI manners: `--version`/`-V` before a command, while `rollback --version <v>`
  * keeps its meaning (docs/cli.md).
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -77,5 +78,33 @@ describe('--workers above the cores', () => {
     const r = await cli(['ingest', '--config', cfg, '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`warning: engine.workers ${cores + 1} exceeds the ${cores} core(s)`);
+  });
+});
+
+describe('npm run gen -- --help', () => {
+  const gen = (args: string[]) => {
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'gen.js'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  for (const flag of ['--help', '-h']) {
+    it(`node dist/bench/gen.js ${flag} prints the usage and exits 0`, () => {
+      const r = gen([flag]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('usage: npm run gen -- --out DIR');
+      for (const option of ['--days', '--events', '--seed', '--start', '--tenant', '--surface']) expect(r.stdout).toContain(option);
+      expect(r.stderr).toBe('');
+    });
+  }
+
+  it('a missing --out is a usage error (exit 2) with the usage, no stack trace', () => {
+    const r = gen(['--days', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('error: --out DIR is required');
+    expect(r.stderr).toContain('usage: npm run gen');
+    expect(r.stderr).not.toContain(STACK_FRAME);
   });
 });
