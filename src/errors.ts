@@ -51,6 +51,15 @@ export const limitExceeded = (limit: string, observed: number, allowed: number, 
   );
 export const gateFailed = (gate: string, detail: string) => new PipelineError('E_GATE', 3, `validation failed: ${gate}: ${detail}`);
 export const ioError = (action: string, path: string, cause: unknown) => new PipelineError('E_IO', 1, `${action} ${path}: ${describeCause(cause)}`);
+/**
+ * Appended to an error about a configured path that does not exist: relative paths (`--config`,
+ * the paths inside the config, `--catalog`) are resolved against the working directory, as the
+ * Go tool does, not against the config file's folder.
+ */
+export const relativePathHint = (cwd = process.cwd()) =>
+  `(relative paths are resolved against the working directory, ${cwd}, as the Go tool does, not against the config file's folder)`;
+/** Whether `err` says a path does not exist (ENOENT, or a file where a folder was expected). */
+export const isMissingPath = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException | null)?.code ?? '');
 export const lockedError = (message: string) => new PipelineError('E_LOCKED', 1, message);
 export const workerError = (message: string) => new PipelineError('E_WORKER', 1, message);
 export const notFound = (message: string) => new PipelineError('E_NOT_FOUND', 1, message);

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { extname, join, resolve } from 'node:path';
-import { configError, describeCause, describeJsonError, usageError } from '../errors';
+import { configError, describeCause, describeJsonError, isMissingPath, relativePathHint, usageError } from '../errors';
 import { ARTIFACT_TYPES, artifactType, artifactTypeOf, type ArtifactType } from '../engine/artifact-types';
 import { checkConfigInput, type DriftThresholdsInput, type ParsedInput, type S3Input } from './schema';
 import type {
@@ -41,7 +41,8 @@ export function loadConfig(path: string, cwd = process.cwd()): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw configError(`config error in ${path}: cannot read config file ${file}: ${describeCause(cause)}`);
+    const hint = isMissingPath(cause) ? ` ${relativePathHint(resolve(cwd))}` : '';
+    throw configError(`config error in ${path}: cannot read config file ${file}: ${describeCause(cause)}${hint}`);
   }
   let raw: unknown;
   try {

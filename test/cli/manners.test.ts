@@ -3,11 +3,11 @@
  * keeps its meaning (docs/cli.md).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { cli, cliProcess, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
 import { must, REPO_ROOT } from '../support/helpers';
 
 const PKG_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -106,5 +106,40 @@ describe('npm run gen -- --help', () => {
     expect(r.stderr).toContain('error: --out DIR is required');
     expect(r.stderr).toContain('usage: npm run gen');
     expect(r.stderr).not.toContain(STACK_FRAME);
+  });
+});
+
+describe('relative paths in config errors', () => {
+  it('a catalog path relative to another working directory: the resolved path and the hint', async () => {
+    const sub = join(sb.dir, 'sub');
+    mkdirSync(sub, { recursive: true });
+    const cfg = sb.config({ artifact_kinds: ['content_sim'], catalog: { path: 'catalog.csv' }, raw_source: { type: 'fs', dir: sb.raw } }, 'catalog-rel.json');
+    writeFileSync(join(sb.dir, 'catalog.csv'), 'item_id,tags\ni1,a\n');
+    const r = await cliProcess(
+      ['run', '--config', '../catalog-rel.json', '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1'],
+      { cwd: sub },
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`read catalog ${join(sub, 'catalog.csv')}: ENOENT`);
+    expect(r.stderr).toContain(`relative paths are resolved against the working directory, ${sub}, as the Go tool does`);
+    expect(r.stderr).not.toContain(STACK_FRAME);
+    expect(cfg).toBe(join(sb.dir, 'catalog-rel.json'));
+  });
+
+  it('a missing --config: the resolved path and the hint, exit 2', async () => {
+    const sub = join(sb.dir, 'sub2');
+    mkdirSync(sub, { recursive: true });
+    const r = await cliProcess(['status', '--config', 'config.json', '--tenant', 'demo', '--surface', 'home'], { cwd: sub });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot read config file ${join(sub, 'config.json')}: ENOENT`);
+    expect(r.stderr).toContain(`relative paths are resolved against the working directory, ${sub}`);
+    expect(r.stderr).not.toContain(STACK_FRAME);
+  });
+
+  it('no hint for errors other than a missing path', async () => {
+    const r = await cli(['status', '--config', sb.raw, '--tenant', 'demo', '--surface', 'home']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot read config file ${sb.raw}`);
+    expect(r.stderr).not.toContain('relative paths are resolved');
   });
 });

@@ -34,7 +34,7 @@
  */
 import { isBlankLine, trimSpace } from '../parse/exposure-line';
 import * as fs from 'node:fs';
-import { badInput, ioError } from '../../errors';
+import { badInput, ioError, isMissingPath, PipelineError, relativePathHint } from '../../errors';
 import { compareUtf8 } from '../parse/utf8';
 
 export type CatalogItem = { itemId: string; tags: string[] };
@@ -180,7 +180,8 @@ function readUtf8(path: string): string {
   try {
     buf = fs.readFileSync(path);
   } catch (err) {
-    throw ioError('read catalog', path, err);
+    const e = ioError('read catalog', path, err);
+    throw isMissingPath(err) ? new PipelineError(e.code, e.exitCode, `${e.message} ${relativePathHint()}`) : e;
   }
   try {
     const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf);
