@@ -8,10 +8,12 @@
  * writeFileExclusiveAtomic); AtomicFileStream takes them synchronously, chunk by chunk,
  * for worker threads.
  *
- * Temporary files are named `.<basename>.tmp-<pid>-<random>`. Readers of our folders must
- * skip them (`isTempFile`); a crash can leave one behind, and `removeStaleTempFiles` clears
- * those whose writer process is gone. The pid check is only meaningful on the host that
- * wrote the file: do not run it against a folder shared by several hosts while they write.
+ * Temporary files are named `.<basename>.tmp-<pid>-<writer>-<random>`, `<writer>` naming the
+ * host, boot and pid namespace of the writer (`writerTag`, writer-identity.ts). Readers of our
+ * folders must skip them (`isTempFile`); a crash can leave one behind, and
+ * `removeStaleTempFiles` clears those whose writer is known to be gone (its pid is dead and
+ * it wrote from this host, boot and pid namespace) or, from any other writer, once older
+ * than a 24 h lease, so a folder shared by several hosts or pods is safe to clean.
  */
 import { randomBytes } from 'node:crypto';
 import * as fsSync from 'node:fs';
@@ -20,18 +22,32 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ioError, usageError } from '../errors';
 import { isBlankLine } from './parse/exposure-line';
+import { writerTag } from './writer-identity';
 
-const TEMP_RE = /^\..+\.tmp-(\d+)-[0-9a-f]+$/;
+/** Whether `file`'s mtime is more than `ms` ago; a file gone meanwhile is not. */
+async function olderThan(file: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await fs.stat(file)).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
+
+/** pid, then the writer tag (absent in names written before it existed), then the random part. */
+const TEMP_RE = /^\..+\.tmp-(\d+)-(?:(w[0-9a-f]{8})-)?[0-9a-f]+$/;
+
+/** Another writer's temp file is removed only once this old (by mtime): 24 h. */
+export const TEMP_LEASE_MS = 24 * 3_600_000;
 
 /** True for names our atomic writers use for in-flight files; readers skip these. */
 export function isTempFile(name: string): boolean {
   return TEMP_RE.test(name);
 }
 
-/** `.<basename>.tmp-<pid>-<random>` in the same folder as `target` (same file system, so rename is atomic). */
+/** `.<basename>.tmp-<pid>-<writer>-<random>` in the same folder as `target` (same file system, so rename is atomic). */
 export function tempPathFor(target: string): string {
   const suffix = randomBytes(6).toString('hex');
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${suffix}`);
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${writerTag()}-${suffix}`);
 }
 
 /**
@@ -238,10 +254,13 @@ export class AtomicFileStream {
 }
 
 /**
- * Removes temp files left in `dir` (not its subfolders) by writers that no longer run on
- * this host. Returns the names removed; a missing folder removes nothing.
+ * Removes temp files left in `dir` (not its subfolders) by writers that are gone: a file
+ * tagged with this host, boot and pid namespace whose pid is dead; a file of any other
+ * writer once its mtime is older than `leaseMs` (default 24 h). A name without a writer tag
+ * (written before tags existed) is judged by its pid on this host, as then. Returns the
+ * names removed; a missing folder removes nothing.
  */
-export async function removeStaleTempFiles(dir: string): Promise<string[]> {
+export async function removeStaleTempFiles(dir: string, leaseMs: number = TEMP_LEASE_MS): Promise<string[]> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
@@ -252,7 +271,11 @@ export async function removeStaleTempFiles(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     const m = TEMP_RE.exec(name);
-    if (!m || isPidAlive(Number(m[1]))) continue;
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (m[2] === undefined || m[2] === writerTag()) {
+      if (pid === process.pid || isPidAlive(pid)) continue;
+    } else if (!(await olderThan(path.join(dir, name), leaseMs))) continue;
     try {
       await fs.unlink(path.join(dir, name));
       removed.push(name);

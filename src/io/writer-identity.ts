@@ -10,6 +10,7 @@
  * (and, with host networking, not even a distinct host name), so "is that writer alive" is
  * answered only when all three match; otherwise the writer must be assumed alive.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import { isPidAlive } from './atomic';
@@ -69,4 +70,12 @@ export function samePidView(other: Partial<WriterIdentity> & { host: string }, m
 /** True only when `other` is known to be gone: its pid is visible from here and no longer runs. */
 export function isWriterGone(other: Partial<WriterIdentity> & { host: string; pid: number }, me: WriterIdentity = writerIdentity()): boolean {
   return samePidView(other, me) && other.pid !== me.pid && !isPidAlive(other.pid);
+}
+
+/**
+ * `w` and 8 hex digits naming this process's host, boot and pid namespace, for temp file
+ * names (atomic.ts): a temp file's writer is judged by its pid only when the tag is ours.
+ */
+export function writerTag(id: WriterIdentity = writerIdentity()): string {
+  return `w${createHash('sha256').update(`${id.host}\0${id.boot_id}\0${id.pid_ns}`).digest('hex').slice(0, 8)}`;
 }

@@ -3,7 +3,8 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isTempFile, removeStaleTempFiles, writeFileAtomic, writeFileExclusiveAtomic } from '../../src/io/atomic';
+import { isTempFile, removeStaleTempFiles, TEMP_LEASE_MS, tempPathFor, writeFileAtomic, writeFileExclusiveAtomic } from '../../src/io/atomic';
+import { writerIdentity, writerTag } from '../../src/io/writer-identity';
 
 let dir: string;
 
@@ -125,5 +126,26 @@ describe('temp files', () => {
     expect((await fsp.readdir(dir)).sort()).toEqual([live, 'keep.json', 'sub'].sort());
     expect(await fsp.readdir(path.join(dir, 'sub'))).toEqual([stale]);
     expect(await removeStaleTempFiles(path.join(dir, 'missing'))).toEqual([]);
+  });
+
+  it('a temp file of another writer (host, boot or pid namespace) is never judged by its pid: kept until its 24 h lease ends', async () => {
+    const dead = await deadPid();
+    const me = writerIdentity();
+    const ours = `.a.json.tmp-${dead}-${writerTag()}-abc123`;
+    const otherPod = `.b.json.tmp-${dead}-${writerTag({ ...me, pid_ns: 'pid:[1]' })}-def456`;
+    const otherHost = `.c.json.tmp-${dead}-${writerTag({ ...me, host: 'pod-b' })}-0a0b0c`;
+    const oldOther = `.d.json.tmp-${dead}-${writerTag({ ...me, boot_id: 'other-boot' })}-0d0e0f`;
+    for (const n of [ours, otherPod, otherHost, oldOther]) {
+      expect(isTempFile(n)).toBe(true);
+      await fsp.writeFile(path.join(dir, n), 'partial');
+    }
+    const day = 24 * 3600 * 1000;
+    const old = new Date(Date.now() - day - 60_000);
+    await fsp.utimes(path.join(dir, oldOther), old, old);
+    expect(TEMP_LEASE_MS).toBe(day);
+    expect((await removeStaleTempFiles(dir)).sort()).toEqual([ours, oldOther].sort());
+    expect((await fsp.readdir(dir)).sort()).toEqual([otherPod, otherHost].sort());
+    // Our own writes carry our tag.
+    expect(path.basename(tempPathFor(path.join(dir, 'x.json')))).toMatch(new RegExp(`^\\.x\\.json\\.tmp-${process.pid}-${writerTag()}-[0-9a-f]{12}$`));
   });
 });
