@@ -39,7 +39,9 @@ describe.skipIf(why !== null)('two pods sharing a folder', () => {
     // Pod A: hostname pod-a; the writer runs under a shell after 100 other processes (so its pid is
     // not one of the thread ids of pod B's node, which kill(pid, 0) also finds), writes a temp file with tempPathFor and holds it.
     const writer = `const fs=require('fs');const {tempPathFor}=require(${JSON.stringify(ATOMIC)});const t=tempPathFor(${JSON.stringify(join(shared.dir, 'day.arrow'))});fs.writeFileSync(t,'in flight');console.log(process.pid+' '+t);setInterval(()=>{},1e6);`;
-    podA = spawn('unshare', [...UNSHARE, '--kill-child', 'sh', '-c', `hostname pod-a; for i in $(seq 100); do /bin/true; done; node -e "$0" & wait`, writer], { stdio: ['ignore', 'pipe', 'inherit'] });
+    podA = spawn('unshare', [...UNSHARE, '--kill-child', 'sh', '-c', `hostname pod-a; for i in $(seq 100); do /bin/true; done; node -e "$0" & wait`, writer], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       podA!.stdout!.on('data', (d: Buffer) => {
