@@ -415,7 +415,51 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
     .description('print the version')
     .action(() => out(`recsys-pipelines ${VERSION}\n`));
 
+  for (const command of allCommands(program)) addHelpFooter(command);
   return program;
+}
+
+const SCOPE = '--config configs/local.json --tenant demo --surface home';
+
+/** Two examples per command for `--help` (commands as "<parent> <name>" for subcommands). */
+const HELP_EXAMPLES: Record<string, [string, string]> = {
+  run: [`run ${SCOPE} --start 2026-01-01 --end 2026-01-03`, `run ${SCOPE} --incremental --log-format json`],
+  ingest: [`ingest ${SCOPE} --start 2026-01-01 --end 2026-01-03`, `ingest ${SCOPE} --start 2026-01-01 --end 2026-01-03 --dry-run`],
+  validate: [`validate ${SCOPE} --start 2026-01-01 --end 2026-01-03`, `validate ${SCOPE} --start 2026-01-01 --end 2026-01-31 --count 4 --index 0`],
+  compute: [`compute ${SCOPE} --start 2026-01-01 --end 2026-01-03`, `compute ${SCOPE} --start 2026-01-03 --end 2026-01-03 --type cooc`],
+  publish: [`publish ${SCOPE} --start 2026-01-01 --end 2026-01-03`, `publish ${SCOPE} --start 2026-01-03 --end 2026-01-03 --allow-drift`],
+  rollback: [`rollback ${SCOPE} --type popularity --previous`, `rollback ${SCOPE} --type popularity --version <version> --json`],
+  diff: [`diff ${SCOPE} --type popularity --from current --to staged --day 2026-01-03`, `diff ${SCOPE} --type cooc --from <version> --to current --json`],
+  history: [`history ${SCOPE}`, `history ${SCOPE} --type popularity --json`],
+  status: [`status ${SCOPE}`, `status ${SCOPE} --max-age 30h --json`],
+  'catalog import': [`catalog import ${SCOPE}`, `catalog import ${SCOPE} --catalog testdata/catalog.csv --format csv`],
+};
+
+/** Every command of the program, subcommands included. */
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+/** The full name of a command below the program: `run`, `catalog import`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** After a command's options in `--help`: its required flags, two examples and the docs section. */
+function addHelpFooter(command: Command): void {
+  const name = commandPath(command);
+  const anchor = ['ingest', 'validate', 'compute', 'publish'].includes(name) ? 'job-mode-ingest-validate-compute-publish' : name.replace(/ /g, '-');
+  command.addHelpText('after', () => {
+    const required = command.options.filter((o) => o.mandatory).map((o) => o.long ?? o.flags);
+    const examples = HELP_EXAMPLES[name];
+    const lines = [''];
+    if (required.length > 0) lines.push(`Required: ${required.join(', ')}`, '');
+    if (examples) lines.push('Examples:', ...examples.map((e) => `  npx recsys-pipelines ${e}`), '');
+    lines.push(examples ? `Docs: docs/cli.md#${anchor}` : 'Docs: docs/cli.md');
+    return lines.join('\n');
+  });
 }
 
 /** Runs the CLI (`argv` as process.argv: node, script, arguments…) and resolves to the exit code. */

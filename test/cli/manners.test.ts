@@ -143,3 +143,42 @@ describe('relative paths in config errors', () => {
     expect(r.stderr).not.toContain('relative paths are resolved');
   });
 });
+
+describe('--help of each command', () => {
+  const cliDoc = readFileSync(join(REPO_ROOT, 'docs', 'cli.md'), 'utf8');
+  const commands: [string[], string[]][] = [
+    [['run'], ['--config', '--tenant', '--surface']],
+    [['ingest'], ['--config', '--tenant', '--surface']],
+    [['validate'], ['--config', '--tenant', '--surface']],
+    [['compute'], ['--config', '--tenant', '--surface']],
+    [['publish'], ['--config', '--tenant', '--surface']],
+    [['rollback'], ['--config', '--tenant', '--surface', '--type']],
+    [['diff'], ['--config', '--tenant', '--surface', '--type', '--from', '--to']],
+    [['history'], ['--config', '--tenant', '--surface']],
+    [['status'], ['--config', '--tenant', '--surface']],
+    [
+      ['catalog', 'import'],
+      ['--config', '--tenant', '--surface'],
+    ],
+  ];
+  for (const [command, required] of commands) {
+    it(`${command.join(' ')} --help: required flags, two examples, a pointer to docs/cli.md`, async () => {
+      const r = await cli([...command, '--help']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Required: ${required.join(', ')}\n`);
+      const examples = r.stdout.split('\n').filter((l) => l.startsWith(`  npx recsys-pipelines ${command.join(' ')} `));
+      expect(examples).toHaveLength(2);
+      const docs = /^Docs: docs\/cli\.md#(\S+)$/m.exec(r.stdout);
+      expect(docs, r.stdout).not.toBeNull();
+      expect(cliDoc).toContain(`(#${docs![1]})`);
+      // The examples parse: every flag they use is one the command has (commander rejects unknown options).
+      for (const example of examples) {
+        const args = example
+          .trim()
+          .split(/\s+/)
+          .slice(2 + command.length);
+        for (const flag of args.filter((a) => a.startsWith('--'))) expect(r.stdout).toContain(`${flag} `);
+      }
+    });
+  }
+});
