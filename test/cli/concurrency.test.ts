@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliProcess, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { cliProcess, events, runArgs, Sandbox, STACK_FRAME } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
@@ -105,21 +105,7 @@ describe('two publishers at once', () => {
     const sb = sandbox();
     for (const d of [DAY1, DAY2]) sb.writeDay(d, events(d, 30));
     const config = sb.config({ artifact_kinds: ['popularity', 'cooc'] });
-    const args = (start: string, end: string) => [
-      'run',
-      '--config',
-      config,
-      '--tenant',
-      'demo',
-      '--surface',
-      'home',
-      '--start',
-      start,
-      '--end',
-      end,
-      '--workers',
-      '1',
-    ];
+    const args = (start: string, end: string) => runArgs(config, start, end);
     const results = await Promise.all([runAsync(args(DAY1, DAY2)), runAsync(args(DAY1, DAY2))]);
     for (const r of results) {
       if (r.code !== 0) {

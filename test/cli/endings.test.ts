@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/helpers';
-import { cli, cliProcess, ev, events, publishedLines, Sandbox, STACK_FRAME, summaryRows, versionOfUri } from '../support/cli-harness';
+import { cli, cliProcess, ev, events, publishedLines, runArgs, Sandbox, STACK_FRAME, summaryRows, versionOfUri } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
@@ -23,23 +23,6 @@ const sandbox = () => {
   return s;
 };
 afterAll(() => sandboxes.forEach((s) => s.cleanup()));
-
-const runArgs = (config: string, start: string, end: string, extra: string[] = []) => [
-  'run',
-  '--config',
-  config,
-  '--tenant',
-  'demo',
-  '--surface',
-  'home',
-  '--start',
-  start,
-  '--end',
-  end,
-  '--workers',
-  '1',
-  ...extra,
-];
 
 /** The last line as a terminal shows it (what a clear-line sequence erased is gone). */
 const lastLine = (text: string) => (text.trimEnd().split('\n').at(-1) ?? '').split('\r\x1b[2K').at(-1) ?? '';

@@ -92,6 +92,24 @@ export function cliProcess(args: string[], opts: { cwd?: string; env?: Record<st
 }
 
 /** Text that shows a JavaScript stack trace leaked to the user. */
+/** The arguments of `run` for demo/home over [start, end] on one worker thread. */
+export const runArgs = (config: string, start: string, end: string, extra: string[] = []): string[] => [
+  'run',
+  '--config',
+  config,
+  '--tenant',
+  'demo',
+  '--surface',
+  'home',
+  '--start',
+  start,
+  '--end',
+  end,
+  '--workers',
+  '1',
+  ...extra,
+];
+
 export const STACK_FRAME = '    at ';
 
 export interface EventFields {
