@@ -72,20 +72,32 @@ export async function readCanonicalDay(
   pool: WorkerPool | null = null,
   notice?: (message: string) => void,
 ): Promise<CanonicalDay | null> {
+  return (await readDay(config, scope, day, pool, notice)).events;
+}
+
+/** readCanonicalDay, with the ingest record where it was read (no partition of ours), so no caller reads it twice. */
+async function readDay(
+  config: Config,
+  scope: Pick<Scope, 'tenant' | 'surface'>,
+  day: string,
+  pool: WorkerPool | null,
+  notice?: (message: string) => void,
+): Promise<{ events: CanonicalDay | null; record?: IngestRecord }> {
   const { tenant, surface } = scope;
   const folder = openFolders(config).canonical;
   const rel = partitionRel(tenant, surface, day);
   const bytes = await folder.read(rel);
-  if (bytes !== null) return decodeCanonical(bytes, folder.where(rel));
-  if ((await readIngestRecord(config, scope, day)) !== undefined) return null;
+  if (bytes !== null) return { events: decodeCanonical(bytes, folder.where(rel)) };
+  const record = await readIngestRecord(config, scope, day);
+  if (record !== undefined) return { events: null, record };
   // The Go tool wrote its partitions on a local file system only: a switch-over happens there,
   // before the folders move to S3 (docs/storage-contract.md §1.6).
-  if (folder.remote) return null;
+  if (folder.remote) return { events: null };
   const goFile = folder.localPath(goPartitionRel(tenant, surface, day));
-  if (!(await isFile(goFile))) return null;
+  if (!(await isFile(goFile))) return { events: null };
   notice?.(`${day}: no partition of ours, reading the Go tool's canonical partition ${goFile}`);
   const read = await readInput(config, jsonlFileDay(goFile), { tenant, surface, day, dayStart: dayStartMicros(day)!, policy: 'fail' }, pool ?? undefined);
-  return read.canonical;
+  return { events: read.canonical };
 }
 
 /** The day's ingest record (partitions.ts), or undefined when there is none. */
@@ -123,9 +135,8 @@ export async function ingestedDay(
   pool: WorkerPool | null = null,
   notice?: (message: string) => void,
 ): Promise<IngestedDay> {
-  const events = await readCanonicalDay(config, scope, day, pool, notice);
+  const { events, record } = await readDay(config, scope, day, pool, notice);
   if (events !== null) return { day, events };
-  const record = await readIngestRecord(config, scope, day);
   if (record === undefined) return { day, events: null, why: 'no canonical partition, no ingest record' };
   if (record.events > 0) {
     return { day, events: null, why: `its ingest record counts ${record.events} events but the partition is missing` };
