@@ -27,6 +27,9 @@ describe('checkpoint write fails after the swap', () => {
     expect(r.stderr).toContain(blocker);
     expect(r.stderr).toContain('rerun 2026-01-01');
     expect(r.stderr).not.toContain(STACK_FRAME);
+    // The summary names the manifest the day went live in, not "not changed".
+    expect(r.stdout).toContain(`manifest: ${sb.out}`);
+    expect(r.stdout).not.toContain('manifest: not changed');
     const live = versionOfUri(sb.manifest().current.popularity); // the day is live
     expect(sb.currentBlob('popularity').window.start).toBe(`${DAY1}T00:00:00Z`);
 

@@ -36,6 +36,9 @@ export interface PublishOptions {
   rawInput: string | null | undefined;
 }
 
+/** A failure after the manifest swap: the day is live, its checkpoint is not written. */
+export class PublishedNotCheckpointedError extends PipelineError {}
+
 export async function publishStep(ctx: DayContext, opts: PublishOptions): Promise<{ published: PublishedArtifact[]; signals?: SignalCounts }> {
   const { config, scope } = ctx;
   // `run` checked right after its ingest (before the partition write); a `publish` job checks here.
@@ -53,7 +56,7 @@ export async function publishStep(ctx: DayContext, opts: PublishOptions): Promis
       // The manifest already points at this day: say so, and that a rerun finishes the rest
       // (it republishes the same versions, which changes nothing, then retries these steps).
       if (!isPipelineError(err)) throw err;
-      throw new PipelineError(
+      throw new PublishedNotCheckpointedError(
         err.code,
         err.exitCode,
         `published, checkpoint not advanced: the manifest already points at ${ctx.day}'s artifacts, but ${err.message}; ` +

@@ -109,6 +109,8 @@ export interface DayFailure {
   message: string;
   /** Set when the drift gate blocked the publish (metrics reason="drift"): the figures of the day's artifacts. */
   drift?: DriftFigures[];
+  /** Set when the day failed after the manifest swap: its artifacts are live, its checkpoint is not. */
+  live?: true;
 }
 
 export interface RunSummary {

@@ -29,7 +29,7 @@ import type { DayContext, RunContext } from './context';
 import { readDay, type ReadDay, writeDay } from './ingest';
 import { type Counts, createReporter, type Stage } from './progress';
 import { partDays, unitCount } from './part';
-import { publishStep, rawInputGate } from './publish';
+import { publishStep, PublishedNotCheckpointedError, rawInputGate } from './publish';
 import { COMMAND_STAGES, type DayFailure, type DaySummary, type RunRequest, type RunSummary } from './request';
 import { validateStep, windowCounts } from './validate';
 import { dayWindow, resolveDays } from './window';
@@ -112,7 +112,15 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
         }
         if (isDriftBlocked(err)) reporter.drift(day, err.figures, true);
         reporter.dayFailed(day, stage, err, performance.now() - stageStart);
-        failed.push({ day, stage, code: err.code, exitCode: err.exitCode, message: err.message, ...(isDriftBlocked(err) && { drift: err.figures }) });
+        failed.push({
+          day,
+          stage,
+          code: err.code,
+          exitCode: err.exitCode,
+          message: err.message,
+          ...(isDriftBlocked(err) && { drift: err.figures }),
+          ...(err instanceof PublishedNotCheckpointedError && { live: true as const }),
+        });
         if (!req.continueOnError) {
           reads.stop();
           throw err;
@@ -134,7 +142,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
 
   function summary(): RunSummary {
     // Only a manifest this command wrote is named: with every day failed there may be none.
-    const published = done.some((d) => d.published.length > 0);
+    const published = done.some((d) => d.published.length > 0) || failed.some((f) => f.live);
     const manifest = published ? openStorage(config).registry.manifestPath(req.tenant, req.surface) : null;
     const part = req.part && {
       ...req.part,
