@@ -54,6 +54,8 @@ export interface RunRequest {
   /** Sink of the default text reporter, one line per call (no trailing newline). */
   log?: (line: string) => void;
   now?: () => Date;
+  /** Monotonic milliseconds the stage times are measured with; default performance.now (tests inject one). */
+  clock?: () => number;
   /**
    * Receives the summary when the day loop ends, also when it ends with an error (the days
    * done and the failed one), so that the metrics describe failed runs too.

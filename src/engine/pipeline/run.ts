@@ -64,7 +64,8 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
   };
   const done: DaySummary[] = [];
   const failed: DayFailure[] = [];
-  const reads = new ReadAhead(run, days);
+  const clock = req.clock ?? (() => performance.now());
+  const reads = new ReadAhead(days, (day, signal) => readRaw(run, day, signal), clock);
   reporter.plan(days.length);
   try {
     if (req.part && allDays.length > 0 && days.length === 0) {
@@ -83,13 +84,16 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       };
       let stage: Stage = stages[0];
       let stageStart = 0;
+      // Ingest's time is the wall time of the day's own read, wherever it ran (a day read
+      // ahead while the previous one computed waits ~0 ms for it): the same meaning every day.
+      const elapsed = (s: Stage) => (s === 'ingest' ? reads.ms(day) : clock() - stageStart);
       const timed: Timed = async (s, f, counts) => {
         stage = s;
         stopIfAsked(`before ${day} ${s}`);
         reporter.begin(day, s);
-        stageStart = performance.now();
+        stageStart = clock();
         const result = await f();
-        const ms = performance.now() - stageStart;
+        const ms = elapsed(s);
         d.ms[s] += ms;
         reporter.done(day, s, counts(result), ms);
         return result;
@@ -111,7 +115,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
           throw err; // not a failed day: the summary lists what was done, the error says where it stopped
         }
         if (isDriftBlocked(err)) reporter.drift(day, err.figures, true);
-        reporter.dayFailed(day, stage, err, performance.now() - stageStart);
+        reporter.dayFailed(day, stage, err, elapsed(stage));
         failed.push({
           day,
           stage,
@@ -157,20 +161,36 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
   }
 }
 
+/** Reads a day's raw input on the run's pool (nothing is written). */
+function readRaw(run: RunContext, day: string, signal: AbortSignal): Promise<ReadDay> {
+  const { config, scope, pool } = run;
+  return readDay(config, scope.tenant, scope.surface, day, parseDayFlag('--start', day), pool ?? undefined, signal);
+}
+
 /**
  * Backfills overlap days: once day k is read, day k+1 is read and parsed on the pool while
  * day k computes and publishes. Day k+1 writes nothing until its own turn, so a failed day
- * still stops the run with later days untouched; days commit in order.
+ * still stops the run with later days untouched; days commit in order. Each read's own wall
+ * time (its start to its end, `ms`) is the day's ingest time, not the time its day waited.
  */
-class ReadAhead {
+export class ReadAhead {
   private readonly reads = new Map<string, Promise<ReadDay>>();
+  /** When each day's read started and (once settled) ended, by `clock`. */
+  private readonly spans = new Map<string, { start: number; end?: number }>();
   /** A failed day stops the read-ahead at its next block. */
   private readonly stopped = new AbortController();
 
   constructor(
-    private readonly run: RunContext,
     private readonly days: readonly string[],
+    private readonly read: (day: string, signal: AbortSignal) => Promise<ReadDay>,
+    private readonly clock: () => number = () => performance.now(),
   ) {}
+
+  /** Wall time of the day's read: start to end, or to now while it runs (0 if never started). */
+  ms(day: string): number {
+    const span = this.spans.get(day);
+    return span ? (span.end ?? this.clock()) - span.start : 0;
+  }
 
   /** The day's read (started now, or ahead of time), and the next day's read started. */
   async take(day: string): Promise<ReadDay> {
@@ -196,9 +216,13 @@ class ReadAhead {
   private start(day: string): Promise<ReadDay> {
     let pending = this.reads.get(day);
     if (!pending) {
-      const { config, scope, pool } = this.run;
-      pending = readDay(config, scope.tenant, scope.surface, day, parseDayFlag('--start', day), pool ?? undefined, this.stopped.signal);
-      pending.catch(() => undefined); // awaited by its own day; never an unhandled rejection
+      const span: { start: number; end?: number } = { start: this.clock() };
+      this.spans.set(day, span);
+      pending = this.read(day, this.stopped.signal);
+      const ended = () => (span.end = this.clock());
+      // Registered first, so the end is taken before the day's own await resumes; it also handles
+      // a rejection (awaited by its own day): never an unhandled one.
+      pending.then(ended, ended);
       this.reads.set(day, pending);
     }
     return pending;
