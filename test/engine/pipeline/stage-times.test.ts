@@ -43,8 +43,7 @@ describe('ReadAhead: a day read ahead is timed by its own read', () => {
   /** Reads that end when the test says so. */
   function handReads() {
     const finish = new Map<string, (fail?: Error) => void>();
-    const read = (day: string) =>
-      new Promise<ReadDay>((resolve, reject) => finish.set(day, (fail) => (fail ? reject(fail) : resolve({ day } as ReadDay))));
+    const read = (day: string) => new Promise<ReadDay>((resolve, reject) => finish.set(day, (fail) => (fail ? reject(fail) : resolve({ day } as ReadDay))));
     return { finish: (day: string, fail?: Error) => finish.get(day)!(fail), read };
   }
 
@@ -77,7 +76,7 @@ describe('ReadAhead: a day read ahead is timed by its own read', () => {
 });
 
 describe('the day loop', () => {
-  const DAYS = ['2026-01-01', '2026-01-02', '2026-01-03'];
+  const DAYS = ['2026-01-01', '2026-01-02', '2026-01-03'] as const;
   const READ_MS = 1000;
 
   function config() {
