@@ -36,6 +36,7 @@ import { itemCounts } from '../src/kernels/popularity';
 import { sessionSeqRows } from '../src/kernels/session-seq';
 import { rankCodes, rankPositive } from '../src/kernels/topk';
 import { generate, GEN_DEFAULTS } from './gen';
+import { runArgs } from './run-args';
 import { addDays } from '../src/days';
 
 const ROOT = join(__dirname, '..', '..');
@@ -259,22 +260,7 @@ function runPipeline(file: string, events: number, workers: number, days = 1): R
     }),
   );
   const end = addDays(DAY, days - 1);
-  const r = timed(process.execPath, [
-    join(ROOT, 'bin', 'recsys-pipelines.js'),
-    'run',
-    '--config',
-    config,
-    '--tenant',
-    'demo',
-    '--surface',
-    'home',
-    '--start',
-    DAY,
-    '--end',
-    end,
-    '--workers',
-    String(workers),
-  ]);
+  const r = timed(process.execPath, [join(ROOT, 'bin', 'recsys-pipelines.js'), ...runArgs(config, DAY, end, [], workers)]);
   rmSync(out, { recursive: true, force: true });
   // Stage times summed over the days of the summary table.
   const ms = (s: string) => (s.endsWith('ms') ? Number(s.slice(0, -2)) : Number(s.slice(0, -1)) * 1000);

@@ -23,6 +23,7 @@ import { createInterface } from 'node:readline';
 import { Client } from 'pg';
 import { S3Bucket } from '../src/io/store/s3/bucket';
 import { generate, GEN_DEFAULTS } from './gen';
+import { runArgs } from './run-args';
 
 /** s3rver ships no types: the part of its API this bench uses. */
 type S3rverServer = { run(): Promise<{ port: number }>; close(): Promise<void> };
@@ -49,22 +50,7 @@ interface Figure {
 
 /** The CLI as a child process (asynchronously: the S3 server lives in this process). */
 function run(backend: string, config: string, workers: number): Promise<Figure> {
-  const argv = [
-    join(ROOT, 'bin', 'recsys-pipelines.js'),
-    'run',
-    '--config',
-    config,
-    '--tenant',
-    'demo',
-    '--surface',
-    'home',
-    '--start',
-    DAY,
-    '--end',
-    DAY,
-    '--workers',
-    String(workers),
-  ];
+  const argv = [join(ROOT, 'bin', 'recsys-pipelines.js'), ...runArgs(config, DAY, DAY, [], workers)];
   const [cmd, args] = TIME ? [TIME, ['-f', '__RSS_KB=%M', process.execPath, ...argv]] : [process.execPath, argv];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {

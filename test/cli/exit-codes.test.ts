@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliProcess, type CliResult, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { cli, cliProcess, type CliResult, events, runArgs, Sandbox, STACK_FRAME } from '../support/cli-harness';
 
 const sb = new Sandbox();
 let config = '';
@@ -49,10 +49,7 @@ describe('exit code 0', () => {
         JSON.stringify({ out_dir: 'out', raw_events_dir: 'raw', object_store_dir: 'blobs', artifact_kinds: ['popularity'] }),
       );
       // A child process started in the sandbox: the working directory is the process's own.
-      const r = await cliProcess(
-        ['run', '--config', 'rel.json', '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1'],
-        { cwd: rel.dir },
-      );
+      const r = await cliProcess(runArgs('rel.json', '2026-01-01', '2026-01-01'), { cwd: rel.dir });
       expect(r.code, r.stderr).toBe(0);
       expect(rel.manifest().current.popularity).toMatch(new RegExp(`^file://${rel.dir}/blobs/demo/home/popularity/[0-9a-f]{64}\\.json$`));
       expect(existsSync(rel.partitionPath('2026-01-01'))).toBe(true);
@@ -73,21 +70,7 @@ describe('the binary exits with the code main returns', () => {
     const b = new Sandbox();
     try {
       b.writeDay('2026-01-01', events('2026-01-01', 6));
-      const args = (config: string) => [
-        'run',
-        '--config',
-        config,
-        '--tenant',
-        'demo',
-        '--surface',
-        'home',
-        '--start',
-        '2026-01-01',
-        '--end',
-        '2026-01-01',
-        '--workers',
-        '1',
-      ];
+      const args = (config: string) => runArgs(config, '2026-01-01', '2026-01-01');
       const ok = await cliProcess(args(b.config()));
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.signal).toBeNull();
@@ -187,8 +170,7 @@ describe('exit code 2: config errors', () => {
   const cfg = new Sandbox();
   afterAll(() => cfg.cleanup());
 
-  const runWith = (configPath: string) =>
-    cli(['run', '--config', configPath, '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1']);
+  const runWith = (configPath: string) => cli(runArgs(configPath, '2026-01-01', '2026-01-01'));
 
   it('a missing config file names the file', async () => {
     const missing = join(cfg.dir, 'nope', 'missing.json');

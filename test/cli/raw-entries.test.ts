@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cli, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { BIN, cli, events, runArgs, Sandbox, STACK_FRAME } from '../support/cli-harness';
 
 const D1 = '2026-01-01';
 const cleanups: Array<() => void> = [];
@@ -55,7 +55,7 @@ describe('a raw day file that is not a readable file', () => {
     const file = sb.writeDay(D1, events(D1, 3));
     for (const d of [sb.raw, join(sb.raw, 'demo'), join(sb.raw, 'demo', 'home')]) chmodSync(d, 0o755);
     chmodSync(file, 0o600); // root's; uid 65534 may not read it
-    const args = ['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', D1, '--end', D1, '--workers', '1'];
+    const args = runArgs(config, D1, D1);
     const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, BIN, ...args], {
       cwd: sb.dir,
       encoding: 'utf8',

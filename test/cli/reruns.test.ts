@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RAW } from '../support/helpers';
-import { cli, ev, events, publishedLines, Sandbox, summaryRows, versionOfUri } from '../support/cli-harness';
+import { cli, ev, events, publishedLines, runArgs, Sandbox, summaryRows, versionOfUri } from '../support/cli-harness';
 
 const DAY = '2026-01-01';
 const ALL_KINDS = ['popularity', 'cooc', 'implicit', 'content_sim', 'session_seq'];
@@ -76,16 +76,15 @@ describe('running the same day twice', () => {
   it('gives the same partition bytes and versions with 1 worker and with 2 workers and small shards', async () => {
     const a = sandbox();
     const b = sandbox();
-    const args = (config: string, workers: string) =>
-      cli(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', DAY, '--end', DAY, '--workers', workers]);
+    const args = (config: string, workers: number) => cli(runArgs(config, DAY, DAY, [], workers));
     const cfgA = a.config({ raw_source: { dir: SAMPLE_RAW }, artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'] });
     const cfgB = b.config({
       raw_source: { dir: SAMPLE_RAW },
       artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'],
       engine: { shard_rows: 1024 },
     });
-    const ra = await args(cfgA, '1');
-    const rb = await args(cfgB, '2');
+    const ra = await args(cfgA, 1);
+    const rb = await args(cfgB, 2);
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
     expect(publishedLines(rb.stdout)).toEqual(publishedLines(ra.stdout));

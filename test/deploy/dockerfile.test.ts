@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOutsideDocker, execForm, hostPath, lastValue, parseDockerfile, type BuiltStage } from '../support/dockerfile';
-import { BIN, publishedLines } from '../support/cli-harness';
+import { BIN, publishedLines, runArgs } from '../support/cli-harness';
 import { must, REPO_ROOT, SAMPLE_RAW, tempDir } from '../support/helpers';
 
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
@@ -83,21 +83,7 @@ describe('Dockerfile', () => {
       );
       return file;
     };
-    const args = (file: string) => [
-      'run',
-      '--config',
-      file,
-      '--tenant',
-      'demo',
-      '--surface',
-      'home',
-      '--start',
-      '2026-01-01',
-      '--end',
-      '2026-01-02',
-      '--workers',
-      '2',
-    ];
+    const args = (file: string) => runArgs(file, '2026-01-01', '2026-01-02', [], 2);
     const fromImage = runImage(args(config('image')), work);
     expect(fromImage.status, fromImage.stderr).toBe(0);
     const fromRepo = spawnSync(process.execPath, [BIN, ...args(config('repo'))], { cwd: work, encoding: 'utf8' });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, GEN_DEFAULTS } from '../../bench/gen';
 import { goTool } from '../../bench/go-tool';
-import { cli, publishedLines } from '../support/cli-harness';
+import { cli, publishedLines, runArgs } from '../support/cli-harness';
 import { tempDir } from '../support/helpers';
 
 const DAYS = ['2026-01-01', '2026-01-02', '2026-01-03', '2026-01-04', '2026-01-05', '2026-01-06'];
@@ -35,21 +35,7 @@ describe('switching from the Go tool and back', () => {
   beforeAll(async () => {
     await generate({ ...GEN_DEFAULTS, out: join(tmp.dir, 'raw'), days: 6, events: 1500, users: 200, items: 150 });
     switched = config('switched');
-    const alone = await cli([
-      'run',
-      '--config',
-      config('alone'),
-      '--tenant',
-      'demo',
-      '--surface',
-      'home',
-      '--start',
-      DAYS[0]!,
-      '--end',
-      DAYS[5]!,
-      '--workers',
-      '1',
-    ]);
+    const alone = await cli(runArgs(config('alone'), DAYS[0]!, DAYS[5]!));
     expect(alone.code, alone.stderr).toBe(0);
     for (const p of publishedLines(alone.stdout)) (reference[p.day] ??= {})[p.type] = p.version;
   });

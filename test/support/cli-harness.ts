@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { main } from '../../src/cli/main';
+import { runArgs } from '../../bench/run-args';
 import { must, REPO_ROOT, removeDir } from './helpers';
 
 export const BIN = join(REPO_ROOT, 'bin', 'recsys-pipelines.js');
@@ -91,25 +92,9 @@ export function cliProcess(args: string[], opts: { cwd?: string; env?: Record<st
   });
 }
 
-/** Text that shows a JavaScript stack trace leaked to the user. */
-/** The arguments of `run` for demo/home over [start, end] on one worker thread. */
-export const runArgs = (config: string, start: string, end: string, extra: string[] = []): string[] => [
-  'run',
-  '--config',
-  config,
-  '--tenant',
-  'demo',
-  '--surface',
-  'home',
-  '--start',
-  start,
-  '--end',
-  end,
-  '--workers',
-  '1',
-  ...extra,
-];
+export { runArgs } from '../../bench/run-args';
 
+/** Text that shows a JavaScript stack trace leaked to the user. */
 export const STACK_FRAME = '    at ';
 
 export interface EventFields {
@@ -190,7 +175,6 @@ export function summaryRows(stdout: string): SummaryRow[] {
   return out;
 }
 
-/** The version a `file://…/<version>.json` URI points at. */
 /** The version in an artifact URI; a failed test when the URI is missing (say, no current version of a type). */
 export const versionOfUri = (uri: string | undefined) => basename(must(uri, 'an artifact uri'), '.json');
 
@@ -249,7 +233,7 @@ export class Sandbox {
 
   /** `run --config … --tenant demo --surface home --start … --end … --workers 1 [extra]`, in process. */
   run(config: string, start: string, end: string, extra: string[] = []): Promise<CliResult> {
-    return cli(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', start, '--end', end, '--workers', '1', ...extra]);
+    return cli(runArgs(config, start, end, extra));
   }
 
   get manifestPath(): string {
