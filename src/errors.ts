@@ -50,7 +50,11 @@ export const limitExceeded = (limit: string, observed: number, allowed: number, 
     stopped ? `limit exceeded: ${limit} (at least ${observed} > ${allowed}; ${stopped})` : `limit exceeded: ${limit} (${observed} > ${allowed})`,
   );
 export const gateFailed = (gate: string, detail: string) => new PipelineError('E_GATE', 3, `validation failed: ${gate}: ${detail}`);
-export const ioError = (action: string, path: string, cause: unknown) => new PipelineError('E_IO', 1, `${action} ${path}: ${describeCause(cause)}`);
+/**
+ * `<action> <path>: <system error>` (E_IO, exit 1: a retry may help once the cause is fixed):
+ * `write /data/out/canonical/…/2026-01-01.arrow: EROFS: read-only file system (mkdir /data/out/canonical)`.
+ */
+export const ioError = (action: string, path: string, cause: unknown) => new PipelineError('E_IO', 1, `${action} ${path}: ${describeCause(cause, path)}`);
 /**
  * Appended to an error about a configured path that does not exist: relative paths (`--config`,
  * the paths inside the config, `--catalog`) are resolved against the working directory, as the
@@ -85,11 +89,48 @@ export function isPipelineError(err: unknown): err is PipelineError {
   return err instanceof PipelineError;
 }
 
-/** `ENOENT: no such file or directory` style text for a Node system error, else its message. */
-export function describeCause(cause: unknown): string {
+/**
+ * What a system error means, for the errors a write meets on a healthy machine whose storage
+ * is misconfigured or full: the operator acts on these, so each says it in words (and, for
+ * permissions, as which user: a container often runs as another uid than the folder's owner).
+ */
+function osErrorMeaning(code: string): string | null {
+  const uid = process.getuid?.();
+  const asUid = uid === undefined ? '' : ` for uid ${uid}`;
+  switch (code) {
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EACCES':
+      return `permission denied${asUid}`;
+    case 'EPERM':
+      return `operation not permitted${asUid}`;
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'EDQUOT':
+      return `disk quota exceeded${asUid}`;
+    case 'ENOTDIR':
+      return 'not a directory (a file is in the way of a folder)';
+    default:
+      return null;
+  }
+}
+
+/**
+ * The text of a Node system error: `ENOENT: no such file or directory`; for the errors of
+ * osErrorMeaning, that meaning (`EACCES: permission denied for uid 65534`); and when the
+ * error concerns another path than the one the caller names (a parent folder that could not
+ * be made: makeDirs in src/io/atomic.ts), that path: `EROFS: read-only file system (mkdir
+ * /data/out/canonical)`. Anything else: its message.
+ */
+export function describeCause(cause: unknown, about?: string): string {
   if (cause && typeof cause === 'object') {
-    const e = cause as { code?: string; message?: string };
-    if (e.code && e.message) return e.message.startsWith(e.code) ? e.message.split(',')[0] : `${e.code}: ${e.message}`;
+    const e = cause as { code?: string; message?: string; syscall?: string; path?: string };
+    if (e.code && e.message) {
+      const meaning = osErrorMeaning(e.code);
+      const text = meaning ? `${e.code}: ${meaning}` : e.message.startsWith(e.code) ? e.message.split(',')[0] : `${e.code}: ${e.message}`;
+      const other = e.syscall === 'mkdir' && e.path !== undefined && e.path !== about;
+      return other ? `${text} (${e.syscall} ${e.path})` : text;
+    }
     if (e.message) return e.message;
   }
   return String(cause);

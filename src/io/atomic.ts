@@ -100,6 +100,60 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * `mkdir -p dir`, failing with the true error of the folder that could not be made. Node's
+ * recursive mkdir reports a folder it cannot create on a read-only file system as ENOENT
+ * (Node 20), which sends the operator looking for a missing folder: then the missing folders
+ * are made one by one from the deepest one that exists, so the error is the system's own
+ * (EROFS, EACCES, ENOSPC, ENOTDIR…) and its `path` the folder it concerns.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (err) {
+    if (errCode(err) !== 'ENOENT') throw err;
+    const missing: string[] = [];
+    for (let at = path.resolve(dir); !(await fs.stat(at).then(() => true, notFound)); at = path.dirname(at)) missing.unshift(at);
+    for (const d of missing) await fs.mkdir(d).catch(alreadyThere);
+  }
+}
+
+/** makeDirs, synchronously: for worker threads that write chunk by chunk (AtomicFileStream). */
+export function makeDirsSync(dir: string): void {
+  try {
+    fsSync.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    if (errCode(err) !== 'ENOENT') throw err;
+    const exists = (d: string) => {
+      try {
+        return Boolean(fsSync.statSync(d));
+      } catch (e) {
+        return notFound(e);
+      }
+    };
+    const missing: string[] = [];
+    for (let at = path.resolve(dir); !exists(at); at = path.dirname(at)) missing.unshift(at);
+    for (const d of missing) {
+      try {
+        fsSync.mkdirSync(d);
+      } catch (e) {
+        alreadyThere(e);
+      }
+    }
+  }
+}
+
+const errCode = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code;
+/** false for a path that does not exist; any other error of stat is the answer. */
+const notFound = (err: unknown): false => {
+  if (errCode(err) === 'ENOENT') return false;
+  throw err;
+};
+/** A folder made meanwhile by another writer is fine. */
+const alreadyThere = (err: unknown): void => {
+  if (errCode(err) !== 'EEXIST') throw err;
+};
+
 /** Creates `temp` exclusively, writes `data` and fsyncs it. */
 async function writeTemp(temp: string, data: string | Uint8Array): Promise<void> {
   const handle = await fs.open(temp, 'wx', 0o644);
@@ -129,7 +183,7 @@ async function writeThroughTemp(
   const dir = path.dirname(target);
   let temp: string | undefined;
   try {
-    await fs.mkdir(dir, { recursive: true });
+    await makeDirs(dir);
     temp = tempPathFor(target);
     await writeTemp(temp, data);
     const outcome = await place(temp);
@@ -194,7 +248,7 @@ export class AtomicFileStream {
   constructor(target: string) {
     this._target = target;
     try {
-      fsSync.mkdirSync(path.dirname(target), { recursive: true });
+      makeDirsSync(path.dirname(target));
       this.temp = tempPathFor(target);
       this.fd = fsSync.openSync(this.temp, 'w');
     } catch (err) {

@@ -35,18 +35,12 @@ export function stageKey(ctx: DayContext, type: ArtifactType): StageKey {
 }
 
 /**
- * Computes the day's artifacts of `ctx.types` and stages each one. `partitionWritten` is
- * the day's canonical partition write: nothing is staged (and so nothing can be published
- * later by a `publish` job) for a day whose partition failed to be written.
+ * Computes the day's artifacts of `ctx.types` and stages each one (`run` has written the
+ * day's partition before: nothing is staged, and so nothing can be published later by a
+ * `publish` job, for a day whose partition failed to be written).
  */
-export async function computeStep(
-  ctx: DayContext,
-  events: CanonicalDay,
-  index: DayIndex,
-  partitionWritten: Promise<void>,
-): Promise<{ prepared: PreparedArtifact[]; staged: StagedInfo[] }> {
+export async function computeStep(ctx: DayContext, events: CanonicalDay, index: DayIndex): Promise<{ prepared: PreparedArtifact[]; staged: StagedInfo[] }> {
   const prepared = await computeArtifacts(ctx, events, index);
-  await partitionWritten;
   const staged: StagedInfo[] = [];
   const staging = openFolders(ctx.config).staging;
   for (const a of prepared) {

@@ -243,11 +243,11 @@ export function rawState(read: Pick<ReadDay, 'input' | 'counts'>): RawState {
 
 /**
  * Replaces the day's canonical partition (and rejects file) atomically, then writes its
- * ingest record (partitions.ts), in the background: returns at once a promise that settles
- * when all are in place. The record goes last, once the partition is durable, so a record
- * never describes a partition that is not there yet. With a pool the partition is encoded
- * and written on a worker, so the caller indexes and computes meanwhile (and must await
- * the promise before staging or publishing).
+ * ingest record (partitions.ts); the promise settles when all are durable (fsynced and
+ * renamed into place), and the ingest stage is reported done only then (run.ts). The record
+ * goes last, once the partition is durable, so a record never describes a partition that is
+ * not there yet. With a pool the partition is encoded and written on a worker, so the next
+ * day's read can go on meanwhile.
  */
 export function writeDay(config: Config, read: ReadDay, pool?: WorkerPool): Promise<void> {
   const { tenant, surface, day, canonical, rejections } = read;

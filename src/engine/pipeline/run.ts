@@ -85,8 +85,11 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       let stage: Stage = stages[0];
       let stageStart = 0;
       // Ingest's time is the wall time of the day's own read, wherever it ran (a day read
-      // ahead while the previous one computed waits ~0 ms for it): the same meaning every day.
-      const elapsed = (s: Stage) => (s === 'ingest' ? reads.ms(day) : clock() - stageStart);
+      // ahead while the previous one computed waits ~0 ms for it), plus the time from the read's
+      // end (or the stage's start, when it was read ahead) to the partition being durable: the
+      // same meaning every day.
+      const sinceRead = () => clock() - Math.max(stageStart, reads.endedAt(day) ?? clock());
+      const elapsed = (s: Stage) => (s === 'ingest' ? reads.ms(day) + sinceRead() : clock() - stageStart);
       const timed: Timed = async (s, f, counts) => {
         stage = s;
         stopIfAsked(`before ${day} ${s}`);
@@ -100,7 +103,7 @@ export async function runPipeline(req: RunRequest): Promise<RunSummary> {
       };
       try {
         const ctx: DayContext = { ...run, day, types: typesOfDay.get(day) ?? types, window: dayWindow(day, config.window_days) };
-        await runDay(ctx, d, timed, { ingest: () => reads.take(day), advanceCheckpoint: failed.length === 0 });
+        await runDay(ctx, d, timed, { ingest: () => reads.take(day), readNext: () => reads.readNext(day), advanceCheckpoint: failed.length === 0 });
         if (d.published.length > 0)
           reporter.drift(
             day,
@@ -168,10 +171,11 @@ function readRaw(run: RunContext, day: string, signal: AbortSignal): Promise<Rea
 }
 
 /**
- * Backfills overlap days: once day k is read, day k+1 is read and parsed on the pool while
- * day k computes and publishes. Day k+1 writes nothing until its own turn, so a failed day
- * still stops the run with later days untouched; days commit in order. Each read's own wall
- * time (its start to its end, `ms`) is the day's ingest time, not the time its day waited.
+ * Backfills overlap days: once day k's partition write is queued, day k+1 is read and parsed
+ * on the pool while day k writes, computes and publishes. Day k+1 writes nothing until its
+ * own turn, so a failed day still stops the run with later days untouched; days commit in
+ * order. Each read's own wall time (its start to its end, `ms`) counts in the day's ingest
+ * time, not the time its day waited for it.
  */
 export class ReadAhead {
   private readonly reads = new Map<string, Promise<ReadDay>>();
@@ -192,17 +196,24 @@ export class ReadAhead {
     return span ? (span.end ?? this.clock()) - span.start : 0;
   }
 
-  /** The day's read (started now, or ahead of time), and the next day's read started. */
+  /** When the day's read ended (by `clock`), or undefined while it runs or was never started. */
+  endedAt(day: string): number | undefined {
+    return this.spans.get(day)?.end;
+  }
+
+  /** The day's read (started now, or ahead of time). */
   async take(day: string): Promise<ReadDay> {
-    let read: ReadDay;
     try {
-      read = await this.start(day);
+      return await this.start(day);
     } finally {
       this.reads.delete(day);
     }
+  }
+
+  /** Starts reading the day after `day`: its parse tasks queue on the pool behind what `day` queued. */
+  readNext(day: string): void {
     const next = this.days[this.days.indexOf(day) + 1];
     if (next !== undefined) void this.start(next);
-    return read;
   }
 
   stop(): void {
@@ -229,101 +240,74 @@ export class ReadAhead {
   }
 }
 
-/**
- * The day's canonical partition write, run in the background (on the pool) while the day
- * indexes and computes: queued once (`start`, a no-op without an ingested day), awaited
- * before anything is staged or published (`done`), and settled before the day ends
- * whatever happens (`settle`). A failed write fails the day at the first `done`.
- */
-class PartitionWrite {
-  private pending: ReadDay | null = null;
-  private written: Promise<void> = Promise.resolve();
-
-  constructor(private readonly ctx: DayContext) {}
-
-  /** The day as ingest read it, to be written at the next `start`. */
-  set(read: ReadDay): void {
-    this.pending = read;
-  }
-
-  start(): void {
-    if (this.pending) this.written = writeDay(this.ctx.config, this.pending, this.ctx.pool ?? undefined);
-    this.pending = null;
-  }
-
-  done(): Promise<void> {
-    return this.written;
-  }
-
-  async settle(): Promise<void> {
-    this.start(); // a day that failed validation keeps its ingested partition, as a day that passed
-    await this.written.catch(() => undefined);
-  }
-}
-
 type Timed = <T>(s: Stage, f: () => Promise<T> | T, counts: (r: T) => Counts) => Promise<T>;
 
 interface DayInputs {
   /** Reads the day (possibly started ahead of time); runDay writes it. */
   ingest: () => Promise<ReadDay>;
+  /** Starts reading the next day ahead, once this day's partition write is queued. */
+  readNext: () => void;
   advanceCheckpoint: boolean;
 }
 
-/** The stages of one day; fills `d`. */
+/**
+ * The stages of one day; fills `d`. A stage is reported done only once what it writes is
+ * durable (fsynced and renamed into place, src/io/atomic.ts): ingest once the partition,
+ * rejects file and ingest record are, so a folder that cannot be written fails ingest itself,
+ * naming the folder and the system error, and no later stage runs on a partition that is
+ * not there.
+ */
 async function runDay(ctx: DayContext, d: DaySummary, timed: Timed, inputs: DayInputs): Promise<void> {
   const has = (s: Stage) => ctx.stages.includes(s);
-  const partition = new PartitionWrite(ctx);
   let ingested: ReadDay | null = null;
   let prepared: PreparedArtifact[] | null = null;
-  try {
-    if (has('ingest')) {
-      ingested = await timed('ingest', inputs.ingest, (r) => ({
+  if (has('ingest')) {
+    ingested = await timed(
+      'ingest',
+      async () => {
+        const read = await inputs.ingest();
+        // A day that will not be published leaves its partition as it was (not removed for a missing file).
+        if (has('publish')) await rawInputGate(ctx, read.input);
+        const written = writeDay(ctx.config, read, ctx.pool ?? undefined);
+        inputs.readNext(); // the next day's parse tasks queue behind this day's write
+        await written;
+        return read;
+      },
+      (r) => ({
         events: r.counts.events,
         lines: r.counts.lines,
         skipped_other_tenant_surface: r.counts.skippedOtherTenantSurface,
         skipped_outside_day: r.counts.skippedOutsideDay,
         rejected: Object.values(r.counts.rejected).reduce((a, b) => a + b, 0),
-      }));
-      d.input = ingested.input;
-      d.counts = ingested.counts;
-      // A day that will not be published leaves its partition as it was (not removed for a missing file).
-      if (has('publish')) await rawInputGate(ctx, ingested.input);
-      partition.set(ingested);
-    }
-    if (has('validate')) {
-      // The index tasks go to the pool first, the partition write behind them: the write is
-      // needed only before staging, the index before anything computes.
-      const validated = await timed(
-        'validate',
-        () => validateStep(ctx, ingested?.canonical ?? null, () => partition.start()),
-        (r) => ({ ...windowCounts(r.index) }),
+      }),
+    );
+    d.input = ingested.input;
+    d.counts = ingested.counts;
+  }
+  if (has('validate')) {
+    const validated = await timed(
+      'validate',
+      () => validateStep(ctx, ingested?.canonical ?? null),
+      (r) => ({ ...windowCounts(r.index) }),
+    );
+    d.window = windowCounts(validated.index);
+    if (has('compute')) {
+      const computed = await timed(
+        'compute',
+        () => computeStep(ctx, validated.events, validated.index),
+        (r) => ({ artifacts: r.staged.length, bytes: r.staged.reduce((a, s) => a + s.bytes, 0) }),
       );
-      d.window = windowCounts(validated.index);
-      if (has('compute')) {
-        const computed = await timed(
-          'compute',
-          () => computeStep(ctx, validated.events, validated.index, partition.done()),
-          (r) => ({ artifacts: r.staged.length, bytes: r.staged.reduce((a, s) => a + s.bytes, 0) }),
-        );
-        prepared = computed.prepared;
-        d.staged = computed.staged;
-      }
+      prepared = computed.prepared;
+      d.staged = computed.staged;
     }
-    partition.start(); // an ingest without validate
-    if (has('publish')) {
-      const result = await timed(
-        'publish',
-        async () => {
-          await partition.done(); // the canonical partition first: never an artifact without it
-          return publishStep(ctx, { prepared, advanceCheckpoint: inputs.advanceCheckpoint, rawInput: ingested ? ingested.input : undefined });
-        },
-        (r) => ({ artifacts: r.published.length, bytes: r.published.reduce((a, x) => a + x.bytes, 0) }),
-      );
-      d.published = result.published;
-      if (result.signals) d.signals = result.signals;
-    }
-    await partition.done();
-  } finally {
-    await partition.settle();
+  }
+  if (has('publish')) {
+    const result = await timed(
+      'publish',
+      () => publishStep(ctx, { prepared, advanceCheckpoint: inputs.advanceCheckpoint, rawInput: ingested ? ingested.input : undefined }),
+      (r) => ({ artifacts: r.published.length, bytes: r.published.reduce((a, x) => a + x.bytes, 0) }),
+    );
+    d.published = result.published;
+    if (result.signals) d.signals = result.signals;
   }
 }

@@ -29,15 +29,14 @@ export interface ValidatedWindow {
 
 /**
  * Validates the window ending with the context's day. `today` is the day as ingest just
- * read it (`run`), or null to read its partition (job mode). `afterIndexQueued` runs once
- * the index tasks are queued on the pool (the day's partition write goes behind them).
+ * read and wrote it (`run`), or null to read its partition (job mode).
  *
  * Job mode fails with E_NOT_INGESTED (exit 1), naming every day of the window never
  * ingested, before anything is computed or staged. `run` ingests the day itself; an
  * earlier day of its window never ingested is a notice and counts as a day without events
  * (docs/backfill.md "Rolling windows").
  */
-export async function validateStep(ctx: DayContext, today: CanonicalDay | null, afterIndexQueued: () => void): Promise<ValidatedWindow> {
+export async function validateStep(ctx: DayContext, today: CanonicalDay | null): Promise<ValidatedWindow> {
   const w = ctx.window;
   const earlierDays = w.days === 1 ? [] : daysBetween(w.startDay, addDays(w.day, -1));
   const window = await ingestedWindow(ctx.config, ctx.scope, today === null ? [...earlierDays, w.day] : earlierDays, ctx.pool, ctx.notice);
@@ -51,9 +50,7 @@ export async function validateStep(ctx: DayContext, today: CanonicalDay | null, 
   const found = window.flatMap((d) => (d.events ? [d.events] : []));
   if (today !== null) found.push(today);
   const events = found.length === 1 ? found[0] : await concatDays(found, ctx.pool);
-  const index = validateWindow(ctx.config, events, w, ctx.pool);
-  afterIndexQueued();
-  return { events, index: await index };
+  return { events, index: await validateWindow(ctx.config, events, w, ctx.pool) };
 }
 
 /**

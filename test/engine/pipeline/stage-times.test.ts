@@ -54,13 +54,15 @@ describe('ReadAhead: a day read ahead is timed by its own read', () => {
     const d1 = reads.take('d1'); // d1 read starts at 100
     now = 107;
     hand.finish('d1');
-    await d1; // d2's read starts now, ahead, at 107
+    await d1;
+    reads.readNext('d1'); // once d1's partition write is queued, d2's read starts ahead, at 107
     expect(reads.ms('d1')).toBe(7);
     now = 110;
     hand.finish('d2'); // d2's read took 3 ms, while d1 computed
     await new Promise((r) => setImmediate(r)); // its end is seen
     now = 5000; // d1 computes and publishes for a long time
     await reads.take('d2'); // waits ~0: the read had ended
+    reads.readNext('d2');
     expect(reads.ms('d2')).toBe(3);
     now = 5040; // d2 computes; d3's read, started at 5000, is still running
     expect(reads.ms('d3')).toBe(40); // a running read: so far

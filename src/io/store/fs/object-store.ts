@@ -13,7 +13,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ioError, notFound, unsafeUri, unsupported } from '../../../errors';
-import { fsyncDir, pathSegment, writeFileExclusiveAtomic } from '../../atomic';
+import { fsyncDir, makeDirs, pathSegment, writeFileExclusiveAtomic } from '../../atomic';
 import type { LocatedBlob, ObjectStore } from '../object-store';
 import { checkExistingBlob } from '../object-store';
 
@@ -65,7 +65,7 @@ export class FsObjectStore implements ObjectStore {
   async putFile(key: string, file: string): Promise<{ uri: string; path: string } | null> {
     const target = this.pathFor(key);
     try {
-      await fs.mkdir(path.dirname(target), { recursive: true });
+      await makeDirs(path.dirname(target));
       await fs.link(file, target);
     } catch (err) {
       if (CANNOT_LINK.has((err as NodeJS.ErrnoException).code ?? '')) return null;
