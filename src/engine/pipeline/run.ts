@@ -171,8 +171,8 @@ function readRaw(run: RunContext, day: string, signal: AbortSignal): Promise<Rea
 }
 
 /**
- * Backfills overlap days: once day k's partition write is queued, day k+1 is read and parsed
- * on the pool while day k writes, computes and publishes. Day k+1 writes nothing until its
+ * Backfills overlap days: once day k's partition is written, day k+1 is read and parsed on
+ * the pool while day k validates, computes and publishes. Day k+1 writes nothing until its
  * own turn, so a failed day still stops the run with later days untouched; days commit in
  * order. Each read's own wall time (its start to its end, `ms`) counts in the day's ingest
  * time, not the time its day waited for it.
@@ -210,7 +210,7 @@ export class ReadAhead {
     }
   }
 
-  /** Starts reading the day after `day`: its parse tasks queue on the pool behind what `day` queued. */
+  /** Starts reading the day after `day`, ahead of its turn. */
   readNext(day: string): void {
     const next = this.days[this.days.indexOf(day) + 1];
     if (next !== undefined) void this.start(next);
@@ -245,7 +245,7 @@ type Timed = <T>(s: Stage, f: () => Promise<T> | T, counts: (r: T) => Counts) =>
 interface DayInputs {
   /** Reads the day (possibly started ahead of time); runDay writes it. */
   ingest: () => Promise<ReadDay>;
-  /** Starts reading the next day ahead, once this day's partition write is queued. */
+  /** Starts reading the next day ahead, once this day's partition is written. */
   readNext: () => void;
   advanceCheckpoint: boolean;
 }
@@ -268,9 +268,8 @@ async function runDay(ctx: DayContext, d: DaySummary, timed: Timed, inputs: DayI
         const read = await inputs.ingest();
         // A day that will not be published leaves its partition as it was (not removed for a missing file).
         if (has('publish')) await rawInputGate(ctx, read.input);
-        const written = writeDay(ctx.config, read, ctx.pool ?? undefined);
-        inputs.readNext(); // the next day's parse tasks queue behind this day's write
-        await written;
+        await writeDay(ctx.config, read, ctx.pool ?? undefined);
+        inputs.readNext(); // the next day is read while this one validates, computes and publishes
         return read;
       },
       (r) => ({

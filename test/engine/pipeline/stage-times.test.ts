@@ -22,8 +22,8 @@ import { ReadAhead, runPipeline } from '../../../src/engine/pipeline/run';
 import { events } from '../../support/cli-harness';
 import { tempDir, testConfig } from '../../support/helpers';
 
-/** The injected clock of the day loop; each real read moves it by `readMs` when it ends. */
-const fake = vi.hoisted(() => ({ now: 0, readMs: 0 }));
+/** The injected clock of the day loop; each real read moves it by `readMs` when it ends, each partition write by `writeMs`. */
+const fake = vi.hoisted(() => ({ now: 0, readMs: 0, writeMs: 0 }));
 vi.mock('../../../src/engine/pipeline/ingest', async (importOriginal) => {
   const original = await importOriginal<typeof ingest>();
   return {
@@ -32,6 +32,10 @@ vi.mock('../../../src/engine/pipeline/ingest', async (importOriginal) => {
       const read = await original.readDay(...args);
       fake.now += fake.readMs;
       return read;
+    },
+    writeDay: async (...args: Parameters<typeof original.writeDay>) => {
+      await original.writeDay(...args);
+      fake.now += fake.writeMs;
     },
   };
 });
@@ -55,7 +59,7 @@ describe('ReadAhead: a day read ahead is timed by its own read', () => {
     now = 107;
     hand.finish('d1');
     await d1;
-    reads.readNext('d1'); // once d1's partition write is queued, d2's read starts ahead, at 107
+    reads.readNext('d1'); // once d1's partition is written, d2's read starts ahead, at 107
     expect(reads.ms('d1')).toBe(7);
     now = 110;
     hand.finish('d2'); // d2's read took 3 ms, while d1 computed
@@ -92,9 +96,10 @@ describe('the day loop', () => {
     });
   }
 
-  async function timedRun(start: string, end: string): Promise<{ summary: RunSummary; logged: Array<Record<string, unknown>> }> {
+  async function timedRun(start: string, end: string, writeMs = 0): Promise<{ summary: RunSummary; logged: Array<Record<string, unknown>> }> {
     fake.now = 0;
     fake.readMs = READ_MS;
+    fake.writeMs = writeMs;
     const logged: Array<Record<string, unknown>> = [];
     const reporter = createReporter({ format: 'json', write: (text) => logged.push(JSON.parse(text) as Record<string, unknown>) });
     const summary = await runPipeline({
@@ -142,8 +147,17 @@ describe('the day loop', () => {
     expect(stage.values.find((v) => v.labels.stage === 'ingest')?.value).toBe((DAYS.length * READ_MS) / 1000);
   });
 
+  it('ingest is done once its partition is written: its time is the read plus the write, on every day (issue 14 item 3)', async () => {
+    const WRITE_MS = 300;
+    const { summary, logged } = await timedRun(DAYS[0], DAYS[2], WRITE_MS);
+    expect(summary.days.map((d) => d.ms.ingest)).toEqual(DAYS.map(() => READ_MS + WRITE_MS));
+    const ingestLogs = logged.filter((x) => x.event === 'stage_done' && x.stage === 'ingest');
+    expect(ingestLogs.map((x) => [x.day, x.ms])).toEqual(DAYS.map((d) => [d, READ_MS + WRITE_MS]));
+  });
+
   it('with the real clock, every day of a backfill has an ingest time above zero', async () => {
     fake.readMs = 0;
+    fake.writeMs = 0;
     const summary = await runPipeline({
       config: config(),
       tenant: 'demo',
