@@ -2,8 +2,9 @@
  * Who a writer is, in one place (docs/storage-contract.md §1.6): the host name, the boot id
  * (/proc/sys/kernel/random/boot_id), the pid namespace (/proc/self/ns/pid) and the pid, and,
  * in a Kubernetes Job, the Job's uid (env `RECSYS_JOB_UID`, set by the chart from the pod
- * label `batch.kubernetes.io/controller-uid` through the downward API) and completion index
- * (env `JOB_COMPLETION_INDEX`).
+ * label `batch.kubernetes.io/controller-uid` through the downward API), completion index
+ * (env `JOB_COMPLETION_INDEX`) and pod name (env `RECSYS_POD_NAME`, the chart's downward API
+ * `metadata.name`).
  *
  * A pid means something only where it was taken: on the same host name, the same boot and
  * the same pid namespace. Two pods on one node share the boot id but not the pid namespace
@@ -24,10 +25,12 @@ export interface WriterIdentity {
   pid: number;
 }
 
-/** The Kubernetes Job this process runs for; both absent outside a Job. */
+/** The Kubernetes Job this process runs for; all absent outside a Job. */
 export interface JobIdentity {
   job_uid?: string;
   job_index?: string;
+  /** The pod's name: each retry of a Job index is a new pod with a new name. */
+  pod?: string;
 }
 
 let machine: { boot_id: string; pid_ns: string } | null = null;
@@ -53,7 +56,8 @@ export function writerIdentity(): WriterIdentity {
 export function jobIdentity(env: NodeJS.ProcessEnv = process.env): JobIdentity {
   const uid = env.RECSYS_JOB_UID?.trim();
   const index = env.JOB_COMPLETION_INDEX?.trim();
-  return { ...(uid ? { job_uid: uid } : {}), ...(index ? { job_index: index } : {}) };
+  const pod = env.RECSYS_POD_NAME?.trim();
+  return { ...(uid ? { job_uid: uid } : {}), ...(index ? { job_index: index } : {}), ...(pod ? { pod } : {}) };
 }
 
 /**

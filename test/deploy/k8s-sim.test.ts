@@ -45,9 +45,6 @@ const describeJobs = (results: SimJobResult[]) =>
     )
     .join('\n');
 
-// The case that waits for issue 15 §3 to land: a retry taking over its own Job's stale lock.
-const needsLockTakeover = it.skip;
-
 describe.skipIf(unavailable !== null)('the chart on a simulated cluster', () => {
   let sc: Scenario;
   let reference: PublishedLine[];
@@ -154,7 +151,7 @@ describe.skipIf(unavailable !== null)('the chart on a simulated cluster', () => 
     });
   });
 
-  needsLockTakeover("a publish pod SIGKILLed while holding the lock is retried: the retry takes over its own Job's lock and converges", async () => {
+  it("a publish pod SIGKILLed while holding the lock is retried: the retry takes over its own Job's lock and converges", async () => {
     await backfillWithFaults('killed-publisher', { 'sim-recsys-pipelines-publish': { index: null, point: 'after-record-write' } });
   });
 

@@ -6,7 +6,7 @@
  * the holder format and release are here.
  *
  * The lock names its owner: `{pid, host, started_at, token}` (the Go tool's fields, first)
- * then `boot_id`, `pid_ns`, and in a Kubernetes Job `job_uid` and `job_index`
+ * then `boot_id`, `pid_ns`, and in a Kubernetes Job `job_uid`, `job_index` and `pod`
  * (writer-identity.ts), as Go-compatible pretty JSON; it appears complete or not at all.
  * `token` (random, per acquisition) lets release and take-over tell two locks apart: the
  * same pid can take the lock twice within one second, and file systems reuse inode numbers
@@ -59,7 +59,7 @@ export function parseLockHolder(text: string): LockHolder | null {
     if (h && typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.started_at === 'string') {
       const str = (k: string) => (typeof h[k] === 'string' ? h[k] : undefined);
       const holder: LockHolder = { pid: h.pid, host: h.host, started_at: h.started_at };
-      for (const k of ['token', 'boot_id', 'pid_ns', 'job_uid', 'job_index'] as const) {
+      for (const k of ['token', 'boot_id', 'pid_ns', 'job_uid', 'job_index', 'pod'] as const) {
         const v = str(k);
         if (v !== undefined) holder[k] = v;
       }
@@ -71,9 +71,12 @@ export function parseLockHolder(text: string): LockHolder | null {
   return null;
 }
 
-/** "pid 12 on host h (job <uid> index 3) since <time>": who holds a lock, for messages. */
+/** "pid 12 on host h (job <uid> index 3, pod p) since <time>": who holds a lock, for messages. */
 export function describeHolder(h: LockHolder): string {
-  const job = h.job_uid === undefined ? '' : ` (job ${h.job_uid}${h.job_index === undefined ? '' : ` index ${h.job_index}`})`;
+  const job =
+    h.job_uid === undefined
+      ? ''
+      : ` (job ${h.job_uid}${h.job_index === undefined ? '' : ` index ${h.job_index}`}${h.pod === undefined ? '' : `, pod ${h.pod}`})`;
   return `pid ${h.pid} on host ${h.host}${job} since ${h.started_at}`;
 }
 
@@ -83,9 +86,14 @@ export type LockVerdict = { action: 'take-over'; reason: string } | { action: 'h
  * What `me` may do with a lock held by `lock` (docs/storage-contract.md §1.5):
  * - its pid is visible from here (same host, boot and pid namespace): a live pid holds it;
  *   a dead one left it behind, so it is taken over;
- * - else, held by the same Kubernetes Job uid and completion index and taken before this
- *   process started: an earlier pod of this Job index died holding it (Kubernetes runs one
- *   pod per index at a time), so this retry takes it over;
+ * - else, held by the same Kubernetes Job uid and completion index: an earlier pod of this
+ *   Job index died holding it (Kubernetes runs one pod per index at a time: with a
+ *   `podFailurePolicy` it replaces a pod only once that pod has failed), so this retry takes
+ *   it over when the lock names another pod (each retry is a new pod, so no clock is
+ *   compared: pods run on nodes whose clocks may differ, and a retry may start within the
+ *   second its predecessor took the lock); when either side names no pod, or both the same
+ *   pod (a container restarted in place), when the lock was taken before this process
+ *   started, on `started_at`'s whole seconds;
  * - anything else is held: a publisher elsewhere cannot be told dead from slow.
  */
 export function judgeLock(lock: LockHolder, me: LockOwner): LockVerdict {
@@ -94,12 +102,13 @@ export function judgeLock(lock: LockHolder, me: LockOwner): LockVerdict {
     return { action: 'take-over', reason: `its process (pid ${lock.pid}) no longer runs on this host` };
   }
   if (me.job_uid !== undefined && lock.job_uid === me.job_uid && lock.job_index === me.job_index) {
+    const job = `job ${lock.job_uid}${lock.job_index === undefined ? '' : ` index ${lock.job_index}`}`;
+    if (lock.pod !== undefined && me.pod !== undefined && lock.pod !== me.pod) {
+      return { action: 'take-over', reason: `an earlier pod of this Job index took it (${job}, pod ${lock.pod})` };
+    }
     const started = Date.parse(lock.started_at);
     if (!Number.isNaN(started) && started < Math.floor(me.startedMs / 1000) * 1000) {
-      return {
-        action: 'take-over',
-        reason: `an earlier pod of this Job index took it (job ${lock.job_uid}${lock.job_index === undefined ? '' : ` index ${lock.job_index}`})`,
-      };
+      return { action: 'take-over', reason: `an earlier pod of this Job index took it (${job})` };
     }
   }
   return { action: 'held' };
@@ -148,6 +157,7 @@ export async function acquireLock(site: LockSite, opts: LockOptions = {}): Promi
       pid_ns: me.pid_ns,
       job_uid: me.job_uid,
       job_index: me.job_index,
+      pod: me.pod,
     };
     const ourText = encodePretty(holder);
     if ((await site.create(ourText)) === 'created') return () => releaseLock(site, ourText);

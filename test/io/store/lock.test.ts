@@ -18,6 +18,7 @@ import type { LockHolder, LockOwner, LockSite } from '../../../src/io/store/lock
 import { acquireLock, judgeLock, lockOwner, withPublisherLock } from '../../../src/io/store/lock';
 import { S3Bucket } from '../../../src/io/store/s3/bucket';
 import { S3Registry } from '../../../src/io/store/s3/registry';
+import { rfc3339Seconds } from '../../../src/days';
 import { tempDir } from '../../support/helpers';
 import type { TestS3 } from '../../support/s3-server';
 import { ACCESS_KEY, SECRET_KEY, startS3 } from '../../support/s3-server';
@@ -82,9 +83,9 @@ describe('lock protocol', () => {
     });
     // In a Job, the lock names it too.
     await release();
-    const inJob = await acquireLock(site, { owner: lockOwner({ RECSYS_JOB_UID: 'u-1', JOB_COMPLETION_INDEX: '0' }) });
-    expect(Object.keys(JSON.parse(site.text!)).slice(-2)).toEqual(['job_uid', 'job_index']);
-    expect(holderOf(site.text!)).toMatchObject({ job_uid: 'u-1', job_index: '0' });
+    const inJob = await acquireLock(site, { owner: lockOwner({ RECSYS_JOB_UID: 'u-1', JOB_COMPLETION_INDEX: '0', RECSYS_POD_NAME: 'j-0-x1' }) });
+    expect(Object.keys(JSON.parse(site.text!)).slice(-3)).toEqual(['job_uid', 'job_index', 'pod']);
+    expect(holderOf(site.text!)).toMatchObject({ job_uid: 'u-1', job_index: '0', pod: 'j-0-x1' });
     await inJob();
     await release();
     await acquireLock(site);
@@ -217,8 +218,33 @@ describe('judgeLock', () => {
   });
   const dead = deadPid();
 
+  // A retry that started within the second its predecessor took the lock (the Job controller
+  // retried at once), and one on a node whose clock is a minute behind the predecessor's.
+  const T0ms = Date.parse(T0);
+  const sameSecond = { startedMs: T0ms + 400 };
+  const clockBehind = { startedMs: T0ms - 60_000 };
   it.each<[string, LockHolder, LockOwner, 'take-over' | 'held']>([
     ['same Job uid and index, taken before this process started', lock(), job('U', '2'), 'take-over'],
+    [
+      'same Job index, another pod, taken within the second this retry started',
+      lock({ pod: 'j-2-a' }),
+      job('U', '2', { pod: 'j-2-b', ...sameSecond }),
+      'take-over',
+    ],
+    [
+      "same Job index, another pod, on a node whose clock is ahead of this one's",
+      lock({ pod: 'j-2-a' }),
+      job('U', '2', { pod: 'j-2-b', ...clockBehind }),
+      'take-over',
+    ],
+    ['same Job index, no pod names, taken within the second this process started (clocks only: unsure)', lock(), job('U', '2', sameSecond), 'held'],
+    ['same Job index, only the lock names a pod, lock newer than this process', lock({ pod: 'j-2-a' }), job('U', '2', clockBehind), 'held'],
+    ['same Job index, only this process names a pod, lock newer than this process', lock(), job('U', '2', { pod: 'j-2-b', ...clockBehind }), 'held'],
+    ['same pod (a container restarted in place), taken before this process started', lock({ pod: 'j-2-a' }), job('U', '2', { pod: 'j-2-a' }), 'take-over'],
+    ['same pod, the lock newer than this process', lock({ pod: 'j-2-a' }), job('U', '2', { pod: 'j-2-a', ...sameSecond }), 'held'],
+    ['another pod of another index of the same Job', lock({ pod: 'j-2-a' }), job('U', '3', { pod: 'j-3-a' }), 'held'],
+    ['another pod of another Job, same index', lock({ pod: 'j-2-a' }), job('V', '2', { pod: 'k-2-a' }), 'held'],
+    ['a pod name but no Job here', lock({ pod: 'j-2-a' }), job(undefined, undefined, { pod: 'k-2-a' }), 'held'],
     ['same Job uid, other index', lock(), job('U', '3'), 'held'],
     ['other Job uid, same index', lock(), job('V', '2'), 'held'],
     ['no Job here', lock(), job(undefined, undefined), 'held'],
@@ -323,6 +349,16 @@ describe.each(['fs', 's3'] as const)('a lock left by an earlier pod of a Job ind
     expect(holderOf((await read())!)).toMatchObject({ host: 'pod-b', job_uid: 'U', job_index: '2' });
     await release();
     expect(await read().catch(() => null)).toBeNull();
+  });
+
+  it.skipIf(skip)('the retry pod of the same Job index takes over a lock its predecessor took this very second', async () => {
+    const { reg, put, read } = fresh();
+    const now = Date.now();
+    await put(encodePretty({ ...holderOf(earlierPod), started_at: rfc3339Seconds(now), pod: 'job-2-aaaaa' }));
+    const retry = { ...pod('pod-b', 'U', '2'), pod: 'job-2-bbbbb', startedMs: now };
+    const release = await reg.acquireLock('t', 's', { owner: retry });
+    expect(holderOf((await read())!)).toMatchObject({ host: 'pod-b', job_uid: 'U', job_index: '2', pod: 'job-2-bbbbb' });
+    await release();
   });
 
   it.skipIf(skip)('another Job, or another index, is refused with E_LOCKED naming the holder and what to delete; the lock stays', async () => {
