@@ -1,13 +1,20 @@
 /**
  * Every command the docs show is run against the sample data.
  *
- * From README.md and docs/*.md (not docs/runbooks/), every line of a ```sh block (also
+ * From README.md, docs/*.md and docs/runbooks/*.md, every line of a ```sh block (also
  * bash/shell) that starts with `npx recsys-pipelines` or `node bin/recsys-pipelines.js` is
  * run (in this process, as `main(argv)`), in document order, in a sandbox per page: a temp
  * folder holding a copy of configs/ and testdata/, used as the working directory, so
  * `--config configs/local.json` writes
  * under `<sandbox>/.out/local`. A trailing `# exit N` comment states the exit code the doc
- * promises; without one the command must exit 0. Lines continued with `\` are joined.
+ * promises; without one the command must exit 0. `prints "…"` in that comment (one or more
+ * quoted texts) states what the command says: each must appear in its stdout or stderr.
+ * Lines continued with `\` are joined. A bare `recsys-pipelines …` line in a sh block is an
+ * error (it would silently not run): write `npx recsys-pipelines …`.
+ *
+ * Not run: other programs of a sh block (kubectl, helm, cat, sed…), and anything in a
+ * ```text block, which is where a command that cannot run on the sample data goes (a
+ * synopsis with placeholders, a production path or cluster), with the reason in the prose.
  * `npm start` (alone or in `npm ci && npm start`) runs package.json's start script, which
  * must itself be such a command; `npm run gen -- …` and `npm run go-tool -- …` (the data
  * generator and the Go tool emulator of bench/) run in this process too; other npm
@@ -43,6 +50,8 @@ export interface DocCommand {
   /** Arguments after the program. */
   args: string[];
   expectedExit: number;
+  /** Texts the doc says the command prints (`# … prints "…"`): each in its stdout or stderr. */
+  prints?: string[];
   /** `npm run gen -- …` or `npm run go-tool -- …` (bench/): run in this process too; absent for CLI commands. */
   tool?: 'gen' | 'go-tool';
 }
@@ -129,6 +138,9 @@ export function extractCommands(markdown: string): DocCommand[] {
     let command = written;
     if (command.startsWith('npm ') && command.split('&&').some((part) => part.trim() === 'npm start')) command = npmStartCommand();
     const exit = /\bexits?(?: code)? (\d+)\b/.exec(comment);
+    const printed = /\bprints (.*)$/.exec(comment);
+    const prints = printed ? [...must(printed[1]).matchAll(/"([^"]*)"/g)].map((m) => must(m[1])) : [];
+    if (/^recsys-pipelines\s/.test(command)) throw new Error(`line ${first + 1}: a bare recsys-pipelines command would not run: write npx recsys-pipelines (${command})`);
     const npmRun = /^npm run (gen|go-tool) -- (.*)$/.exec(command);
     if (npmRun) {
       const tool = npmRun[1] as 'gen' | 'go-tool';
@@ -142,18 +154,20 @@ export function extractCommands(markdown: string): DocCommand[] {
       text: command,
       args: shellWords(command.slice(prefix.length)),
       expectedExit: exit ? Number(exit[1]) : 0,
+      ...(prints.length > 0 && { prints }),
     });
   }
   return out;
 }
 
-/** The pages whose commands are checked: README.md and docs/*.md (runbooks are not). */
+/** The pages whose commands are checked: README.md, docs/*.md and docs/runbooks/*.md. */
 function pages(): string[] {
-  const docs = readdirSync(join(REPO_ROOT, 'docs'))
-    .filter((n) => n.endsWith('.md'))
-    .sort()
-    .map((n) => join('docs', n));
-  return ['README.md', ...docs];
+  const md = (dir: string) =>
+    readdirSync(join(REPO_ROOT, dir))
+      .filter((n) => n.endsWith('.md'))
+      .sort()
+      .map((n) => join(dir, n));
+  return ['README.md', ...md('docs'), ...md(join('docs', 'runbooks'))];
 }
 
 const sandboxes: string[] = [];
@@ -179,6 +193,8 @@ describe('extractCommands', () => {
       'npx recsys-pipelines run --config configs/local.json \\',
       '  --start 2026-01-01   # full pipeline',
       'node bin/recsys-pipelines.js status --config "configs/local.json"  # exit 1',
+      'npx recsys-pipelines status --config configs/local.json  # exit 1, prints "MISSING demo/home" and "no manifest"',
+      'kubectl get pods',
       '```',
       '```text',
       'npx recsys-pipelines not-a-command',
@@ -201,17 +217,45 @@ describe('extractCommands', () => {
         args: ['status', '--config', 'configs/local.json'],
         expectedExit: 1,
       },
+      {
+        line: 8,
+        text: 'npx recsys-pipelines status --config configs/local.json',
+        args: ['status', '--config', 'configs/local.json'],
+        expectedExit: 1,
+        prints: ['MISSING demo/home', 'no manifest'],
+      },
     ]);
+  });
+
+  it('refuses a bare recsys-pipelines line in a sh block (it would silently not run)', () => {
+    expect(() => extractCommands(['```sh', 'recsys-pipelines status --config prod.json', '```'].join('\n'))).toThrow(/line 2: a bare recsys-pipelines command/);
+    expect(extractCommands(['```text', 'recsys-pipelines status --config <path>', '```'].join('\n'))).toEqual([]);
   });
 });
 
 describe('commands shown in the docs work on the sample data', () => {
-  const all = pages().map((page) => ({ page, commands: extractCommands(readFileSync(join(REPO_ROOT, page), 'utf8')) }));
+  const all = pages().map((page) => {
+    try {
+      return { page, commands: extractCommands(readFileSync(join(REPO_ROOT, page), 'utf8')) };
+    } catch (err) {
+      throw new Error(`${page}: ${(err as Error).message}`);
+    }
+  });
 
   it('the docs show commands at all (the extraction is not silently empty)', () => {
     const total = all.reduce((n, p) => n + p.commands.length, 0);
     expect(total).toBeGreaterThanOrEqual(30);
-    for (const page of ['README.md', 'docs/run-locally.md', 'docs/operate-daily.md', 'docs/backfill.md', 'docs/rollback.md', 'docs/cli.md']) {
+    const runbooks = readdirSync(join(REPO_ROOT, 'docs', 'runbooks')).filter((n) => n.endsWith('.md'));
+    expect(runbooks.length).toBeGreaterThan(0);
+    for (const page of [
+      'README.md',
+      'docs/run-locally.md',
+      'docs/operate-daily.md',
+      'docs/backfill.md',
+      'docs/rollback.md',
+      'docs/cli.md',
+      ...runbooks.map((n) => `docs/runbooks/${n}`),
+    ]) {
       expect(all.find((p) => p.page === page)?.commands.length ?? 0, page).toBeGreaterThan(0);
     }
   });
@@ -229,6 +273,7 @@ describe('commands shown in the docs work on the sample data', () => {
         const detail = `${where}\n(sandbox ${cwd})\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
         expect(r.code, detail).toBe(c.expectedExit);
         expect(r.stderr, detail).not.toMatch(/internal error|\n {4}at /);
+        for (const text of c.prints ?? []) expect(r.stdout + r.stderr, `${detail}\n--- expected to print: ${text}`).toContain(text);
       }
     });
   }
@@ -273,7 +318,7 @@ function anchors(markdown: string): Set<string> {
 }
 
 describe('links between the docs', () => {
-  it('every relative link of README.md and docs/*.md names an existing file and heading', () => {
+  it('every relative link of README.md, docs/*.md and docs/runbooks/*.md names an existing file and heading', () => {
     const broken: string[] = [];
     for (const page of pages()) {
       const text = readFileSync(join(REPO_ROOT, page), 'utf8').replace(/```[\s\S]*?```/g, '');
