@@ -140,7 +140,8 @@ export function extractCommands(markdown: string): DocCommand[] {
     const exit = /\bexits?(?: code)? (\d+)\b/.exec(comment);
     const printed = /\bprints (.*)$/.exec(comment);
     const prints = printed ? [...must(printed[1]).matchAll(/"([^"]*)"/g)].map((m) => must(m[1])) : [];
-    if (/^recsys-pipelines\s/.test(command)) throw new Error(`line ${first + 1}: a bare recsys-pipelines command would not run: write npx recsys-pipelines (${command})`);
+    if (/^recsys-pipelines\s/.test(command))
+      throw new Error(`line ${first + 1}: a bare recsys-pipelines command would not run: write npx recsys-pipelines (${command})`);
     const npmRun = /^npm run (gen|go-tool) -- (.*)$/.exec(command);
     if (npmRun) {
       const tool = npmRun[1] as 'gen' | 'go-tool';
