@@ -222,6 +222,8 @@ describe('podFailurePolicy follows the exit codes of docs/cli.md', () => {
       if (indexed) expect(spec.backoffLimitPerIndex).toBeGreaterThanOrEqual(1);
       else expect(spec.backoffLimit).toBeGreaterThanOrEqual(1);
       expect(spec.template.spec.restartPolicy).toBe('Never'); // podFailurePolicy requires it
+      // A retry takes over its predecessor's publisher lock: never while that pod still terminates.
+      expect(spec.podReplacementPolicy).toBe('Failed');
     });
   }
 });

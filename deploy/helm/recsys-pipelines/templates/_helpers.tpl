@@ -82,9 +82,12 @@ no credential may land in the ConfigMap.
 podFailurePolicy from the exit codes of docs/cli.md: 2 (usage or config) fails the Job, 3
 (a retry cannot fix it) fails the index (or the Job, for a Job without indexes), 1 and a
 killed pod are retried up to the backoff limit, and a pod evicted or preempted
-(DisruptionTarget) is retried without counting.
+(DisruptionTarget) is retried without counting. A replacement pod starts only once the pod
+it replaces has failed (podReplacementPolicy: Failed, the default with a podFailurePolicy,
+set here because the publisher lock's take-over rule relies on it: storage contract §1.5).
 */}}
 {{- define "recsys.podFailurePolicy" -}}
+podReplacementPolicy: Failed
 podFailurePolicy:
   rules:
     - action: Ignore
