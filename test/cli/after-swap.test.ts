@@ -5,17 +5,15 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { events, publishedLines, Sandbox, STACK_FRAME, versionOfUri } from '../support/cli-harness';
+import { describe, expect, it } from 'vitest';
+import { events, publishedLines, sandboxFactory, STACK_FRAME, versionOfUri } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
-const sandboxes: Sandbox[] = [];
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory();
 
 describe('checkpoint write fails after the swap', () => {
   it('"published, checkpoint not advanced" naming the OS error and path; the manifest points at the day; a rerun finishes the checkpoint', async () => {
-    const sb = new Sandbox();
-    sandboxes.push(sb);
+    const sb = sandbox();
     sb.writeDay(DAY1, events(DAY1, 20));
     const blocker = join(sb.dir, 'not-a-dir');
     writeFileSync(blocker, 'a file where the checkpoint folder should be\n');

@@ -7,18 +7,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ev, events, Sandbox, STACK_FRAME, summaryRows } from '../support/cli-harness';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../support/cli-harness';
+import { ev, events, sandboxFactory, STACK_FRAME, summaryRows } from '../support/cli-harness';
 
 const DAY = '2026-01-01';
 
-const sandboxes: Sandbox[] = [];
-const sandbox = () => {
-  const s = new Sandbox();
-  sandboxes.push(s);
-  return s;
-};
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory();
 
 const good = (i: number) => ev({ ts: `${DAY}T08:00:0${i}Z`, session_id: `s${i}`, item_id: `i${i}`, user_id: 'u1' });
 

@@ -9,19 +9,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cliProcess, events, runArgs, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../support/cli-harness';
+import { cliProcess, events, runArgs, sandboxFactory, STACK_FRAME } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
 
-const sandboxes: Sandbox[] = [];
-const sandbox = () => {
-  const s = new Sandbox();
-  sandboxes.push(s);
-  return s;
-};
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory();
 
 async function publishedDay1() {
   const sb = sandbox();

@@ -4,15 +4,14 @@
  * staged (the window of --day) and versions as sides; errors and exit codes per docs/cli.md.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cli, events, publishedLines, Sandbox } from '../support/cli-harness';
+import { describe, expect, it } from 'vitest';
+import { cli, events, publishedLines, sandboxFactory } from '../support/cli-harness';
 import { must } from '../support/helpers';
 
 const D1 = '2026-01-01';
 const D2 = '2026-01-02';
 
-const sandboxes: Sandbox[] = [];
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory();
 
 function itemEvents(day: string, items: string[]): string[] {
   return events(day, items.length * 2, (i) => ({ item_id: items[i % items.length], user_id: `u-${items[i % items.length]}` }));
@@ -41,8 +40,7 @@ interface DiffJson {
 }
 
 describe('diff', () => {
-  const sb = new Sandbox();
-  sandboxes.push(sb);
+  const sb = sandbox();
   const config = sb.config({
     artifact_kinds: ['popularity', 'implicit'],
     gates: { drift: { popularity: { min_key_overlap: 0.9, top_n: 3 } } },

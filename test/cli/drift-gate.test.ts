@@ -8,20 +8,15 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cli, ev, events, publishedLines, Sandbox } from '../support/cli-harness';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../support/cli-harness';
+import { cli, ev, events, publishedLines, sandboxFactory } from '../support/cli-harness';
 import { must } from '../support/helpers';
 
 const D1 = '2026-01-01';
 const D2 = '2026-01-02';
 
-const sandboxes: Sandbox[] = [];
-const sandbox = () => {
-  const s = new Sandbox();
-  sandboxes.push(s);
-  return s;
-};
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory();
 
 /** Events of `day` over the items given (each item once per session, two sessions). */
 function itemEvents(day: string, items: string[]): string[] {

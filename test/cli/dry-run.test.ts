@@ -6,18 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { estimateLines } from '../../src/engine/ops/dry-run';
-import { cli, events, Sandbox } from '../support/cli-harness';
+import { cli, events, sandboxFactory } from '../support/cli-harness';
 import { must } from '../support/helpers';
 
-const sandboxes: Sandbox[] = [];
-const sandbox = () => {
-  const s = new Sandbox('recsys-dry-');
-  sandboxes.push(s);
-  return s;
-};
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory('recsys-dry-');
 
 interface PlanRow {
   day: string;

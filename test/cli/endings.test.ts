@@ -7,22 +7,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/helpers';
-import { cli, cliProcess, ev, events, publishedLines, runArgs, Sandbox, STACK_FRAME, summaryRows, versionOfUri } from '../support/cli-harness';
+import type { Sandbox } from '../support/cli-harness';
+import { cli, cliProcess, ev, events, publishedLines, runArgs, sandboxFactory, STACK_FRAME, summaryRows, versionOfUri } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
 const DAY3 = '2026-01-03';
 const FAKE_TTY = join(REPO_ROOT, 'test', 'support', 'fake-tty.cjs');
 
-const sandboxes: Sandbox[] = [];
-const sandbox = () => {
-  const s = new Sandbox();
-  sandboxes.push(s);
-  return s;
-};
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory();
 
 /** The last line as a terminal shows it (what a clear-line sequence erased is gone). */
 const lastLine = (text: string) => (text.trimEnd().split('\n').at(-1) ?? '').split('\r\x1b[2K').at(-1) ?? '';

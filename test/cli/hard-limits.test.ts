@@ -5,10 +5,11 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/engine/pipeline/run';
 import { must, testConfig } from '../support/helpers';
-import { ev, Sandbox, STACK_FRAME, versionOfUri } from '../support/cli-harness';
+import type { Sandbox } from '../support/cli-harness';
+import { ev, sandboxFactory, STACK_FRAME, versionOfUri } from '../support/cli-harness';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
@@ -43,13 +44,7 @@ const OBSERVED: Array<[string, number]> = [
   ['max_users_per_run', 3],
 ];
 
-const sandboxes: Sandbox[] = [];
-const sandbox = () => {
-  const s = new Sandbox();
-  sandboxes.push(s);
-  return s;
-};
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory();
 
 describe.each(OBSERVED)('%s (observed %i on the busy day)', (name, observed) => {
   it(`limit ${observed - 1}: exit 1, "limit exceeded: ${name} (${observed} > ${observed - 1})", nothing published`, async () => {

@@ -4,16 +4,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cli, events, publishedLines, Sandbox, STACK_FRAME, summaryRows } from '../support/cli-harness';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../support/cli-harness';
+import { cli, events, publishedLines, sandboxFactory, STACK_FRAME, summaryRows } from '../support/cli-harness';
 
-const sandboxes: Sandbox[] = [];
-const sandbox = () => {
-  const s = new Sandbox();
-  sandboxes.push(s);
-  return s;
-};
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory();
 
 const incremental = (config: string, ...flags: string[]) =>
   cli(['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--incremental', '--workers', '1', ...flags]);

@@ -3,18 +3,13 @@
  * line (json); stdout keeps only the summary. Failures are logged with their error code;
  * --continue-on-error reports a failed day, runs the others and exits 1.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createReporter } from '../../src/engine/pipeline/progress';
 import { PipelineError } from '../../src/errors';
-import { cli, ev, events, publishedLines, Sandbox } from '../support/cli-harness';
+import type { Sandbox } from '../support/cli-harness';
+import { cli, ev, events, publishedLines, sandboxFactory } from '../support/cli-harness';
 
-const sandboxes: Sandbox[] = [];
-const sandbox = () => {
-  const s = new Sandbox('recsys-logs-');
-  sandboxes.push(s);
-  return s;
-};
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory('recsys-logs-');
 
 const DAYS = ['2026-01-01', '2026-01-02'] as const;
 const STAGES = ['ingest', 'validate', 'compute', 'publish'];

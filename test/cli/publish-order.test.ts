@@ -6,20 +6,15 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cli, events, publishedLines, Sandbox, STACK_FRAME, versionOfUri } from '../support/cli-harness';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../support/cli-harness';
+import { cli, events, publishedLines, sandboxFactory, STACK_FRAME, versionOfUri } from '../support/cli-harness';
 import { must } from '../support/helpers';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
 
-const sandboxes: Sandbox[] = [];
-const sandbox = () => {
-  const s = new Sandbox();
-  sandboxes.push(s);
-  return s;
-};
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory();
 
 /** A sandbox with day 1 published (popularity + cooc) and day 2 raw input ready. */
 async function publishedDay1(extra: Record<string, unknown> = {}) {

@@ -7,17 +7,12 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cli, events, runArgs, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../support/cli-harness';
+import { BIN, cli, events, runArgs, sandboxFactory, STACK_FRAME } from '../support/cli-harness';
 
 const D1 = '2026-01-01';
-const cleanups: Array<() => void> = [];
-afterAll(() => cleanups.forEach((c) => c()));
-function sandbox(): Sandbox {
-  const s = new Sandbox('recsys-raw-entries-');
-  cleanups.push(() => s.cleanup());
-  return s;
-}
+const sandbox = sandboxFactory('recsys-raw-entries-');
 
 const record = (sb: Sandbox) => join(sb.out, 'canonical', 'demo', 'home', 'exposures', `${D1}.ingested.json`);
 

@@ -8,20 +8,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SAMPLE_RAW } from '../support/helpers';
-import { cli, ev, events, publishedLines, runArgs, Sandbox, summaryRows, versionOfUri } from '../support/cli-harness';
+import type { Sandbox } from '../support/cli-harness';
+import { cli, ev, events, publishedLines, runArgs, sandboxFactory, summaryRows, versionOfUri } from '../support/cli-harness';
 
 const DAY = '2026-01-01';
 const ALL_KINDS = ['popularity', 'cooc', 'implicit', 'content_sim', 'session_seq'];
 
-const sandboxes: Sandbox[] = [];
-const sandbox = () => {
-  const s = new Sandbox();
-  sandboxes.push(s);
-  return s;
-};
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const sandbox = sandboxFactory();
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

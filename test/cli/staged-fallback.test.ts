@@ -6,20 +6,18 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cli, Sandbox, versionOfUri } from '../support/cli-harness';
+import { describe, expect, it } from 'vitest';
+import { cli, sandboxFactory, versionOfUri } from '../support/cli-harness';
 import { GO_POPULARITY, GO_STATE_FIXTURE } from '../support/go-state';
 
 const DAY = '2026-06-02';
 const VERSION = GO_POPULARITY[DAY];
 const goBlob = join(GO_STATE_FIXTURE, 'objectstore', 'acme', 'home', 'popularity', `${VERSION}.json`);
 
-const cleanups: Array<() => void> = [];
-afterAll(() => cleanups.forEach((c) => c()));
+const sandbox = sandboxFactory('recsys-staged-fallback-');
 
 function setup() {
-  const sb = new Sandbox('recsys-staged-fallback-');
-  cleanups.push(() => sb.cleanup());
+  const sb = sandbox();
   const config = sb.config({ artifact_kinds: ['popularity'] });
   const folder = join(sb.out, 'artifacts', 'acme', 'home', 'popularity', `${DAY}_2026-06-03`);
   mkdirSync(folder, { recursive: true });

@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { afterAll } from 'vitest';
 import { main } from '../../src/cli/main';
 import { runArgs } from '../../bench/run-args';
 import { must, REPO_ROOT, removeDir } from './helpers';
@@ -184,6 +185,21 @@ export interface Manifest {
   surface: string;
   current: Record<string, string>;
   updated_at: string;
+}
+
+/**
+ * A maker of sandboxes for a test file: each call gives a new Sandbox (`prefix` for its
+ * folder name), and all of them are removed after the tests of the file, or of the describe
+ * block the maker was made in (it registers the afterAll hook where it is called).
+ */
+export function sandboxFactory(prefix?: string): () => Sandbox {
+  const made: Sandbox[] = [];
+  afterAll(() => made.forEach((s) => s.cleanup()));
+  return () => {
+    const s = new Sandbox(prefix);
+    made.push(s);
+    return s;
+  };
 }
 
 /** One temp folder holding raw input, configs and every output of a test. */

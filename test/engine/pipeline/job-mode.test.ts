@@ -14,7 +14,7 @@ import { encodeArtifact } from '../../../src/io/artifacts/codec';
 import type { PipelineError } from '../../../src/errors';
 import { isPipelineError } from '../../../src/errors';
 import { readStaged, stageArtifact } from '../../../src/io/artifacts/staging';
-import { cli, events, publishedLines, Sandbox, versionOfUri } from '../../support/cli-harness';
+import { cli, events, publishedLines, sandboxFactory, versionOfUri } from '../../support/cli-harness';
 import { SAMPLE_CATALOG, SAMPLE_RAW, tempDir, testConfig } from '../../support/helpers';
 
 const ALL = ['popularity', 'cooc', 'implicit', 'content_sim', 'session_seq'] as const;
@@ -22,13 +22,7 @@ const D1 = '2026-01-01';
 const D2 = '2026-01-02';
 const D3 = '2026-01-03';
 
-const cleanups: Array<() => void> = [];
-afterAll(() => cleanups.forEach((c) => c()));
-function sandbox(): Sandbox {
-  const s = new Sandbox('recsys-job-');
-  cleanups.push(() => s.cleanup());
-  return s;
-}
+const sandbox = sandboxFactory('recsys-job-');
 
 async function failure(p: Promise<unknown>): Promise<PipelineError> {
   try {
@@ -112,7 +106,7 @@ describe('job steps through the CLI', () => {
 
 describe('job steps in process', () => {
   const tmp = tempDir('recsys-job-inproc-');
-  cleanups.push(tmp.cleanup);
+  afterAll(() => tmp.cleanup());
   const raw = join(tmp.dir, 'raw');
   mkdirSync(join(raw, 'demo', 'home'), { recursive: true });
   const writeDay = (day: string, n: number) => writeFileSync(join(raw, 'demo', 'home', `exposure.${day}.jsonl`), events(day, n).join('\n') + '\n');

@@ -6,8 +6,9 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cli, events, Sandbox, STACK_FRAME } from '../../support/cli-harness';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../support/cli-harness';
+import { cli, events, sandboxFactory, STACK_FRAME } from '../../support/cli-harness';
 import { REPO_ROOT } from '../../support/helpers';
 
 const D1 = '2026-01-01';
@@ -15,13 +16,7 @@ const D2 = '2026-01-02';
 const D3 = '2026-01-03';
 const GO_PARTITION = join(REPO_ROOT, 'test', 'fixtures', 'go-era', 'canonical', '2026-01-01.jsonl');
 
-const cleanups: Array<() => void> = [];
-afterAll(() => cleanups.forEach((c) => c()));
-function sandbox(): Sandbox {
-  const s = new Sandbox('recsys-not-ingested-');
-  cleanups.push(() => s.cleanup());
-  return s;
-}
+const sandbox = sandboxFactory('recsys-not-ingested-');
 
 const job = (step: string[], config: string, start: string, end = start, extra: string[] = []) =>
   cli([...step, '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', start, '--end', end, '--workers', '1', ...extra]);
