@@ -5,6 +5,7 @@
  * `run` of the same days on one machine with 2 workers. Prints every Job's pods, wall time
  * and CPU time, and fails unless the versions are the same.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runHooks, simUnavailableReason } from '../support/k8s-sim';
 import { startScenario, type Scenario } from '../support/k8s-scenario';
@@ -27,8 +28,14 @@ afterAll(async () => {
 });
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** The 1, 5 and 15 minute load averages: how busy the machine was (its other work slows the pods). */
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 it(`12-day backfill, ${EVENTS} events a day: the versions of one run`, async () => {
+  const loadBefore = load();
   const reference = await sc.reference('reference', 2);
   expect(reference.code, reference.stderr).toBe(0);
   const objects = sc.backfill('k8s');
@@ -48,7 +55,7 @@ it(`12-day backfill, ${EVENTS} events a day: the versions of one run`, async () 
   const pods = results.reduce((a, r) => a + r.pods.length, 0);
   const lines = [
     '',
-    `k8s simulation: ${DAYS} days x ${EVENTS} events (${sc.start}..${sc.end}), 4 types; machine: 2 cores, shared`,
+    `k8s simulation: ${DAYS} days x ${EVENTS} events (${sc.start}..${sc.end}), 4 types; machine: ${availableParallelism()} cores, load average ${loadBefore} before, ${load()} after`,
     `${'job'.padEnd(30)} ${'pods'.padStart(4)} ${'parallelism'.padStart(11)} ${'wall'.padStart(9)} ${'CPU'.padStart(9)} ${'CPU/pod'.padStart(11)}`,
     ...rows,
     `${'all Jobs (in order)'.padEnd(30)} ${String(pods).padStart(4)} ${''.padStart(11)} ${s(wall).padStart(9)} ${s(podCpu).padStart(9)}`,

@@ -6,6 +6,8 @@
  * this file never skips: a machine where pods cannot run fails it. The 12-day version is
  * `npm run sim:k8s`.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hookJobs, jobOfCronJob, runHooks, runJob, simUnavailableReason, type SimJobResult, type SimOptions } from '../support/k8s-sim';
 import { startScenario, SURFACE, TENANT, type Scenario } from '../support/k8s-scenario';
@@ -67,6 +69,36 @@ describe.skipIf(unavailable !== null)('the chart on a simulated cluster', () => 
   afterAll(async () => {
     await sc?.close();
     work.cleanup();
+  });
+
+  it("a pod's mount points and writes stay in the pod: the host gains no folder or file", async () => {
+    const tag = randomBytes(4).toString('hex');
+    const mountPath = `/etc/recsys-sim-${tag}`; // missing on the host: the pod makes its mount point
+    const written = `/recsys-sim-${tag}`;
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'probe' }, data: { 'k.txt': 'from the ConfigMap' } };
+    const container = (user: number, readOnlyRootFilesystem: boolean) => ({
+      name: 'probe',
+      command: ['sh', '-c', `cat ${mountPath}/k.txt; echo; pwd; touch ${written}; echo "touch $?"`],
+      securityContext: { runAsUser: user, readOnlyRootFilesystem },
+      volumeMounts: [{ name: 'cfg', mountPath, readOnly: true }],
+    });
+    for (const [user, readOnly, touched] of [
+      [0, false, 0], // root may write the pod's root, but only its own copy of it
+      [10001, true, 1], // readOnlyRootFilesystem: nobody may
+    ] as const) {
+      const job = {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: `probe-${user}` },
+        spec: {
+          template: { spec: { restartPolicy: 'Never', containers: [container(user, readOnly)], volumes: [{ name: 'cfg', configMap: { name: 'probe' } }] } },
+        },
+      } as K8sObject;
+      const r = await runJob(job, { objects: [configMap, job], secrets: {}, appDir: REPO_ROOT, workDir: work.dir });
+      expect(r.status, describeJobs([r])).toBe('Complete');
+      expect(must(r.pods[0]).stdout).toBe(`from the ConfigMap\n/app\ntouch ${touched}\n`);
+    }
+    expect([existsSync(mountPath), existsSync(written)]).toEqual([false, false]);
   });
 
   it('daily: index i runs `run --incremental` for the i-th pair on its own host; the next run has nothing to do', async () => {

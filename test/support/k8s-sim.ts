@@ -15,7 +15,12 @@
  *
  * The kubelet part: each pod is `unshare --pid --uts --mount --fork --mount-proc` (as root),
  * so it has its own PID 1, its own hostname (the Job controller's: `<job>-<index>` for an
- * Indexed Job) and its own mounts:
+ * Indexed Job) and its own mounts, under its own root (chroot):
+ * - the root: the host's root filesystem under an overlay whose upper layer is a tmpfs of
+ *   the pod, with the host's other mounts (/proc of the pod's PID namespace, /dev, …) bound
+ *   at their places; mount points the host lacks (the WORKDIR, a ConfigMap's mountPath) are
+ *   created in that upper layer, so the host's folders never change; then the root is made
+ *   read-only when the container asks for `readOnlyRootFilesystem`;
  * - the image: `appDir` (a tree like the final stage of the Dockerfile, e.g. the repository
  *   after `npm ci`) bound read-only at the Dockerfile's WORKDIR;
  * - configMap volumes: the rendered ConfigMap's data written to files and bound read-only;
@@ -24,13 +29,11 @@
  *   environment: the image's ENV and PATH, envFrom (Secrets given to the simulator,
  *   ConfigMaps), env (value and the downward API fieldRefs the chart uses), and
  *   JOB_COMPLETION_INDEX; `$(VAR)` in command and args is expanded as the kubelet does.
- * The network is the host's (pods reach the test's S3 server on 127.0.0.1). Mount points
- * missing on the host (the WORKDIR, a ConfigMap's mountPath) are created there, empty, and
- * left in place; nothing else of the host changes. The root filesystem itself is not made
- * read-only (this machine's / cannot be remounted); the pods' non-root user cannot write it.
+ * The network is the host's (pods reach the test's S3 server on 127.0.0.1). Nothing of the
+ * host changes: the pod's files outside its volumes go to its overlay's tmpfs, gone with it.
  *
- * CPU time per pod is the shell's `times` for its children (user + system, the whole process
- * tree of the pod, worker threads included).
+ * CPU time per pod is `times` of a subshell that runs only the container's process (user +
+ * system, its whole process tree, worker threads included; not the simulator's mounts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -60,14 +63,16 @@ export function simUnavailableReason(): string | null {
       '--mount-proc',
       'sh',
       '-c',
-      'hostname sim-probe && mount -t tmpfs tmpfs /mnt && test "$(hostname)" = sim-probe && test $$ = 1',
+      'hostname sim-probe && mount -t tmpfs tmpfs /mnt && mkdir /mnt/u /mnt/w /mnt/r && ' +
+        'mount -t overlay overlay -o lowerdir=/,upperdir=/mnt/u,workdir=/mnt/w /mnt/r && ' +
+        'test "$(hostname)" = sim-probe && test $$ = 1',
     ],
     {
       encoding: 'utf8',
     },
   );
   if (r.error) return `unshare: ${r.error.message}`;
-  if (r.status !== 0) return `unshare --pid --uts --mount --fork --mount-proc failed (exit ${r.status}): ${r.stderr.trim()}`;
+  if (r.status !== 0) return `unshare --pid --uts --mount --fork --mount-proc, or an overlay mount in it, failed (exit ${r.status}): ${r.stderr.trim()}`;
   if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv (util-linux) is missing';
   return null;
 }
@@ -396,27 +401,33 @@ function startPod(
   const gid = Number(sc.runAsGroup ?? imageGid ?? 0);
   if (sc.runAsNonRoot && uid === 0) throw new Error(`${podName}: runAsNonRoot with user 0: the kubelet refuses to start it`);
 
-  // Mounts: files for the ConfigMap volumes, binds first, tmpfs last (their sources may be under the host's /tmp).
+  // Mounts under the pod's root R: files for the ConfigMap volumes, binds first, tmpfs last
+  // (their sources may be under the host's /tmp); each mount point made in R's upper layer.
   const podDir = join(opts.workDir, podName);
-  mkdirSync(podDir, { recursive: true });
+  const root = join(podDir, 'root');
+  const layer = join(podDir, 'layer');
+  mkdirSync(root, { recursive: true });
+  mkdirSync(layer, { recursive: true });
+  const inRoot = (p: string) => shq(join(root, p));
   const volumes = new Map(((podSpec.volumes ?? []) as Any[]).map((v) => [v.name, v]));
   const binds: string[] = [];
   const tmpfs: string[] = [];
   for (const m of (c.volumeMounts ?? []) as Any[]) {
     const v = volumes.get(m.name);
     if (!v) throw new Error(`${podName}: volumeMount ${m.name} has no volume`);
-    const ro = m.readOnly ? `mount -o remount,bind,ro ${shq(m.mountPath)}` : '';
+    const at = inRoot(m.mountPath);
+    const ro = m.readOnly ? `mount -o remount,bind,ro ${at}` : '';
     if (v.configMap) {
       const data = configMaps.get(v.configMap.name);
       if (!data) throw new Error(`${podName}: ConfigMap ${v.configMap.name} was not rendered`);
       const dir = join(podDir, `cm-${m.name}`);
       mkdirSync(dir, { recursive: true });
       for (const [k, text] of Object.entries(data)) writeFileSync(join(dir, k), text);
-      binds.push(`mkdir -p ${shq(m.mountPath)}`, `mount --bind ${shq(dir)} ${shq(m.mountPath)}`, `mount -o remount,bind,ro ${shq(m.mountPath)}`);
+      binds.push(`mkdir -p ${at}`, `mount --bind ${shq(dir)} ${at}`, `mount -o remount,bind,ro ${at}`);
     } else if (v.hostPath) {
-      binds.push(`mkdir -p ${shq(m.mountPath)}`, `mount --bind ${shq(v.hostPath.path)} ${shq(m.mountPath)}`, ro);
+      binds.push(`mkdir -p ${at}`, `mount --bind ${shq(v.hostPath.path)} ${at}`, ro);
     } else if (v.emptyDir) {
-      tmpfs.push(`mkdir -p ${shq(m.mountPath)}`, `mount -t tmpfs -o mode=1777,size=${tmpfsSize(v.emptyDir.sizeLimit)} tmpfs ${shq(m.mountPath)}`);
+      tmpfs.push(`mkdir -p ${at}`, `mount -t tmpfs -o mode=1777,size=${tmpfsSize(v.emptyDir.sizeLimit)} tmpfs ${at}`);
     } else throw new Error(`${podName}: volume ${m.name}: ${Object.keys(v).join(', ')} is not simulated`);
   }
   const timesFile = join(podDir, 'times');
@@ -425,19 +436,33 @@ function startPod(
     'set -e',
     `exec 3>${shq(timesFile)}`,
     `hostname ${shq(hostname)}`,
-    `mkdir -p ${shq(image.workdir)}`,
-    `mount --bind ${shq(opts.appDir)} ${shq(image.workdir)}`,
-    `mount -o remount,bind,ro ${shq(image.workdir)}`,
+    // The root: the host's / under an overlay (upper layer: a tmpfs of this pod), then the
+    // host's other mounts at their places (an rbind brings the mounts below each).
+    `mount -t tmpfs -o mode=700 tmpfs ${shq(layer)}`,
+    `mkdir ${shq(join(layer, 'upper'))} ${shq(join(layer, 'work'))}`,
+    `mount -t overlay overlay -o ${shq(`lowerdir=/,upperdir=${join(layer, 'upper')},workdir=${join(layer, 'work')}`)} ${shq(root)}`,
+    `R=${shq(root)}; P=${shq(podDir)}`,
+    `for m in $(awk '$5 != "/" { print $5 }' /proc/self/mountinfo | sort -u); do`,
+    '  case "$m" in "$P" | "$P"/*) continue ;; esac',
+    '  if [ -d "$R$m" ] && ! mountpoint -q "$R$m"; then mount --rbind "$m" "$R$m"; fi',
+    'done',
+    `mkdir -p ${inRoot(image.workdir)}`,
+    `mount --bind ${shq(opts.appDir)} ${inRoot(image.workdir)}`,
+    `mount -o remount,bind,ro ${inRoot(image.workdir)}`,
     ...binds.filter(Boolean),
     ...tmpfs,
-    `cd ${shq(c.workingDir ?? image.workdir)}`,
+    ...(sc.readOnlyRootFilesystem ? ['mount -o remount,ro "$R"'] : []),
     'set +e',
-    `setpriv --reuid ${uid} --regid ${gid} --clear-groups ${noNewPrivs}env -i ${Object.entries(env)
+    '(',
+    `  chroot "$R" sh -c 'cd "$1" && shift && exec "$@"' sh ${shq(c.workingDir ?? image.workdir)} setpriv --reuid ${uid} --regid ${gid} --clear-groups ${noNewPrivs}env -i ${Object.entries(
+      env,
+    )
       .map(([k, v]) => shq(`${k}=${v}`))
       .join(' ')} ${argv.map(shq).join(' ')}`,
-    'rc=$?',
-    'times >&3',
-    'exit $rc',
+    '  rc=$?',
+    '  times >&3',
+    '  exit $rc',
+    ')',
   ].join('\n');
 
   const started = performance.now();
