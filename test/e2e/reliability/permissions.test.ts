@@ -160,6 +160,19 @@ describe.skipIf(why !== null)('storage faults made real: the stage that meets on
     expect(tempFilesUnder(ws.dir)).toEqual([]);
   });
 
+  it('job-mode compute into a read-only staging folder (EROFS): compute fails naming the folder it could not make, not ENOENT', async () => {
+    const { ws, config } = setup();
+    expect((await cli(dayArgs('ingest', config, DAY1))).code).toBe(0);
+    const artifacts = join(ws.out, 'artifacts');
+    mkdirSync(artifacts);
+    const r = await faulty('compute', config, DAY1, { mounts: [readOnly(artifacts)] });
+    const message = expectIoFailure(r, DAY1, 'compute');
+    expect(message).toMatch(new RegExp(`^write ${artifacts}/demo/home/\\S+: EROFS: read-only file system \\(mkdir ${artifacts}/demo\\)$`));
+    expect(stagesDone(r.stderr)).toEqual([`${DAY1} validate`]);
+    expect(r.stdout).not.toContain('staged:');
+    expect(filesUnder(artifacts)).toEqual([]);
+  });
+
   it('full disk under the object store (ENOSPC): publish fails before the swap; no manifest, record or checkpoint; no partial blob', async () => {
     const { ws, config } = setup();
     mkdirSync(ws.store, { recursive: true });
