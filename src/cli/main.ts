@@ -238,7 +238,7 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
       .option('--incremental', 'start the day after the checkpoint (the last published day)')
       .addOption(new Option('--workers <n>', 'worker threads (overrides engine.workers)').argParser(positiveInt))
       .addOption(new Option('--window-days <n>', "each day's artifacts cover the N days ending that day (overrides window_days)").argParser(positiveInt))
-      .option('--continue-on-error', 'report a failed day and go on with the next one (exit 1 at the end)')
+      .option('--continue-on-error', 'report a failed day and go on with the next one (at the end: exit 3 if no failure is one a retry may fix, else 1)')
       .addOption(new Option('--log-format <format>', 'progress and logs on stderr').choices(['text', 'json']).default('text'));
 
   const runDays = (command: PipelineCommand) => async (flags: DayFlags) =>

@@ -1,6 +1,6 @@
 /**
  * Malformed raw lines (docs/contract.md §1): never silently dropped. Default policy `fail` stops the day
- * before anything is written (exit 1, file:line and the rule in the message); `quarantine`
+ * before anything is written (exit 3, file:line and the rule in the message); `quarantine`
  * writes a rejects file next to the partition and carries on while under
  * `ingest.max_rejected_fraction`.
  */
@@ -36,7 +36,7 @@ const BAD: Array<[string, string, string]> = [
 ];
 
 describe('policy fail (default)', () => {
-  it.each(BAD)('%s → exit 1 naming file:line and the rule; no partition, nothing published', async (_name, line, rule) => {
+  it.each(BAD)('%s → exit 3 naming file:line and the rule; no partition, nothing published', async (_name, line, rule) => {
     const sb = sandbox();
     // line 1 good, line 2 blank, line 3 good, line 4 bad, line 5 good: line numbers are physical lines
     const file = sb.writeDay(DAY, [good(1), '', good(2), line, good(3)]);
@@ -124,11 +124,12 @@ describe('policy quarantine', () => {
     expect(readFileSync(sb.rejectsPath(DAY), 'utf8')).toContain('"line":3');
   });
 
-  it('over the fraction: exit 1, names the fraction, no partition, nothing published', async () => {
+  it('over the fraction: exit 3 (E_BAD_INPUT: a retry reads the same lines), names the fraction, no partition, nothing published', async () => {
     const sb = sandbox();
     sb.writeDay(DAY, [good(1), 'bad', 'worse', good(2), good(3)]);
     const r = await sb.run(quarantine(sb, 0.2), DAY, DAY);
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain('[E_BAD_INPUT]');
     expect(r.stderr).toContain('max_rejected_fraction');
     expect(r.stderr).not.toContain(STACK_FRAME);
     expect(existsSync(sb.partitionPath(DAY))).toBe(false);

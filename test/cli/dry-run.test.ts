@@ -83,7 +83,7 @@ describe('--dry-run', () => {
     expect(existsSync(sb.out)).toBe(false);
   });
 
-  it('applies max_days_backfill (exit 1) and usage checks (exit 2) before anything, still writing nothing', async () => {
+  it('applies max_days_backfill (exit 3) and usage checks (exit 2) before anything, still writing nothing', async () => {
     const sb = sandbox();
     sb.writeDay('2026-01-01', events('2026-01-01', 3));
     const config = sb.config({ limits: { max_days_backfill: 2 } });

@@ -1,6 +1,6 @@
 /**
  * Hard limits (docs/contract.md §4, §7): crossing one stops the day with
- * `limit exceeded: <name> (<observed> > <limit>)`, exit 1, nothing published for that day;
+ * `limit exceeded: <name> (<observed> > <limit>)`, exit 3, nothing published for that day;
  * days before it in the same run stay published. A limit equal to the observed value passes.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -47,7 +47,7 @@ const OBSERVED: Array<[string, number]> = [
 const sandbox = sandboxFactory();
 
 describe.each(OBSERVED)('%s (observed %i on the busy day)', (name, observed) => {
-  it(`limit ${observed - 1}: exit 1, "limit exceeded: ${name} (${observed} > ${observed - 1})", nothing published`, async () => {
+  it(`limit ${observed - 1}: exit 3, "limit exceeded: ${name} (${observed} > ${observed - 1})", nothing published`, async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, busyDay(DAY1));
     const r = await sb.run(sb.config({ limits: { [name]: observed - 1 } }), DAY1, DAY1);
@@ -171,7 +171,7 @@ describe('max_users_per_run counts named users only', () => {
 });
 
 describe('max_days_backfill', () => {
-  it('3 days with a limit of 2: exit 1, "limit exceeded: max_days_backfill (3 > 2)", nothing written', async () => {
+  it('3 days with a limit of 2: exit 3, "limit exceeded: max_days_backfill (3 > 2)", nothing written', async () => {
     const sb = sandbox();
     for (const d of [DAY1, DAY2, '2026-01-03']) sb.writeDay(d, quietDay(d));
     const r = await sb.run(sb.config({ limits: { max_days_backfill: 2 } }), DAY1, '2026-01-03');
@@ -217,7 +217,7 @@ describe('max_items_per_artifact on the content_sim catalog', () => {
     return file;
   };
 
-  it('3 catalog items with a limit of 2: exit 1, "limit exceeded: max_items_per_artifact (3 > 2)", nothing published', async () => {
+  it('3 catalog items with a limit of 2: exit 3, "limit exceeded: max_items_per_artifact (3 > 2)", nothing published', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, quietDay(DAY1));
     const config = sb.config({
@@ -258,7 +258,7 @@ describe('max_items_per_artifact on the content_sim catalog', () => {
 });
 
 describe('runPipeline in process', () => {
-  it('rejects with E_LIMIT / exit code 1 and the exact message', async () => {
+  it('rejects with E_LIMIT / exit code 3 and the exact message', async () => {
     const sb = sandbox();
     sb.writeDay(DAY1, busyDay(DAY1));
     const config = testConfig(sb.out, {

@@ -1,7 +1,7 @@
 /**
  * Progress and logs: stderr carries one line per day per stage (text) or one JSON object per
  * line (json); stdout keeps only the summary. Failures are logged with their error code;
- * --continue-on-error reports a failed day, runs the others and exits 1.
+ * --continue-on-error reports a failed day, runs the others and exits 3 when no failure is one a retry may fix.
  */
 import { describe, expect, it } from 'vitest';
 import { createReporter } from '../../src/engine/pipeline/progress';

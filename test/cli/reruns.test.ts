@@ -189,7 +189,7 @@ describe('a day with no events', () => {
     expect(versionOfUri(sb.manifest().current.popularity)).not.toBe(fullVersion);
   });
 
-  it('publishes nothing when min_events_per_run is configured (gate), exit 1', async () => {
+  it('publishes nothing when min_events_per_run is configured (gate), exit 3', async () => {
     const sb = sandbox();
     sb.writeDay(DAY, [ev({ tenant: 'acme' })]); // a raw file, no event of demo/home
     const r = await sb.run(sb.config({ limits: { min_events_per_run: 1 } }), DAY, DAY);

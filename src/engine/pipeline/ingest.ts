@@ -13,7 +13,7 @@
  * line stops the day and the previous partition stays as it was.
  */
 import { MICROS_PER_DAY } from '../../days';
-import { badInput, limitExceeded, PipelineError } from '../../errors';
+import { badInput, limitExceeded } from '../../errors';
 import { CanonicalDayBuilder } from '../../io/canonical/builder';
 import type { CanonicalDay } from '../../io/canonical/day';
 import { encodableDay } from '../../io/canonical/day';
@@ -215,10 +215,10 @@ export async function readInput(
     const max = config.ingest.max_rejected_fraction;
     if (fraction > max) {
       const first = rejections[0];
-      throw new PipelineError(
-        'E_BAD_INPUT',
-        1,
-        `bad input: ${input.name ?? ''}: ${rejections.length} of ${counts.lines} lines rejected ` +
+      // Bad input like a line under `fail`: exit 3, the same file fails the same way on a retry.
+      throw badInput(
+        input.name ?? '',
+        `${rejections.length} of ${counts.lines} lines rejected ` +
           `(${(fraction * 100).toFixed(2)}% > ingest.max_rejected_fraction ${max}); first at line ${first.line}: ${first.reason}`,
       );
     }

@@ -5,7 +5,7 @@
  * the defined outcome.
  *
  * A rejected line, default policy `fail`: a PipelineError (never a crash) with code
- * E_BAD_INPUT and exit code 1 whose message holds `<file>:<line>: <rule>`, and nothing
+ * E_BAD_INPUT and exit code 3 whose message holds `<file>:<line>: <rule>`, and nothing
  * written under out_dir (no canonical partition, no rejects file, no manifest). The same
  * line under `quarantine` (max_rejected_fraction 0.5, mixed with valid lines): the day
  * publishes, the rejects file lists it with its physical line number and the rule.
