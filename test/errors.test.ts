@@ -3,12 +3,14 @@
  * position only. describeJsonError's position is checked against V8's own (JSON.parse names
  * the position, or the offending token, of thousands of corrupted texts); and every state
  * file the CLI reads (config, checkpoint, manifest, registry record, ingest record,
- * current.version) is shown to keep a secret-looking value out of the message.
+ * current.version) is shown to keep a secret-looking value out of the message. OS write
+ * errors are spelled out with the uid where permissions matter (the real faults, as root:
+ * test/e2e/reliability/permissions.test.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeJsonError, jsonErrorOffset } from '../src/errors';
+import { describeJsonError, ioError, jsonErrorOffset } from '../src/errors';
 import { cli, events, Sandbox } from './support/cli-harness';
 
 /** Mulberry32: a small seeded PRNG, so a failure replays. */
@@ -68,6 +70,34 @@ describe('jsonErrorOffset agrees with V8 on where JSON goes wrong', () => {
     expect(describeJsonError('\uFEFF{"a": trux}')).toBe('invalid JSON at line 1, column 10');
     expect(describeJsonError('{"password": "hunter2"')).toBe('invalid JSON: unexpected end of the file');
     expect(describeJsonError('')).toBe('invalid JSON: unexpected end of the file');
+  });
+});
+
+describe('OS write errors say what they mean (issue 14 item 3)', () => {
+  /** An error shaped as Node's fs errors are: `CODE: text, syscall 'path'`. */
+  const sysErr = (code: string, text: string, syscall: string, path: string) =>
+    Object.assign(new Error(`${code}: ${text}, ${syscall} '${path}'`), { code, syscall, path, errno: -1 });
+  const uid = process.getuid!();
+
+  it.each([
+    ['EROFS', 'read-only file system', 'read-only file system'],
+    ['EACCES', 'permission denied', `permission denied for uid ${uid}`],
+    ['EPERM', 'operation not permitted', `operation not permitted for uid ${uid}`],
+    ['ENOSPC', 'no space left on device', 'no space left on device'],
+    ['EDQUOT', 'disk quota exceeded', `disk quota exceeded for uid ${uid}`],
+    ['ENOTDIR', 'not a directory', 'not a directory (a file is in the way of a folder)'],
+  ])('%s: E_IO, exit 1, the action, the path and the meaning', (code, text, meaning) => {
+    const err = ioError('write', '/data/out/x.json', sysErr(code, text, 'open', '/data/out/.x.json.tmp-1-2'));
+    expect([err.code, err.exitCode, err.message]).toEqual(['E_IO', 1, `write /data/out/x.json: ${code}: ${meaning}`]);
+  });
+
+  it('names the folder that could not be made when it is not the target; other errors keep their own text', () => {
+    expect(ioError('write', '/data/out/a/x.json', sysErr('EROFS', 'read-only file system', 'mkdir', '/data/out/a')).message).toBe(
+      'write /data/out/a/x.json: EROFS: read-only file system (mkdir /data/out/a)',
+    );
+    expect(ioError('read', '/data/in.json', sysErr('ENOENT', 'no such file or directory', 'open', '/data/in.json')).message).toBe(
+      'read /data/in.json: ENOENT: no such file or directory',
+    );
   });
 });
 
