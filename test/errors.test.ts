@@ -12,18 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeJsonError, ioError, jsonErrorOffset } from '../src/errors';
 import { cli, events, Sandbox } from './support/cli-harness';
-
-/** Mulberry32: a small seeded PRNG, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './support/generate';
 
 function randomJson(rand: () => number, depth = 0): unknown {
   const r = rand();
@@ -38,7 +27,7 @@ const PIECES = ['"', ',', ':', '{', '}', '[', ']', '\\', 'x', '1', '-', '.', 'e'
 
 describe('jsonErrorOffset agrees with V8 on where JSON goes wrong', () => {
   it('on 5000 corrupted texts: the position V8 names, the token it names, or the end', () => {
-    const rand = prng(13);
+    const rand = mulberry32(13); // seeded, so a failure replays
     let compared = 0;
     for (let i = 0; i < 5000; i++) {
       const valid = JSON.stringify(randomJson(rand), null, rand() < 0.5 ? 2 : undefined) ?? 'null';

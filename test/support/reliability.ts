@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { isTempFile } from '../../src/io/atomic';
 import { encodeCompact } from '../../src/io/artifacts/go-json';
 import { cli, cliProcess, type ProcessResult } from './cli-harness';
+import { mulberry32 } from './generate';
 import { REPO_ROOT, removeDir } from './helpers';
 
 /** Text that shows a JavaScript stack trace leaked to the user. */
@@ -24,24 +25,12 @@ export function deadPid(): number {
   return spawnSync(process.execPath, ['-e', '']).pid;
 }
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `n` raw exposure lines on `day`: sessions of a few events, skewed item popularity, most
  * events with a user. Same arguments → same lines.
  */
 export function genDay(day: string, n: number, opts: { seed?: number; tenant?: string; surface?: string; items?: number } = {}): string[] {
-  const r = rng(opts.seed ?? Number(day.replace(/-/g, '')));
+  const r = mulberry32(opts.seed ?? Number(day.replace(/-/g, '')));
   const items = opts.items ?? 60;
   const lines: string[] = [];
   let session = 0;
