@@ -54,9 +54,11 @@ export async function publishDay(
   afterSwap?: () => Promise<void>,
   /** What lifts the drift gate for this publish; default: nothing but `gates.allow_empty`. */
   allow: DriftAllowances = { drift: false, empty: config.gates.allow_empty },
+  /** Where a notice goes (a lock left behind by a dead publisher, taken over). */
+  notice?: (message: string) => void,
 ): Promise<PublishedArtifact[]> {
   const { store, registry } = openStorage(config);
-  return withPublisherLock(registry, tenant, surface, async () => {
+  return withPublisherLock(registry, tenant, surface, { onTakeOver: notice }, async () => {
     await removeStalePublishTemps(
       config,
       tenant,

@@ -174,6 +174,7 @@ describe.skipIf(unavailable !== null)('the chart on a simulated cluster', () => 
       if (f) expect(r.pods.some((p) => p.index === f.index && p.attempt === 1 && p.exitCode === 0)).toBe(true);
     }
     expect(published(results)).toEqual(reference);
+    return results;
   }
 
   it('an ingest pod and a compute pod SIGKILLed mid-way are retried, and the backfill converges', async () => {
@@ -184,7 +185,10 @@ describe.skipIf(unavailable !== null)('the chart on a simulated cluster', () => 
   });
 
   it("a publish pod SIGKILLed while holding the lock is retried: the retry takes over its own Job's lock and converges", async () => {
-    await backfillWithFaults('killed-publisher', { 'sim-recsys-pipelines-publish': { index: null, point: 'after-record-write' } });
+    const results = await backfillWithFaults('killed-publisher', { 'sim-recsys-pipelines-publish': { index: null, point: 'after-record-write' } });
+    const [killed, retry] = must(results[2]).pods;
+    expect(must(retry).stderr).toContain(`took over the publisher lock left by pid`);
+    expect(must(retry).stderr).toContain(`pod ${must(killed).name}) since`);
   });
 
   it('a second publisher of the same tenant/surface fails with E_LOCKED and leaves the manifest as it was', async () => {

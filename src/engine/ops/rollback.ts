@@ -74,7 +74,7 @@ export async function rollback(req: RollbackRequest): Promise<RollbackResult> {
   const { config, tenant, surface, type } = req;
   const now = req.now ?? (() => new Date());
   const { store, registry } = openStorage(config);
-  return withPublisherLock(registry, tenant, surface, async () => {
+  return withPublisherLock(registry, tenant, surface, {}, async () => {
     // Everything is read under the lock, so no publish can slip in between check and swap.
     const manifest = await registry.readManifest(tenant, surface);
     if (manifest === null) throw notFound(`no manifest for ${tenant}/${surface} at ${registry.manifestPath(tenant, surface)}: nothing was published yet`);

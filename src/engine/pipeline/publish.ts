@@ -64,7 +64,7 @@ export async function publishStep(ctx: DayContext, opts: PublishOptions): Promis
       );
     }
   };
-  const published = await publishDay(config, scope.tenant, scope.surface, artifacts, ctx.now, afterSwap, ctx.allow);
+  const published = await publishDay(config, scope.tenant, scope.surface, artifacts, ctx.now, afterSwap, ctx.allow, ctx.notice);
   // A `run` with its staging on S3 published big blobs from their local scratch copies: drop them.
   if (opts.prepared && openFolders(config).staging.remote) {
     for (const a of opts.prepared) if (!(a.blob instanceof Uint8Array)) await fs.rm(a.blob.path, { force: true });

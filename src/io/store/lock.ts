@@ -30,6 +30,8 @@ export interface LockOptions {
   pollMs?: number;
   /** Who this acquisition is; default `lockOwner()` (tests play other pods with it). */
   owner?: LockOwner;
+  /** Told when this acquisition took over a lock left behind: whose, and why (a notice for the log). */
+  onTakeOver?: (message: string) => void;
 }
 
 /** Content of a lock. Field order is the format; fields after `token` may be absent (older locks, the Go tool's). */
@@ -164,8 +166,12 @@ export async function acquireLock(site: LockSite, opts: LockOptions = {}): Promi
     const seenText = await site.read();
     if (seenText === null) continue; // released between our attempt and the read: try again
     const seen = parseLockHolder(seenText);
-    if (seen !== null && judgeLock(seen, me).action === 'take-over') {
-      if (await site.takeOver(seenText, ourText)) return () => releaseLock(site, ourText);
+    const verdict = seen === null ? null : judgeLock(seen, me);
+    if (seen !== null && verdict?.action === 'take-over') {
+      if (await site.takeOver(seenText, ourText)) {
+        opts.onTakeOver?.(`took over the publisher lock left by ${describeHolder(seen)}: ${verdict.reason}`);
+        return () => releaseLock(site, ourText);
+      }
       continue;
     }
     const remaining = deadline - Date.now();
@@ -189,8 +195,8 @@ async function releaseLock(site: LockSite, ourText: string): Promise<void> {
  * When `work` fails, its error is the one reported, not a failed release (an object store
  * that went away fails both).
  */
-export async function withPublisherLock<T>(registry: Registry, tenant: string, surface: string, work: () => Promise<T>): Promise<T> {
-  const release = await registry.acquireLock(tenant, surface);
+export async function withPublisherLock<T>(registry: Registry, tenant: string, surface: string, opts: LockOptions, work: () => Promise<T>): Promise<T> {
+  const release = await registry.acquireLock(tenant, surface, opts);
   let failed = false;
   try {
     return await work();

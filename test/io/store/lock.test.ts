@@ -132,11 +132,16 @@ describe('lock protocol', () => {
     const me = lockOwner({ RECSYS_JOB_UID: 'job-u', JOB_COMPLETION_INDEX: '2' });
     const earlier = encodePretty({ pid: 7, host: 'pod-a', started_at: '2026-01-01T00:00:00Z', token: 'abc', job_uid: 'job-u', job_index: '2' });
     site.text = earlier;
-    await acquireLock(site, { owner: me });
+    const notices: string[] = [];
+    await acquireLock(site, { owner: me, onTakeOver: (m) => notices.push(m) });
     expect(holderOf(site.text)).toMatchObject({ pid: process.pid, job_uid: 'job-u', job_index: '2' });
+    expect(notices).toEqual([
+      'took over the publisher lock left by pid 7 on host pod-a (job job-u index 2) since 2026-01-01T00:00:00Z: an earlier pod of this Job index took it (job job-u index 2)',
+    ]);
     site.text = foreign(1);
-    expect((await failure(acquireLock(site, { owner: me }))).message).toBe('held by 1');
+    expect((await failure(acquireLock(site, { owner: me, onTakeOver: (m) => notices.push(m) }))).message).toBe('held by 1');
     expect(site.text).toBe(foreign(1));
+    expect(notices.length).toBe(1);
   });
 
   it('a failed release goes through the site releaseError', async () => {
@@ -165,21 +170,21 @@ describe('withPublisherLock', () => {
 
   it('runs the work under the lock and releases it', async () => {
     const site = new MemorySite();
-    const seen = await withPublisherLock(registryOn(site), 't', 's', async () => site.text);
+    const seen = await withPublisherLock(registryOn(site), 't', 's', {}, async () => site.text);
     expect(holderOf(seen!).pid).toBe(process.pid);
     expect(site.text).toBeNull();
   });
 
   it('a failed work is the error reported, not a failed release; a failed release alone is reported', async () => {
     const site = new MemorySite();
-    const work = withPublisherLock(registryOn(site), 't', 's', async () => {
+    const work = withPublisherLock(registryOn(site), 't', 's', {}, async () => {
       site.failRead = new Error('release failed');
       throw new Error('work failed');
     });
     await expect(work).rejects.toThrow('work failed');
     site.failRead = null;
     site.text = null;
-    const ok = withPublisherLock(registryOn(site), 't', 's', async () => {
+    const ok = withPublisherLock(registryOn(site), 't', 's', {}, async () => {
       site.failRead = new Error('release failed');
       return 1;
     });
