@@ -260,7 +260,7 @@ function runPipeline(file: string, events: number, workers: number, days = 1): R
     }),
   );
   const end = addDays(DAY, days - 1);
-  const r = timed(process.execPath, [join(ROOT, 'bin', 'recsys-pipelines.js'), ...runArgs(config, DAY, end, [], workers)]);
+  const r = timed(process.execPath, [join(ROOT, 'bin', 'recsys-pipelines.js'), ...runArgs(config, DAY, end, [], { workers })]);
   rmSync(out, { recursive: true, force: true });
   // Stage times summed over the days of the summary table.
   const ms = (s: string) => (s.endsWith('ms') ? Number(s.slice(0, -2)) : Number(s.slice(0, -1)) * 1000);

@@ -1,8 +1,15 @@
+/** Who a `run` is for and on how many worker threads; by default tenant demo, surface home, one worker. */
+export interface RunTarget {
+  tenant?: string;
+  surface?: string;
+  workers?: number;
+}
+
 /**
- * The command line of a `run` for tenant demo, surface home over [start, end], shared by the
- * benchmarks (which cannot import test/) and the tests (test/support/cli-harness.ts
- * re-exports it). `extra` goes after it; one worker thread unless `workers` says otherwise.
+ * The command line of a `run` over [start, end], shared by the benchmarks (which cannot
+ * import test/) and the tests (test/support/cli-harness.ts re-exports it). `extra` goes after it.
  */
-export function runArgs(config: string, start: string, end: string, extra: readonly string[] = [], workers: number = 1): string[] {
-  return ['run', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', start, '--end', end, '--workers', String(workers), ...extra];
+export function runArgs(config: string, start: string, end: string, extra: readonly string[] = [], target: RunTarget = {}): string[] {
+  const { tenant = 'demo', surface = 'home', workers = 1 } = target;
+  return ['run', '--config', config, '--tenant', tenant, '--surface', surface, '--start', start, '--end', end, '--workers', String(workers), ...extra];
 }

@@ -50,7 +50,7 @@ interface Figure {
 
 /** The CLI as a child process (asynchronously: the S3 server lives in this process). */
 function run(backend: string, config: string, workers: number): Promise<Figure> {
-  const argv = [join(ROOT, 'bin', 'recsys-pipelines.js'), ...runArgs(config, DAY, DAY, [], workers)];
+  const argv = [join(ROOT, 'bin', 'recsys-pipelines.js'), ...runArgs(config, DAY, DAY, [], { workers })];
   const [cmd, args] = TIME ? [TIME, ['-f', '__RSS_KB=%M', process.execPath, ...argv]] : [process.execPath, argv];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {

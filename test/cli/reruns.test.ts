@@ -71,7 +71,7 @@ describe('running the same day twice', () => {
   it('gives the same partition bytes and versions with 1 worker and with 2 workers and small shards', async () => {
     const a = sandbox();
     const b = sandbox();
-    const args = (config: string, workers: number) => cli(runArgs(config, DAY, DAY, [], workers));
+    const args = (config: string, workers: number) => cli(runArgs(config, DAY, DAY, [], { workers }));
     const cfgA = a.config({ raw_source: { dir: SAMPLE_RAW }, artifact_kinds: ['popularity', 'cooc', 'implicit', 'session_seq'] });
     const cfgB = b.config({
       raw_source: { dir: SAMPLE_RAW },

@@ -83,7 +83,7 @@ describe('Dockerfile', () => {
       );
       return file;
     };
-    const args = (file: string) => runArgs(file, '2026-01-01', '2026-01-02', [], 2);
+    const args = (file: string) => runArgs(file, '2026-01-01', '2026-01-02', [], { workers: 2 });
     const fromImage = runImage(args(config('image')), work);
     expect(fromImage.status, fromImage.stderr).toBe(0);
     const fromRepo = spawnSync(process.execPath, [BIN, ...args(config('repo'))], { cwd: work, encoding: 'utf8' });

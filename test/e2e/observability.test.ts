@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC } from '../../src/engine/ops/metrics';
-import { cli as cliAsync, summaryRows } from '../support/cli-harness';
+import { cli as cliAsync, runArgs, summaryRows } from '../support/cli-harness';
 import { SAMPLE_CATALOG, SAMPLE_RAW, tempDir } from '../support/helpers';
 import { dashboardExprs, metricsUsed } from '../support/observability-files';
 import { pollUntil, PROM, promSkipReason, query, type Sample } from '../support/prom-servers';
@@ -86,32 +86,18 @@ describe.skipIf(skip !== null)('metrics in a real Prometheus (Pushgateway + node
     return byJob;
   }
 
+  /** `run` of the tenant over the two sample days on two workers, pushing to the Pushgateway and writing the textfile. */
+  const runBothWaysOut = (cfg: string, extra: string[] = []) =>
+    cliAsync(
+      runArgs(cfg, '2026-01-01', '2026-01-02', [...extra, '--pushgateway', PROM.pushgateway, '--metrics-textfile', runTextfile], { tenant, workers: 2 }),
+    );
+
   const one = async (expr: string): Promise<Sample[]> => query(expr);
   const valueOf = async (expr: string): Promise<number | undefined> => (await one(expr))[0]?.value;
 
   it('a run and status: every metric of the rules and the dashboard, both ways out, equal to the run summary', async () => {
     const started = Date.now() / 1000;
-    const run = await cliAsync([
-      'run',
-      '--config',
-      config,
-      '--tenant',
-      tenant,
-      '--surface',
-      'home',
-      '--start',
-      '2026-01-01',
-      '--end',
-      '2026-01-02',
-      '--workers',
-      '2',
-      '--log-format',
-      'json',
-      '--pushgateway',
-      PROM.pushgateway,
-      '--metrics-textfile',
-      runTextfile,
-    ]);
+    const run = await runBothWaysOut(config, ['--log-format', 'json']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toContain('warning');
     const status = await cliAsync(['status', '--config', config, '--tenant', tenant, '--surface', 'home', '--metrics-textfile', statusTextfile]);
@@ -199,25 +185,7 @@ describe.skipIf(skip !== null)('metrics in a real Prometheus (Pushgateway + node
     const pushedSuccess = `${METRIC.lastSuccessTimestamp}{tenant="${tenant}",command="run",job="${PUSHED}"}`;
     const nodeSuccess = `${METRIC.lastSuccessTimestamp}{tenant="${tenant}",command="run",job="${TEXTFILE}"}`;
     const before = await pollUntil('the first run in Prometheus', () => valueOf(pushedSuccess));
-    const run = await cliAsync([
-      'run',
-      '--config',
-      limited,
-      '--tenant',
-      tenant,
-      '--surface',
-      'home',
-      '--start',
-      '2026-01-01',
-      '--end',
-      '2026-01-02',
-      '--workers',
-      '2',
-      '--pushgateway',
-      PROM.pushgateway,
-      '--metrics-textfile',
-      runTextfile,
-    ]);
+    const run = await runBothWaysOut(limited);
     expect(run.code, run.stderr).toBe(3);
     expect(run.stderr).toContain('[E_LIMIT]');
     await pollUntil('the failed run from both ways out', async () => {

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { isTempFile } from '../../src/io/atomic';
 import { encodeCompact } from '../../src/io/artifacts/go-json';
-import { cli, cliProcess, type ProcessResult } from './cli-harness';
+import { type RunTarget } from '../../bench/run-args';
+import { cli, cliProcess, type ProcessResult, runArgs } from './cli-harness';
 import { mulberry32 } from './generate';
 import { REPO_ROOT, removeDir } from './helpers';
 
@@ -96,7 +97,7 @@ export class Workspace {
 
   /** `run --config … --start … --end … --workers N`, in this process. */
   async run(config: string, start: string, end: string, opts: RunTarget = {}): Promise<ChildResult> {
-    return { ...(await cli(runArgs(config, start, end, opts))), signal: null };
+    return { ...(await cli(runArgs(config, start, end, [], opts))), signal: null };
   }
 
   /**
@@ -105,7 +106,7 @@ export class Workspace {
    * NODE_OPTIONS), or races other processes.
    */
   runProcess(config: string, start: string, end: string, opts: RunTarget & { env?: Record<string, string> } = {}): Promise<ChildResult> {
-    return cliProcess(runArgs(config, start, end, opts), { env: opts.env });
+    return cliProcess(runArgs(config, start, end, [], opts), { env: opts.env });
   }
 
   get registry(): string {
@@ -150,18 +151,6 @@ export class Workspace {
     }
     return out;
   }
-}
-
-export interface RunTarget {
-  tenant?: string;
-  surface?: string;
-  workers?: number;
-}
-
-function runArgs(config: string, start: string, end: string, opts: RunTarget): string[] {
-  const args = ['run', '--config', config, '--tenant', opts.tenant ?? 'demo', '--surface', opts.surface ?? 'home'];
-  args.push('--start', start, '--end', end, '--workers', String(opts.workers ?? 1));
-  return args;
 }
 
 export function listDir(dir: string): string[] {
