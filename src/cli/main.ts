@@ -247,7 +247,7 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
       const { config, tenant, surface, segment } = prepare(flags);
       const base = { config, tenant, surface, segment, start: flags.start, end: flags.end, incremental: Boolean(flags.incremental), part };
       if (flags.dryRun) {
-        out(formatPlan(await planRun({ ...base, command: command as 'run' | 'ingest' })));
+        out(formatPlan(await planRun({ ...base, command: command as 'run' | 'ingest', allowEmpty: Boolean(flags.allowEmpty) })));
         return;
       }
       let types: ArtifactType[] | undefined;

@@ -105,7 +105,10 @@ export function formatPlan(p: RunPlan): string {
   if (p.days.length > 0) {
     const rows = [['day', 'bytes', 'est. events', 'input']];
     for (const d of p.days) {
-      const input = d.input === null ? 'missing → no events' : d.layout === 'flat' ? `${d.input} (flat file shared by every day)` : d.input;
+      const missing = p.missingBlocks
+        ? 'missing → no events: not published, the run fails here (raw input missing; --allow-empty publishes it)'
+        : 'missing → no events';
+      const input = d.input === null ? missing : d.layout === 'flat' ? `${d.input} (flat file shared by every day)` : d.input;
       rows.push([d.day, String(d.bytes), String(d.estimatedEvents), input]);
     }
     lines.push(table(rows, 'lrrl'));

@@ -46,9 +46,29 @@ describe('--dry-run', () => {
     expect(rows.map((x) => x.day)).toEqual(['2026-01-01', '2026-01-02', '2026-01-03']);
     expect(rows[0]).toEqual({ day: '2026-01-01', bytes: statSync(small).size, estimated: 37, input: small });
     expect(rows[1]).toMatchObject({ bytes: 0, estimated: 0 });
-    expect(rows[1]?.input).toContain('missing');
+    expect(rows[1]?.input).toContain('missing → no events');
+    // run: the drift gate's raw-input rule would fail that day (exit 3); ingest records it as empty
+    if (command === 'run') expect(rows[1]?.input).toContain('not published, the run fails here (raw input missing; --allow-empty publishes it)');
+    else expect(rows[1]?.input).toBe('missing → no events');
     expect(rows[2]).toEqual({ day: '2026-01-03', bytes: statSync(gz).size, estimated: 11, input: gz });
     expect(existsSync(sb.out)).toBe(false);
+  });
+
+  it('run --dry-run with --allow-empty or gates.allow_empty: a day without raw input is a day without events, published', async () => {
+    const sb = sandbox();
+    sb.writeDay('2026-01-01', events('2026-01-01', 5));
+    for (const [config, extra] of [
+      [sb.config({ artifact_kinds: ['popularity'] }, 'plain.json'), ['--allow-empty']],
+      [sb.config({ artifact_kinds: ['popularity'], gates: { allow_empty: true } }, 'allow-empty.json'), []],
+    ] as const) {
+      const r = await cli(['run', ...scope(config, '2026-01-01', '2026-01-02'), '--dry-run', ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(planRows(r.stdout)[1]?.input).toBe('missing → no events');
+    }
+    // and what the plan says without them is what the run does: day 2 fails, exit 3
+    const blocked = await sb.run(sb.config({ artifact_kinds: ['popularity'] }), '2026-01-01', '2026-01-02');
+    expect(blocked.code, blocked.stderr).toBe(3);
+    expect(blocked.stderr).toContain('raw input missing');
   });
 
   it('estimates a file larger than 64 KiB from its head, within 5%', () => {

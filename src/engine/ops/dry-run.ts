@@ -48,6 +48,11 @@ export interface RunPlan {
   totalEstimatedEvents: number;
   /** `--incremental`: the checkpoint the days start after (ours or the Go tool's), null without one. */
   checkpoint?: CheckpointDay | null;
+  /**
+   * A day without raw input would fail the run (the drift gate's raw-input rule: `run`
+   * without `--allow-empty` or `gates.allow_empty`); `ingest` records it as a day without events.
+   */
+  missingBlocks: boolean;
 }
 
 export async function planRun(req: RunRequest & { command: 'run' | 'ingest' }): Promise<RunPlan> {
@@ -93,6 +98,7 @@ export async function planRun(req: RunRequest & { command: 'run' | 'ingest' }): 
     catalog,
     totalEstimatedEvents: [...estimates.values()].reduce((a, e) => a + e.lines, 0),
     ...(checkpoint !== undefined && { checkpoint }),
+    missingBlocks: req.command === 'run' && !req.allowEmpty && !config.gates.allow_empty,
   };
 }
 
