@@ -136,6 +136,15 @@ export function describeCause(cause: unknown, about?: string): string {
   return String(cause);
 }
 
+/** JSON.parse of a state file's text; bad JSON is E_IO `parse <what>` naming `file` and the position (describeJsonError), never the text. */
+export function parseStateJson(file: string, text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw ioError(`parse ${what}`, file, describeJsonError(text));
+  }
+}
+
 /**
  * `invalid JSON at line L, column C` for a JSON.parse failure of `text`: the position only,
  * never the text. V8's own messages quote the input (`Unexpected token 's', "{"key": "s3cr…" is

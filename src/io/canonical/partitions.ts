@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dayStartMicros } from '../../days';
-import { describeJsonError, ioError } from '../../errors';
+import { ioError, parseStateJson } from '../../errors';
 import { encodePretty } from '../artifacts/go-json';
 import { writeFileAtomic } from '../atomic';
 import { decodeCanonical, encodeCanonical } from './arrow-codec';
@@ -119,12 +119,7 @@ export function encodeIngestRecord(record: IngestRecord): string {
 
 /** Parses a record's text; E_IO naming `file` (with the position of bad JSON, never its content). */
 export function parseIngestRecord(file: string, text: string): IngestRecord {
-  let r: Partial<IngestRecord> | null;
-  try {
-    r = JSON.parse(text) as Partial<IngestRecord> | null;
-  } catch {
-    throw ioError('parse ingest record', file, describeJsonError(text));
-  }
+  const r = parseStateJson(file, text, 'ingest record') as Partial<IngestRecord> | null;
   const count = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
   if (
     r === null ||

@@ -13,7 +13,7 @@
  */
 import * as path from 'node:path';
 import { dayStartMicros, rfc3339Seconds } from '../../days';
-import { describeJsonError, ioError, usageError } from '../../errors';
+import { ioError, parseStateJson, usageError } from '../../errors';
 import { pathSegment } from '../atomic';
 import { asFolder, type Folder, type FolderLike } from './folder';
 import { encodePretty } from '../artifacts/go-json';
@@ -57,12 +57,8 @@ async function readJson(folder: Folder, rel: string): Promise<Record<string, unk
   const bytes = await folder.read(rel);
   if (bytes === null) return null;
   const text = Buffer.from(bytes).toString('utf8');
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-  } catch {
-    throw ioError('parse checkpoint', file, describeJsonError(text));
-  }
+  const parsed = parseStateJson(file, text, 'checkpoint');
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
 }
 
 async function readOurs(folder: Folder, rel: string): Promise<string | null> {

@@ -5,7 +5,7 @@
  * meet a null or a missing field. A file that does not parse is an E_IO error naming it.
  */
 import { rfc3339Seconds } from '../../days';
-import { describeJsonError, ioError } from '../../errors';
+import { ioError, parseStateJson } from '../../errors';
 import type { AuditEntry, Manifest, RegistryRecord } from './registry';
 
 /** The record with its fields in file order (encodePretty keeps insertion order). */
@@ -39,20 +39,12 @@ export function canonicalAudit(entry: AuditEntry): AuditEntry {
   };
 }
 
-function parseJson(file: string, text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw ioError(`parse ${what}`, file, describeJsonError(text));
-  }
-}
-
 function isStringMap(value: unknown): value is Record<string, string> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
 export function parseManifest(file: string, text: string): Manifest {
-  const m = parseJson(file, text, 'manifest') as Partial<Manifest> | null;
+  const m = parseStateJson(file, text, 'manifest') as Partial<Manifest> | null;
   if (
     m === null ||
     typeof m !== 'object' ||
@@ -69,7 +61,7 @@ export function parseManifest(file: string, text: string): Manifest {
 
 /** A registry record in our format or in the Go tool's (`parseGoRecord`). */
 export function parseRecord(file: string, text: string): RegistryRecord {
-  const parsed = parseJson(file, text, 'registry record');
+  const parsed = parseStateJson(file, text, 'registry record');
   if (parsed !== null && typeof parsed === 'object' && 'Key' in parsed) return parseGoRecord(file, parsed as GoRecord);
   const r = parsed as Partial<RegistryRecord> | null;
   if (
@@ -98,7 +90,7 @@ export function parseRecord(file: string, text: string): RegistryRecord {
 
 /** An audit entry, checked enough that readers never meet a null or a missing field. */
 export function parseAudit(file: string, text: string): AuditEntry {
-  const a = parseJson(file, text, 'audit entry') as Partial<AuditEntry> | null;
+  const a = parseStateJson(file, text, 'audit entry') as Partial<AuditEntry> | null;
   if (
     a === null ||
     typeof a !== 'object' ||
