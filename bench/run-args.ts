@@ -1,5 +1,6 @@
-/** Who a `run` is for and on how many worker threads; by default tenant demo, surface home, one worker. */
+/** Who a `run` (or another day-range command) is for and on how many worker threads; by default `run`, tenant demo, surface home, one worker. */
 export interface RunTarget {
+  command?: string;
   tenant?: string;
   surface?: string;
   workers?: number;
@@ -10,6 +11,6 @@ export interface RunTarget {
  * import test/) and the tests (test/support/cli-harness.ts re-exports it). `extra` goes after it.
  */
 export function runArgs(config: string, start: string, end: string, extra: readonly string[] = [], target: RunTarget = {}): string[] {
-  const { tenant = 'demo', surface = 'home', workers = 1 } = target;
-  return ['run', '--config', config, '--tenant', tenant, '--surface', surface, '--start', start, '--end', end, '--workers', String(workers), ...extra];
+  const { command = 'run', tenant = 'demo', surface = 'home', workers = 1 } = target;
+  return [command, '--config', config, '--tenant', tenant, '--surface', surface, '--start', start, '--end', end, '--workers', String(workers), ...extra];
 }

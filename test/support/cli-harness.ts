@@ -80,10 +80,15 @@ export async function cli(args: string[], opts: { cwd?: string; env?: Record<str
  * run that hangs is caught by the suite's deadlock guard (vitest.config.mts).
  */
 export function cliProcess(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<ProcessResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...opts.env };
+  for (const k of ['RECSYS_FAULT', 'RECSYS_WORKER_FAULT'] as const) if (!opts.env?.[k]) delete env[k];
+  return captureProcess(process.execPath, [BIN, ...args], { cwd: opts.cwd, env });
+}
+
+/** Runs `command args` (no shell, stdin closed) and captures its exit, stdout and stderr. */
+export function captureProcess(command: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...opts.env };
-    for (const k of ['RECSYS_FAULT', 'RECSYS_WORKER_FAULT'] as const) if (!opts.env?.[k]) delete env[k];
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));

@@ -9,10 +9,10 @@
  * setpriv refused), or null. A test file skips with that reason, except under CI=true,
  * where a missing capability fails the file instead of hiding the tests.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BIN, type ProcessResult } from './cli-harness';
+import { BIN, captureProcess, type ProcessResult } from './cli-harness';
 
 /** The user nobody (65534) of most distributions: no folder of the tests belongs to it. */
 export const NOBODY = 65534;
@@ -57,16 +57,8 @@ export function cliWithFaults(args: string[], opts: FaultRun): Promise<ProcessRe
     ...(opts.after ?? []),
     'exit $rc',
   ].join('\n');
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.cwd ?? '/', LANG: 'C' };
-    const child = spawn('unshare', ['--mount', 'sh', '-c', script, 'sh', ...args], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.cwd ?? '/', LANG: 'C' };
+  return captureProcess('unshare', ['--mount', 'sh', '-c', script, 'sh', ...args], { cwd: opts.cwd, env });
 }
 
 /**

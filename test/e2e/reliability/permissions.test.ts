@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, type ProcessResult } from '../../support/cli-harness';
+import { cli, type ProcessResult, runArgs } from '../../support/cli-harness';
 import { checkManifest, genDay, STACK_FRAME, tempFilesUnder, Workspace } from '../../support/reliability';
 import {
   cliWithFaults,
@@ -52,23 +52,7 @@ function setup(eventsPerDay = 300): { ws: Workspace; config: string } {
   return { ws, config };
 }
 
-const dayArgs = (command: string, config: string, day: string) => [
-  command,
-  '--config',
-  config,
-  '--tenant',
-  'demo',
-  '--surface',
-  'home',
-  '--start',
-  day,
-  '--end',
-  day,
-  '--workers',
-  '1',
-  '--log-format',
-  'json',
-];
+const dayArgs = (command: string, config: string, day: string) => runArgs(config, day, day, ['--log-format', 'json'], { command });
 
 /** A good run of `day` in this process (as root, no fault). */
 async function goodRun(config: string, day: string): Promise<void> {
