@@ -44,8 +44,26 @@ const BENCH_DIR = join(ROOT, '.bench');
 const DAY = '2026-01-01';
 const DAY_START = Date.UTC(2026, 0, 1) * 1000;
 
+const BENCH_USAGE = `usage: npm run bench [-- options]   (or: node dist/bench/index.js [options])
+
+Kernel and stage suites (tinybench) on a 200k-event day, then the full \`run\` end to end on
+generated days (1 worker and every core), with DuckDB side by side. Figures go to
+.bench/results/<timestamp>.json.
+
+  --only kernels|e2e      run one part only
+  --sizes N,M             events per day of the end-to-end runs (default 1000000,5000000)
+  --no-duckdb             skip DuckDB
+  --backfill-days D       also a backfill of D days × 1M events (default 0: none)
+  --repeat R              every end-to-end run R times, medians shown (default 1)
+  --help, -h              print this and exit
+`;
+
 function args(): { only?: string; sizes: number[]; duckdb: boolean; backfillDays: number; repeat: number } {
   const a = process.argv.slice(2);
+  if (a.includes('--help') || a.includes('-h')) {
+    process.stdout.write(BENCH_USAGE);
+    process.exit(0);
+  }
   const get = (k: string) => {
     const i = a.indexOf(k);
     return i >= 0 ? a[i + 1] : undefined;

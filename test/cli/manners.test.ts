@@ -109,6 +109,20 @@ describe('npm run gen -- --help', () => {
   });
 });
 
+describe('npm run bench -- --help', () => {
+  it('prints the usage and exits 0, running nothing', () => {
+    // If --help were ignored, these options make the run a short one (1000 events, no DuckDB).
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'index.js'), '--help', '--only', 'e2e', '--sizes', '1000', '--no-duckdb'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('usage: npm run bench');
+    for (const option of ['--only', '--sizes', '--no-duckdb', '--backfill-days', '--repeat']) expect(r.stdout).toContain(option);
+    expect(r.stdout).not.toContain('machine:');
+  });
+});
+
 describe('relative paths in config errors', () => {
   it('a catalog path relative to another working directory: the resolved path and the hint', async () => {
     const sub = join(sb.dir, 'sub');
