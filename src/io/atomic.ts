@@ -112,9 +112,7 @@ export async function makeDirs(dir: string): Promise<void> {
     await fs.mkdir(dir, { recursive: true });
   } catch (err) {
     if (errCode(err) !== 'ENOENT') throw err;
-    const missing: string[] = [];
-    for (let at = path.resolve(dir); !(await fs.stat(at).then(() => true, notFound)); at = path.dirname(at)) missing.unshift(at);
-    for (const d of missing) await fs.mkdir(d).catch(alreadyThere);
+    makeDirsOneByOne(dir);
   }
 }
 
@@ -124,35 +122,38 @@ export function makeDirsSync(dir: string): void {
     fsSync.mkdirSync(dir, { recursive: true });
   } catch (err) {
     if (errCode(err) !== 'ENOENT') throw err;
-    const exists = (d: string) => {
-      try {
-        return Boolean(fsSync.statSync(d));
-      } catch (e) {
-        return notFound(e);
-      }
-    };
-    const missing: string[] = [];
-    for (let at = path.resolve(dir); !exists(at); at = path.dirname(at)) missing.unshift(at);
-    for (const d of missing) {
-      try {
-        fsSync.mkdirSync(d);
-      } catch (e) {
-        alreadyThere(e);
-      }
+    makeDirsOneByOne(dir);
+  }
+}
+
+/**
+ * The missing folders of `dir` made one by one from the deepest one that exists, so a failure
+ * is the system's own error about the folder it concerns. Synchronous: it only runs once the
+ * recursive mkdir has failed, on the way to an error (or a folder made meanwhile).
+ */
+function makeDirsOneByOne(dir: string): void {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); !pathExists(at); at = path.dirname(at)) missing.unshift(at);
+  for (const d of missing) {
+    try {
+      fsSync.mkdirSync(d);
+    } catch (e) {
+      if (errCode(e) !== 'EEXIST') throw e; // a folder made meanwhile by another writer is fine
     }
   }
 }
 
 const errCode = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code;
-/** false for a path that does not exist; any other error of stat is the answer. */
-const notFound = (err: unknown): false => {
-  if (errCode(err) === 'ENOENT') return false;
-  throw err;
-};
-/** A folder made meanwhile by another writer is fine. */
-const alreadyThere = (err: unknown): void => {
-  if (errCode(err) !== 'EEXIST') throw err;
-};
+/** Whether `d` exists (false for ENOENT); any other error of stat is the answer. */
+function pathExists(d: string): boolean {
+  try {
+    fsSync.statSync(d);
+    return true;
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return false;
+    throw e;
+  }
+}
 
 /** Creates `temp` exclusively, writes `data` and fsyncs it. */
 async function writeTemp(temp: string, data: string | Uint8Array): Promise<void> {

@@ -55,7 +55,7 @@ export function lockOwner(env: NodeJS.ProcessEnv = process.env): LockOwner {
 }
 
 /** The holder a lock's text names; null when the text is not a lock we can interpret. */
-export function parseLockHolder(text: string): LockHolder | null {
+function parseLockHolder(text: string): LockHolder | null {
   try {
     const h = JSON.parse(text) as Record<string, unknown> | null;
     if (h && typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.started_at === 'string') {
