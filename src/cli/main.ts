@@ -274,7 +274,6 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
         // The summary of what was done is printed however the day loop ends: all days done,
         // a failed day (fail-fast), or a signal; then the error line (withReporter).
         let finished = null as RunSummary | null;
-        let printed = false;
         const stopOnSignal = stopOnSignals(reporter);
         try {
           const summary = await runPipeline({
@@ -291,14 +290,10 @@ export function buildProgram(io: CliOutput = processOutput()): Command {
               onFinish(s);
             },
           });
-          out(formatRunSummary(summary, config.engine.workers));
-          printed = true;
           if (summary.failed.length > 0) throw daysFailed(summary);
-        } catch (err) {
-          if (finished !== null && !printed) out(formatRunSummary(finished, config.engine.workers));
-          throw err;
         } finally {
           stopOnSignal.remove();
+          if (finished !== null) out(formatRunSummary(finished, config.engine.workers));
         }
       });
     });

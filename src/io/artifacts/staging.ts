@@ -96,10 +96,7 @@ export async function readStaged(staging: FolderLike, key: StageKey): Promise<St
   const pointed = await folder.read(pointer);
   if (pointed === null) return readLoneBlob(folder, dir);
   const version = parseCurrentVersion(folder.where(pointer), Buffer.from(pointed).toString('utf8'));
-  const blob = `${dir}/${version}.json`;
-  const bytes = await folder.read(blob);
-  if (bytes === null) throw ioError('read staged blob', folder.where(blob), new Error('ENOENT: no such file or directory'));
-  return { version, bytes };
+  return { version, bytes: await readBlob(folder, `${dir}/${version}.json`) };
 }
 
 /**
@@ -128,8 +125,12 @@ async function readLoneBlob(folder: Folder, dir: string): Promise<StagedArtifact
       `no ${CURRENT_VERSION_FILE} and ${blobs.length} staged blobs (${blobs.join(', ')}): write the version to publish into ${CURRENT_VERSION_FILE}`,
     );
   }
-  const blob = `${dir}/${blobs[0]}`;
-  const bytes = await folder.read(blob);
-  if (bytes === null) throw ioError('read staged blob', folder.where(blob), new Error('ENOENT: no such file or directory'));
-  return { version: blobs[0].slice(0, -'.json'.length), bytes };
+  return { version: blobs[0].slice(0, -'.json'.length), bytes: await readBlob(folder, `${dir}/${blobs[0]}`) };
+}
+
+/** A staged blob that must be there (named by current.version, or just listed): missing is E_IO naming it. */
+async function readBlob(folder: Folder, rel: string): Promise<Uint8Array> {
+  const bytes = await folder.read(rel);
+  if (bytes === null) throw ioError('read staged blob', folder.where(rel), new Error('ENOENT: no such file or directory'));
+  return bytes;
 }
