@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { cli, events, runArgs, Sandbox, STACK_FRAME } from '../support/cli-harness';
 
 const sb = new Sandbox('recsys-identifiers-');
 afterAll(() => sb.cleanup());
@@ -48,22 +48,8 @@ describe('white-space-only identifiers', () => {
     const empty = await cli(['status', '--config', config, '--tenant', '', '--surface', 'home']);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('--tenant must be a non-empty name, got an empty one');
-    const spaced = await cli([
-      'run',
-      '--config',
-      config,
-      '--tenant',
-      'de mo',
-      '--surface',
-      ' home',
-      '--start',
-      '2026-01-01',
-      '--end',
-      '2026-01-01',
-      '--workers',
-      '1',
-      '--allow-empty', // no raw input for that tenant: a day without events
-    ]);
+    // --allow-empty: no raw input for that tenant, a day without events
+    const spaced = await cli(runArgs(config, '2026-01-01', '2026-01-01', ['--allow-empty'], { tenant: 'de mo', surface: ' home' }));
     expect(spaced.code, spaced.stderr).toBe(0);
   });
 });

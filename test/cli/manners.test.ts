@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliProcess, events, Sandbox, STACK_FRAME } from '../support/cli-harness';
+import { cli, cliProcess, events, runArgs, Sandbox, STACK_FRAME } from '../support/cli-harness';
 import { must, REPO_ROOT } from '../support/helpers';
 
 const PKG_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -56,8 +56,7 @@ describe('--version / -V', () => {
 
 describe('--workers above the cores', () => {
   const cores = availableParallelism();
-  const ingest = (workers: number) =>
-    cli(['ingest', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', String(workers)]);
+  const ingest = (workers: number) => cli(runArgs(config, '2026-01-01', '2026-01-01', [], { command: 'ingest', workers }));
 
   it('warns on stderr, naming the cores, and still runs', async () => {
     const r = await ingest(cores + 1);
@@ -129,10 +128,7 @@ describe('relative paths in config errors', () => {
     mkdirSync(sub, { recursive: true });
     const cfg = sb.config({ artifact_kinds: ['content_sim'], catalog: { path: 'catalog.csv' }, raw_source: { type: 'fs', dir: sb.raw } }, 'catalog-rel.json');
     writeFileSync(join(sb.dir, 'catalog.csv'), 'item_id,tags\ni1,a\n');
-    const r = await cliProcess(
-      ['run', '--config', '../catalog-rel.json', '--tenant', 'demo', '--surface', 'home', '--start', '2026-01-01', '--end', '2026-01-01', '--workers', '1'],
-      { cwd: sub },
-    );
+    const r = await cliProcess(runArgs('../catalog-rel.json', '2026-01-01', '2026-01-01'), { cwd: sub });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`read catalog ${join(sub, 'catalog.csv')}: ENOENT`);
     expect(r.stderr).toContain(`relative paths are resolved against the working directory, ${sub}, as the Go tool does`);

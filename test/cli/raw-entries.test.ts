@@ -34,7 +34,7 @@ describe('a raw day file that is not a readable file', () => {
     const config = sb.config();
     mkdirSync(join(sb.raw, 'demo', 'home'), { recursive: true });
     symlinkSync(join(sb.dir, 'moved-away.jsonl'), sb.dayFile(D1));
-    const r = await cli(['ingest', '--config', config, '--tenant', 'demo', '--surface', 'home', '--start', D1, '--end', D1, '--workers', '1']);
+    const r = await cli(runArgs(config, D1, D1, [], { command: 'ingest' }));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`read raw file ${sb.dayFile(D1)}: a symbolic link to nothing [E_IO]`);
     expect(existsSync(record(sb))).toBe(false);

@@ -78,7 +78,7 @@ describe('switching from the Go tool and back', () => {
     expect(Object.fromEntries(Object.entries(manifest().current).map(([t, uri]) => [t, versionIn(uri)]))).toEqual(reference[DAYS[5]!]);
 
     // Job mode on a Go-era day reads its JSONL partition and computes the same versions.
-    const compute = await cli(['compute', ...flags(), '--start', DAYS[1]!, '--end', DAYS[1]!, '--workers', '1']);
+    const compute = await cli(runArgs(switched, DAYS[1]!, DAYS[1]!, [], { command: 'compute' }));
     expect(compute.code, compute.stderr).toBe(0);
     expect(compute.stderr).toContain("reading the Go tool's canonical partition");
     for (const t of ['popularity', 'cooc']) {
