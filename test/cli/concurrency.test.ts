@@ -5,13 +5,13 @@
  * with `{pid, host, started_at, token}` (src/io/store/lock.ts). The runs are in this
  * process (a live holder is this process: its pid), except the two publishers racing.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../support/cli-harness';
 import { cliProcess, events, runArgs, sandboxFactory, STACK_FRAME } from '../support/cli-harness';
+import { deadPid } from '../support/helpers';
 
 const DAY1 = '2026-01-01';
 const DAY2 = '2026-01-02';
@@ -33,12 +33,6 @@ function writeLock(sb: Sandbox, holder: Record<string, unknown> | string): strin
   mkdirSync(dirname(sb.lockPath), { recursive: true });
   writeFileSync(sb.lockPath, text);
   return text;
-}
-
-/** The pid of a process that has exited (and been reaped). */
-function deadPid(): number {
-  const r = spawnSync(process.execPath, ['-e', '']);
-  return r.pid;
 }
 
 describe('publisher lock', () => {

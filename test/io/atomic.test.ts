@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isTempFile, removeStaleTempFiles, TEMP_LEASE_MS, tempPathFor, writeFileAtomic, writeFileExclusiveAtomic } from '../../src/io/atomic';
 import { writerIdentity, writerTag } from '../../src/io/writer-identity';
+import { deadPid } from '../support/helpers';
 
 let dir: string;
 
@@ -16,13 +16,6 @@ afterEach(async () => {
   vi.restoreAllMocks();
   await fsp.rm(dir, { recursive: true, force: true });
 });
-
-/** The pid of a process that has exited (spawned and awaited). */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await new Promise((resolve) => child.on('exit', resolve));
-  return child.pid as number;
-}
 
 async function tempFilesIn(folder: string): Promise<string[]> {
   return (await fsp.readdir(folder)).filter((n) => n.includes('.tmp-'));
@@ -113,7 +106,7 @@ describe('temp files', () => {
   });
 
   it('removes temp files of dead writers only, not recursively', async () => {
-    const dead = await deadPid();
+    const dead = deadPid();
     const stale = `.a.json.tmp-${dead}-abc123`;
     const live = `.b.json.tmp-${process.pid}-def456`;
     await fsp.writeFile(path.join(dir, stale), 'partial');
@@ -129,7 +122,7 @@ describe('temp files', () => {
   });
 
   it('a temp file of another writer (host, boot or pid namespace) is never judged by its pid: kept until its 24 h lease ends', async () => {
-    const dead = await deadPid();
+    const dead = deadPid();
     const me = writerIdentity();
     const ours = `.a.json.tmp-${dead}-${writerTag()}-abc123`;
     const otherPod = `.b.json.tmp-${dead}-${writerTag({ ...me, pid_ns: 'pid:[1]' })}-def456`;

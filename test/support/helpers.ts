@@ -1,4 +1,5 @@
 /** Shared test helpers: temp folders and a config pointing every output into one. */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,14 @@ export const REPO_ROOT = join(__dirname, '..', '..');
 export const EXAMPLE_EXPECTED = join(REPO_ROOT, 'test', 'fixtures', 'example-small', 'expected');
 export const SAMPLE_RAW = join(REPO_ROOT, 'testdata', 'raw');
 export const SAMPLE_CATALOG = join(REPO_ROOT, 'testdata', 'catalog.csv');
+
+/** The pid of a process that has exited (and been reaped): what a crashed writer or lock holder leaves behind. */
+export function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid;
+}
+
+/** `s` single-quoted for sh. */
+export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function tempDir(prefix = 'recsys-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

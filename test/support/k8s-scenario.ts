@@ -13,7 +13,7 @@ import { addDays } from '../../src/days';
 import { S3Bucket } from '../../src/io/store/s3/bucket';
 import { BIN, publishedLines, type PublishedLine } from './cli-harness';
 import { renderChart, type K8sObject } from './helm';
-import { tempDir } from './helpers';
+import { shellQuote, tempDir } from './helpers';
 import { ACCESS_KEY, SECRET_KEY, startS3, type TestS3 } from './s3-server';
 
 export const SECRET_NAME = 'sim-credentials';
@@ -32,8 +32,7 @@ export interface Timed {
 
 /** Runs `argv` under sh and reads its children's CPU time with `times`. */
 export function timedProcess(argv: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Timed> {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const script = `${argv.map(q).join(' ')}; rc=$?; times >&3; exit $rc`;
+  const script = `${argv.map(shellQuote).join(' ')}; rc=$?; times >&3; exit $rc`;
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn('sh', ['-c', script], {

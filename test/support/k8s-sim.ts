@@ -42,6 +42,7 @@ import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { execForm, lastValue, parseDockerfile } from './dockerfile';
 import type { K8sObject } from './helm';
+import { shellQuote } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects are read field by field */
 type Any = any;
@@ -144,9 +145,6 @@ function imageOfDockerfile(): Image {
     user: lastValue(stage, 'USER'),
   };
 }
-
-/** Single-quoted for sh. */
-const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** `$(VAR)` → its value when VAR is defined, `$$` → `$`, as the kubelet expands command and args. */
 export function expandVars(s: string, env: Record<string, string>): string {
@@ -408,7 +406,7 @@ function startPod(
   const layer = join(podDir, 'layer');
   mkdirSync(root, { recursive: true });
   mkdirSync(layer, { recursive: true });
-  const inRoot = (p: string) => shq(join(root, p));
+  const inRoot = (p: string) => shellQuote(join(root, p));
   const volumes = new Map(((podSpec.volumes ?? []) as Any[]).map((v) => [v.name, v]));
   const binds: string[] = [];
   const tmpfs: string[] = [];
@@ -423,9 +421,9 @@ function startPod(
       const dir = join(podDir, `cm-${m.name}`);
       mkdirSync(dir, { recursive: true });
       for (const [k, text] of Object.entries(data)) writeFileSync(join(dir, k), text);
-      binds.push(`mkdir -p ${at}`, `mount --bind ${shq(dir)} ${at}`, `mount -o remount,bind,ro ${at}`);
+      binds.push(`mkdir -p ${at}`, `mount --bind ${shellQuote(dir)} ${at}`, `mount -o remount,bind,ro ${at}`);
     } else if (v.hostPath) {
-      binds.push(`mkdir -p ${at}`, `mount --bind ${shq(v.hostPath.path)} ${at}`, ro);
+      binds.push(`mkdir -p ${at}`, `mount --bind ${shellQuote(v.hostPath.path)} ${at}`, ro);
     } else if (v.emptyDir) {
       tmpfs.push(`mkdir -p ${at}`, `mount -t tmpfs -o mode=1777,size=${tmpfsSize(v.emptyDir.sizeLimit)} tmpfs ${at}`);
     } else throw new Error(`${podName}: volume ${m.name}: ${Object.keys(v).join(', ')} is not simulated`);
@@ -434,31 +432,31 @@ function startPod(
   const noNewPrivs = sc.allowPrivilegeEscalation === false ? '--no-new-privs ' : '';
   const script = [
     'set -e',
-    `exec 3>${shq(timesFile)}`,
-    `hostname ${shq(hostname)}`,
+    `exec 3>${shellQuote(timesFile)}`,
+    `hostname ${shellQuote(hostname)}`,
     // The root: the host's / under an overlay (upper layer: a tmpfs of this pod), then the
     // host's other mounts at their places (an rbind brings the mounts below each).
-    `mount -t tmpfs -o mode=700 tmpfs ${shq(layer)}`,
-    `mkdir ${shq(join(layer, 'upper'))} ${shq(join(layer, 'work'))}`,
-    `mount -t overlay overlay -o ${shq(`lowerdir=/,upperdir=${join(layer, 'upper')},workdir=${join(layer, 'work')}`)} ${shq(root)}`,
-    `R=${shq(root)}; P=${shq(podDir)}`,
+    `mount -t tmpfs -o mode=700 tmpfs ${shellQuote(layer)}`,
+    `mkdir ${shellQuote(join(layer, 'upper'))} ${shellQuote(join(layer, 'work'))}`,
+    `mount -t overlay overlay -o ${shellQuote(`lowerdir=/,upperdir=${join(layer, 'upper')},workdir=${join(layer, 'work')}`)} ${shellQuote(root)}`,
+    `R=${shellQuote(root)}; P=${shellQuote(podDir)}`,
     `for m in $(awk '$5 != "/" { print $5 }' /proc/self/mountinfo | sort -u); do`,
     '  case "$m" in "$P" | "$P"/*) continue ;; esac',
     '  if [ -d "$R$m" ] && ! mountpoint -q "$R$m"; then mount --rbind "$m" "$R$m"; fi',
     'done',
     `mkdir -p ${inRoot(image.workdir)}`,
-    `mount --bind ${shq(opts.appDir)} ${inRoot(image.workdir)}`,
+    `mount --bind ${shellQuote(opts.appDir)} ${inRoot(image.workdir)}`,
     `mount -o remount,bind,ro ${inRoot(image.workdir)}`,
     ...binds.filter(Boolean),
     ...tmpfs,
     ...(sc.readOnlyRootFilesystem ? ['mount -o remount,ro "$R"'] : []),
     'set +e',
     '(',
-    `  chroot "$R" sh -c 'cd "$1" && shift && exec "$@"' sh ${shq(c.workingDir ?? image.workdir)} setpriv --reuid ${uid} --regid ${gid} --clear-groups ${noNewPrivs}env -i ${Object.entries(
+    `  chroot "$R" sh -c 'cd "$1" && shift && exec "$@"' sh ${shellQuote(c.workingDir ?? image.workdir)} setpriv --reuid ${uid} --regid ${gid} --clear-groups ${noNewPrivs}env -i ${Object.entries(
       env,
     )
-      .map(([k, v]) => shq(`${k}=${v}`))
-      .join(' ')} ${argv.map(shq).join(' ')}`,
+      .map(([k, v]) => shellQuote(`${k}=${v}`))
+      .join(' ')} ${argv.map(shellQuote).join(' ')}`,
     '  rc=$?',
     '  times >&3',
     '  exit $rc',

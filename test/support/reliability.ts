@@ -3,7 +3,6 @@
  * input, the CLI in this process or in a child process (see ./cli-harness.ts for which
  * tests need a child), and an integrity check of what a reader of the registry would see.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,11 +19,6 @@ export const STACK_FRAME = /^\s+at .+\(?.*:\d+:\d+\)?$/m;
 
 /** What a run ended with; `signal` is null for an in-process run. */
 export type ChildResult = ProcessResult;
-
-/** The pid of a process that has exited (and been reaped): what a crashed writer leaves in its temp file names. */
-export function deadPid(): number {
-  return spawnSync(process.execPath, ['-e', '']).pid;
-}
 
 /**
  * `n` raw exposure lines on `day`: sessions of a few events, skewed item popularity, most

@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BIN, captureProcess, type ProcessResult } from './cli-harness';
+import { shellQuote as q } from './helpers';
 
 /** The user nobody (65534) of most distributions: no folder of the tests belongs to it. */
 export const NOBODY = 65534;
@@ -25,8 +26,6 @@ export function storageFaultsUnavailable(): string | null {
   if (setpriv.status !== 0) return `setpriv refused: ${String(setpriv.stderr).trim() || `status ${setpriv.status}`}`;
   return null;
 }
-
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Shell step: `dir` becomes a read-only bind mount of itself (writes fail with EROFS). */
 export const readOnly = (dir: string) => `mount --bind ${q(dir)} ${q(dir)} && mount -o remount,ro,bind ${q(dir)}`;

@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsRegistry } from '../../../src/io/store/fs/registry';
-import { ALL_KINDS, CATALOG, checkManifest, checkRecords, deadPid, genDay, tempFilesUnder, Workspace } from '../../support/reliability';
+import { deadPid } from '../../support/helpers';
+import { ALL_KINDS, CATALOG, checkManifest, checkRecords, genDay, tempFilesUnder, Workspace } from '../../support/reliability';
 
 const DAY0 = '2026-03-01'; // published before the crashing run
 const DAY1 = '2026-03-02';

@@ -6,7 +6,6 @@
  * retries racing for it. More per-backend cases: test/io/store/fs/registry.test.ts,
  * test/io/store/s3/store.test.ts.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,7 +18,7 @@ import { acquireLock, judgeLock, lockOwner, withPublisherLock } from '../../../s
 import { S3Bucket } from '../../../src/io/store/s3/bucket';
 import { S3Registry } from '../../../src/io/store/s3/registry';
 import { rfc3339Seconds } from '../../../src/days';
-import { tempDir } from '../../support/helpers';
+import { deadPid, tempDir } from '../../support/helpers';
 import type { TestS3 } from '../../support/s3-server';
 import { ACCESS_KEY, SECRET_KEY, startS3 } from '../../support/s3-server';
 
@@ -191,13 +190,6 @@ describe('withPublisherLock', () => {
     await expect(ok).rejects.toThrow('release failed');
   });
 });
-
-/** A pid that ran on this host and has exited. */
-function deadPid(): number {
-  const r = spawnSync('true');
-  expect(r.status).toBe(0);
-  return r.pid;
-}
 
 describe('judgeLock', () => {
   const here = lockOwner({});

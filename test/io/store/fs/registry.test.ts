@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { promises as fsp, readFileSync, readlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FsRegistry } from '../../../../src/io/store/fs/registry';
 import type { RegistryRecord } from '../../../../src/io/store/registry';
+import { deadPid } from '../../../support/helpers';
 
 let dir: string;
 let registry: FsRegistry;
@@ -26,12 +26,6 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
     return (err as { code?: string }).code;
   }
   return undefined;
-}
-
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await new Promise((resolve) => child.on('exit', resolve));
-  return child.pid as number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -272,7 +266,7 @@ describe('publisher lock', () => {
   it('recovers a stale lock left by a dead process on this host', async () => {
     const lockFile = registry.lockPath('demo', 'home');
     await fsp.mkdir(path.dirname(lockFile), { recursive: true });
-    const dead = await deadPid();
+    const dead = deadPid();
     await fsp.writeFile(lockFile, JSON.stringify({ pid: dead, host: os.hostname(), started_at: '2026-01-01T00:00:00Z' }));
 
     const release = await registry.acquireLock('demo', 'home');
@@ -285,7 +279,7 @@ describe('publisher lock', () => {
   it('does not break a lock held by a live process or by another host', async () => {
     const lockFile = registry.lockPath('demo', 'home');
     await fsp.mkdir(path.dirname(lockFile), { recursive: true });
-    const dead = await deadPid();
+    const dead = deadPid();
     await fsp.writeFile(lockFile, JSON.stringify({ pid: dead, host: `not-${os.hostname()}`, started_at: '2026-01-01T00:00:00Z' }));
     expect(await codeOf(registry.acquireLock('demo', 'home'))).toBe('E_LOCKED');
     await fsp.writeFile(lockFile, JSON.stringify({ pid: process.ppid, host: os.hostname(), started_at: '2026-01-01T00:00:00Z' }));
