@@ -11,6 +11,8 @@ const DEADLOCK_GUARD_MS = 15 * 60_000;
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // As root: the checkout is made enterable for the other users tests run the CLI as.
+    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: DEADLOCK_GUARD_MS,
     hookTimeout: DEADLOCK_GUARD_MS,
     // One process per test file: the in-process CLI (test/support/cli-harness.ts) may change
